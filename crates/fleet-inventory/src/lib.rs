@@ -1,1 +1,221 @@
-//! fleet-inventory
+//! The fleet inventory: which hosts exist, how they are grouped, their vars,
+//! and the host patterns that select them.
+//!
+//! An inventory is a YAML file shaped like Ansible's:
+//!
+//! ```yaml
+//! all:
+//!   vars: {user: root}
+//!   children:
+//!     web:
+//!       vars: {app: shop}
+//!       hosts:
+//!         web1: {address: 10.77.0.11}
+//!         web2: {address: 10.77.0.12, port: 2222}
+//!     db:
+//!       hosts:
+//!         db1: {address: 10.77.0.21}
+//! ```
+//!
+//! - The top level holds exactly one key, `all`.
+//! - A group may hold only `vars`, `hosts` and `children`; groups nest
+//!   through `children` to any depth.
+//! - A host entry is a map of vars, or nothing (`web3:` or `web3: {}`).
+//!   A host may be listed in several groups.
+//! - The connection vars (`address`, `port`, `user`, `identity_file`, `jump`,
+//!   `become`) are typed and checked wherever they appear; see [`Connection`].
+//! - Vars precedence, lowest first: `all` < parent group < child group < host.
+//!   Between groups of the same depth, the alphabetically later name wins.
+//!   See the `resolve` module docs, or `docs/inventory.md`.
+//! - Host patterns: see [`Inventory::select`].
+//!
+//! ```
+//! use std::path::Path;
+//! use fleet_inventory::Inventory;
+//!
+//! let yaml = "all:\n  children:\n    web:\n      hosts:\n        web1: {port: 2222}\n        web2:\n";
+//! let inventory = Inventory::parse(yaml, Path::new("inventories/example.yaml")).unwrap();
+//! let hosts = inventory.select("web:!web2").unwrap();
+//! assert_eq!(hosts.len(), 1);
+//! assert_eq!(hosts[0].connection.port, 2222);
+//! assert_eq!(hosts[0].connection.address, "web1");
+//! ```
+//!
+//! Every error is an [`InventoryError`] whose `Display` reads
+//! `file:line:col: message` followed by a `  hint: ...` line.
+
+mod connection;
+mod error;
+mod loader;
+mod node;
+mod pattern;
+mod resolve;
+mod suggest;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump};
+pub use error::{InventoryError, JumpError, Location};
+
+/// A loaded inventory: hosts in file order, and groups.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    hosts: Vec<Host>,
+    groups: Vec<Group>,
+    host_index: HashMap<String, usize>,
+    group_index: HashMap<String, usize>,
+}
+
+/// One host with everything resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Host {
+    /// The name used in the inventory and in host patterns.
+    pub name: String,
+    /// Every group the host is in, including ancestors and `all`, in
+    /// precedence order: `all` first, then by depth, then by name.
+    pub groups: Vec<String>,
+    /// The final vars after precedence. Connection vars appear here only
+    /// where the inventory sets them (so a caller can tell "port 22 because
+    /// the inventory says so" from "no port given, let ssh_config decide"),
+    /// in checked form: `identity_file` resolved to a path, `jump` rewritten
+    /// canonically. [`Host::connection`] has the defaults applied.
+    pub vars: Map<String, Value>,
+    /// The typed connection vars.
+    #[serde(skip)]
+    pub connection: Connection,
+}
+
+/// One group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    /// The group's name; the root group is `all`.
+    pub name: String,
+    /// Names of its direct child groups, in file order.
+    pub children: Vec<String>,
+    /// Every host in the group or in one of its descendants, in inventory order.
+    pub hosts: Vec<String>,
+    /// The group's own vars (not merged with its parents').
+    pub vars: Map<String, Value>,
+    /// Indexes into the inventory's hosts, parallel to `hosts`.
+    #[serde(skip)]
+    members: Vec<usize>,
+}
+
+impl Inventory {
+    /// Reads and parses the inventory file at `path`. Messages name the file
+    /// as `path` is written (relative stays relative).
+    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        let source = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&source, path)
+    }
+
+    /// Parses inventory text. `origin` is the file it came from: it names
+    /// the file in error messages, and a relative `identity_file` is
+    /// resolved against its directory. `~/` is expanded with `$HOME`.
+    pub fn parse(source: &str, origin: &Path) -> Result<Inventory, InventoryError> {
+        let paths = connection::PathContext {
+            base_dir: origin.parent().map(Path::to_path_buf).unwrap_or_default(),
+            home: std::env::var_os("HOME")
+                .filter(|home| !home.is_empty())
+                .map(PathBuf::from),
+        };
+        Self::parse_with(source, &origin.display().to_string(), &paths)
+    }
+
+    fn parse_with(
+        source: &str,
+        label: &str,
+        paths: &connection::PathContext,
+    ) -> Result<Inventory, InventoryError> {
+        let root = node::parse_document(source, label)?;
+        let declared = loader::declare(&root, label, paths)?;
+        let (hosts, groups) = resolve::resolve(declared)?;
+        let host_index = hosts
+            .iter()
+            .enumerate()
+            .map(|(index, host)| (host.name.clone(), index))
+            .collect();
+        let group_index = groups
+            .iter()
+            .enumerate()
+            .map(|(index, group)| (group.name.clone(), index))
+            .collect();
+        Ok(Inventory {
+            hosts,
+            groups,
+            host_index,
+            group_index,
+        })
+    }
+
+    /// All hosts, in order of first appearance in the file.
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// The host called `name`.
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.host_index.get(name).map(|&index| &self.hosts[index])
+    }
+
+    /// All groups, `all` first, then in order of first appearance.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// The group called `name`.
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.group_index.get(name).map(|&index| &self.groups[index])
+    }
+
+    /// The group names, `all` first, then in order of first appearance.
+    pub fn group_names(&self) -> Vec<&str> {
+        self.groups
+            .iter()
+            .map(|group| group.name.as_str())
+            .collect()
+    }
+
+    /// The hosts matched by a host pattern given with `-l`; errors are
+    /// located as `-l:1:COLUMN`.
+    ///
+    /// Terms are separated by `:` or `,` and applied left to right: a name
+    /// or glob adds hosts, `&term` keeps only hosts also in `term`, `!term`
+    /// removes them. A pattern that starts with `&` or `!` starts from `all`.
+    /// Globs (`*`, `?`, `[...]`) match host and group names. Hosts come back
+    /// in inventory order. A malformed pattern, a term that names no host
+    /// or group, and an empty result are errors.
+    ///
+    /// ```
+    /// # use std::path::Path;
+    /// # use fleet_inventory::Inventory;
+    /// let yaml = "all:\n  children:\n    web: {hosts: {web1: , web2: }}\n    canary: {hosts: {web2: }}\n";
+    /// let inventory = Inventory::parse(yaml, Path::new("inv.yaml")).unwrap();
+    /// let names: Vec<_> = inventory.select("web:!canary").unwrap().iter().map(|h| &h.name).collect();
+    /// assert_eq!(names, ["web1"]);
+    /// let err = inventory.select("web::db").unwrap_err();
+    /// assert!(err.to_string().starts_with("-l:1:5: empty term"));
+    /// ```
+    pub fn select(&self, pattern: &str) -> Result<Vec<&Host>, InventoryError> {
+        self.select_with_origin(pattern, "-l")
+    }
+
+    /// Like [`Inventory::select`], with errors located from `origin`: a label
+    /// (`"-l"` gives `-l:1:COLUMN`), or the position of the pattern's first
+    /// character in a file, such as `"play.yaml:3:8"`, which makes an error
+    /// at column 5 of the pattern read `play.yaml:3:12`.
+    pub fn select_with_origin(
+        &self,
+        pattern: &str,
+        origin: &str,
+    ) -> Result<Vec<&Host>, InventoryError> {
+        pattern::select(self, pattern, origin)
+    }
+}

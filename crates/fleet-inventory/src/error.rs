@@ -1,0 +1,172 @@
+//! Errors of this crate.
+//!
+//! Every error except [`InventoryError::Io`] points at a [`Location`] and
+//! carries a hint that says what was expected. `Display` renders them as
+//!
+//! ```text
+//! inventories/prod.yaml:7:15: port must be a number from 1 to 65535, got 70000
+//!   hint: write the SSH port as a plain integer, e.g. `port: 2222`
+//! ```
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A position in a source text: an inventory file, or a host pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// What the position is in: a path as the caller gave it
+    /// (`inventories/prod.yaml`), or a label such as `-l`.
+    pub source: String,
+    /// Line, counted from 1.
+    pub line: u64,
+    /// Column, counted from 1, in characters (not bytes).
+    pub column: u64,
+}
+
+impl Location {
+    /// Builds a location; a line or column of 0 (unknown) is shown as 1.
+    pub fn new(source: impl Into<String>, line: u64, column: u64) -> Self {
+        Self {
+            source: source.into(),
+            line: line.max(1),
+            column: column.max(1),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.source, self.line, self.column)
+    }
+}
+
+/// Everything that can go wrong while loading an inventory or selecting hosts.
+///
+/// All variants mean "invalid input": the CLI maps every one of them to exit
+/// code 4, before anything runs on any host.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// The inventory file could not be read.
+    #[error(
+        "{}: cannot read the inventory: {source}\n  hint: check the path given with -i",
+        path.display()
+    )]
+    Io {
+        /// The path as the caller gave it.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// The file is not valid YAML: a syntax error, a duplicate key in a map,
+    /// more than one document.
+    #[error("{location}: {message}\n  hint: {hint}")]
+    Yaml {
+        /// Where the parser stopped.
+        location: Location,
+        /// What is wrong.
+        message: String,
+        /// What is expected instead.
+        hint: String,
+    },
+
+    /// Valid YAML that is not a valid inventory: an unknown key, a wrong
+    /// type, a port out of range, an empty host name, a group cycle...
+    #[error("{location}: {message}\n  hint: {hint}")]
+    Invalid {
+        /// The offending key or value.
+        location: Location,
+        /// What is wrong.
+        message: String,
+        /// What is expected instead.
+        hint: String,
+    },
+
+    /// A host pattern is malformed: an empty term, `&` or `!` alone, a bad glob.
+    #[error("{location}: {message}\n  hint: {hint}")]
+    Pattern {
+        /// The offending character of the pattern.
+        location: Location,
+        /// What is wrong.
+        message: String,
+        /// What is expected instead.
+        hint: String,
+    },
+
+    /// A host pattern, or one of its terms, matches no host.
+    #[error("{location}: {message}\n  hint: {hint}")]
+    NoMatch {
+        /// The term that matches nothing, or the start of the pattern.
+        location: Location,
+        /// What is wrong.
+        message: String,
+        /// What is expected instead.
+        hint: String,
+    },
+}
+
+impl InventoryError {
+    /// Where the error is; `None` only for [`InventoryError::Io`].
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Self::Io { .. } => None,
+            Self::Yaml { location, .. }
+            | Self::Invalid { location, .. }
+            | Self::Pattern { location, .. }
+            | Self::NoMatch { location, .. } => Some(location),
+        }
+    }
+
+    /// The hint line, without the `hint: ` prefix; `None` for [`InventoryError::Io`].
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::Io { .. } => None,
+            Self::Yaml { hint, .. }
+            | Self::Invalid { hint, .. }
+            | Self::Pattern { hint, .. }
+            | Self::NoMatch { hint, .. } => Some(hint),
+        }
+    }
+
+    /// Shorthand used by the loader for [`InventoryError::Invalid`].
+    pub(crate) fn invalid(
+        location: Location,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self::Invalid {
+            location,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// Why a ProxyJump spec such as `admin@bastion:22` could not be parsed.
+///
+/// Returned by `Jump::from_str`; inside an inventory it becomes an
+/// [`InventoryError::Invalid`] pointing at the `jump:` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JumpError {
+    /// The spec is empty.
+    #[error("the spec is empty")]
+    Empty,
+    /// The spec contains a space, a tab or a newline.
+    #[error("it contains whitespace")]
+    Whitespace,
+    /// The spec lists several jump hosts (`a,b`), which is not supported.
+    #[error("jump chains like `a,b` are not supported")]
+    Chain,
+    /// `@` with nothing before it.
+    #[error("the user before `@` is empty")]
+    EmptyUser,
+    /// Nothing where the host should be.
+    #[error("the host part is empty")]
+    EmptyHost,
+    /// More than one `@`, or a `:` in an unbracketed host.
+    #[error("the host part `{0}` is not a host name or address")]
+    BadHost(String),
+    /// The port is not a number from 1 to 65535.
+    #[error("the port `{0}` is not a number from 1 to 65535")]
+    BadPort(String),
+}
