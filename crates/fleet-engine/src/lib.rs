@@ -1,1 +1,18 @@
-//! fleet-engine
+//! The runner: takes validated hosts and work, runs it over SSH on every host
+//! at once, and reports what happens as typed [`Event`]s.
+//!
+//! Data flows one way: the engine sends events down a channel and never
+//! looks at what reporters do with them.
+
+mod adhoc;
+mod error;
+mod events;
+mod lines;
+mod target;
+
+pub use adhoc::{AdhocCommand, run_adhoc};
+pub use error::EngineError;
+pub use events::{Counts, Event, OutputStream, Status, TaskResult};
+pub use lines::LineBuffer;
+pub use target::ssh_target;
+pub use tokio_util::sync::CancellationToken;

@@ -1,1 +1,57 @@
-fn main() {}
+//! `fleet`: the command line. It parses arguments, builds the inputs the
+//! engine needs, hands events to a reporter and maps the outcome to an exit
+//! code.
+
+mod cli;
+mod commands;
+mod error;
+mod exit;
+mod report;
+mod secrets;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return match err.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Success,
+                _ => Exit::InvalidInput,
+            }
+            .into();
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return Exit::Internal.into();
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => commands::run::run(args, &cli.ssh).await,
+            Command::Inventory(args) => commands::inventory::show(args),
+        }
+    });
+    // Sessions are closed by now; do not wait for stray blocking reads.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            eprintln!("error: {err}");
+            Exit::from_error(&err).into()
+        }
+    }
+}

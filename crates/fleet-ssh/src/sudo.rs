@@ -1,0 +1,359 @@
+//! become: wrapping commands in sudo, and the handshake with it.
+//!
+//! The command sent to the host is
+//!
+//! ```text
+//! sudo -H -S -p '<prompt>' -u '<user>' -- sh -c 'echo <marker> >&2; exec sh -c "$1"' sh '<cmd>'
+//! ```
+//!
+//! (`-n` instead of `-S -p` when no password is given). `<prompt>` and
+//! `<marker>` are unique per command. Until the marker shows up on stderr,
+//! stderr belongs to sudo: when the prompt appears the password is written
+//! to stdin (once; a second prompt means a wrong password); the prompt,
+//! sudo's lecture and "Sorry, try again" never reach the caller. Only once
+//! the marker is seen is the caller's stdin sent, so the password can never
+//! end up on the command's stdin (e.g. when sudo did not need it).
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::options::{Become, Secret};
+
+/// Quotes `text` for a POSIX shell: `'…'`, with `'` written as `'\''`.
+pub(crate) fn shell_quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Makes the remote side enforce `limit` too (plus a small grace, so the
+/// client-side timeout fires first): sshd does not deliver signals to root
+/// sessions and a closed channel does not stop a sleeping command, so
+/// without this a timed-out command would keep running. Uses coreutils
+/// `timeout` (TERM, then KILL 5 s later) when the host has it.
+pub(crate) fn with_remote_timeout(command: &str, limit: std::time::Duration) -> String {
+    let secs = limit.as_secs_f64() + 0.5;
+    let quoted = shell_quote(command);
+    format!(
+        "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {secs:.3} sh -c {quoted}; \
+         else exec sh -c {quoted}; fi"
+    )
+}
+
+/// A fresh token for prompts, markers and temp names: 16 hex digits.
+pub(crate) fn token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(now.as_nanos());
+    }
+    format!("{:016x}", hasher.finish())
+}
+
+/// A command wrapped in sudo, with what is needed to talk to sudo.
+#[derive(Debug, Clone)]
+pub(crate) struct Wrapped {
+    pub command: String,
+    pub gate: Gate,
+}
+
+/// Wraps `command` to run as `how.user` through sudo.
+pub(crate) fn wrap(command: &str, how: &Become, token: &str) -> Wrapped {
+    let prompt = format!("[fleet-sudo-{token}] password: ");
+    let marker = format!("FLEET-BECOME-OK-{token}");
+    let user = if how.user.is_empty() {
+        "root"
+    } else {
+        how.user.as_str()
+    };
+    let auth = match how.password {
+        Some(_) => format!("-S -p {}", shell_quote(&prompt)),
+        None => "-n".to_owned(),
+    };
+    let script = format!("echo {marker} >&2; exec sh -c \"$1\"");
+    let command = format!(
+        "sudo -H {auth} -u {} -- sh -c {} sh {}",
+        shell_quote(user),
+        shell_quote(&script),
+        shell_quote(command)
+    );
+    Wrapped {
+        command,
+        gate: Gate {
+            prompt: prompt.into_bytes(),
+            marker: format!("{marker}\n").into_bytes(),
+            password: how.password.clone(),
+            user: user.to_owned(),
+            pending: Vec::new(),
+            password_sent: false,
+            open: false,
+        },
+    }
+}
+
+/// Watches stderr until sudo lets the command run.
+#[derive(Debug, Clone)]
+pub(crate) struct Gate {
+    prompt: Vec<u8>,
+    marker: Vec<u8>,
+    password: Option<Secret>,
+    pub(crate) user: String,
+    /// stderr seen before the marker (sudo's own output).
+    pending: Vec<u8>,
+    password_sent: bool,
+    open: bool,
+}
+
+/// What to do after feeding stderr to the [`Gate`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum GateStep {
+    /// Nothing yet: keep reading.
+    Wait,
+    /// Write this to stdin (the password and a newline), keep reading.
+    SendPassword(Vec<u8>),
+    /// The command is running: send the caller's stdin; these stderr bytes
+    /// (after the marker) belong to the command.
+    Open(Vec<u8>),
+    /// sudo refused; the reason for the error.
+    Refused(String),
+}
+
+impl Gate {
+    pub(crate) fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Feeds stderr received before the gate opened.
+    pub(crate) fn feed(&mut self, data: &[u8]) -> GateStep {
+        self.pending.extend_from_slice(data);
+        if let Some(at) = find(&self.pending, &self.marker) {
+            self.open = true;
+            let rest = self.pending.split_off(at + self.marker.len());
+            self.pending.clear();
+            return GateStep::Open(rest);
+        }
+        if let Some(at) = find(&self.pending, &self.prompt) {
+            // Drop the prompt (and anything before it: lecture, "Sorry…").
+            self.pending.drain(..at + self.prompt.len());
+            if self.password_sent {
+                return GateStep::Refused("incorrect sudo password".to_owned());
+            }
+            return match &self.password {
+                Some(password) => {
+                    self.password_sent = true;
+                    let mut line = password.expose().as_bytes().to_vec();
+                    line.push(b'\n');
+                    GateStep::SendPassword(line)
+                }
+                None => {
+                    GateStep::Refused("sudo asked for a password but none was given".to_owned())
+                }
+            };
+        }
+        GateStep::Wait
+    }
+
+    /// The channel ended before the marker: why sudo refused.
+    pub(crate) fn refusal(&self, status: Option<i32>) -> String {
+        let text = String::from_utf8_lossy(&self.pending);
+        let prompt = String::from_utf8_lossy(&self.prompt);
+        let text = text.replace(prompt.as_ref(), "");
+        let mut lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("Sorry, try again"))
+            .collect();
+        lines.dedup();
+        let mut reason = lines.join("; ");
+        if reason.is_empty() {
+            reason = match status {
+                Some(code) => format!("sudo exited with status {code} before running the command"),
+                None => "sudo ended before running the command".to_owned(),
+            };
+        }
+        if reason.contains("a password is required") {
+            reason
+                .push_str(" (give a become password: FLEET_BECOME_PASSWORD or --ask-become-pass)");
+        } else if self.password_sent && reason.contains("incorrect password") {
+            reason = "incorrect sudo password".to_owned();
+        }
+        reason
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_password(pw: &str) -> Become {
+        Become {
+            user: "root".into(),
+            password: Some(Secret::new(pw)),
+        }
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("abc"), "'abc'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(
+            shell_quote("$(rm -rf /) `x` \"y\""),
+            "'$(rm -rf /) `x` \"y\"'"
+        );
+    }
+
+    #[test]
+    fn command_without_password_uses_n() {
+        let w = wrap("echo 'hi' && id -u", &Become::root(), "tok");
+        assert_eq!(
+            w.command,
+            "sudo -H -n -u 'root' -- sh -c 'echo FLEET-BECOME-OK-tok >&2; exec sh -c \"$1\"' sh 'echo '\\''hi'\\'' && id -u'"
+        );
+    }
+
+    #[test]
+    fn command_with_password_uses_prompt_and_other_user() {
+        let b = Become {
+            user: "app's".into(),
+            password: Some(Secret::new("pw")),
+        };
+        let w = wrap("true", &b, "tok");
+        assert_eq!(
+            w.command,
+            "sudo -H -S -p '[fleet-sudo-tok] password: ' -u 'app'\\''s' -- sh -c 'echo FLEET-BECOME-OK-tok >&2; exec sh -c \"$1\"' sh 'true'"
+        );
+        assert!(!w.command.contains("pw'"));
+        assert!(!format!("{:?}", w.gate).contains("\"pw\""));
+    }
+
+    #[test]
+    fn wrapped_command_really_runs_through_a_shell() {
+        // Check the quoting with a real sh, standing in for sudo with `env`.
+        let w = wrap(
+            "printf '%s|' \"$HOME\" 'a b' \"it's\"; exit 7",
+            &Become::root(),
+            "t1",
+        );
+        let fake = w.command.replacen("sudo -H -n -u 'root' --", "env", 1);
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&fake)
+            .env("HOME", "/h")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(7));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "/h|a b|it's|");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "FLEET-BECOME-OK-t1\n");
+    }
+
+    #[test]
+    fn gate_password_flow_split_across_chunks() {
+        let mut g = wrap("true", &with_password("s3cret"), "abc").gate;
+        assert_eq!(g.feed(b"[fleet-sudo-a"), GateStep::Wait);
+        assert_eq!(
+            g.feed(b"bc] password: "),
+            GateStep::SendPassword(b"s3cret\n".to_vec())
+        );
+        assert_eq!(g.feed(b"\nFLEET-BECOME-OK-"), GateStep::Wait);
+        assert_eq!(
+            g.feed(b"abc\nreal stderr"),
+            GateStep::Open(b"real stderr".to_vec())
+        );
+        assert!(g.is_open());
+    }
+
+    #[test]
+    fn gate_wrong_password_is_refused_on_second_prompt() {
+        let mut g = wrap("true", &with_password("bad"), "x").gate;
+        assert!(matches!(
+            g.feed(b"[fleet-sudo-x] password: "),
+            GateStep::SendPassword(_)
+        ));
+        assert_eq!(
+            g.feed(b"\nSorry, try again.\n[fleet-sudo-x] password: "),
+            GateStep::Refused("incorrect sudo password".into())
+        );
+    }
+
+    #[test]
+    fn gate_nopasswd_opens_directly_and_drops_lecture() {
+        let mut g = wrap("true", &with_password("unused"), "x").gate;
+        assert_eq!(
+            g.feed(b"We trust you have received the usual lecture\nFLEET-BECOME-OK-x\n"),
+            GateStep::Open(vec![])
+        );
+    }
+
+    #[test]
+    fn refusal_reasons() {
+        let mut g = wrap("true", &Become::root(), "x").gate;
+        assert_eq!(g.feed(b"sudo: a password is required\n"), GateStep::Wait);
+        assert!(
+            g.refusal(Some(1))
+                .starts_with("sudo: a password is required (give")
+        );
+        let g = wrap("true", &Become::root(), "x").gate;
+        assert_eq!(
+            g.refusal(Some(127)),
+            "sudo exited with status 127 before running the command"
+        );
+        let mut g = wrap("true", &with_password("pw"), "x").gate;
+        assert!(matches!(
+            g.feed(b"[fleet-sudo-x] password: "),
+            GateStep::SendPassword(_)
+        ));
+        g.feed(b"\nalice is not in the sudoers file.\n");
+        assert_eq!(g.refusal(Some(1)), "alice is not in the sudoers file.");
+    }
+
+    #[test]
+    fn remote_timeout_wrapper() {
+        let w = with_remote_timeout("echo 'a'; exit 4", std::time::Duration::from_millis(1500));
+        assert_eq!(
+            w,
+            "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 2.000 sh -c 'echo '\\''a'\\''; exit 4'; \
+             else exec sh -c 'echo '\\''a'\\''; exit 4'; fi"
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&w)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(4));
+        assert_eq!(out.stdout, b"a\n");
+        let slow = with_remote_timeout("sleep 5", std::time::Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&slow)
+            .output()
+            .unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        assert_eq!(out.status.code(), Some(124));
+    }
+
+    #[test]
+    fn tokens_differ() {
+        assert_ne!(token(), token());
+        assert_eq!(token().len(), 16);
+    }
+}

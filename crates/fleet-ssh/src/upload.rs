@@ -1,0 +1,145 @@
+//! Atomic upload: the bytes go to a temp file next to the destination
+//! (`.{name}.fleet-tmp-{token}`, same directory so the rename stays on one
+//! filesystem), which gets its mode and owner and is then renamed over the
+//! destination. Readers see either the old file or the complete new one.
+//! On any failure the temp file is removed and the destination untouched.
+//!
+//! The bytes travel as the stdin of `cat`, so they are binary-safe, and the
+//! whole script runs under sudo when `become` is given.
+
+use crate::SshError;
+use crate::sudo::shell_quote;
+
+/// The remote shell script for an upload of stdin to `dest`.
+pub(crate) fn script(
+    dest: &str,
+    mode: u32,
+    owner: Option<&str>,
+    token: &str,
+) -> Result<String, SshError> {
+    let invalid = |why: &str| SshError::Invalid(format!("upload destination {dest:?}: {why}"));
+    if dest.is_empty() {
+        return Err(invalid("empty path"));
+    }
+    if dest.ends_with('/') {
+        return Err(invalid("is a directory path"));
+    }
+    if dest.contains('\0') || dest.contains('\n') {
+        return Err(invalid("contains a NUL or newline"));
+    }
+    let (dir, name) = match dest.rsplit_once('/') {
+        Some(("", name)) => ("/", name),
+        Some((dir, name)) => (dir, name),
+        None => (".", dest),
+    };
+    if name == "." || name == ".." {
+        return Err(invalid("names a directory"));
+    }
+    if let Some(owner) = owner {
+        let ok = !owner.is_empty()
+            && owner.split(':').count() <= 2
+            && owner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '$'));
+        if !ok {
+            return Err(SshError::Invalid(format!(
+                "upload to {dest:?}: invalid owner {owner:?} (expected user or user:group)"
+            )));
+        }
+    }
+    let tmp = if dir == "/" {
+        format!("/.{name}.fleet-tmp-{token}")
+    } else {
+        format!("{dir}/.{name}.fleet-tmp-{token}")
+    };
+    let tmp_q = shell_quote(&tmp);
+    let dest_q = shell_quote(dest);
+    let mut steps = vec![
+        format!("cat > {tmp_q}"),
+        format!("chmod {:04o} {tmp_q}", mode & 0o7777),
+    ];
+    if let Some(owner) = owner {
+        steps.push(format!("chown {} {tmp_q}", shell_quote(owner)));
+    }
+    steps.push(format!("mv -f {tmp_q} {dest_q}"));
+    Ok(format!(
+        "if [ -d {dest_q} ]; then echo {msg} >&2; exit 1; fi; umask 077; \
+         {chain} || {{ rc=$?; rm -f {tmp_q}; exit $rc; }}",
+        msg = shell_quote(&format!("{dest} is a directory")),
+        chain = steps.join(" && "),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_shape() {
+        let s = script("/etc/app/my conf's.ini", 0o640, Some("app:app"), "tok").unwrap();
+        assert_eq!(
+            s,
+            "if [ -d '/etc/app/my conf'\\''s.ini' ]; then echo '/etc/app/my conf'\\''s.ini is a directory' >&2; exit 1; fi; umask 077; \
+             cat > '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' \
+             && chmod 0640 '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' \
+             && chown 'app:app' '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' \
+             && mv -f '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' '/etc/app/my conf'\\''s.ini' \
+             || { rc=$?; rm -f '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok'; exit $rc; }"
+        );
+    }
+
+    #[test]
+    fn relative_and_root_destinations() {
+        let s = script("notes.txt", 0o100644, None, "t").unwrap();
+        assert!(s.contains("cat > './.notes.txt.fleet-tmp-t'"), "{s}");
+        assert!(s.contains("chmod 0644 "), "{s}");
+        assert!(!s.contains("chown"));
+        let s = script("/top", 0o600, None, "t").unwrap();
+        assert!(s.contains("cat > '/.top.fleet-tmp-t'"), "{s}");
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for dest in ["", "/etc/", "a/..", "x\ny"] {
+            assert!(script(dest, 0o644, None, "t").is_err(), "{dest:?}");
+        }
+        for owner in ["", "a:b:c", "x;rm", "a b"] {
+            assert!(script("/f", 0o644, Some(owner), "t").is_err(), "{owner:?}");
+        }
+    }
+
+    #[test]
+    fn script_works_locally() {
+        let dir = std::env::temp_dir().join(format!("fleet-ssh-up-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("out.bin");
+        let data: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let run = |data: &[u8], mode: u32| {
+            use std::io::Write;
+            let s = script(dest.to_str().unwrap(), mode, None, "tk").unwrap();
+            let mut child = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&s)
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(data).unwrap();
+            child.wait().unwrap().code()
+        };
+        assert_eq!(run(&data, 0o751), Some(0));
+        assert_eq!(std::fs::read(&dest).unwrap(), data);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o751);
+        // Replacing works too, and leaves no temp file behind.
+        assert_eq!(run(b"v2", 0o600), Some(0));
+        assert_eq!(std::fs::read(&dest).unwrap(), b"v2");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,49 @@
+//! CLI behaviour pinned with snapshots: help text and inventory output.
+
+use fleet_tests::{code, fleet, repo_root};
+
+fn stdout(args: &[&str]) -> String {
+    let output = fleet()
+        .current_dir(repo_root())
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn help() {
+    insta::assert_snapshot!("help", stdout(&["--help"]));
+    insta::assert_snapshot!("run_help", stdout(&["run", "--help"]));
+}
+
+#[test]
+fn inventory_human() {
+    insta::assert_snapshot!(stdout(&[
+        "inventory",
+        "-i",
+        "inventories/example.yaml",
+        "-l",
+        "web:!canary"
+    ]));
+}
+
+#[test]
+fn inventory_json_is_ndjson() {
+    let text = stdout(&[
+        "inventory",
+        "-i",
+        "inventories/example.yaml",
+        "--format",
+        "json",
+    ]);
+    let events = fleet_tests::events(text.as_bytes());
+    assert!(events.iter().all(|e| e["event"] == "host"));
+    insta::assert_snapshot!(text);
+}

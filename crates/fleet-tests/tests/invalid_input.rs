@@ -1,0 +1,110 @@
+//! Bad input is rejected before any host is contacted: exit 4, with
+//! `file:line:col` and a hint.
+
+use std::path::PathBuf;
+
+use fleet_tests::{code, fleet, repo_root};
+
+fn corpus() -> Vec<PathBuf> {
+    let dir = repo_root().join("tests/inventories/bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn each_malformed_inventory_is_rejected_with_its_own_location() {
+    let files = corpus();
+    assert!(files.len() >= 10, "the corpus has {} cases", files.len());
+    let mut locations = std::collections::BTreeSet::new();
+    for file in files {
+        let relative = file.strip_prefix(repo_root()).unwrap().to_path_buf();
+        let expected = std::fs::read_to_string(file.with_extension("expect")).unwrap();
+        let output = fleet()
+            .current_dir(repo_root())
+            .args(["run", "-i"])
+            .arg(&relative)
+            .args([
+                "--known-hosts",
+                "/dev/null",
+                "--",
+                "touch /tmp/must-not-run",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 4, "{}: {stderr}", relative.display());
+        assert!(
+            output.stdout.is_empty(),
+            "nothing ran: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let first = stderr.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            format!("error: {}", expected.trim_end()),
+            "{}",
+            relative.display()
+        );
+        assert!(
+            stderr.contains("hint: "),
+            "{}: no hint in {stderr}",
+            relative.display()
+        );
+        let location: String = expected.split(": ").next().unwrap().to_string();
+        assert!(
+            locations.insert(location.clone()),
+            "duplicate location {location}"
+        );
+    }
+}
+
+#[test]
+fn bad_patterns_are_rejected_with_their_column() {
+    let cases = [
+        ("web::db", "-l:1:5"),
+        ("web:&", "-l:1:5"),
+        ("nosuchhost", "-l:1:1"),
+        ("web[", "-l:1:4"),
+    ];
+    for (pattern, location) in cases {
+        let output = fleet()
+            .current_dir(repo_root())
+            .args(["inventory", "-i", "inventories/example.yaml", "-l", pattern])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 4, "{pattern}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: {location}: ")),
+            "{pattern}: {stderr}"
+        );
+        assert!(stderr.contains("hint: "), "{pattern}: {stderr}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_4() {
+    let output = fleet().args(["run", "-i", "x.yaml"]).output().unwrap();
+    assert_eq!(code(&output), 4);
+    let output = fleet().args(["frobnicate"]).output().unwrap();
+    assert_eq!(code(&output), 4);
+    let output = fleet()
+        .current_dir(repo_root())
+        .args([
+            "run",
+            "-i",
+            "inventories/example.yaml",
+            "--connect-timeout",
+            "0",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 4);
+}

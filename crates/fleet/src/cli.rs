@@ -1,0 +1,102 @@
+//! The command line, as documented in `docs/cli.md`. The contract is stable:
+//! scripts and CI depend on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleet",
+    version,
+    about = "Agentless push orchestrator over SSH"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one shell command on every selected host at once.
+    Run(RunArgs),
+    /// Print the selected hosts with their resolved vars.
+    Inventory(InventoryArgs),
+}
+
+/// Connection options shared by every command.
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// known_hosts file checked strictly [default: ~/.ssh/known_hosts]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Trust and record a host key seen for the first time (a changed key is
+    /// always refused).
+    #[arg(long, global = true)]
+    pub accept_new: bool,
+    /// Private key to try after the inventory's `identity_file`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// ssh_config file [default: ~/.ssh/config]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// Seconds allowed to connect, exchange keys and authenticate.
+    #[arg(long, global = true, value_name = "S", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+    /// How many connections may be starting at the same moment.
+    #[arg(long, global = true, value_name = "N", default_value_t = 100)]
+    pub connect_rate: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Inventory file.
+    #[arg(short = 'i', long = "inventory", value_name = "INV")]
+    pub inventory: PathBuf,
+    /// Host pattern: names, groups, globs, `a:b`, `a:&b`, `a:!b`.
+    #[arg(
+        short = 'l',
+        long = "limit",
+        value_name = "PATTERN",
+        default_value = "all"
+    )]
+    pub limit: String,
+    /// Output: lines for people, or NDJSON events.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// How many hosts run at once; 0 means every selected host.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub forks: usize,
+    /// Run the command as root through sudo.
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
+    /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
+    /// Seconds the command may run on a host before it is stopped.
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<f64>,
+    /// The command, run by the remote user's shell.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+}

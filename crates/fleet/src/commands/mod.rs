@@ -1,0 +1,2 @@
+pub mod inventory;
+pub mod run;

@@ -1,0 +1,166 @@
+//! Lines for people: each host's output as it arrives, then a recap.
+//!
+//! Colour and the progress bar appear only on a terminal, and colour never
+//! when `NO_COLOR` is set.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use fleet_engine::{Counts, Event, OutputStream, Status, TaskResult};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::Reporter;
+use crate::error::CliError;
+
+pub struct Human {
+    color: bool,
+    progress: Option<ProgressBar>,
+    width: usize,
+    /// Host names in inventory order, which the recap follows.
+    order: Vec<String>,
+    results: Vec<TaskResult>,
+}
+
+impl Human {
+    pub fn new(hosts: usize) -> Human {
+        let tty = std::io::stdout().is_terminal();
+        let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let progress = tty.then(|| {
+            let bar = ProgressBar::new(hosts as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} hosts {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Human {
+            color,
+            progress,
+            width: 0,
+            order: Vec::new(),
+            results: Vec::new(),
+        }
+    }
+
+    fn print(&self, line: &str) -> Result<(), CliError> {
+        match &self.progress {
+            Some(bar) => bar.println(line),
+            None => writeln!(std::io::stdout().lock(), "{line}")?,
+        }
+        Ok(())
+    }
+
+    fn paint(&self, text: &str, status: Status) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        let code = match status {
+            Status::Ok => "32",
+            Status::Changed => "33",
+            Status::Failed | Status::Unreachable => "31",
+            Status::Skipped => "36",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    fn recap(
+        &mut self,
+        counts: &Counts,
+        duration_ms: u64,
+        interrupted: bool,
+    ) -> Result<(), CliError> {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "\nRECAP")?;
+        let position = |host: &str| self.order.iter().position(|name| name == host);
+        self.results.sort_by_key(|result| position(&result.host));
+        for result in &self.results {
+            let rc = result
+                .rc
+                .map_or_else(|| "-".to_string(), |rc| rc.to_string());
+            let status = format!("{:<11}", result.status.as_str());
+            writeln!(
+                out,
+                "{:<width$}  {}  rc={rc:<3}  {:>7.2}s",
+                result.host,
+                self.paint(&status, result.status),
+                Duration::from_millis(result.duration_ms).as_secs_f64(),
+                width = self.width,
+            )?;
+        }
+        let summary = summarize(counts);
+        let secs = Duration::from_millis(duration_ms).as_secs_f64();
+        writeln!(out, "{} hosts: {summary} in {secs:.2}s", self.results.len())?;
+        if interrupted {
+            writeln!(
+                out,
+                "interrupted: hosts in flight were stopped and their connections closed"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Reporter for Human {
+    fn handle(&mut self, event: &Event) -> Result<(), CliError> {
+        match event {
+            Event::RunStart { hosts, .. } => {
+                self.width = hosts.iter().map(String::len).max().unwrap_or(0);
+                self.order = hosts.clone();
+            }
+            Event::Output { host, stream, line } => {
+                let separator = match stream {
+                    OutputStream::Stdout => "|",
+                    OutputStream::Stderr => "!",
+                };
+                self.print(&format!(
+                    "{host:<width$} {separator} {line}",
+                    width = self.width
+                ))?;
+            }
+            Event::TaskResult(result) => {
+                if let Some(msg) = &result.msg {
+                    let label = result.status.as_str().to_uppercase();
+                    let label = self.paint(&label, result.status);
+                    self.print(&format!(
+                        "{:<width$} ! {label}: {msg}",
+                        result.host,
+                        width = self.width
+                    ))?;
+                }
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
+                self.results.push(result.clone());
+            }
+            Event::RunDone {
+                counts,
+                duration_ms,
+                interrupted,
+            } => self.recap(counts, *duration_ms, *interrupted)?,
+        }
+        Ok(())
+    }
+}
+
+fn summarize(counts: &Counts) -> String {
+    let parts = [
+        (counts.ok, "ok"),
+        (counts.changed, "changed"),
+        (counts.failed, "failed"),
+        (counts.skipped, "skipped"),
+        (counts.unreachable, "unreachable"),
+    ];
+    let shown: Vec<String> = parts
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, name)| format!("{count} {name}"))
+        .collect();
+    if shown.is_empty() {
+        "nothing ran".to_string()
+    } else {
+        shown.join(", ")
+    }
+}

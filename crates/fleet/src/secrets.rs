@@ -1,0 +1,58 @@
+//! Passwords and passphrases: taken from the environment, or prompted for
+//! on a terminal. They go straight to the transport and are never printed.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleet_ssh::{Secret, SshOptions};
+
+use crate::cli::SshArgs;
+use crate::error::CliError;
+
+pub const BECOME_PASSWORD_ENV: &str = "FLEET_BECOME_PASSWORD";
+
+/// Builds the transport options from the common flags.
+pub fn ssh_options(args: &SshArgs) -> Result<SshOptions, CliError> {
+    if !(args.connect_timeout.is_finite() && args.connect_timeout > 0.0) {
+        return Err(CliError::Usage(format!(
+            "--connect-timeout must be a positive number of seconds, got {}",
+            args.connect_timeout
+        )));
+    }
+    let mut options = SshOptions::with_defaults();
+    if let Some(file) = &args.known_hosts {
+        options.known_hosts = file.clone();
+    }
+    if let Some(file) = &args.ssh_config {
+        options.ssh_config = Some(file.clone());
+    }
+    options.accept_new = args.accept_new;
+    options.identity = args.identity.clone();
+    options.connect_timeout = Duration::from_secs_f64(args.connect_timeout);
+    options.max_concurrent_connects = args.connect_rate.max(1);
+    if std::io::stdin().is_terminal() {
+        options.passphrase_prompt = Some(Arc::new(|key: &Path| {
+            rpassword::prompt_password(format!("Passphrase for {}: ", key.display())).ok()
+        }));
+    }
+    Ok(options)
+}
+
+/// The sudo password: `FLEET_BECOME_PASSWORD` wins; `ask` prompts on a TTY.
+pub fn become_password(ask: bool) -> Result<Option<Secret>, CliError> {
+    if let Ok(password) = std::env::var(BECOME_PASSWORD_ENV) {
+        return Ok(Some(Secret::new(password)));
+    }
+    if !ask {
+        return Ok(None);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "--ask-become-pass needs a terminal; set {BECOME_PASSWORD_ENV} instead"
+        )));
+    }
+    let password = rpassword::prompt_password("BECOME password: ")?;
+    Ok(Some(Secret::new(password)))
+}
