@@ -8,11 +8,13 @@ mod adhoc;
 mod error;
 mod events;
 mod lines;
+mod module_run;
 mod target;
 
 pub use adhoc::{AdhocCommand, run_adhoc};
 pub use error::EngineError;
 pub use events::{Counts, Event, OutputStream, Status, TaskResult};
 pub use lines::LineBuffer;
+pub use module_run::{ModuleOutcome, RunContext, run_module};
 pub use target::ssh_target;
 pub use tokio_util::sync::CancellationToken;

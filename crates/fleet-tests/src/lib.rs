@@ -4,6 +4,8 @@
 //! `tests/lab/lab up` booted (see `tests/lab/README.md`). They need that lab:
 //! without it they fail with a message saying how to start it, never skip.
 
+pub mod module_harness;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -65,7 +67,7 @@ impl Lab {
                 .map_or_else(|| repo_root().join("inventories/lab.yaml"), PathBuf::from);
             let inventory = Inventory::load(&inventory_path).unwrap_or_else(|err| {
                 panic!(
-                    "no lab: {err}\nstart one with `tests/lab/lab up 6` (see tests/lab/README.md)"
+                    "no lab: {err}\nstart one with `tests/lab/lab up 8` (see tests/lab/README.md)"
                 )
             });
             Lab {

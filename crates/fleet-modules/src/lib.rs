@@ -1,0 +1,69 @@
+//! Built-in modules.
+//!
+//! A module reads like a pyinfra operation: a pure function from facts to
+//! shell commands. Each one is
+//! - a `#[serde(deny_unknown_fields)]` params struct,
+//! - a [`Module::probe`]: a shell script whose output describes the host's
+//!   current state (run in one round trip, also in check mode),
+//! - a [`Module::plan`]: facts in, [`Plan`] out: whether anything must change,
+//!   the [`Step`]s that change it, and a diff.
+//!
+//! Nothing here talks to a host; the engine runs the probe and the steps.
+//! So every module's logic is unit-tested without one.
+
+mod error;
+pub mod modules;
+mod plan;
+mod registry;
+pub mod shell;
+pub mod text;
+
+pub use error::{ModuleError, ParamError};
+pub use plan::{Plan, Probe, Step, StepOutput};
+pub use registry::{MODULES, build, is_module, params_of, validate};
+
+use serde_json::Value;
+
+/// One built-in module, configured for one task on one host.
+pub trait Module: std::fmt::Debug + Send + Sync {
+    /// A shell script printing the facts this module decides from, or
+    /// `None` when it needs none. It must not change the host: it also runs
+    /// in check mode.
+    fn probe(&self) -> Option<String>;
+
+    /// Facts in, commands out. `probe` holds the output of [`Module::probe`]
+    /// (empty when it returned `None`). An `Err` fails the task.
+    fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError>;
+
+    /// Checks what the steps printed once they ran. The default fails the
+    /// task when a step exited non-zero.
+    fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
+        match outputs.iter().find(|out| out.rc != 0) {
+            Some(out) => Err(ModuleError::StepFailed {
+                rc: out.rc,
+                stderr: out.stderr.trim_end().to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What a module may ask of the controller while it is being built: files
+/// and templates that live next to the playbook.
+pub trait Controller {
+    /// The bytes of a controller-side file (`copy: src`, `unarchive: src`).
+    fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError>;
+    /// A template rendered with the host's vars (`template: src`).
+    fn render_template(&self, src: &str) -> Result<String, ModuleError>;
+}
+
+/// Deserializes rendered params into a module's params struct.
+pub fn parse_params<T: serde::de::DeserializeOwned>(
+    module: &str,
+    params: Value,
+) -> Result<T, ModuleError> {
+    serde_json::from_value(params).map_err(|err| ModuleError::Params {
+        module: module.to_string(),
+        message: err.to_string(),
+    })
+}

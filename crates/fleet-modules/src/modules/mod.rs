@@ -1,0 +1,45 @@
+//! One file per module: its params struct, its probe and its plan.
+
+pub mod apt;
+pub mod authorized_key;
+pub mod blockinfile;
+pub mod command;
+pub mod copy;
+pub mod file;
+pub mod group;
+pub mod lineinfile;
+pub mod pip;
+pub mod shell;
+pub mod stat;
+pub mod sysctl;
+pub mod systemd;
+pub mod template;
+pub mod ufw;
+pub mod unarchive;
+pub mod uri;
+pub mod user;
+pub mod wait_for;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::{Controller, ModuleError};
+
+    /// A controller with one file, `files/motd` ("hello\n"), and templates
+    /// that render to their own name.
+    pub struct NoFiles;
+
+    impl Controller for NoFiles {
+        fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError> {
+            match src {
+                "files/motd" => Ok(b"hello\n".to_vec()),
+                _ => Err(ModuleError::ControllerFile {
+                    path: src.to_string(),
+                    reason: "not found".into(),
+                }),
+            }
+        }
+        fn render_template(&self, src: &str) -> Result<String, ModuleError> {
+            Ok(format!("rendered {src}\n"))
+        }
+    }
+}

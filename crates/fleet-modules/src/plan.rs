@@ -1,0 +1,95 @@
+//! The data a module hands to the engine: probe output in, a plan out.
+
+use serde_json::{Map, Value};
+
+/// The output of a module's probe script.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probe {
+    pub rc: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Probe {
+    /// A probe result, for tests.
+    pub fn ok(stdout: &str) -> Probe {
+        Probe {
+            rc: 0,
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+        }
+    }
+}
+
+/// What a module decided: whether the host must change, how, and what the
+/// change looks like.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The task reports `changed` (or `would change` in check mode).
+    pub changed: bool,
+    /// Run in order when not in check mode; the task fails at the first
+    /// step that fails.
+    pub steps: Vec<Step>,
+    /// A unified diff of file content and lines such as `mode: 0644 -> 0600`.
+    pub diff: Option<String>,
+    /// Values added to the registered result (`stat` puts `stat` here).
+    pub data: Map<String, Value>,
+    /// A short note for the operator, e.g. why nothing was done.
+    pub msg: Option<String>,
+}
+
+impl Plan {
+    /// Nothing to do.
+    pub fn unchanged() -> Plan {
+        Plan::default()
+    }
+
+    /// A change made of `steps`.
+    pub fn change(steps: Vec<Step>) -> Plan {
+        Plan {
+            changed: true,
+            steps,
+            ..Plan::default()
+        }
+    }
+
+    pub fn with_diff(mut self, diff: Option<String>) -> Plan {
+        self.diff = diff;
+        self
+    }
+}
+
+/// One action on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A shell script, run with `sh -c` (through sudo when the task becomes).
+    Run {
+        script: String,
+        stdin: Option<Vec<u8>>,
+    },
+    /// Atomic upload: temp file, mode and owner, rename.
+    Upload {
+        dest: String,
+        contents: Vec<u8>,
+        mode: u32,
+        /// `user` or `user:group`.
+        owner: Option<String>,
+    },
+}
+
+impl Step {
+    pub fn run(script: impl Into<String>) -> Step {
+        Step::Run {
+            script: script.into(),
+            stdin: None,
+        }
+    }
+}
+
+/// What a step printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepOutput {
+    pub rc: i32,
+    pub stdout: String,
+    pub stderr: String,
+}

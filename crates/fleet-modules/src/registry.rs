@@ -1,0 +1,253 @@
+//! The table of built-in modules, and validation of a task's params before
+//! any host is contacted.
+
+use serde_json::{Map, Value};
+
+use crate::error::{ModuleError, ParamError};
+use crate::modules;
+use crate::{Controller, Module};
+
+type Build = fn(Value, &dyn Controller) -> Result<Box<dyn Module>, ModuleError>;
+
+struct Entry {
+    name: &'static str,
+    params: &'static [&'static str],
+    /// Accepts a bare string, as in `command: uptime`; it becomes `cmd`.
+    free_form: bool,
+    build: Build,
+}
+
+macro_rules! entry {
+    ($module:ident, free_form) => {
+        Entry {
+            name: stringify!($module),
+            params: modules::$module::PARAMS,
+            free_form: true,
+            build: modules::$module::build,
+        }
+    };
+    ($module:ident) => {
+        Entry {
+            name: stringify!($module),
+            params: modules::$module::PARAMS,
+            free_form: false,
+            build: modules::$module::build,
+        }
+    };
+}
+
+const ENTRIES: &[Entry] = &[
+    entry!(command, free_form),
+    entry!(shell, free_form),
+    entry!(file),
+    entry!(copy),
+    entry!(template),
+    entry!(lineinfile),
+    entry!(blockinfile),
+    entry!(apt),
+    entry!(user),
+    entry!(group),
+    entry!(authorized_key),
+    entry!(systemd),
+    entry!(sysctl),
+    entry!(ufw),
+    entry!(pip),
+    entry!(unarchive),
+    entry!(wait_for),
+    entry!(uri),
+    entry!(stat),
+];
+
+/// The names of every built-in module.
+pub const MODULES: &[&str] = &[
+    "command",
+    "shell",
+    "file",
+    "copy",
+    "template",
+    "lineinfile",
+    "blockinfile",
+    "apt",
+    "user",
+    "group",
+    "authorized_key",
+    "systemd",
+    "sysctl",
+    "ufw",
+    "pip",
+    "unarchive",
+    "wait_for",
+    "uri",
+    "stat",
+];
+
+fn entry(name: &str) -> Option<&'static Entry> {
+    ENTRIES.iter().find(|entry| entry.name == name)
+}
+
+pub fn is_module(name: &str) -> bool {
+    entry(name).is_some()
+}
+
+/// The parameter names `name` accepts.
+pub fn params_of(name: &str) -> Option<&'static [&'static str]> {
+    entry(name).map(|entry| entry.params)
+}
+
+/// Checks a task's params before any host is contacted: the module exists,
+/// every key is a parameter of it, and, when no value is templated, that the
+/// values have the right types and combine sensibly.
+pub fn validate(name: &str, params: &Value) -> Result<(), ParamError> {
+    let Some(entry) = entry(name) else {
+        return Err(ParamError::UnknownModule {
+            name: name.to_string(),
+            suggestion: closest(name, MODULES),
+        });
+    };
+    let params = normalize(entry, params.clone()).map_err(|message| ParamError::Invalid {
+        module: name.to_string(),
+        message,
+    })?;
+    if let Value::Object(map) = &params
+        && let Some(param) = map.keys().find(|key| !entry.params.contains(&key.as_str()))
+    {
+        return Err(ParamError::UnknownParam {
+            module: name.to_string(),
+            param: param.clone(),
+            valid: entry.params.to_vec(),
+        });
+    }
+    if is_templated(&params) {
+        return Ok(());
+    }
+    match (entry.build)(params, &NoController) {
+        Err(ModuleError::Params { message, .. }) => Err(ParamError::Invalid {
+            module: name.to_string(),
+            message,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Builds module `name` from params already rendered for one host.
+pub fn build(
+    name: &str,
+    params: Value,
+    controller: &dyn Controller,
+) -> Result<Box<dyn Module>, ModuleError> {
+    let entry =
+        entry(name).ok_or_else(|| ModuleError::Failed(format!("unknown module `{name}`")))?;
+    let params = normalize(entry, params).map_err(|message| ModuleError::Params {
+        module: name.to_string(),
+        message,
+    })?;
+    (entry.build)(params, controller)
+}
+
+fn normalize(entry: &Entry, params: Value) -> Result<Value, String> {
+    match params {
+        Value::String(cmd) if entry.free_form => {
+            let mut map = Map::new();
+            map.insert("cmd".into(), Value::String(cmd));
+            Ok(Value::Object(map))
+        }
+        Value::Null => Ok(Value::Object(Map::new())),
+        Value::Object(map) => Ok(Value::Object(map)),
+        other => Err(format!("parameters must be a map, got {other}")),
+    }
+}
+
+fn is_templated(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains("{{") || text.contains("{%"),
+        Value::Array(items) => items.iter().any(is_templated),
+        Value::Object(map) => map.values().any(is_templated),
+        _ => false,
+    }
+}
+
+/// Validation builds modules without reading controller files.
+struct NoController;
+
+impl Controller for NoController {
+    fn read_file(&self, _src: &str) -> Result<Vec<u8>, ModuleError> {
+        Ok(Vec::new())
+    }
+    fn render_template(&self, _src: &str) -> Result<String, ModuleError> {
+        Ok(String::new())
+    }
+}
+
+/// The candidate nearest to `name` by edit distance, if it is close.
+pub(crate) fn closest(name: &str, candidates: &[&str]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|candidate| (distance(name, candidate), candidate))
+        .filter(|(d, candidate)| *d <= 2.max(candidate.len() / 3))
+        .min()
+        .map(|(_, candidate)| candidate.to_string())
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_module_is_registered_once() {
+        let names: Vec<&str> = ENTRIES.iter().map(|e| e.name).collect();
+        assert_eq!(names, MODULES);
+    }
+
+    /// The `PARAMS` lists and the params structs agree: every listed name is
+    /// accepted by the struct (an unknown field would be reported by serde).
+    #[test]
+    fn params_lists_match_the_params_structs() {
+        for entry in ENTRIES {
+            for param in entry.params {
+                let params = json!({ *param: "__probe__" });
+                if let Err(ModuleError::Params { message, .. }) =
+                    (entry.build)(params, &NoController)
+                {
+                    assert!(
+                        !message.contains("unknown field"),
+                        "{}.{param}: {message}",
+                        entry.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_modules_and_params_are_named_with_hints() {
+        let err = validate("copyy", &json!({})).unwrap_err();
+        assert_eq!(err.hint(), "did you mean `copy`?");
+        let err = validate("command", &json!({"cmd": "true", "chdri": "/"})).unwrap_err();
+        assert_eq!(err.to_string(), "`command` has no parameter `chdri`");
+        assert!(err.hint().contains("chdir"));
+    }
+
+    #[test]
+    fn free_form_becomes_cmd() {
+        assert_eq!(validate("command", &json!("uptime")), Ok(()));
+        assert!(validate("file", &json!("/tmp/x")).is_err());
+    }
+}
