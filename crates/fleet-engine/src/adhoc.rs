@@ -88,6 +88,7 @@ async fn run_on_host(
         diff: None,
         duration_ms: 0,
         msg: None,
+        ignored: false,
     };
     if cancel.is_cancelled() {
         result.msg = Some("interrupted before the host was contacted".into());

@@ -1,7 +1,7 @@
 //! Typed events: the only thing the engine hands to reporters.
 //!
 //! Each event serializes to one NDJSON line tagged with `"event"`, which is
-//! the stable machine contract described in `docs/output.md`.
+//! the stable machine contract described in `docs/cli.md`.
 
 use serde::Serialize;
 
@@ -44,6 +44,8 @@ pub struct Counts {
     pub failed: usize,
     pub skipped: usize,
     pub unreachable: usize,
+    /// Failures of tasks marked `ignore_errors`: reported, never fatal.
+    pub ignored: usize,
 }
 
 impl Counts {
@@ -73,6 +75,9 @@ pub struct TaskResult {
     /// own output does not say it (transport or host key errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
+    /// A failure that `ignore_errors` tolerates.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
 }
 
 /// Everything a reporter can be told, in the order it happens.
@@ -82,6 +87,15 @@ pub enum Event {
     RunStart {
         hosts: Vec<String>,
         task: String,
+    },
+    /// A play begins (`fleet apply`), on these hosts.
+    PlayStart {
+        name: String,
+        hosts: Vec<String>,
+    },
+    /// A task begins on every host of the play.
+    TaskStart {
+        name: String,
     },
     /// One complete line of a command's output, streamed as it arrives.
     Output {

@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod lines;
 mod module_run;
+mod playbook;
 mod target;
 
 pub use adhoc::{AdhocCommand, run_adhoc};
@@ -16,5 +17,6 @@ pub use error::EngineError;
 pub use events::{Counts, Event, OutputStream, Status, TaskResult};
 pub use lines::LineBuffer;
 pub use module_run::{ModuleOutcome, RunContext, run_module};
+pub use playbook::{ApplyOptions, FACTS_SCRIPT, parse_facts, play_hosts, run_playbook};
 pub use target::ssh_target;
 pub use tokio_util::sync::CancellationToken;

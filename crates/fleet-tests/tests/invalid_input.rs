@@ -108,3 +108,64 @@ fn usage_errors_exit_4() {
         .unwrap();
     assert_eq!(code(&output), 4);
 }
+
+/// Every malformed playbook of the corpus makes `fleet apply` exit 4 with
+/// its location and a hint, before any host is contacted: the only host
+/// sits at an address where nothing answers, so contacting it would have
+/// printed events and exited 3.
+#[test]
+fn each_malformed_playbook_is_rejected_before_any_host_is_contacted() {
+    let dir = repo_root().join("tests/playbooks/bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "the corpus has {} cases", files.len());
+    let scratch = fleet_tests::scratch_dir("bad_playbooks");
+    let inventory = scratch.join("inventory.yaml");
+    std::fs::write(
+        &inventory,
+        "all:\n  children:\n    web:\n      vars: {inventory_var: 1}\n      hosts:\n        web1: {address: 10.77.0.250}\n",
+    )
+    .unwrap();
+    for file in files {
+        let relative = file.strip_prefix(repo_root()).unwrap().to_path_buf();
+        let expected = std::fs::read_to_string(file.with_extension("expect")).unwrap();
+        let output = fleet()
+            .current_dir(repo_root())
+            .args(["apply", "-i"])
+            .arg(&inventory)
+            .arg(&relative)
+            .args([
+                "--connect-timeout",
+                "1",
+                "--known-hosts",
+                "/dev/null",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 4, "{}: {stderr}", relative.display());
+        assert!(
+            output.stdout.is_empty(),
+            "{}: a host was contacted",
+            relative.display()
+        );
+        let first = stderr.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            format!("error: {}", expected.trim_end()),
+            "{}",
+            relative.display()
+        );
+        assert!(
+            stderr.contains("hint: "),
+            "{}: no hint in {stderr}",
+            relative.display()
+        );
+    }
+}

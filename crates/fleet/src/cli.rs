@@ -22,6 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Run one shell command on every selected host at once.
     Run(RunArgs),
+    /// Run a playbook: every play, every task, on every selected host at once.
+    Apply(PlaybookArgs),
+    /// Drift check: the playbook in check mode with diffs; exit 5 if anything would change.
+    Check(PlaybookArgs),
     /// Print the selected hosts with their resolved vars.
     Inventory(InventoryArgs),
 }
@@ -99,4 +103,28 @@ pub struct RunArgs {
 pub struct InventoryArgs {
     #[command(flatten)]
     pub selection: Selection,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaybookArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// The playbook file.
+    #[arg(value_name = "PLAYBOOK")]
+    pub playbook: PathBuf,
+    /// Change nothing: report what would change (`fleet check` implies it).
+    #[arg(long)]
+    pub check: bool,
+    /// Show unified diffs of file content and attribute changes.
+    #[arg(long)]
+    pub diff: bool,
+    /// Run only tasks with one of these tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Extra vars: `key=value`, a JSON object, or `@file.json`; they win over every other var.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
 }

@@ -9,6 +9,8 @@ pub enum CliError {
     #[error(transparent)]
     Inventory(#[from] fleet_inventory::InventoryError),
     #[error(transparent)]
+    Playbook(#[from] fleet_playbook::PlaybookError),
+    #[error(transparent)]
     Ssh(#[from] fleet_ssh::SshError),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

@@ -15,6 +15,7 @@ pub enum Exit {
     TaskFailed = 2,
     Unreachable = 3,
     InvalidInput = 4,
+    Drift = 5,
     Interrupted = 130,
 }
 
@@ -35,7 +36,10 @@ impl Exit {
     /// nothing ran anywhere.
     pub fn from_error(err: &CliError) -> Exit {
         match err {
-            CliError::Usage(_) | CliError::Inventory(_) | CliError::Ssh(_) => Exit::InvalidInput,
+            CliError::Usage(_)
+            | CliError::Inventory(_)
+            | CliError::Playbook(_)
+            | CliError::Ssh(_) => Exit::InvalidInput,
             CliError::Output(_) => Exit::Internal,
         }
     }

@@ -42,6 +42,8 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => commands::run::run(args, &cli.ssh).await,
+            Command::Apply(args) => commands::apply::apply(args, &cli.ssh, false).await,
+            Command::Check(args) => commands::apply::apply(args, &cli.ssh, true).await,
             Command::Inventory(args) => commands::inventory::show(args),
         }
     });

@@ -58,7 +58,7 @@ pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
 }
 
 /// Ctrl-C or SIGTERM: stop starting hosts and close the open connections.
-async fn cancel_on_signal(cancel: CancellationToken) {
+pub async fn cancel_on_signal(cancel: CancellationToken) {
     let mut terminate =
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(signal) => signal,

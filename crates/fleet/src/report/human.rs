@@ -19,6 +19,9 @@ pub struct Human {
     /// Host names in inventory order, which the recap follows.
     order: Vec<String>,
     results: Vec<TaskResult>,
+    /// Set by the first play: results are task lines and the recap counts
+    /// statuses per host, as `fleet apply` prints them.
+    playbook: bool,
 }
 
 impl Human {
@@ -39,6 +42,7 @@ impl Human {
             width: 0,
             order: Vec::new(),
             results: Vec::new(),
+            playbook: false,
         }
     }
 
@@ -76,7 +80,10 @@ impl Human {
         writeln!(out, "\nRECAP")?;
         let position = |host: &str| self.order.iter().position(|name| name == host);
         self.results.sort_by_key(|result| position(&result.host));
-        for result in &self.results {
+        if self.playbook {
+            self.recap_counts(&mut out)?;
+        }
+        for result in self.results.iter().filter(|_| !self.playbook) {
             let rc = result
                 .rc
                 .map_or_else(|| "-".to_string(), |rc| rc.to_string());
@@ -92,12 +99,92 @@ impl Human {
         }
         let summary = summarize(counts);
         let secs = Duration::from_millis(duration_ms).as_secs_f64();
-        writeln!(out, "{} hosts: {summary} in {secs:.2}s", self.results.len())?;
+        let hosts = self.order.len();
+        writeln!(out, "{hosts} hosts: {summary} in {secs:.2}s")?;
         if interrupted {
             writeln!(
                 out,
                 "interrupted: hosts in flight were stopped and their connections closed"
             )?;
+        }
+        Ok(())
+    }
+}
+
+impl Human {
+    /// One line per host: how many tasks ended in each status.
+    fn recap_counts(&self, out: &mut impl Write) -> Result<(), CliError> {
+        for host in &self.order {
+            let mut counts = Counts::default();
+            for result in self.results.iter().filter(|r| &r.host == host) {
+                if result.ignored {
+                    counts.ignored += 1;
+                } else {
+                    counts.add(result.status);
+                }
+            }
+            let worst = if counts.unreachable > 0 {
+                Status::Unreachable
+            } else if counts.failed > 0 {
+                Status::Failed
+            } else if counts.changed > 0 {
+                Status::Changed
+            } else {
+                Status::Ok
+            };
+            let line = format!(
+                "{host:<width$}  ok={:<3} changed={:<3} failed={:<3} skipped={:<3} unreachable={:<3} ignored={}",
+                counts.ok,
+                counts.changed,
+                counts.failed,
+                counts.skipped,
+                counts.unreachable,
+                counts.ignored,
+                width = self.width,
+            );
+            writeln!(out, "{}", self.paint(&line, worst))?;
+        }
+        Ok(())
+    }
+
+    /// A task's result as one line, then what explains a failure or change.
+    fn task_line(&self, result: &TaskResult) -> Result<(), CliError> {
+        let status = match (result.status, result.ignored) {
+            (Status::Failed, true) => "failed (ignored)".to_string(),
+            (status, _) => status.as_str().to_string(),
+        };
+        let mut line = format!(
+            "  {:<width$}  {}",
+            result.host,
+            self.paint(&format!("{status:<11}"), result.status),
+            width = self.width
+        );
+        if let Some(msg) = &result.msg {
+            line.push_str("  ");
+            line.push_str(msg);
+        }
+        self.print(line.trim_end())?;
+        if result.status == Status::Failed {
+            let rc = result
+                .rc
+                .map_or_else(|| "-".to_string(), |rc| rc.to_string());
+            self.print(&format!("      rc={rc}"))?;
+            for text in result
+                .stderr
+                .lines()
+                .rev()
+                .take(10)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                self.print(&format!("      ! {text}"))?;
+            }
+        }
+        if let Some(diff) = &result.diff {
+            for text in diff.lines() {
+                self.print(&format!("      {text}"))?;
+            }
         }
         Ok(())
     }
@@ -119,6 +206,21 @@ impl Reporter for Human {
                     "{host:<width$} {separator} {line}",
                     width = self.width
                 ))?;
+            }
+            Event::PlayStart { name, hosts } => {
+                self.playbook = true;
+                self.width = self
+                    .width
+                    .max(hosts.iter().map(String::len).max().unwrap_or(0));
+                self.print(&format!("\nPLAY {name} [{} hosts]", hosts.len()))?;
+            }
+            Event::TaskStart { name } => self.print(&format!("TASK {name}"))?,
+            Event::TaskResult(result) if self.playbook => {
+                self.task_line(result)?;
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
+                self.results.push(result.clone());
             }
             Event::TaskResult(result) => {
                 if let Some(msg) = &result.msg {
@@ -147,6 +249,7 @@ impl Reporter for Human {
 
 fn summarize(counts: &Counts) -> String {
     let parts = [
+        (counts.ignored, "ignored"),
         (counts.ok, "ok"),
         (counts.changed, "changed"),
         (counts.failed, "failed"),

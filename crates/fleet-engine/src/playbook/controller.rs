@@ -1,0 +1,57 @@
+//! What modules may read on the controller: files next to the playbook and
+//! templates rendered with the host's vars.
+
+use std::path::PathBuf;
+
+use fleet_modules::{Controller, ModuleError};
+use fleet_playbook::{Play, Templater};
+use serde_json::Value;
+
+pub struct PlayController<'a> {
+    pub play: &'a Play,
+    pub templater: &'a Templater,
+    pub vars: &'a Value,
+}
+
+impl PlayController<'_> {
+    /// `src` as given when absolute, else under the play's `files/` or next
+    /// to the playbook, like Ansible's search path.
+    fn file_path(&self, src: &str) -> PathBuf {
+        let path = PathBuf::from(src);
+        if path.is_absolute() {
+            return path;
+        }
+        let in_files = self.play.dir.join("files").join(src);
+        if in_files.exists() {
+            in_files
+        } else {
+            self.play.dir.join(src)
+        }
+    }
+}
+
+impl Controller for PlayController<'_> {
+    fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError> {
+        let path = self.file_path(src);
+        std::fs::read(&path).map_err(|err| ModuleError::ControllerFile {
+            path: path.display().to_string(),
+            reason: err.to_string(),
+        })
+    }
+
+    fn render_template(&self, src: &str) -> Result<String, ModuleError> {
+        let path = self
+            .play
+            .template_path(src)
+            .ok_or_else(|| ModuleError::Template {
+                path: src.to_string(),
+                reason: "not found next to the playbook or in templates/".into(),
+            })?;
+        self.templater
+            .render_file(&path, self.vars)
+            .map_err(|err| ModuleError::Template {
+                path: path.display().to_string(),
+                reason: err.to_string(),
+            })
+    }
+}

@@ -1,0 +1,328 @@
+//! `fleet apply`: plays run in order; within a play, each task runs on every
+//! host at once, and the next task starts when every host has finished it
+//! (Ansible's "linear" strategy). Handlers run at the end of the play.
+
+mod controller;
+mod facts;
+mod task;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use fleet_inventory::{Host, Inventory};
+use fleet_playbook::{Play, Playbook, Task, Templater};
+use fleet_ssh::{Client, ExecOptions, Session};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde_json::Map;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{Counts, Event, Status, TaskResult};
+pub use facts::{FACTS_SCRIPT, parse_facts};
+pub use task::ApplyOptions;
+use task::{HostState, TaskContext};
+
+/// The hosts each play runs on: its `hosts:` pattern within the `-l` limit.
+/// Resolve this before contacting any host: pattern errors are bad input.
+pub fn play_hosts<'a>(
+    inventory: &'a Inventory,
+    play: &Play,
+    limit: &BTreeSet<String>,
+) -> Result<Vec<&'a Host>, fleet_inventory::InventoryError> {
+    let hosts = inventory.select_with_origin(&play.hosts, &play.hosts_origin)?;
+    Ok(hosts
+        .into_iter()
+        .filter(|host| limit.contains(&host.name))
+        .collect())
+}
+
+/// Runs every play of `playbook` and returns the counts.
+pub async fn run_playbook(
+    client: &Client,
+    plays: &[(&Play, Vec<&Host>)],
+    playbook: &Playbook,
+    options: &ApplyOptions,
+    events: &UnboundedSender<Event>,
+    cancel: &CancellationToken,
+) -> Counts {
+    let started = Instant::now();
+    let mut all_hosts: Vec<String> = Vec::new();
+    for host in plays.iter().flat_map(|(_, hosts)| hosts) {
+        if !all_hosts.contains(&host.name) {
+            all_hosts.push(host.name.clone());
+        }
+    }
+    let _ = events.send(Event::RunStart {
+        hosts: all_hosts,
+        task: playbook.path.display().to_string(),
+    });
+    let templater = Templater::new();
+    let mut run = Run {
+        client,
+        options,
+        events,
+        cancel,
+        templater: &templater,
+        sessions: BTreeMap::new(),
+        registered: BTreeMap::new(),
+        counts: Counts::default(),
+    };
+    for (play, hosts) in plays {
+        if cancel.is_cancelled() {
+            break;
+        }
+        run.play(play, hosts).await;
+    }
+    for session in run.sessions.values().flatten() {
+        session.close().await;
+    }
+    let counts = run.counts;
+    let _ = events.send(Event::RunDone {
+        counts,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        interrupted: cancel.is_cancelled(),
+    });
+    counts
+}
+
+struct Run<'a> {
+    client: &'a Client,
+    options: &'a ApplyOptions,
+    events: &'a UnboundedSender<Event>,
+    cancel: &'a CancellationToken,
+    templater: &'a Templater,
+    /// One connection per host for the whole run; `None` once unreachable.
+    sessions: BTreeMap<String, Option<Session>>,
+    /// Registered results survive from play to play, as in Ansible.
+    registered: BTreeMap<String, Map<String, serde_json::Value>>,
+    counts: Counts,
+}
+
+impl Run<'_> {
+    async fn play(&mut self, play: &Play, hosts: &[&Host]) {
+        let _ = self.events.send(Event::PlayStart {
+            name: play.name.clone(),
+            hosts: hosts.iter().map(|h| h.name.clone()).collect(),
+        });
+        self.connect(hosts).await;
+        let mut states: Vec<HostState> = hosts
+            .iter()
+            .filter_map(|host| {
+                let session = self.sessions.get(&host.name)?.clone()?;
+                Some(HostState {
+                    name: host.name.clone(),
+                    inventory_vars: host.vars.clone(),
+                    inventory_become: host.connection.r#become,
+                    groups: host.groups.clone(),
+                    session,
+                    registered: self.registered.remove(&host.name).unwrap_or_default(),
+                    facts: None,
+                    notified: Vec::new(),
+                    failed: false,
+                })
+            })
+            .collect();
+        let play_hosts: Vec<String> = hosts.iter().map(|host| host.name.clone()).collect();
+        let ctx = TaskContext {
+            play,
+            play_hosts: &play_hosts,
+            templater: self.templater,
+            options: self.options,
+        };
+        let tasks: Vec<&Task> = play
+            .tasks
+            .iter()
+            .filter(|task| self.selected(play, task))
+            .collect();
+        for task in tasks {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            self.task(&ctx, task, &mut states, |state| !state.failed)
+                .await;
+        }
+        for handler in &play.handlers {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let notified = |state: &HostState| {
+                state.notified.contains(&handler.name) && (!state.failed || play.force_handlers)
+            };
+            if states.iter().any(notified) {
+                self.task(&ctx, handler, &mut states, notified).await;
+            }
+        }
+        for state in states {
+            self.registered.insert(state.name, state.registered);
+        }
+    }
+
+    /// Runs `task` on every state `eligible` picks, sending each result as
+    /// soon as that host is done.
+    async fn task(
+        &mut self,
+        ctx: &TaskContext<'_>,
+        task: &Task,
+        states: &mut [HostState],
+        eligible: impl Fn(&HostState) -> bool,
+    ) {
+        let _ = self.events.send(Event::TaskStart {
+            name: task.name.clone(),
+        });
+        if mentions_facts(ctx.play, task) {
+            gather_facts(
+                states
+                    .iter_mut()
+                    .filter(|s| s.facts.is_none() && eligible(s)),
+            )
+            .await;
+        }
+        let mut chosen: Vec<&mut HostState> = states.iter_mut().filter(|s| eligible(s)).collect();
+        if task.run_once {
+            chosen.truncate(1);
+        }
+        let mut runs: FuturesUnordered<_> = chosen
+            .into_iter()
+            .map(|state| async move {
+                let result = ctx.run(task, state).await;
+                (state, result)
+            })
+            .collect();
+        let mut once: Option<(String, serde_json::Value)> = None;
+        while let Some((state, mut result)) = runs.next().await {
+            let ignored = result.status == Status::Failed && task.ignore_errors;
+            if matches!(result.status, Status::Failed | Status::Unreachable) && !ignored {
+                state.failed = true;
+            }
+            if ignored {
+                result.ignored = true;
+                self.counts.ignored += 1;
+            } else {
+                self.counts.add(result.status);
+            }
+            if task.run_once
+                && let Some(name) = &task.register
+                && let Some(value) = state.registered.get(name)
+            {
+                once = Some((name.clone(), value.clone()));
+            }
+            let _ = self.events.send(Event::TaskResult(result));
+        }
+        drop(runs);
+        if let Some((name, value)) = once {
+            for state in states.iter_mut() {
+                state.registered.insert(name.clone(), value.clone());
+            }
+        }
+    }
+
+    /// Opens the connections this play still needs, all at once (the
+    /// client throttles how many start together).
+    async fn connect(&mut self, hosts: &[&Host]) {
+        let missing: Vec<&Host> = hosts
+            .iter()
+            .copied()
+            .filter(|host| !self.sessions.contains_key(&host.name))
+            .collect();
+        let client = self.client;
+        let mut connecting: FuturesUnordered<_> = missing
+            .iter()
+            .map(|host| async move {
+                let started = Instant::now();
+                let connected = client.connect(&crate::target::ssh_target(host)).await;
+                (host, connected, started.elapsed())
+            })
+            .collect();
+        let mut results = Vec::new();
+        while let Some(done) = connecting.next().await {
+            results.push(done);
+        }
+        drop(connecting);
+        for (host, connected, elapsed) in results {
+            match connected {
+                Ok(session) => {
+                    self.sessions.insert(host.name.clone(), Some(session));
+                }
+                Err(err) => {
+                    let status = if err.is_unreachable() {
+                        Status::Unreachable
+                    } else {
+                        Status::Failed
+                    };
+                    self.counts.add(status);
+                    self.sessions.insert(host.name.clone(), None);
+                    let _ = self.events.send(Event::TaskResult(TaskResult {
+                        host: host.name.clone(),
+                        task: "connect".into(),
+                        status,
+                        rc: None,
+                        stdout: String::new(),
+                        stderr: String::new(),
+                        diff: None,
+                        duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                        msg: Some(err.to_string()),
+                        ignored: false,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn selected(&self, play: &Play, task: &Task) -> bool {
+        let wanted = &self.options.tags;
+        wanted.is_empty()
+            || task
+                .tags
+                .iter()
+                .chain(&play.tags)
+                .any(|tag| tag == "always" || wanted.contains(tag))
+    }
+}
+
+/// Whether a task (or the template it renders, or a play var) refers to
+/// `facts`.
+fn mentions_facts(play: &Play, task: &Task) -> bool {
+    let in_vars = serde_json::to_string(&play.vars).is_ok_and(|text| text.contains("facts"));
+    let in_task = serde_json::to_string(&task.params).is_ok_and(|text| text.contains("facts"))
+        || [
+            &task.when,
+            &task.changed_when,
+            &task.failed_when,
+            &task.until,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|expr| expr.contains("facts"))
+        || task
+            .r#loop
+            .as_ref()
+            .is_some_and(|spec| spec.to_string().contains("facts"));
+    let in_template = task.module == "template"
+        && task
+            .params
+            .get("src")
+            .and_then(|src| src.as_str())
+            .is_some_and(|src| {
+                play.template_path(src)
+                    .and_then(|path| std::fs::read_to_string(path).ok())
+                    .is_some_and(|text| text.contains("facts"))
+            });
+    in_vars || in_task || in_template
+}
+
+/// One round trip per host, every host at once.
+async fn gather_facts<'s>(states: impl Iterator<Item = &'s mut HostState>) {
+    let mut gathering: FuturesUnordered<_> = states
+        .map(|state| async move {
+            if let Ok(out) = state
+                .session
+                .exec_collect(FACTS_SCRIPT, &ExecOptions::default())
+                .await
+            {
+                state.facts = Some(parse_facts(&String::from_utf8_lossy(&out.stdout)));
+            }
+        })
+        .collect();
+    while gathering.next().await.is_some() {}
+}

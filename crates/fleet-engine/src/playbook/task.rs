@@ -1,0 +1,388 @@
+//! One task on one host: `when`, `loop`, templating, the module run with
+//! `retries`/`until`, then `changed_when`, `failed_when` and `register`.
+
+use std::time::{Duration, Instant};
+
+use fleet_modules::ModuleError;
+use fleet_playbook::{Play, Task, Templater};
+use fleet_ssh::{Become, Secret, Session};
+use serde_json::{Map, Value, json};
+
+use super::controller::PlayController;
+use crate::events::{Status, TaskResult};
+use crate::module_run::{ModuleOutcome, RunContext, run_module};
+
+/// Settings of the whole run that every task sees.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    pub check: bool,
+    pub diff: bool,
+    /// Run only tasks with one of these tags (empty: all tasks).
+    pub tags: Vec<String>,
+    pub extra_vars: Map<String, Value>,
+    pub become_password: Option<Secret>,
+}
+
+/// What one host carries from task to task within a run.
+pub struct HostState {
+    pub name: String,
+    pub inventory_vars: Map<String, Value>,
+    pub inventory_become: bool,
+    pub groups: Vec<String>,
+    pub session: Session,
+    pub registered: Map<String, Value>,
+    pub facts: Option<Value>,
+    /// Handlers notified on this host, in notification order.
+    pub notified: Vec<String>,
+    pub failed: bool,
+}
+
+pub struct TaskContext<'a> {
+    pub play: &'a Play,
+    pub play_hosts: &'a [String],
+    pub templater: &'a Templater,
+    pub options: &'a ApplyOptions,
+}
+
+const HIDDEN: &str = "output hidden by no_log";
+
+impl TaskContext<'_> {
+    fn vars(&self, host: &HostState) -> Value {
+        let mut vars = fleet_playbook::host_vars(
+            &host.inventory_vars,
+            self.play,
+            &host.registered,
+            &self.options.extra_vars,
+            &host.name,
+            host.facts.as_ref(),
+        );
+        fleet_playbook::add_run_vars(&mut vars, &host.groups, self.play_hosts, self.options.check);
+        vars
+    }
+
+    fn r#become(&self, task: &Task, host: &HostState) -> Option<Become> {
+        let wanted = task
+            .r#become
+            .unwrap_or(self.play.r#become || host.inventory_become);
+        wanted.then(|| Become {
+            user: task
+                .become_user
+                .clone()
+                .or_else(|| self.play.become_user.clone())
+                .unwrap_or_else(|| "root".into()),
+            password: self.options.become_password.clone(),
+        })
+    }
+
+    /// Runs `task` on `host` and returns its result; registers and notifies.
+    pub async fn run(&self, task: &Task, host: &mut HostState) -> TaskResult {
+        let started = Instant::now();
+        let vars = self.vars(host);
+        let task_name = self
+            .templater
+            .render_str(&task.name, &vars)
+            .unwrap_or_else(|_| task.name.clone());
+        let mut result = TaskResult {
+            host: host.name.clone(),
+            task: task_name,
+            status: Status::Ok,
+            rc: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            diff: None,
+            duration_ms: 0,
+            msg: None,
+            ignored: false,
+        };
+        let outcome = self.run_items(task, host, vars).await;
+        let (registered, status) = match outcome {
+            Ok(items) => summarize(items, &mut result),
+            Err(msg) => {
+                result.msg = Some(msg.clone());
+                (
+                    json!({"failed": true, "changed": false, "msg": msg}),
+                    Status::Failed,
+                )
+            }
+        };
+        result.status = status;
+        if let Some(name) = &task.register {
+            host.registered.insert(name.clone(), registered);
+        }
+        if status == Status::Changed {
+            for handler in &task.notify {
+                if !host.notified.contains(handler) {
+                    host.notified.push(handler.clone());
+                }
+            }
+        }
+        if task.no_log {
+            hide_output(&mut result);
+        }
+        result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        result
+    }
+
+    /// The task once per loop item (once when there is no loop).
+    async fn run_items(
+        &self,
+        task: &Task,
+        host: &HostState,
+        vars: Value,
+    ) -> Result<Vec<ItemResult>, String> {
+        let items = match &task.r#loop {
+            None => vec![None],
+            Some(spec) => match self
+                .templater
+                .render_value(spec, &vars)
+                .map_err(|e| e.to_string())?
+            {
+                Value::Array(items) => items.into_iter().map(Some).collect(),
+                other => return Err(format!("loop must be a list, got {other}")),
+            },
+        };
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            let mut vars = vars.clone();
+            if let (Some(item), Value::Object(map)) = (&item, &mut vars) {
+                map.insert("item".into(), item.clone());
+            }
+            if let Some(when) = &task.when
+                && !self
+                    .templater
+                    .eval_bool(when, &vars)
+                    .map_err(|e| e.to_string())?
+            {
+                results.push(ItemResult::skipped(item));
+                continue;
+            }
+            results.push(self.run_item(task, host, &vars, item).await?);
+        }
+        Ok(results)
+    }
+
+    async fn run_item(
+        &self,
+        task: &Task,
+        host: &HostState,
+        vars: &Value,
+        item: Option<Value>,
+    ) -> Result<ItemResult, String> {
+        let params = self
+            .templater
+            .render_value(&task.params, vars)
+            .map_err(|e| e.to_string())?;
+        let controller = PlayController {
+            play: self.play,
+            templater: self.templater,
+            vars,
+        };
+        let module = fleet_modules::build(&task.module, params, &controller)
+            .map_err(|e: ModuleError| e.to_string())?;
+        let environment = task
+            .environment
+            .iter()
+            .map(|(key, value)| {
+                Ok((
+                    key.clone(),
+                    self.templater
+                        .render_str(value, vars)
+                        .map_err(|e| e.to_string())?,
+                ))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let ctx = RunContext {
+            r#become: self.r#become(task, host),
+            check: self.options.check,
+            timeout: task.timeout.map(Duration::from_secs_f64),
+            environment,
+        };
+        let attempts = task.retries.map_or(1, |retries| retries + 1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = run_module(&host.session, module.as_ref(), &ctx).await;
+            let mut item_result = ItemResult::from_outcome(outcome, item.clone());
+            let done = match &task.until {
+                Some(until) => self.eval_with_result(until, task, vars, &item_result)?,
+                None => task.retries.is_none() || item_result.outcome.status != Status::Failed,
+            };
+            if done
+                || attempt >= attempts
+                || matches!(item_result.outcome.status, Status::Unreachable)
+            {
+                if !done && task.until.is_some() {
+                    item_result.outcome.status = Status::Failed;
+                    item_result.outcome.msg =
+                        Some(format!("`until` still false after {attempt} attempts"));
+                }
+                self.apply_overrides(task, vars, &mut item_result)?;
+                return Ok(item_result);
+            }
+            tokio::time::sleep(Duration::from_secs_f64(task.delay.unwrap_or(5.0))).await;
+        }
+    }
+
+    /// `changed_when` and `failed_when` see the result under the registered
+    /// name (and as `result`).
+    fn apply_overrides(
+        &self,
+        task: &Task,
+        vars: &Value,
+        item: &mut ItemResult,
+    ) -> Result<(), String> {
+        if item.outcome.status == Status::Unreachable {
+            return Ok(());
+        }
+        if let Some(expr) = &task.changed_when
+            && item.outcome.status != Status::Failed
+        {
+            let changed = self.eval_with_result(expr, task, vars, item)?;
+            item.outcome.status = if changed { Status::Changed } else { Status::Ok };
+        }
+        if let Some(expr) = &task.failed_when {
+            if self.eval_with_result(expr, task, vars, item)? {
+                item.outcome.status = Status::Failed;
+                item.outcome
+                    .msg
+                    .get_or_insert_with(|| "failed_when condition met".into());
+            } else if item.outcome.status == Status::Failed {
+                item.outcome.status = if item.changed_by_module {
+                    Status::Changed
+                } else {
+                    Status::Ok
+                };
+            }
+        }
+        Ok(())
+    }
+
+    fn eval_with_result(
+        &self,
+        expr: &str,
+        task: &Task,
+        vars: &Value,
+        item: &ItemResult,
+    ) -> Result<bool, String> {
+        let mut vars = vars.clone();
+        if let Value::Object(map) = &mut vars {
+            let registered = item.registered();
+            if let Some(name) = &task.register {
+                map.insert(name.clone(), registered.clone());
+            }
+            map.insert("result".into(), registered);
+        }
+        self.templater
+            .eval_bool(expr, &vars)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// One loop item's outcome.
+struct ItemResult {
+    item: Option<Value>,
+    outcome: ModuleOutcome,
+    skipped: bool,
+    changed_by_module: bool,
+}
+
+impl ItemResult {
+    fn skipped(item: Option<Value>) -> ItemResult {
+        ItemResult {
+            item,
+            outcome: ModuleOutcome {
+                status: Status::Skipped,
+                rc: None,
+                stdout: String::new(),
+                stderr: String::new(),
+                diff: None,
+                msg: Some("skipped: `when` is false".into()),
+                data: Map::new(),
+            },
+            skipped: true,
+            changed_by_module: false,
+        }
+    }
+
+    fn from_outcome(outcome: ModuleOutcome, item: Option<Value>) -> ItemResult {
+        let changed_by_module = outcome.status == Status::Changed;
+        ItemResult {
+            item,
+            outcome,
+            skipped: false,
+            changed_by_module,
+        }
+    }
+
+    /// The value `register` stores, shaped like Ansible's.
+    fn registered(&self) -> Value {
+        let out = &self.outcome;
+        let mut map = out.data.clone();
+        map.insert("changed".into(), json!(out.status == Status::Changed));
+        map.insert("failed".into(), json!(out.status == Status::Failed));
+        map.insert("skipped".into(), json!(self.skipped));
+        map.insert("rc".into(), json!(out.rc));
+        map.insert("stdout".into(), json!(out.stdout.trim_end_matches('\n')));
+        map.insert("stderr".into(), json!(out.stderr.trim_end_matches('\n')));
+        map.insert(
+            "stdout_lines".into(),
+            json!(out.stdout.lines().collect::<Vec<_>>()),
+        );
+        map.insert("msg".into(), json!(out.msg));
+        if let Some(item) = &self.item {
+            map.insert("item".into(), item.clone());
+        }
+        Value::Object(map)
+    }
+}
+
+/// Folds loop items into one result: failed if any failed, else changed if
+/// any changed, else ok (skipped when every item was skipped).
+fn summarize(items: Vec<ItemResult>, result: &mut TaskResult) -> (Value, Status) {
+    let statuses: Vec<Status> = items.iter().map(|i| i.outcome.status).collect();
+    let status = [
+        Status::Unreachable,
+        Status::Failed,
+        Status::Changed,
+        Status::Ok,
+    ]
+    .into_iter()
+    .find(|wanted| statuses.contains(wanted))
+    .unwrap_or(Status::Skipped);
+    let mut diffs = Vec::new();
+    let mut msgs = Vec::new();
+    for item in &items {
+        result.stdout.push_str(&item.outcome.stdout);
+        result.stderr.push_str(&item.outcome.stderr);
+        result.rc = item.outcome.rc.or(result.rc);
+        diffs.extend(item.outcome.diff.clone());
+        msgs.extend(item.outcome.msg.clone());
+    }
+    result.diff = (!diffs.is_empty()).then(|| diffs.join(""));
+    msgs.dedup();
+    result.msg = (!msgs.is_empty()).then(|| msgs.join("; "));
+    let registered = match items.as_slice() {
+        [single] if single.item.is_none() => single.registered(),
+        _ => json!({
+            "changed": status == Status::Changed,
+            "failed": status == Status::Failed,
+            "skipped": status == Status::Skipped,
+            "results": items.iter().map(ItemResult::registered).collect::<Vec<_>>(),
+        }),
+    };
+    (registered, status)
+}
+
+fn hide_output(result: &mut TaskResult) {
+    for text in [&mut result.stdout, &mut result.stderr] {
+        if !text.is_empty() {
+            *text = HIDDEN.into();
+        }
+    }
+    if result.diff.is_some() {
+        result.diff = Some(HIDDEN.into());
+    }
+    if result.msg.is_some() {
+        result.msg = Some(HIDDEN.into());
+    }
+}

@@ -1,0 +1,432 @@
+//! Validation after parsing: module parameters, handler names, template
+//! syntax, template files, and variables defined nowhere.
+//!
+//! A variable is known at a task when the inventory (any selected host) or
+//! `-e` defines it, the play's vars or vars files do, it is built in, it is
+//! `item` in a looped task, or an earlier task registers it (handlers see
+//! every registered name; `changed_when`, `failed_when` and `until` also see
+//! the task's own result, under its `register` name and as `result`).
+//! Names only used as `name | default(...)` or `name is defined` are fine.
+
+use std::collections::BTreeSet;
+
+use fleet_modules::ParamError;
+use regex::Regex;
+
+use crate::error::{Location, PlaybookError};
+use crate::fields::{Fields, entry};
+use crate::node::{Node, YamlNode, quote};
+use crate::play::ParsedPlay;
+use crate::suggest::closest;
+use crate::templater::{Templater, is_template};
+use crate::vars::BUILTIN_VARS;
+use crate::{LoadOptions, Task, template_candidates};
+
+/// Checks every play, in order.
+pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), PlaybookError> {
+    let templater = Templater::new();
+    let mut registered = BTreeSet::new();
+    for parsed in plays {
+        let mut known: BTreeSet<String> =
+            BUILTIN_VARS.iter().map(|name| (*name).to_owned()).collect();
+        known.extend(options.known_vars.iter().cloned());
+        known.extend(options.extra_vars.keys().cloned());
+        known.extend(parsed.play.vars.keys().cloned());
+        let checker = Checker {
+            templater: &templater,
+            parsed,
+            f: Fields {
+                label: &parsed.label,
+                text: "",
+            },
+            known,
+            registers: registered_at(parsed),
+        };
+        registered = checker.check_play(registered)?;
+    }
+    Ok(())
+}
+
+struct Checker<'a> {
+    templater: &'a Templater,
+    parsed: &'a ParsedPlay,
+    f: Fields<'a>,
+    /// Known everywhere in the play.
+    known: BTreeSet<String>,
+    /// (name, task origin) of every `register` in the play.
+    registers: Vec<(String, String)>,
+}
+
+/// Where each name registered in a play is registered: for the hint of a
+/// result used before its task.
+fn registered_at(parsed: &ParsedPlay) -> Vec<(String, String)> {
+    let play = &parsed.play;
+    play.tasks
+        .iter()
+        .chain(&play.handlers)
+        .filter_map(|task| Some((task.register.clone()?, task.origin.clone())))
+        .collect()
+}
+
+impl Checker<'_> {
+    /// Checks the play; takes the names registered by earlier plays and
+    /// returns them with this play's.
+    fn check_play(&self, before: BTreeSet<String>) -> Result<BTreeSet<String>, PlaybookError> {
+        let play = &self.parsed.play;
+        let every_registered: BTreeSet<String> = before
+            .iter()
+            .cloned()
+            .chain(
+                play.tasks
+                    .iter()
+                    .chain(&play.handlers)
+                    .filter_map(|t| t.register.clone()),
+            )
+            .collect();
+        for (label, node) in &self.parsed.vars_nodes {
+            let f = Fields { label, text: "" };
+            let known = self.with(&every_registered, &[]);
+            walk_strings(node, &mut |string, text| {
+                self.check_template_string(&f, string, text, &known, "the vars")
+            })?;
+        }
+        let mut registered = before;
+        for (task, node) in play.tasks.iter().zip(&self.parsed.task_nodes) {
+            self.check_task(task, node, &registered)?;
+            registered.extend(task.register.clone());
+        }
+        for (handler, node) in play.handlers.iter().zip(&self.parsed.handler_nodes) {
+            self.check_task(handler, node, &every_registered)?;
+        }
+        registered.extend(play.handlers.iter().filter_map(|h| h.register.clone()));
+        Ok(registered)
+    }
+
+    /// The play's known names plus `registered` and `extra`.
+    fn with(&self, registered: &BTreeSet<String>, extra: &[&str]) -> BTreeSet<String> {
+        let mut known = self.known.clone();
+        known.extend(registered.iter().cloned());
+        known.extend(extra.iter().map(|name| (*name).to_owned()));
+        known
+    }
+
+    fn check_task(
+        &self,
+        task: &Task,
+        node: &YamlNode,
+        registered: &BTreeSet<String>,
+    ) -> Result<(), PlaybookError> {
+        let (module_key, params) = entry(node, &task.module).ok_or_else(|| {
+            PlaybookError::invalid(
+                self.f.at(node),
+                "internal: the module key went missing",
+                "report this",
+            )
+        })?;
+        let item: &[&str] = if task.r#loop.is_some() {
+            &["item"]
+        } else {
+            &[]
+        };
+        let known = self.with(registered, item);
+        if task.module == "template" {
+            self.check_template_file(task, params, &known)?;
+        }
+        if let Err(err) = fleet_modules::validate(&task.module, &task.params) {
+            let at = match &err {
+                ParamError::UnknownParam { param, .. } => {
+                    entry(params, param).map_or(module_key, |(key, _)| key)
+                }
+                _ => module_key,
+            };
+            return Err(PlaybookError::invalid(
+                self.f.at(at),
+                err.to_string(),
+                err.hint(),
+            ));
+        }
+        self.check_notify(task, node)?;
+        if let Some((_, name)) = entry(node, "name") {
+            self.check_strings(name, &known, "the task name")?;
+        }
+        let context = format!("the `{}` params", task.module);
+        self.check_strings(params, &known, &context)?;
+        if let Some((_, environment)) = entry(node, "environment") {
+            self.check_strings(environment, &known, "`environment`")?;
+        }
+        if let Some((_, spec)) = entry(node, "loop") {
+            self.check_strings(spec, &self.with(registered, &[]), "`loop`")?;
+        }
+        if let Some((_, when)) = entry(node, "when") {
+            self.check_condition(when, &known, "when")?;
+        }
+        let mut own = vec!["result"];
+        own.extend(task.register.as_deref());
+        own.extend(item);
+        let with_result = self.with(registered, &own);
+        for key in ["changed_when", "failed_when", "until"] {
+            if let Some((_, condition)) = entry(node, key) {
+                self.check_condition(condition, &with_result, key)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_notify(&self, task: &Task, node: &YamlNode) -> Result<(), PlaybookError> {
+        let handlers: Vec<&str> = self
+            .parsed
+            .play
+            .handlers
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect();
+        let Some((_, notify)) = entry(node, "notify") else {
+            return Ok(());
+        };
+        for name in &task.notify {
+            if handlers.contains(&name.as_str()) {
+                continue;
+            }
+            let at = match &notify.value {
+                Node::Seq(items) => items
+                    .iter()
+                    .find(|i| i.value.as_str() == Some(name))
+                    .unwrap_or(notify),
+                _ => notify,
+            };
+            let hint = if handlers.is_empty() {
+                "this play has no handlers; define one under `handlers:` with this name".to_owned()
+            } else {
+                let near = closest(name, handlers.iter().copied())
+                    .map(|near| format!("did you mean `{near}`? "))
+                    .unwrap_or_default();
+                format!("{near}handlers of this play: {}", handlers.join(", "))
+            };
+            return Err(PlaybookError::invalid(
+                self.f.at(at),
+                format!("`notify` names no handler of this play: {}", quote(name)),
+                hint,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks every string under `node` as a template.
+    fn check_strings(
+        &self,
+        node: &YamlNode,
+        known: &BTreeSet<String>,
+        context: &str,
+    ) -> Result<(), PlaybookError> {
+        walk_strings(node, &mut |string, text| {
+            self.check_template_string(&self.f, string, text, known, context)
+        })
+    }
+
+    fn check_template_string(
+        &self,
+        f: &Fields,
+        node: &YamlNode,
+        text: &str,
+        known: &BTreeSet<String>,
+        context: &str,
+    ) -> Result<(), PlaybookError> {
+        if !is_template(text) {
+            return Ok(());
+        }
+        match self.templater.template_names(text) {
+            Ok(names) => self.check_names(f.at(node), text, names, known, context),
+            Err((line, message)) => {
+                let within = if line > 1 {
+                    format!(" (line {line} of the string)")
+                } else {
+                    String::new()
+                };
+                Err(PlaybookError::template(
+                    f.at(node),
+                    format!("{message} in {}{within}", quote(text)),
+                    "every `{{` needs its `}}` and every `{%` its `%}`; \
+                     a YAML value that starts with `{{` must be quoted",
+                ))
+            }
+        }
+    }
+
+    /// A condition: an expression, a bool, or a list of them.
+    fn check_condition(
+        &self,
+        node: &YamlNode,
+        known: &BTreeSet<String>,
+        key: &str,
+    ) -> Result<(), PlaybookError> {
+        let text = match &node.value {
+            Node::Seq(items) => {
+                return items
+                    .iter()
+                    .try_for_each(|item| self.check_condition(item, known, key));
+            }
+            Node::Str(text) => text,
+            _ => return Ok(()),
+        };
+        let context = format!("`{key}`");
+        match self.templater.expression_names(text) {
+            Ok(names) => self.check_names(self.f.at(node), text, names, known, &context),
+            Err((_, message)) => Err(PlaybookError::template(
+                self.f.at(node),
+                format!(
+                    "`{key}` is not a valid expression: {message} in {}",
+                    quote(text)
+                ),
+                format!(
+                    "write a bare Jinja expression without braces, e.g. \
+                     `{key}: result.rc == 0` or `{key}: app_env == \"prod\"`"
+                ),
+            )),
+        }
+    }
+
+    /// A `template:` task: the file exists, compiles, and uses only known
+    /// variables.
+    fn check_template_file(
+        &self,
+        task: &Task,
+        params: &YamlNode,
+        known: &BTreeSet<String>,
+    ) -> Result<(), PlaybookError> {
+        let Some((_, src_node)) = entry(params, "src") else {
+            return Ok(());
+        };
+        let Some(src) = src_node.value.as_str().filter(|src| !is_template(src)) else {
+            return Ok(());
+        };
+        let play = &self.parsed.play;
+        let candidates = template_candidates(&play.dir, &play.template_dirs, src);
+        let Some(path) = candidates.iter().find(|path| path.is_file()) else {
+            let looked: Vec<String> = candidates
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect();
+            return Err(PlaybookError::template(
+                self.f.at(src_node),
+                format!("template file {} not found", quote(src)),
+                format!("looked for {}", looked.join(", ")),
+            ));
+        };
+        let label = path.display().to_string();
+        let used_by = format!("the template is used by the task at {}", task.origin);
+        let source = std::fs::read_to_string(path).map_err(|err| {
+            PlaybookError::template(
+                Location::line_only(&label, 1),
+                format!("cannot read the template: {err}"),
+                used_by.clone(),
+            )
+        })?;
+        match self.templater.template_names(&source) {
+            Err((line, message)) => Err(PlaybookError::template(
+                Location::line_only(&label, line as u64),
+                message,
+                format!("{used_by}; every `{{{{` needs its `}}}}` and every `{{%` its `%}}`"),
+            )),
+            Ok(names) => {
+                let unknown = names
+                    .into_iter()
+                    .filter(|name| !known.contains(name) && !guarded(&source, name));
+                let first = unknown.map(|name| (line_of(&source, &name), name)).min();
+                match first {
+                    None => Ok(()),
+                    Some((line, name)) => Err(PlaybookError::Undefined {
+                        location: Location::line_only(&label, line as u64),
+                        message: format!("undefined variable `{name}` in the template"),
+                        hint: format!("{}; {used_by}", self.undefined_hint(&name, known)),
+                        name,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Reports the first name of `names` that is not known.
+    fn check_names(
+        &self,
+        location: Location,
+        text: &str,
+        names: BTreeSet<String>,
+        known: &BTreeSet<String>,
+        context: &str,
+    ) -> Result<(), PlaybookError> {
+        let first = names
+            .into_iter()
+            .filter(|name| !known.contains(name) && !guarded(text, name))
+            .min_by_key(|name| text.find(name.as_str()));
+        match first {
+            None => Ok(()),
+            Some(name) => Err(PlaybookError::Undefined {
+                location,
+                message: format!("undefined variable `{name}` in {context}"),
+                hint: self.undefined_hint(&name, known),
+                name,
+            }),
+        }
+    }
+
+    fn undefined_hint(&self, name: &str, known: &BTreeSet<String>) -> String {
+        if let Some((_, origin)) = self
+            .registers
+            .iter()
+            .find(|(registered, _)| registered == name)
+        {
+            return format!(
+                "`{name}` is registered by the task at {origin}, which has not run yet \
+                 at this point; a result is known only after the task that registers it"
+            );
+        }
+        undefined_hint(name, known)
+    }
+}
+
+fn undefined_hint(name: &str, known: &BTreeSet<String>) -> String {
+    match closest(name, known.iter().map(String::as_str)) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!(
+            "define it in the play's `vars`, a vars file, the inventory, or with `-e {name}=...`; \
+             a registered result is known only after the task that registers it"
+        ),
+    }
+}
+
+/// Whether `text` only uses `name` where it may be undefined:
+/// `name | default(...)`, `name | d(...)`, `name is defined`.
+fn guarded(text: &str, name: &str) -> bool {
+    let name = regex::escape(name);
+    let pattern =
+        format!(r"\b{name}\s*\|\s*(default|d)\b|\b{name}\s+is\s+(not\s+)?(defined|undefined)\b");
+    Regex::new(&pattern).is_ok_and(|regex| regex.is_match(text))
+}
+
+/// The first line (from 1) where `name` appears as a whole word.
+fn line_of(source: &str, name: &str) -> usize {
+    let pattern = format!(r"\b{}\b", regex::escape(name));
+    let Ok(regex) = Regex::new(&pattern) else {
+        return 1;
+    };
+    source
+        .lines()
+        .position(|line| regex.is_match(line))
+        .map_or(1, |index| index + 1)
+}
+
+/// Calls `visit` with every string scalar under `node` (map values and list
+/// items, not map keys).
+fn walk_strings<E>(
+    node: &YamlNode,
+    visit: &mut impl FnMut(&YamlNode, &str) -> Result<(), E>,
+) -> Result<(), E> {
+    match &node.value {
+        Node::Str(text) => visit(node, text),
+        Node::Seq(items) => items.iter().try_for_each(|item| walk_strings(item, visit)),
+        Node::Map(entries) => entries
+            .iter()
+            .try_for_each(|(_, value)| walk_strings(value, visit)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,197 @@
+//! Playbooks: loading, validation before any host is contacted, and
+//! templating.
+//!
+//! A playbook file is one play (a map), a list of plays, or a list of
+//! imports (`- import: harden.yaml`), which may be mixed with plays:
+//!
+//! ```yaml
+//! name: base setup
+//! hosts: web
+//! vars: {app: shop}
+//! tasks:
+//!   - name: app dirs
+//!     command: mkdir -p /opt/{{ app }}/{{ item }}
+//!     loop: [releases, shared]
+//!     notify: restart api
+//! handlers:
+//!   - name: restart api
+//!     command: systemctl restart {{ app }}-api
+//! ```
+//!
+//! [`load`] reads the file and its imports into a flat [`Playbook`] and
+//! checks everything that can be checked without a host: keys and types,
+//! modules and their parameters, handler names, template syntax (strings
+//! and template files), and variables that are defined nowhere. Every error
+//! is a [`PlaybookError`] reading `file:line:col: message` followed by a
+//! `  hint: ...` line.
+//!
+//! [`Templater`] renders strings, values and template files with the
+//! Ansible filters people expect; [`host_vars`] builds one host's variables
+//! in precedence order. The language is described in `docs/playbooks.md`.
+
+mod check;
+mod error;
+mod fields;
+mod filters;
+mod loader;
+mod node;
+mod play;
+mod suggest;
+mod task;
+mod templater;
+mod vars;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use error::{Location, PlaybookError, TemplateError};
+pub use templater::{OMIT, Templater};
+pub use vars::{BUILTIN_VARS, add_run_vars, host_vars};
+
+/// What the caller knows before loading.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Variable names the inventory defines for the selected hosts (union
+    /// over hosts) and the `-e` names. Used only to report undefined
+    /// variables.
+    pub known_vars: BTreeSet<String>,
+    /// `-e` vars; also used to render templated `vars_files` paths.
+    pub extra_vars: Map<String, Value>,
+    /// Where templates are looked up after the playbook's own folder.
+    /// Empty means `<folder of the top-level playbook>/../templates`.
+    pub template_dirs: Vec<PathBuf>,
+}
+
+/// A loaded playbook: the plays of the file and its imports, in run order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Playbook {
+    /// The top-level file, as given to [`load`].
+    pub path: PathBuf,
+    /// Every play, imports flattened in place.
+    pub plays: Vec<Play>,
+}
+
+/// One play: a host pattern and the tasks to run there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Play {
+    /// As given, or the host pattern.
+    pub name: String,
+    /// The host pattern.
+    pub hosts: String,
+    /// Where the pattern's first character is (`file:line:col`), for
+    /// `Inventory::select_with_origin`.
+    pub hosts_origin: String,
+    pub r#become: bool,
+    pub become_user: Option<String>,
+    /// Play vars, then each `vars_files` file merged over them in order.
+    pub vars: Map<String, Value>,
+    pub tasks: Vec<Task>,
+    pub handlers: Vec<Task>,
+    /// Run handlers already notified even when a later task failed on the
+    /// host. Default `true`.
+    pub force_handlers: bool,
+    pub tags: Vec<String>,
+    /// The folder of the file that defines the play.
+    pub dir: PathBuf,
+    /// Where templates are looked up after `dir`.
+    pub template_dirs: Vec<PathBuf>,
+    /// Rolling releases (later): kept as written.
+    pub serial: Option<Value>,
+    /// Rolling releases (later): a percentage from 0 to 100.
+    pub max_fail_percentage: Option<f64>,
+    /// Rolling releases (later): kept as written.
+    pub rollback: Option<String>,
+    /// Where the play starts (`file:line:col`).
+    pub origin: String,
+}
+
+/// One task or handler. Strings are not rendered yet: that happens per host.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    /// As given, or `module: short summary`.
+    pub name: String,
+    pub module: String,
+    /// The module's params as written: a map, or a string for free-form
+    /// modules (`command: uptime`), or null.
+    pub params: Value,
+    /// An expression (no braces); a list in the playbook becomes
+    /// `(a) and (b)`; a YAML bool becomes `true`/`false`.
+    pub when: Option<String>,
+    /// A list, or a template string that renders to a list.
+    pub r#loop: Option<Value>,
+    pub register: Option<String>,
+    /// Handler names.
+    pub notify: Vec<String>,
+    pub r#become: Option<bool>,
+    pub become_user: Option<String>,
+    pub tags: Vec<String>,
+    pub changed_when: Option<String>,
+    pub failed_when: Option<String>,
+    pub ignore_errors: bool,
+    pub retries: Option<u32>,
+    /// Seconds between retries.
+    pub delay: Option<f64>,
+    pub until: Option<String>,
+    pub run_once: bool,
+    pub no_log: bool,
+    /// Variables exported to the module's commands; values are templates.
+    pub environment: Vec<(String, String)>,
+    /// Seconds.
+    pub timeout: Option<f64>,
+    /// Where the task starts (`file:line:col`).
+    pub origin: String,
+}
+
+impl Play {
+    /// The template file `src` names: `src` itself when absolute, else the
+    /// first that exists of `dir/src`, `dir/templates/src`, then each of
+    /// `template_dirs`.
+    pub fn template_path(&self, src: &str) -> Option<PathBuf> {
+        template_candidates(&self.dir, &self.template_dirs, src)
+            .into_iter()
+            .find(|path| path.is_file())
+    }
+}
+
+/// The places `src` is looked for, in order.
+pub(crate) fn template_candidates(
+    dir: &Path,
+    template_dirs: &[PathBuf],
+    src: &str,
+) -> Vec<PathBuf> {
+    let path = Path::new(src);
+    if path.is_absolute() {
+        return vec![path.to_path_buf()];
+    }
+    let mut candidates = vec![
+        loader::normalize(&dir.join(path)),
+        loader::normalize(&dir.join("templates").join(path)),
+    ];
+    for folder in template_dirs {
+        let candidate = loader::normalize(&folder.join(path));
+        if !candidates.contains(&candidate) {
+            candidates.push(candidate);
+        }
+    }
+    candidates
+}
+
+/// Loads the playbook at `path` with its imports and vars files, and
+/// validates it. Messages name files relative to where `path` is given.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Playbook, PlaybookError> {
+    let template_dirs = if options.template_dirs.is_empty() {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        vec![loader::normalize(&dir.join("..").join("templates"))]
+    } else {
+        options.template_dirs.clone()
+    };
+    let plays = loader::load_plays(path, options, &template_dirs)?;
+    check::check(&plays, options)?;
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        plays: plays.into_iter().map(|parsed| parsed.play).collect(),
+    })
+}

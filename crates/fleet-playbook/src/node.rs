@@ -1,0 +1,244 @@
+//! The YAML document as a tree of [`Node`]s that remember where they are.
+//!
+//! serde-saphyr parses the text; every node is wrapped in its
+//! [`Spanned`], so the loader can point its own errors ("unknown module...")
+//! at the exact line and column. Syntax errors and duplicate keys are
+//! reported by serde-saphyr itself and turned into [`PlaybookError::Yaml`]
+//! here. (The same approach as fleet-inventory's loader.)
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
+
+use crate::error::{Location, PlaybookError};
+
+/// A YAML node with its location.
+pub(crate) type YamlNode = Spanned<Node>;
+
+/// One YAML value. Maps keep their entries in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+    Seq(Vec<YamlNode>),
+    Map(Vec<(YamlNode, YamlNode)>),
+}
+
+impl Node {
+    /// The string, if this node is one.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Str(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// How the node appears in "got ..." messages: scalars show their value,
+    /// collections their kind.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Node::Null => "nothing (null)".to_owned(),
+            Node::Bool(value) => value.to_string(),
+            Node::Int(value) => value.to_string(),
+            Node::Float(value) => value.to_string(),
+            Node::Str(text) => quote(text),
+            Node::Seq(_) => "a list".to_owned(),
+            Node::Map(_) => "a map".to_owned(),
+        }
+    }
+
+    /// A scalar as plain text, used for map keys inside free-form vars.
+    pub(crate) fn key_text(&self) -> String {
+        match self {
+            Node::Str(text) => text.clone(),
+            Node::Null => "null".to_owned(),
+            other => other.describe(),
+        }
+    }
+
+    /// Converts the node into JSON, the form vars are kept in.
+    pub(crate) fn to_json(&self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(value) => Value::Bool(*value),
+            Node::Int(value) => int_to_json(*value),
+            Node::Float(value) => Number::from_f64(*value)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(value.to_string())),
+            Node::Str(text) => Value::String(text.clone()),
+            Node::Seq(items) => {
+                Value::Array(items.iter().map(|item| item.value.to_json()).collect())
+            }
+            Node::Map(entries) => {
+                let mut map = Map::new();
+                for (key, value) in entries {
+                    map.insert(key.value.key_text(), value.value.to_json());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+/// Quotes a string for a message, shortening very long ones.
+pub(crate) fn quote(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() > MAX {
+        let short: String = text.chars().take(MAX).collect();
+        format!("{short:?}...")
+    } else {
+        format!("{text:?}")
+    }
+}
+
+fn int_to_json(value: i128) -> Value {
+    if let Ok(small) = i64::try_from(value) {
+        Value::Number(small.into())
+    } else if let Ok(big) = u64::try_from(value) {
+        Value::Number(big.into())
+    } else {
+        Value::String(value.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
+        Node::deserialize(deserializer)
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Node, E> {
+        Ok(Node::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Node, E> {
+        Ok(Node::Int(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Node, E> {
+        Ok(Node::Int(value.into()))
+    }
+
+    fn visit_i128<E>(self, value: i128) -> Result<Node, E> {
+        Ok(Node::Int(value))
+    }
+
+    fn visit_u128<E>(self, value: u128) -> Result<Node, E> {
+        Ok(match i128::try_from(value) {
+            Ok(value) => Node::Int(value),
+            Err(_) => Node::Str(value.to_string()),
+        })
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Node, E> {
+        Ok(Node::Float(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Node, E> {
+        Ok(Node::Str(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Node, E> {
+        Ok(Node::Str(value))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
+        }
+        Ok(Node::Map(entries))
+    }
+
+    fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<Node, E> {
+        Ok(Node::Str(String::from_utf8_lossy(value).into_owned()))
+    }
+}
+
+/// Converts a serde-saphyr location into ours.
+pub(crate) fn location(source: &str, at: &serde_saphyr::Location) -> Location {
+    Location::new(source, at.line(), at.column())
+}
+
+/// Parses `text` as one YAML document.
+///
+/// Options: duplicate keys are rejected (serde-saphyr's default, kept
+/// explicit here); numbers written with a leading zero such as `0644` stay
+/// strings, so file modes in vars keep their meaning.
+pub(crate) fn parse_document(text: &str, source: &str) -> Result<YamlNode, PlaybookError> {
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        leading_zero_numbers_as_strings: true,
+    };
+    serde_saphyr::from_str_with_options(text, options).map_err(|err| yaml_error(&err, source))
+}
+
+fn yaml_error(err: &serde_saphyr::Error, source: &str) -> PlaybookError {
+    let location = match err.location() {
+        Some(at) => location(source, &at),
+        None => Location::new(source, 1, 1),
+    };
+    let inner = err.without_snippet();
+    let (message, hint) = match inner {
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => (
+            match key {
+                Some(key) => format!("duplicate key `{key}` in the same map"),
+                None => "duplicate key in the same map".to_owned(),
+            },
+            "a key may appear only once per map: merge the two entries into one, \
+             or split them into two tasks"
+                .to_owned(),
+        ),
+        serde_saphyr::Error::MultipleDocuments { .. } => (
+            "more than one YAML document (`---`) in one file".to_owned(),
+            "a playbook file is one document: a play, a list of plays, or a list of `- import: file.yaml`"
+                .to_owned(),
+        ),
+        other => (
+            format!(
+                "invalid YAML: {}",
+                UserMessageFormatter.format_message(other)
+            ),
+            "check the indentation (spaces, not tabs), colons and quotes near this spot".to_owned(),
+        ),
+    };
+    PlaybookError::Yaml {
+        location,
+        message: message.replace('\n', " "),
+        hint,
+    }
+}

@@ -1,0 +1,358 @@
+//! Reads one play map: its keys, vars, vars files, tasks and handlers.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::Play;
+use crate::error::{Location, PlaybookError};
+use crate::fields::{Fields, is_identifier, shown_key};
+use crate::loader::normalize;
+use crate::node::{Node, YamlNode, parse_document, quote};
+use crate::task::{TASK_KEYWORDS, parse_task};
+use crate::templater::{Templater, is_template};
+use crate::vars::BUILTIN_VARS;
+
+/// The keys a play may hold.
+pub(crate) const PLAY_KEYS: &[&str] = &[
+    "name",
+    "hosts",
+    "become",
+    "become_user",
+    "vars",
+    "vars_files",
+    "tasks",
+    "handlers",
+    "force_handlers",
+    "tags",
+    "gather_facts",
+    "serial",
+    "max_fail_percentage",
+    "rollback",
+];
+
+/// A play with what validation needs to point at its parts.
+#[derive(Debug)]
+pub(crate) struct ParsedPlay {
+    pub(crate) play: Play,
+    /// The file the play is in.
+    pub(crate) label: String,
+    /// The task maps, parallel to `play.tasks`.
+    pub(crate) task_nodes: Vec<YamlNode>,
+    /// The handler maps, parallel to `play.handlers`.
+    pub(crate) handler_nodes: Vec<YamlNode>,
+    /// The `vars` map and each vars file's map, with their file labels.
+    pub(crate) vars_nodes: Vec<(String, YamlNode)>,
+}
+
+/// What a play needs from the loader.
+pub(crate) struct PlayContext<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) template_dirs: &'a [PathBuf],
+    pub(crate) extra_vars: &'a Map<String, Value>,
+}
+
+pub(crate) fn parse_play(
+    f: &Fields,
+    node: &YamlNode,
+    context: &PlayContext,
+) -> Result<ParsedPlay, PlaybookError> {
+    let Node::Map(entries) = &node.value else {
+        return Err(f.wrong_type(node, "play", "a map", "hosts: web"));
+    };
+    let mut play = Play {
+        name: String::new(),
+        hosts: String::new(),
+        hosts_origin: String::new(),
+        r#become: false,
+        become_user: None,
+        vars: Map::new(),
+        tasks: Vec::new(),
+        handlers: Vec::new(),
+        force_handlers: true,
+        tags: Vec::new(),
+        dir: context.dir.to_path_buf(),
+        template_dirs: context.template_dirs.to_vec(),
+        serial: None,
+        max_fail_percentage: None,
+        rollback: None,
+        origin: f.origin(node),
+    };
+    let mut task_nodes = Vec::new();
+    let mut handler_nodes = Vec::new();
+    let mut vars_nodes = Vec::new();
+    let mut vars_files = None;
+    let mut hosts_node = None;
+    for (key, value) in entries {
+        let Some(name) = key.value.as_str() else {
+            return Err(unknown_key(f, key));
+        };
+        match name {
+            "name" => play.name = f.string(value, name, "name: base setup")?,
+            "hosts" => {
+                play.hosts = f.string(value, name, "hosts: web")?.trim().to_owned();
+                play.hosts_origin = f.value_origin(value);
+                hosts_node = Some(value);
+            }
+            "become" => play.r#become = f.bool(value, name)?,
+            "become_user" => play.become_user = Some(f.string(value, name, "become_user: root")?),
+            "vars" => {
+                play.vars.extend(read_vars(f, value, "play vars")?);
+                vars_nodes.push((f.label.to_owned(), value.clone()));
+            }
+            "vars_files" => vars_files = Some(value),
+            "tasks" => task_nodes = task_list(f, value, name)?,
+            "handlers" => handler_nodes = task_list(f, value, name)?,
+            "force_handlers" => play.force_handlers = f.bool(value, name)?,
+            "tags" => play.tags = f.strings(value, name, "tags: [setup]")?,
+            "gather_facts" => {
+                f.bool(value, name)?;
+            }
+            "serial" => play.serial = Some(value.value.to_json()),
+            "max_fail_percentage" => {
+                let percent = f.number(value, name, 0.0)?;
+                if percent > 100.0 {
+                    return Err(PlaybookError::invalid(
+                        f.at(value),
+                        format!("`max_fail_percentage` must be from 0 to 100, got {percent}"),
+                        "write it like `max_fail_percentage: 25`",
+                    ));
+                }
+                play.max_fail_percentage = Some(percent);
+            }
+            "rollback" => play.rollback = Some(f.string(value, name, "rollback: previous")?),
+            _ => return Err(unknown_key(f, key)),
+        }
+    }
+    if play.hosts.is_empty() {
+        return Err(PlaybookError::invalid(
+            f.at(node),
+            "this play has no `hosts`",
+            "every play says where it runs, e.g. `hosts: web` or `hosts: all`",
+        ));
+    }
+    if let Some(files) = vars_files {
+        read_vars_files(f, files, context, &mut play, &mut vars_nodes)?;
+    }
+    if let Some(node) = hosts_node.filter(|_| is_template(&play.hosts)) {
+        play.hosts = render_hosts(f, node, &play, context)?;
+    }
+    for node in &task_nodes {
+        play.tasks.push(parse_task(f, node, "task")?);
+    }
+    for node in &handler_nodes {
+        let handler = parse_task(f, node, "handler")?;
+        if crate::fields::entry(node, "name").is_none() {
+            return Err(PlaybookError::invalid(
+                f.at(node),
+                "this handler has no `name`",
+                "`notify:` refers to handlers by name; add e.g. `name: restart nginx`",
+            ));
+        }
+        if let Some(first) = play.handlers.iter().find(|h| h.name == handler.name) {
+            return Err(PlaybookError::invalid(
+                f.at(node),
+                format!("two handlers are named {}", quote(&handler.name)),
+                format!(
+                    "the first one is at {}; handler names must be unique within a play",
+                    first.origin
+                ),
+            ));
+        }
+        play.handlers.push(handler);
+    }
+    if play.name.is_empty() {
+        play.name.clone_from(&play.hosts);
+    }
+    Ok(ParsedPlay {
+        play,
+        label: f.label.to_owned(),
+        task_nodes,
+        handler_nodes,
+        vars_nodes,
+    })
+}
+
+/// The variables known before any host: the play's (so far) and `-e`,
+/// rendered among themselves.
+fn load_time_vars(play: &Play, context: &PlayContext) -> Value {
+    crate::host_vars(&Map::new(), play, &Map::new(), context.extra_vars, "", None)
+}
+
+/// A templated `hosts:` is rendered with the play's vars and `-e` vars;
+/// its origin then stays at the start of the template.
+fn render_hosts(
+    f: &Fields,
+    node: &YamlNode,
+    play: &Play,
+    context: &PlayContext,
+) -> Result<String, PlaybookError> {
+    let hosts = Templater::new()
+        .render_str(&play.hosts, &load_time_vars(play, context))
+        .map_err(|err| {
+            PlaybookError::template(
+                f.at(node),
+                format!("cannot render `hosts`: {err}"),
+                "a templated `hosts` may use only play vars, vars files and -e vars, \
+                 e.g. `hosts: \"{{ target | default('all') }}\"`",
+            )
+        })?;
+    let hosts = hosts.trim().to_owned();
+    if hosts.is_empty() {
+        return Err(PlaybookError::invalid(
+            f.at(node),
+            "`hosts` renders to an empty pattern",
+            "give the variable a value, e.g. `-e target=web`",
+        ));
+    }
+    Ok(hosts)
+}
+
+fn unknown_key(f: &Fields, key: &YamlNode) -> PlaybookError {
+    let word = key.value.as_str().unwrap_or_default();
+    let task_like = TASK_KEYWORDS.contains(&word) || fleet_modules::is_module(word);
+    let advice = if task_like && !PLAY_KEYS.contains(&word) {
+        format!("`{word}` belongs to a task: put it under `tasks:`; ")
+    } else {
+        match crate::suggest::closest(word, PLAY_KEYS.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`? "),
+            None => String::new(),
+        }
+    };
+    PlaybookError::invalid(
+        f.at(key),
+        format!("unknown play key {}", shown_key(key)),
+        format!("{advice}a play may hold the keys {}", PLAY_KEYS.join(", ")),
+    )
+}
+
+fn task_list(f: &Fields, node: &YamlNode, key: &str) -> Result<Vec<YamlNode>, PlaybookError> {
+    match &node.value {
+        Node::Null => Ok(Vec::new()),
+        Node::Seq(items) => Ok(items.clone()),
+        _ => Err(f.wrong_type(
+            node,
+            key,
+            "a list of tasks",
+            &format!("{key}: [{{command: uptime}}]"),
+        )),
+    }
+}
+
+/// A map of variable names to values; `what` names it in messages.
+pub(crate) fn read_vars(
+    f: &Fields,
+    node: &YamlNode,
+    what: &str,
+) -> Result<Map<String, Value>, PlaybookError> {
+    let entries = match &node.value {
+        Node::Null => return Ok(Map::new()),
+        Node::Map(entries) => entries,
+        other => {
+            return Err(PlaybookError::invalid(
+                f.at(node),
+                format!(
+                    "{what} must be a map of variable names to values, got {}",
+                    other.describe()
+                ),
+                "write vars as a map, e.g. `vars: {app: shop, port: 8000}`",
+            ));
+        }
+    };
+    let mut vars = Map::new();
+    for (key, value) in entries {
+        let name = key.value.as_str().unwrap_or_default();
+        if !is_identifier(name) {
+            return Err(PlaybookError::invalid(
+                f.at(key),
+                format!("variable name {} is not a valid name", key.value.describe()),
+                "use letters, digits and `_`, not starting with a digit, e.g. `app_port`",
+            ));
+        }
+        if name == "item" || BUILTIN_VARS.contains(&name) {
+            return Err(PlaybookError::invalid(
+                f.at(key),
+                format!("`{name}` is a built-in variable and cannot be set"),
+                format!(
+                    "pick another name; built-in variables: item, {}",
+                    BUILTIN_VARS.join(", ")
+                ),
+            ));
+        }
+        vars.insert(name.to_owned(), value.value.to_json());
+    }
+    Ok(vars)
+}
+
+/// Reads each vars file in order and merges it over the play's vars.
+fn read_vars_files(
+    f: &Fields,
+    node: &YamlNode,
+    context: &PlayContext,
+    play: &mut Play,
+    vars_nodes: &mut Vec<(String, YamlNode)>,
+) -> Result<(), PlaybookError> {
+    const EXAMPLE: &str = "vars_files: [vars/common.yaml]";
+    let items: Vec<&YamlNode> = match &node.value {
+        Node::Null => Vec::new(),
+        Node::Str(_) => vec![node],
+        Node::Seq(items) => items.iter().collect(),
+        _ => return Err(f.wrong_type(node, "vars_files", "a list of paths", EXAMPLE)),
+    };
+    for item in items {
+        let mut name = f.string(item, "vars_files", EXAMPLE)?;
+        if is_template(&name) {
+            name = Templater::new()
+                .render_str(&name, &load_time_vars(play, context))
+                .map_err(|err| {
+                    PlaybookError::template(
+                        f.at(item),
+                        format!("cannot render the vars file path: {err}"),
+                        "a templated vars file path may use only play vars and -e vars",
+                    )
+                })?;
+        }
+        let path = normalize(&context.dir.join(&name));
+        let text = std::fs::read_to_string(&path).map_err(|err| {
+            PlaybookError::invalid(
+                f.at(item),
+                format!("cannot read vars file {}: {}", quote(&name), reason(&err)),
+                format!(
+                    "looked for {}; vars file paths are relative to the playbook's folder",
+                    path.display()
+                ),
+            )
+        })?;
+        let label = path.display().to_string();
+        let file = Fields {
+            label: &label,
+            text: &text,
+        };
+        let root = parse_document(&text, &label)?;
+        if !matches!(root.value, Node::Map(_)) {
+            return Err(PlaybookError::invalid(
+                if matches!(root.value, Node::Null) {
+                    Location::new(&label, 1, 1)
+                } else {
+                    file.at(&root)
+                },
+                format!(
+                    "a vars file must be a map of variable names to values, got {}",
+                    root.value.describe()
+                ),
+                "write one `name: value` per line, e.g. `app: shop`",
+            ));
+        }
+        play.vars.extend(read_vars(&file, &root, "a vars file")?);
+        vars_nodes.push((label, root));
+    }
+    Ok(())
+}
+
+fn reason(err: &std::io::Error) -> String {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        "not found".to_owned()
+    } else {
+        err.to_string()
+    }
+}

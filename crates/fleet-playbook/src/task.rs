@@ -1,0 +1,299 @@
+//! Reads one task (or handler) map: its keywords and its one module.
+
+use serde_json::Value;
+
+use crate::Task;
+use crate::error::PlaybookError;
+use crate::fields::{Fields, is_identifier, shown_key};
+use crate::node::{Node, YamlNode, quote};
+use crate::suggest::closest;
+use crate::vars::BUILTIN_VARS;
+
+/// The keys a task may hold besides its module.
+pub(crate) const TASK_KEYWORDS: &[&str] = &[
+    "name",
+    "when",
+    "loop",
+    "register",
+    "notify",
+    "become",
+    "become_user",
+    "tags",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "retries",
+    "delay",
+    "until",
+    "run_once",
+    "no_log",
+    "environment",
+    "timeout",
+];
+
+/// Reads the task `node`; `what` is "task" or "handler" in messages.
+pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task, PlaybookError> {
+    let Node::Map(entries) = &node.value else {
+        return Err(PlaybookError::invalid(
+            f.at(node),
+            format!("each {what} must be a map, got {}", node.value.describe()),
+            "write a task like `- name: show uptime\n    command: uptime`",
+        ));
+    };
+    let mut task = Task {
+        name: String::new(),
+        module: String::new(),
+        params: Value::Null,
+        when: None,
+        r#loop: None,
+        register: None,
+        notify: Vec::new(),
+        r#become: None,
+        become_user: None,
+        tags: Vec::new(),
+        changed_when: None,
+        failed_when: None,
+        ignore_errors: false,
+        retries: None,
+        delay: None,
+        until: None,
+        run_once: false,
+        no_log: false,
+        environment: Vec::new(),
+        timeout: None,
+        origin: f.origin(node),
+    };
+    let mut module: Option<(&YamlNode, &YamlNode)> = None;
+    for (key, value) in entries {
+        let Some(name) = key.value.as_str() else {
+            return Err(unknown_key(f, key, what));
+        };
+        match name {
+            "name" => task.name = f.string(value, "name", "name: install nginx")?,
+            "when" => task.when = Some(f.condition(value, name, true)?),
+            "changed_when" => task.changed_when = Some(f.condition(value, name, true)?),
+            "failed_when" => task.failed_when = Some(f.condition(value, name, true)?),
+            "until" => task.until = Some(f.condition(value, name, true)?),
+            "loop" => task.r#loop = Some(read_loop(f, value)?),
+            "register" => task.register = Some(read_register(f, value)?),
+            "notify" => task.notify = f.strings(value, name, "notify: restart nginx")?,
+            "become" => task.r#become = Some(f.bool(value, name)?),
+            "become_user" => {
+                task.become_user = Some(f.string(value, name, "become_user: postgres")?);
+            }
+            "tags" => task.tags = f.strings(value, name, "tags: [deploy, nginx]")?,
+            "ignore_errors" => task.ignore_errors = f.bool(value, name)?,
+            "run_once" => task.run_once = f.bool(value, name)?,
+            "no_log" => task.no_log = f.bool(value, name)?,
+            "retries" => task.retries = Some(f.count(value, name)?),
+            "delay" => task.delay = Some(f.number(value, name, 0.0)?),
+            "timeout" => task.timeout = Some(read_timeout(f, value)?),
+            "environment" => task.environment = read_environment(f, value)?,
+            _ if fleet_modules::is_module(name) => {
+                if let Some((first, _)) = module {
+                    return Err(PlaybookError::invalid(
+                        f.at(key),
+                        format!(
+                            "this {what} has two modules, {} and `{name}`",
+                            shown_key(first)
+                        ),
+                        "a task runs exactly one module; split it into two tasks",
+                    ));
+                }
+                module = Some((key, value));
+            }
+            _ => return Err(unknown_key(f, key, what)),
+        }
+    }
+    let Some((key, value)) = module else {
+        return Err(PlaybookError::invalid(
+            f.at(node),
+            format!("this {what} has no module"),
+            format!(
+                "add exactly one module, e.g. `command: uptime`; modules: {}",
+                fleet_modules::MODULES.join(", ")
+            ),
+        ));
+    };
+    if task.until.is_some() && task.retries.is_none() {
+        // Ansible's default: `until` alone retries 3 times.
+        task.retries = Some(3);
+    }
+    task.module = key.value.as_str().unwrap_or_default().to_owned();
+    task.params = value.value.to_json();
+    if task.name.is_empty() {
+        task.name = summary(&task.module, &task.params);
+    }
+    Ok(task)
+}
+
+fn unknown_key(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
+    let word = key.value.as_str().unwrap_or_default();
+    let candidates = TASK_KEYWORDS.iter().chain(fleet_modules::MODULES).copied();
+    let advice = if word.starts_with("with_") {
+        "use `loop:` instead of `with_*`; ".to_owned()
+    } else {
+        match closest(word, candidates) {
+            Some(near) => format!("did you mean `{near}`? "),
+            None => String::new(),
+        }
+    };
+    PlaybookError::invalid(
+        f.at(key),
+        format!("unknown {what} key or module {}", shown_key(key)),
+        format!(
+            "{advice}a {what} holds one module ({}) and any of the keys {}",
+            fleet_modules::MODULES.join(", "),
+            TASK_KEYWORDS.join(", ")
+        ),
+    )
+}
+
+fn read_loop(f: &Fields, node: &YamlNode) -> Result<Value, PlaybookError> {
+    match &node.value {
+        Node::Seq(_) | Node::Str(_) => Ok(node.value.to_json()),
+        other => Err(PlaybookError::invalid(
+            f.at(node),
+            format!(
+                "`loop` must be a list or a template string that renders to a list, got {}",
+                other.describe()
+            ),
+            "write `loop: [a, b]`, or `loop: \"{{ packages }}\"` for a list variable",
+        )),
+    }
+}
+
+fn read_register(f: &Fields, node: &YamlNode) -> Result<String, PlaybookError> {
+    let name = f.string(node, "register", "register: result")?;
+    if !is_identifier(&name) {
+        return Err(PlaybookError::invalid(
+            f.at(node),
+            format!("`register` needs a variable name, got {}", quote(&name)),
+            "use letters, digits and `_`, not starting with a digit, e.g. `register: app_status`",
+        ));
+    }
+    if name == "item" || BUILTIN_VARS.contains(&name.as_str()) {
+        return Err(PlaybookError::invalid(
+            f.at(node),
+            format!("`register: {name}` would hide the built-in variable `{name}`"),
+            format!(
+                "pick another name; built-in variables: item, {}",
+                BUILTIN_VARS.join(", ")
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+fn read_timeout(f: &Fields, node: &YamlNode) -> Result<f64, PlaybookError> {
+    let seconds = f.number(node, "timeout", 0.0)?;
+    if seconds > 0.0 {
+        Ok(seconds)
+    } else {
+        Err(PlaybookError::invalid(
+            f.at(node),
+            "`timeout` must be more than 0 seconds",
+            "write it like `timeout: 300`, or leave it out for no limit",
+        ))
+    }
+}
+
+fn read_environment(f: &Fields, node: &YamlNode) -> Result<Vec<(String, String)>, PlaybookError> {
+    const EXAMPLE: &str = "environment: {LANG: C.UTF-8, APP_ENV: \"{{ app_env }}\"}";
+    let entries = match &node.value {
+        Node::Null => return Ok(Vec::new()),
+        Node::Map(entries) => entries,
+        _ => return Err(f.wrong_type(node, "environment", "a map of names to values", EXAMPLE)),
+    };
+    let mut environment = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        let name = key.value.as_str().unwrap_or_default();
+        if !is_identifier(name) {
+            return Err(PlaybookError::invalid(
+                f.at(key),
+                format!(
+                    "environment variable name {} is not a valid name",
+                    key.value.describe()
+                ),
+                "use letters, digits and `_`, not starting with a digit, e.g. `APP_ENV`",
+            ));
+        }
+        let text = match &value.value {
+            Node::Str(text) => text.clone(),
+            Node::Int(number) => number.to_string(),
+            Node::Float(number) => number.to_string(),
+            Node::Bool(flag) => flag.to_string(),
+            other => {
+                return Err(PlaybookError::invalid(
+                    f.at(value),
+                    format!(
+                        "environment variable `{name}` must be a string, number or bool, got {}",
+                        other.describe()
+                    ),
+                    format!("write it like `{EXAMPLE}`"),
+                ));
+            }
+        };
+        environment.push((name.to_owned(), text));
+    }
+    Ok(environment)
+}
+
+/// The name of an unnamed task: `module: main param`, shortened.
+fn summary(module: &str, params: &Value) -> String {
+    const MAIN: [&str; 10] = [
+        "name", "path", "dest", "cmd", "src", "pkg", "key", "url", "port", "rule",
+    ];
+    let detail = match params {
+        Value::String(text) => Some(text.clone()),
+        Value::Object(map) => MAIN.iter().find_map(|key| match map.get(*key)? {
+            Value::String(text) => Some(text.clone()),
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .map_or_else(|| item.to_string(), str::to_owned)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            other => Some(other.to_string()),
+        }),
+        _ => None,
+    };
+    match detail {
+        Some(detail) if !detail.trim().is_empty() => {
+            let line = detail.lines().next().unwrap_or_default().trim();
+            let short: String = line.chars().take(60).collect();
+            let more = if short.len() < detail.trim().len() {
+                "..."
+            } else {
+                ""
+            };
+            format!("{module}: {short}{more}")
+        }
+        _ => module.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unnamed_tasks_are_named_after_their_module() {
+        assert_eq!(summary("command", &json!("uptime")), "command: uptime");
+        assert_eq!(
+            summary("file", &json!({"state": "directory", "path": "/opt/x"})),
+            "file: /opt/x"
+        );
+        assert_eq!(summary("apt", &json!({"pkg": ["a", "b"]})), "apt: a, b");
+        assert_eq!(
+            summary("shell", &json!("echo a\necho b")),
+            "shell: echo a..."
+        );
+        assert_eq!(summary("ufw", &json!({"state": "enabled"})), "ufw");
+    }
+}

@@ -1,0 +1,239 @@
+//! One host's variables, in precedence order.
+//!
+//! Lowest first: inventory vars, play vars, vars files, registered results,
+//! `-e` extra vars. Then the built-in variables, which nothing overrides:
+//! `inventory_hostname`, `omit`, `facts` (once gathered) and, through
+//! [`add_run_vars`], `group_names`, `play_hosts` and `ansible_check_mode`.
+//!
+//! Variables whose values are templates (`dir: "/opt/{{ app }}"`) are
+//! rendered against the others, as Ansible does, up to a few levels deep.
+
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value};
+
+use crate::Play;
+use crate::templater::{OMIT, Templater, is_template};
+
+/// Variables fleet defines itself. Validation counts them as known; a play
+/// cannot set them.
+pub const BUILTIN_VARS: &[&str] = &[
+    "facts",
+    "inventory_hostname",
+    "group_names",
+    "play_hosts",
+    "ansible_check_mode",
+    "omit",
+];
+
+/// Where the messages of variables that could not be rendered are kept,
+/// so that using one explains why it is missing.
+pub(crate) const UNRESOLVED: &str = "__fleet_unresolved";
+
+/// How many rounds of rendering nested variable templates.
+const MAX_DEPTH: usize = 8;
+
+static TEMPLATER: LazyLock<Templater> = LazyLock::new(Templater::new);
+
+/// The variables tasks of `play` see on host `host_name`: inventory vars <
+/// play vars and vars files (`play.vars`) < `registered` < `extra`; then
+/// `inventory_hostname`, `omit`, and `facts` when given.
+///
+/// A variable holding a template is rendered with the others; one that
+/// cannot be (it uses `facts` before they are gathered, a filter fails) is
+/// left out, and rendering anything that uses it fails with the reason.
+/// Registered results and facts are never rendered.
+pub fn host_vars(
+    inventory_vars: &Map<String, Value>,
+    play: &Play,
+    registered: &Map<String, Value>,
+    extra: &Map<String, Value>,
+    host_name: &str,
+    facts: Option<&Value>,
+) -> Value {
+    let mut vars = inventory_vars.clone();
+    vars.extend(play.vars.clone());
+    vars.extend(registered.clone());
+    vars.extend(extra.clone());
+    vars.insert("inventory_hostname".into(), Value::String(host_name.into()));
+    vars.insert("omit".into(), Value::String(OMIT.into()));
+    if let Some(facts) = facts {
+        vars.insert("facts".into(), facts.clone());
+    }
+    let templated: Vec<String> = vars
+        .iter()
+        .filter(|(name, value)| {
+            (!registered.contains_key(*name) || extra.contains_key(*name))
+                && !BUILTIN_VARS.contains(&name.as_str())
+                && holds_template(value)
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    resolve(&mut vars, templated);
+    Value::Object(vars)
+}
+
+/// Adds the run-wide built-ins: the host's groups, the play's hosts, and
+/// whether this is a check run.
+pub fn add_run_vars(
+    vars: &mut Value,
+    group_names: &[String],
+    play_hosts: &[String],
+    check_mode: bool,
+) {
+    if let Value::Object(map) = vars {
+        map.insert("group_names".into(), Value::from(group_names.to_vec()));
+        map.insert("play_hosts".into(), Value::from(play_hosts.to_vec()));
+        map.insert("ansible_check_mode".into(), Value::Bool(check_mode));
+    }
+}
+
+fn holds_template(value: &Value) -> bool {
+    match value {
+        Value::String(text) => is_template(text),
+        Value::Array(items) => items.iter().any(holds_template),
+        Value::Object(map) => map.values().any(holds_template),
+        _ => false,
+    }
+}
+
+/// Renders the variables named in `pending` until none holds a template or
+/// nothing changes any more.
+fn resolve(vars: &mut Map<String, Value>, mut pending: Vec<String>) {
+    let mut failures = Map::new();
+    for _ in 0..MAX_DEPTH {
+        if pending.is_empty() {
+            break;
+        }
+        let context = Value::Object(vars.clone());
+        failures.clear();
+        let mut progressed = false;
+        let mut still = Vec::new();
+        for name in pending {
+            let Some(value) = vars.get(&name) else {
+                continue;
+            };
+            match TEMPLATER.render_value(value, &context) {
+                Ok(rendered) => {
+                    if rendered != *value {
+                        progressed = true;
+                    }
+                    let again = holds_template(&rendered);
+                    vars.insert(name.clone(), rendered);
+                    if again {
+                        still.push(name);
+                    }
+                }
+                Err(err) => {
+                    failures.insert(name.clone(), Value::String(err.to_string()));
+                    still.push(name);
+                }
+            }
+        }
+        pending = still;
+        if !progressed {
+            break;
+        }
+    }
+    for name in failures.keys() {
+        vars.remove(name);
+    }
+    if !failures.is_empty() {
+        vars.insert(UNRESOLVED.into(), Value::Object(failures));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn play(vars: Value) -> Play {
+        Play {
+            name: "p".into(),
+            hosts: "all".into(),
+            hosts_origin: "p.yaml:1:8".into(),
+            r#become: false,
+            become_user: None,
+            vars: vars.as_object().cloned().unwrap_or_default(),
+            tasks: Vec::new(),
+            handlers: Vec::new(),
+            force_handlers: true,
+            tags: Vec::new(),
+            dir: ".".into(),
+            template_dirs: Vec::new(),
+            serial: None,
+            max_fail_percentage: None,
+            rollback: None,
+            origin: "p.yaml:1:1".into(),
+        }
+    }
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn precedence_is_inventory_play_registered_extra() {
+        let inventory = map(json!({"a": "inv", "b": "inv", "c": "inv", "d": "inv", "e": "inv"}));
+        let play = play(json!({"b": "play", "c": "play", "d": "play", "e": "play"}));
+        let registered = map(json!({"c": "reg", "d": "reg", "e": {"rc": 0}}));
+        let extra = map(json!({"d": "extra"}));
+        let vars = host_vars(&inventory, &play, &registered, &extra, "web1", None);
+        assert_eq!(vars["a"], "inv");
+        assert_eq!(vars["b"], "play");
+        assert_eq!(vars["c"], "reg");
+        assert_eq!(vars["d"], "extra");
+        assert_eq!(vars["e"], json!({"rc": 0}));
+        assert_eq!(vars["inventory_hostname"], "web1");
+        assert!(vars.get("facts").is_none());
+        let facts = json!({"os": "debian"});
+        let vars = host_vars(&inventory, &play, &registered, &extra, "web1", Some(&facts));
+        assert_eq!(vars["facts"]["os"], "debian");
+    }
+
+    #[test]
+    fn vars_files_override_play_vars_through_play_vars_order() {
+        // The loader merges vars files over play vars into `play.vars`.
+        let mut play = play(json!({"app": "play"}));
+        play.vars.extend(map(json!({"app": "file"})));
+        let vars = host_vars(&Map::new(), &play, &Map::new(), &Map::new(), "h", None);
+        assert_eq!(vars["app"], "file");
+    }
+
+    #[test]
+    fn templated_vars_are_rendered_but_registered_results_are_not() {
+        let play = play(json!({
+            "app": "shop",
+            "root": "/opt/{{ app }}",
+            "current": "{{ root }}/current",
+            "ports": "{{ [8000, 8001] }}",
+            "arch": "{{ facts.arch }}",
+        }));
+        let registered = map(json!({"out": {"stdout": "{{ literal }}"}}));
+        let vars = host_vars(&Map::new(), &play, &registered, &Map::new(), "h", None);
+        assert_eq!(vars["current"], "/opt/shop/current");
+        assert_eq!(vars["ports"], json!([8000, 8001]));
+        assert_eq!(vars["out"]["stdout"], "{{ literal }}");
+        assert!(vars.get("arch").is_none());
+        let err = Templater::new()
+            .render_str("{{ arch }}", &vars)
+            .unwrap_err();
+        assert!(err.to_string().contains("`facts` is undefined"), "{err}");
+    }
+
+    #[test]
+    fn run_vars_are_added() {
+        let mut vars = json!({});
+        add_run_vars(
+            &mut vars,
+            &["web".into()],
+            &["web1".into(), "web2".into()],
+            true,
+        );
+        assert_eq!(
+            vars,
+            json!({"group_names": ["web"], "play_hosts": ["web1", "web2"], "ansible_check_mode": true})
+        );
+    }
+}
