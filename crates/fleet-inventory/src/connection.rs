@@ -17,10 +17,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use fleet_yaml::{Location, Node, YamlNode, location, quote};
 use serde_json::{Map, Value};
 
-use crate::error::{InventoryError, JumpError, Location};
-use crate::node::{Node, YamlNode, location, quote};
+use crate::error::{InventoryError, JumpError};
 
 /// The names of the connection vars.
 pub const CONNECTION_VARS: [&str; 6] =

@@ -8,37 +8,9 @@
 //!   hint: write the SSH port as a plain integer, e.g. `port: 2222`
 //! ```
 
-use std::fmt;
 use std::path::PathBuf;
 
-/// A position in a source text: an inventory file, or a host pattern.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Location {
-    /// What the position is in: a path as the caller gave it
-    /// (`inventories/prod.yaml`), or a label such as `-l`.
-    pub source: String,
-    /// Line, counted from 1.
-    pub line: u64,
-    /// Column, counted from 1, in characters (not bytes).
-    pub column: u64,
-}
-
-impl Location {
-    /// Builds a location; a line or column of 0 (unknown) is shown as 1.
-    pub fn new(source: impl Into<String>, line: u64, column: u64) -> Self {
-        Self {
-            source: source.into(),
-            line: line.max(1),
-            column: column.max(1),
-        }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.source, self.line, self.column)
-    }
-}
+use fleet_yaml::{Location, YamlError, YamlErrorKind};
 
 /// Everything that can go wrong while loading an inventory or selecting hosts.
 ///
@@ -138,6 +110,31 @@ impl InventoryError {
             location,
             message: message.into(),
             hint: hint.into(),
+        }
+    }
+}
+
+impl From<YamlError> for InventoryError {
+    fn from(err: YamlError) -> Self {
+        let (message, hint) = match err.kind {
+            YamlErrorKind::Syntax => (
+                err.message,
+                "check the indentation (spaces, not tabs), colons and quotes near this spot",
+            ),
+            YamlErrorKind::DuplicateKey => (
+                err.message,
+                "a key may appear only once per map: merge the two entries into one \
+                 (a host may be listed in several groups, but only once per group)",
+            ),
+            YamlErrorKind::MultipleDocuments => (
+                "more than one YAML document (`---`) in the inventory".to_owned(),
+                "an inventory is a single document whose top level is `all:`",
+            ),
+        };
+        Self::Yaml {
+            location: err.location,
+            message,
+            hint: hint.to_owned(),
         }
     }
 }

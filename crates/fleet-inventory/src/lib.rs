@@ -47,10 +47,8 @@
 mod connection;
 mod error;
 mod loader;
-mod node;
 mod pattern;
 mod resolve;
-mod suggest;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -59,7 +57,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump};
-pub use error::{InventoryError, JumpError, Location};
+pub use error::{InventoryError, JumpError};
+pub use fleet_yaml::Location;
 
 /// A loaded inventory: hosts in file order, and groups.
 #[derive(Debug, Clone)]
@@ -134,7 +133,7 @@ impl Inventory {
         label: &str,
         paths: &connection::PathContext,
     ) -> Result<Inventory, InventoryError> {
-        let root = node::parse_document(source, label)?;
+        let root = fleet_yaml::parse_document(source, label)?;
         let declared = loader::declare(&root, label, paths)?;
         let (hosts, groups) = resolve::resolve(declared)?;
         let host_index = hosts

@@ -12,12 +12,11 @@
 
 use std::collections::HashMap;
 
+use fleet_yaml::{Location, Node, YamlNode, did_you_mean, location, quote};
 use serde_json::{Map, Value};
 
 use crate::connection::{PathContext, check_var, is_connection_var};
-use crate::error::{InventoryError, Location};
-use crate::node::{Node, YamlNode, location, quote};
-use crate::suggest::did_you_mean;
+use crate::error::InventoryError;
 
 /// The name of the root group.
 pub(crate) const ALL: &str = "all";

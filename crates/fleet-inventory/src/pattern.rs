@@ -23,9 +23,10 @@
 //! that matches no host or group name, and a pattern whose result is empty
 //! are all errors, reported at their column in the pattern.
 
-use crate::error::{InventoryError, Location};
+use fleet_yaml::{Location, closest};
+
+use crate::error::InventoryError;
 use crate::loader::ALL;
-use crate::suggest::closest;
 use crate::{Host, Inventory};
 
 /// What a term does to the hosts selected so far.

@@ -173,7 +173,7 @@ fn errors_are_invalid_input_with_a_location() {
     let location = err.location().expect("located");
     assert_eq!(
         (location.source.as_str(), location.line, location.column),
-        ("x.yaml", 2, 16)
+        ("x.yaml", 2, Some(16))
     );
     assert!(err.hint().is_some_and(|hint| hint.contains("port: 2222")));
 }

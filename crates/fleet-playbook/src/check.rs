@@ -11,13 +11,12 @@
 use std::collections::BTreeSet;
 
 use fleet_modules::ParamError;
+use fleet_yaml::{Location, Node, YamlNode, closest, quote};
 use regex::Regex;
 
-use crate::error::{Location, PlaybookError};
+use crate::error::PlaybookError;
 use crate::fields::{Fields, entry};
-use crate::node::{Node, YamlNode, quote};
 use crate::play::ParsedPlay;
-use crate::suggest::closest;
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
 use crate::{LoadOptions, Task, template_candidates};

@@ -11,50 +11,9 @@
 //! A location inside a template file has no column:
 //! `templates/unit.j2:3: syntax error: ...`.
 
-use std::fmt;
 use std::path::PathBuf;
 
-/// A position in a playbook, an imported file, a vars file or a template.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Location {
-    /// The file, as a path relative to where the top-level playbook path
-    /// was given (`playbooks/site.yaml`, `templates/unit.j2`).
-    pub source: String,
-    /// Line, counted from 1.
-    pub line: u64,
-    /// Column, counted from 1, in characters; `None` in template files,
-    /// where only the line is known.
-    pub column: Option<u64>,
-}
-
-impl Location {
-    /// A line and column; 0 (unknown) is shown as 1.
-    pub fn new(source: impl Into<String>, line: u64, column: u64) -> Self {
-        Self {
-            source: source.into(),
-            line: line.max(1),
-            column: Some(column.max(1)),
-        }
-    }
-
-    /// A line only, for template files.
-    pub fn line_only(source: impl Into<String>, line: u64) -> Self {
-        Self {
-            source: source.into(),
-            line: line.max(1),
-            column: None,
-        }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.column {
-            Some(column) => write!(f, "{}:{}:{}", self.source, self.line, column),
-            None => write!(f, "{}:{}", self.source, self.line),
-        }
-    }
-}
+use fleet_yaml::{Location, YamlError, YamlErrorKind};
 
 /// Everything that makes a playbook invalid. The CLI maps every variant to
 /// exit code 4: nothing has run on any host yet.
@@ -165,6 +124,28 @@ impl PlaybookError {
             location,
             message: message.into(),
             hint: hint.into(),
+        }
+    }
+}
+
+impl From<YamlError> for PlaybookError {
+    fn from(err: YamlError) -> Self {
+        let hint = match err.kind {
+            YamlErrorKind::Syntax => {
+                "check the indentation (spaces, not tabs), colons and quotes near this spot"
+            }
+            YamlErrorKind::DuplicateKey => {
+                "a key may appear only once per map: merge the two entries into one, \
+                 or split them into two tasks"
+            }
+            YamlErrorKind::MultipleDocuments => {
+                "a playbook file is one document: a play, a list of plays, or a list of `- import: file.yaml`"
+            }
+        };
+        Self::Yaml {
+            location: err.location,
+            message: err.message,
+            hint: hint.to_owned(),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Typed readers for the values of play and task keys: each one checks the
 //! YAML type and reports a located error naming the key.
 
-use crate::error::{Location, PlaybookError};
-use crate::node::{Node, YamlNode, location};
+use fleet_yaml::{Location, Node, YamlNode, location};
+
+use crate::error::PlaybookError;
 
 /// One file being read: its label (the path as shown in messages) and text.
 #[derive(Debug, Clone, Copy)]

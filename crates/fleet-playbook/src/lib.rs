@@ -34,9 +34,7 @@ mod error;
 mod fields;
 mod filters;
 mod loader;
-mod node;
 mod play;
-mod suggest;
 mod task;
 mod templater;
 mod vars;
@@ -47,7 +45,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use error::{Location, PlaybookError, TemplateError};
+pub use error::{PlaybookError, TemplateError};
+pub use fleet_yaml::Location;
 pub use templater::{OMIT, Templater};
 pub use vars::{BUILTIN_VARS, add_run_vars, host_vars};
 

@@ -7,10 +7,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use fleet_yaml::{Location, Node, YamlNode, parse_document, quote};
+
 use crate::LoadOptions;
-use crate::error::{Location, PlaybookError};
+use crate::error::PlaybookError;
 use crate::fields::{Fields, entry};
-use crate::node::{Node, YamlNode, parse_document, quote};
 use crate::play::{ParsedPlay, PlayContext, parse_play};
 
 /// Reads `path` and every file it imports.

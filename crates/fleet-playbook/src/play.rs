@@ -2,13 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use fleet_yaml::{Location, Node, YamlNode, closest, parse_document, quote};
 use serde_json::{Map, Value};
 
 use crate::Play;
-use crate::error::{Location, PlaybookError};
+use crate::error::PlaybookError;
 use crate::fields::{Fields, is_identifier, shown_key};
 use crate::loader::normalize;
-use crate::node::{Node, YamlNode, parse_document, quote};
 use crate::task::{TASK_KEYWORDS, parse_task};
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
@@ -214,7 +214,7 @@ fn unknown_key(f: &Fields, key: &YamlNode) -> PlaybookError {
     let advice = if task_like && !PLAY_KEYS.contains(&word) {
         format!("`{word}` belongs to a task: put it under `tasks:`; ")
     } else {
-        match crate::suggest::closest(word, PLAY_KEYS.iter().copied()) {
+        match closest(word, PLAY_KEYS.iter().copied()) {
             Some(near) => format!("did you mean `{near}`? "),
             None => String::new(),
         }

@@ -1,12 +1,11 @@
 //! Reads one task (or handler) map: its keywords and its one module.
 
+use fleet_yaml::{Node, YamlNode, closest, quote};
 use serde_json::Value;
 
 use crate::Task;
 use crate::error::PlaybookError;
 use crate::fields::{Fields, is_identifier, shown_key};
-use crate::node::{Node, YamlNode, quote};
-use crate::suggest::closest;
 use crate::vars::BUILTIN_VARS;
 
 /// The keys a task may hold besides its module.

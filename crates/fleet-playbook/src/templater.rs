@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use fleet_yaml::quote;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
@@ -14,7 +15,6 @@ use serde_json::Value;
 use crate::error::TemplateError;
 use crate::fields::strip_braces;
 use crate::filters;
-use crate::node::quote;
 use crate::vars::UNRESOLVED;
 
 /// The value of the `omit` variable: a map entry rendered to it is dropped

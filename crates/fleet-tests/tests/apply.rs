@@ -186,3 +186,99 @@ tasks:
         5
     );
 }
+
+/// Check mode changes nothing: file hashes and unit states are the same
+/// before and after. `fleet check` then lists the drift with its diff, and
+/// is clean after `apply` until a hand edit drifts it again.
+#[test]
+fn check_mode_leaves_files_and_units_alone_and_drift_carries_a_diff() {
+    let lab = Lab::get();
+    let host = "lab5";
+    let unit = "[Service]\nExecStart=/bin/sleep infinity\n";
+    let setup = format!(
+        "rm -rf /tmp/fleet-check && mkdir -p /tmp/fleet-check && echo 'keep me' > /tmp/fleet-check/conf \
+         && printf '{}' > /etc/systemd/system/fleet-check.service && systemctl daemon-reload && systemctl stop fleet-check",
+        unit.replace('\n', "\\n")
+    );
+    assert!(lab.ssh(host, &setup).status.success());
+    let playbook = r#"
+name: check mode
+hosts: lab5
+tasks:
+  - name: motd
+    copy: {dest: /tmp/fleet-check/motd, content: "hello\n", mode: "0640"}
+  - name: conf line
+    lineinfile: {path: /tmp/fleet-check/conf, line: "managed = yes"}
+  - name: data dir
+    file: {path: /tmp/fleet-check/data, state: directory, mode: "0750"}
+  - name: service
+    systemd: {name: fleet-check, state: started}
+"#;
+    let snapshot = || {
+        let out = lab.ssh(
+            host,
+            "cd /tmp/fleet-check && find . | sort && sha256sum conf; systemctl is-active fleet-check || true",
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let before = snapshot();
+    let checked = fleet_playbook(
+        "check_mode_files",
+        "apply",
+        playbook,
+        &["--check", "--diff"],
+    );
+    assert_eq!(
+        code(&checked),
+        0,
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    assert_eq!(snapshot(), before, "check mode changed the host");
+    assert!(before.ends_with("inactive\n"), "{before}");
+    let events = events(&checked.stdout);
+    for task in ["motd", "conf line", "data dir", "service"] {
+        assert_eq!(
+            results(&events, task)[0]["status"],
+            "changed",
+            "{task} would change"
+        );
+    }
+    let diff = results(&events, "conf line")[0]["diff"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(diff.contains("+managed = yes"), "{diff}");
+
+    assert_eq!(
+        code(&fleet_playbook("check_mode_apply", "apply", playbook, &[])),
+        0
+    );
+    assert_eq!(cat(host, "/tmp/fleet-check/motd"), "hello\n");
+    let active = lab.ssh(host, "systemctl is-active fleet-check");
+    assert_eq!(String::from_utf8_lossy(&active.stdout), "active\n");
+    let clean = fleet_playbook("check_mode_clean", "check", playbook, &[]);
+    assert_eq!(
+        code(&clean),
+        0,
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+
+    assert!(
+        lab.ssh(host, "echo 'by hand' > /tmp/fleet-check/motd")
+            .status
+            .success()
+    );
+    let drift = fleet_playbook("check_mode_drift", "check", playbook, &[]);
+    assert_eq!(code(&drift), 5);
+    let events = fleet_tests::events(&drift.stdout);
+    let motd = results(&events, "motd");
+    assert_eq!(motd[0]["status"], "changed");
+    let diff = motd[0]["diff"].as_str().unwrap_or_default();
+    assert!(
+        diff.contains("-by hand") && diff.contains("+hello"),
+        "{diff}"
+    );
+    lab.ssh(host, "systemctl stop fleet-check; rm -f /etc/systemd/system/fleet-check.service; systemctl daemon-reload");
+}

@@ -21,6 +21,7 @@ fn stdout(args: &[&str]) -> String {
 fn help() {
     insta::assert_snapshot!("help", stdout(&["--help"]));
     insta::assert_snapshot!("run_help", stdout(&["run", "--help"]));
+    insta::assert_snapshot!("apply_help", stdout(&["apply", "--help"]));
 }
 
 #[test]

@@ -1,13 +1,151 @@
-//! `copy`: not written yet.
+//! `copy`: puts a file on the host, from `content` or from a controller
+//! file (`src`), like Ansible's. Content changes are uploaded atomically;
+//! attribute-only changes are a `chown`/`chmod`.
 
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Controller, Module, ModuleError};
+use crate::modules::content_file::{WriteFile, basename};
+use crate::modules::de;
+use crate::modules::file_attrs::Attrs;
+use crate::{Controller, Module, ModuleError, parse_params};
 
-pub const PARAMS: &[&str] = &[];
+pub const PARAMS: &[&str] = &[
+    "src", "content", "dest", "mode", "owner", "group", "backup", "force",
+];
 
-pub fn build(_params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    Err(ModuleError::Failed(
-        "the `copy` module is not written yet".into(),
-    ))
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyParams {
+    /// A controller file (under the play's `files/`, or next to it).
+    pub src: Option<String>,
+    pub content: Option<String>,
+    pub dest: String,
+    #[serde(default, deserialize_with = "de::mode")]
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub backup: bool,
+    /// `false`: only create, never replace.
+    #[serde(default = "de::yes", deserialize_with = "de::boolean")]
+    pub force: bool,
+}
+
+pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
+    let params: CopyParams = parse_params("copy", params)?;
+    let invalid = |message: &str| ModuleError::Params {
+        module: "copy".into(),
+        message: message.into(),
+    };
+    if params.dest.is_empty() {
+        return Err(invalid("dest is empty"));
+    }
+    let attrs = Attrs::new("copy", params.mode, params.owner, params.group)?;
+    let (contents, source_name) = match (params.src, params.content) {
+        (Some(_), Some(_)) => return Err(invalid("src and content are mutually exclusive")),
+        (None, None) => return Err(invalid("one of src or content is required")),
+        (None, Some(_)) if params.dest.ends_with('/') => {
+            return Err(invalid("can not use content with a directory as dest"));
+        }
+        (None, Some(content)) => (content.into_bytes(), None),
+        (Some(src), None) => {
+            if src.is_empty() || src.ends_with('/') {
+                return Err(invalid(
+                    "src must name a file (copying directories is not supported)",
+                ));
+            }
+            let contents = controller.read_file(&src)?;
+            (contents, Some(basename(&src).to_string()))
+        }
+    };
+    Ok(Box::new(WriteFile::new(
+        &params.dest,
+        source_name.as_deref(),
+        contents,
+        attrs,
+        params.backup,
+        params.force,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::content_file::sha256_hex;
+    use crate::modules::tests::NoFiles;
+    use crate::{Probe, Step};
+    use serde_json::json;
+
+    fn copy(params: Value) -> Box<dyn Module> {
+        build(params, &NoFiles).unwrap()
+    }
+
+    fn error(params: Value) -> String {
+        build(params, &NoFiles).unwrap_err().to_string()
+    }
+
+    fn found_file(path: &str, content: &str) -> Probe {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(content);
+        Probe::ok(&format!(
+            "path={path}\nme=0:0\nparent=1\nkind=file\nmode=644\nuid=0\ngid=0\nowner=root\n\
+             group=root\nsize={}\nreal={path}\nsha256={}\ncontent={encoded}\n",
+            content.len(),
+            sha256_hex(content.as_bytes())
+        ))
+    }
+
+    #[test]
+    fn src_into_a_directory_uses_the_basename() {
+        let module = copy(json!({"src": "files/motd", "dest": "/etc"}));
+        let probe = module.probe().unwrap();
+        assert!(probe.contains("t=\"${t%/}\"/motd"), "{probe}");
+        let module = copy(json!({"src": "files/motd", "dest": "/srv/new/"}));
+        let probe = module.probe().unwrap();
+        assert!(probe.starts_with("t=/srv/new/motd\n"), "{probe}");
+        let plan = module
+            .plan(&Probe::ok(
+                "path=/srv/new/motd\nme=0:0\nparent=0\nkind=absent\n",
+            ))
+            .unwrap();
+        assert_eq!(plan.steps[0], Step::run("mkdir -p -- /srv/new"));
+        assert!(matches!(&plan.steps[1], Step::Upload { contents, .. } if contents == b"hello\n"));
+    }
+
+    #[test]
+    fn content_is_compared_with_the_file() {
+        let module = copy(json!({"content": "hello\n", "dest": "/etc/motd"}));
+        assert!(
+            !module
+                .plan(&found_file("/etc/motd", "hello\n"))
+                .unwrap()
+                .changed
+        );
+        let plan = module.plan(&found_file("/etc/motd", "old\n")).unwrap();
+        assert!(plan.changed);
+        assert!(plan.diff.unwrap().contains("-old\n+hello\n"));
+    }
+
+    #[test]
+    fn force_false_leaves_existing_files() {
+        let module = copy(json!({"content": "x", "dest": "/f", "force": "no", "mode": "0600"}));
+        let plan = module.plan(&found_file("/f", "y")).unwrap();
+        assert!(!plan.changed);
+        assert_eq!(plan.msg.as_deref(), Some("/f exists (force: false)"));
+    }
+
+    #[test]
+    fn params_are_checked() {
+        assert!(error(json!({"content": "x", "dest": "/f", "mdoe": "0644"})).contains("mdoe"));
+        assert!(error(json!({"dest": "/f"})).contains("one of src or content"));
+        assert!(
+            error(json!({"src": "files/motd", "content": "x", "dest": "/f"})).contains("exclusive")
+        );
+        assert!(error(json!({"content": "x", "dest": "/etc/"})).contains("directory"));
+        assert!(error(json!({"content": "x", "dest": "/f", "mode": 644})).contains("quoted"));
+        assert!(error(json!({"content": "x", "dest": "/f", "owner": "a b"})).contains("owner"));
+        assert!(error(json!({"src": "files/missing", "dest": "/f"})).contains("files/missing"));
+        assert!(error(json!({"content": "x"})).contains("dest"));
+    }
 }

@@ -1,13 +1,161 @@
-//! `group`: not written yet.
+//! `group`: creates, changes and removes local groups with
+//! `groupadd`/`groupmod`/`groupdel`, like Ansible's `group`.
 
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Controller, Module, ModuleError};
+use super::de;
+use crate::shell::quote;
+use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
 
-pub const PARAMS: &[&str] = &[];
+pub const PARAMS: &[&str] = &["name", "state", "gid", "system"];
 
-pub fn build(_params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    Err(ModuleError::Failed(
-        "the `group` module is not written yet".into(),
-    ))
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupParams {
+    pub name: String,
+    #[serde(default)]
+    pub state: Presence,
+    pub gid: Option<u32>,
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub system: bool,
+}
+
+/// `state: present|absent`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    #[default]
+    Present,
+    Absent,
+}
+
+#[derive(Debug)]
+pub struct Group {
+    params: GroupParams,
+}
+
+/// Checks a user or group name: what `useradd`/`groupadd` accept, and safe
+/// to print in a `key=value` probe line.
+pub(crate) fn check_account_name(module: &str, name: &str) -> Result<(), ModuleError> {
+    let ok = !name.is_empty()
+        && !name.starts_with('-')
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ModuleError::Params {
+            module: module.to_string(),
+            message: format!("invalid name {name:?}"),
+        })
+    }
+}
+
+pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
+    let params: GroupParams = parse_params("group", params)?;
+    check_account_name("group", &params.name)?;
+    Ok(Box::new(Group { params }))
+}
+
+impl Module for Group {
+    fn probe(&self) -> Option<String> {
+        Some(format!(
+            "echo \"group=$(getent group {} | cut -d: -f1,3)\"",
+            quote(&self.params.name)
+        ))
+    }
+
+    fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
+        let facts = crate::text::fields(&probe.stdout);
+        let name = quote(&self.params.name);
+        let current_gid = facts
+            .get("group")
+            .and_then(|entry| entry.split_once(':'))
+            .map(|(_, gid)| gid.trim());
+        let plan = match (self.params.state, current_gid) {
+            (Presence::Absent, None) => Plan::unchanged(),
+            (Presence::Absent, Some(_)) => {
+                Plan::change(vec![Step::run(format!("groupdel {name}"))])
+                    .with_diff(Some("group: present -> absent\n".into()))
+            }
+            (Presence::Present, None) => {
+                let mut command = String::from("groupadd");
+                if self.params.system {
+                    command.push_str(" -r");
+                }
+                if let Some(gid) = self.params.gid {
+                    command.push_str(&format!(" -g {gid}"));
+                }
+                Plan::change(vec![Step::run(format!("{command} {name}"))])
+                    .with_diff(Some("group: absent -> present\n".into()))
+            }
+            (Presence::Present, Some(gid)) => match self.params.gid {
+                Some(wanted) if gid != wanted.to_string() => {
+                    Plan::change(vec![Step::run(format!("groupmod -g {wanted} {name}"))])
+                        .with_diff(Some(format!("gid: {gid} -> {wanted}\n")))
+                }
+                _ => Plan::unchanged(),
+            },
+        };
+        Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::tests::NoFiles;
+    use serde_json::json;
+
+    fn group(params: Value) -> Box<dyn Module> {
+        build(params, &NoFiles).unwrap()
+    }
+
+    #[test]
+    fn creates_a_missing_group() {
+        let module = group(json!({"name": "app", "gid": 1500, "system": true}));
+        assert_eq!(
+            module.probe().unwrap(),
+            "echo \"group=$(getent group app | cut -d: -f1,3)\""
+        );
+        let plan = module.plan(&Probe::ok("group=\n")).unwrap();
+        assert_eq!(plan.steps, vec![Step::run("groupadd -r -g 1500 app")]);
+        assert_eq!(plan.diff.as_deref(), Some("group: absent -> present\n"));
+        assert!(!module.plan(&Probe::ok("group=app:1500\n")).unwrap().changed);
+    }
+
+    #[test]
+    fn changes_the_gid() {
+        let module = group(json!({"name": "app", "gid": 1500}));
+        let plan = module.plan(&Probe::ok("group=app:1001\n")).unwrap();
+        assert_eq!(plan.steps, vec![Step::run("groupmod -g 1500 app")]);
+        assert_eq!(plan.diff.as_deref(), Some("gid: 1001 -> 1500\n"));
+        let any_gid = group(json!({"name": "app"}));
+        assert!(
+            !any_gid
+                .plan(&Probe::ok("group=app:1001\n"))
+                .unwrap()
+                .changed
+        );
+    }
+
+    #[test]
+    fn removes_a_present_group() {
+        let module = group(json!({"name": "app", "state": "absent"}));
+        let plan = module.plan(&Probe::ok("group=app:1001\n")).unwrap();
+        assert_eq!(plan.steps, vec![Step::run("groupdel app")]);
+        assert!(!module.plan(&Probe::ok("group=\n")).unwrap().changed);
+    }
+
+    #[test]
+    fn rejects_bad_params() {
+        let err = build(json!({"name": "app", "gdi": 1}), &NoFiles).unwrap_err();
+        assert!(err.to_string().contains("unknown field `gdi`"), "{err}");
+        assert!(build(json!({"name": "a b"}), &NoFiles).is_err());
+        assert!(build(json!({"name": "-o"}), &NoFiles).is_err());
+        assert!(build(json!({"gid": 5}), &NoFiles).is_err());
+    }
 }

@@ -20,6 +20,13 @@ pub mod uri;
 pub mod user;
 pub mod wait_for;
 
+// Helpers shared by the file modules.
+mod archive;
+mod content_file;
+mod de;
+mod file_attrs;
+mod line_edit;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use crate::{Controller, ModuleError};

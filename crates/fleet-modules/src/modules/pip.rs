@@ -1,13 +1,574 @@
-//! `pip`: not written yet.
+//! `pip`: Python packages in a virtualenv (created when missing) or for a
+//! given pip, like Ansible's `pip`. Pinned names are compared with `pip
+//! list`; `latest`, requirements files and direct references ask pip
+//! itself with `pip install --dry-run`.
 
+use std::cmp::Ordering;
+
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Controller, Module, ModuleError};
+use super::apt::StringList;
+use crate::shell::{quote, split_words};
+use crate::text::fields;
+use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
 
-pub const PARAMS: &[&str] = &[];
+pub const PARAMS: &[&str] = &[
+    "name",
+    "requirements",
+    "virtualenv",
+    "virtualenv_command",
+    "extra_args",
+    "state",
+    "executable",
+];
 
-pub fn build(_params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    Err(ModuleError::Failed(
-        "the `pip` module is not written yet".into(),
-    ))
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipParams {
+    /// Requirement specifiers: `tenacity`, `uvicorn[standard]==0.30.1`.
+    pub name: Option<StringList>,
+    /// A requirements file on the host.
+    pub requirements: Option<String>,
+    pub virtualenv: Option<String>,
+    #[serde(default = "default_virtualenv_command")]
+    pub virtualenv_command: String,
+    pub extra_args: Option<String>,
+    #[serde(default)]
+    pub state: PipState,
+    /// The pip to run when there is no virtualenv (default `pip3`).
+    pub executable: Option<String>,
+}
+
+fn default_virtualenv_command() -> String {
+    "python3 -m venv".into()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PipState {
+    #[default]
+    Present,
+    Absent,
+    Latest,
+}
+
+/// One requirement specifier, split into what can be compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Requirement {
+    spec: String,
+    /// PEP 503 normalized.
+    name: String,
+    /// `(operator, version)` pairs; `None` for a direct reference (URL,
+    /// path, environment marker) that only pip can judge.
+    clauses: Option<Vec<(String, String)>>,
+}
+
+/// PEP 503: lowercase, runs of `-`, `_` and `.` become `-`.
+fn normalize(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+impl Requirement {
+    fn parse(spec: &str) -> Result<Requirement, String> {
+        let end = spec
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            .unwrap_or(spec.len());
+        let (name, mut rest) = spec.split_at(end);
+        if name.is_empty() {
+            return Err(format!("invalid requirement {spec:?}"));
+        }
+        if rest.starts_with('[') {
+            let close = rest
+                .find(']')
+                .ok_or(format!("invalid extras in {spec:?}"))?;
+            rest = &rest[close + 1..];
+        }
+        let rest = rest.trim();
+        let direct = rest.contains(['@', ';']) || rest.contains("://");
+        let clauses = if direct {
+            None
+        } else {
+            let mut clauses = Vec::new();
+            for clause in rest.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                let op_len = clause
+                    .find(|c: char| !"=<>!~".contains(c))
+                    .unwrap_or(clause.len());
+                let (op, version) = clause.split_at(op_len);
+                if !["===", "==", "!=", "~=", ">=", "<=", ">", "<"].contains(&op)
+                    || version.trim().is_empty()
+                {
+                    return Err(format!("invalid version clause {clause:?} in {spec:?}"));
+                }
+                clauses.push((op.to_string(), version.trim().to_string()));
+            }
+            Some(clauses)
+        };
+        Ok(Requirement {
+            spec: spec.to_string(),
+            name: normalize(name),
+            clauses,
+        })
+    }
+
+    fn satisfied_by(&self, installed: &str) -> bool {
+        self.clauses.iter().flatten().all(|(op, wanted)| {
+            if let Some(prefix) = wanted.strip_suffix(".*") {
+                let matches = installed == prefix || installed.starts_with(&format!("{prefix}."));
+                return (op == "==") == matches;
+            }
+            let order = compare_versions(installed, wanted);
+            match op.as_str() {
+                "===" => installed == wanted,
+                "==" => order == Ordering::Equal,
+                "!=" => order != Ordering::Equal,
+                ">=" => order != Ordering::Less,
+                "<=" => order != Ordering::Greater,
+                ">" => order == Ordering::Greater,
+                "<" => order == Ordering::Less,
+                _ => {
+                    let prefix = wanted
+                        .rsplit_once('.')
+                        .map_or(wanted.as_str(), |(head, _)| head);
+                    order != Ordering::Less
+                        && (installed == prefix || installed.starts_with(&format!("{prefix}.")))
+                }
+            }
+        })
+    }
+}
+
+/// A PEP 440 sort key: the release numbers, then dev < a < b < rc <
+/// final < post.
+fn version_key(version: &str) -> (Vec<u64>, u8, u64) {
+    let version = version.trim().trim_start_matches('v').to_ascii_lowercase();
+    let split = version
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(version.len());
+    let (release, suffix) = version.split_at(split);
+    let mut numbers: Vec<u64> = release.split('.').filter_map(|n| n.parse().ok()).collect();
+    while numbers.last() == Some(&0) {
+        numbers.pop();
+    }
+    let suffix = suffix.trim_start_matches(['.', '-', '_']);
+    let phase = [("dev", 0), ("rc", 3), ("a", 1), ("b", 2), ("post", 5)]
+        .iter()
+        .find(|(tag, _)| suffix.starts_with(tag));
+    let (phase, number) = match phase {
+        Some((tag, rank)) => (
+            *rank,
+            suffix[tag.len()..]
+                .trim_start_matches('.')
+                .parse()
+                .unwrap_or(0),
+        ),
+        None => (4, 0),
+    };
+    (numbers, phase, number)
+}
+
+fn compare_versions(a: &str, b: &str) -> Ordering {
+    version_key(a).cmp(&version_key(b))
+}
+
+#[derive(Debug)]
+pub struct Pip {
+    params: PipParams,
+    requirements: Vec<Requirement>,
+    pip: String,
+    extra_args: String,
+    create_venv: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> ModuleError {
+    ModuleError::Params {
+        module: "pip".into(),
+        message: message.into(),
+    }
+}
+
+fn quoted_words(text: &str, what: &str) -> Result<String, ModuleError> {
+    let words = split_words(text).map_err(|err| invalid(format!("{what}: {err}")))?;
+    Ok(words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "))
+}
+
+pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
+    let params: PipParams = parse_params("pip", params)?;
+    let names = params
+        .name
+        .as_ref()
+        .map(StringList::to_vec)
+        .unwrap_or_default();
+    match (names.is_empty(), &params.requirements) {
+        (true, None) => return Err(invalid("name or requirements is required")),
+        (false, Some(_)) => return Err(invalid("name and requirements are mutually exclusive")),
+        (true, Some(_)) if params.state == PipState::Absent => {
+            return Err(invalid("state: absent needs name, not requirements"));
+        }
+        _ => {}
+    }
+    if params.virtualenv.is_some() && params.executable.is_some() {
+        return Err(invalid("virtualenv and executable are mutually exclusive"));
+    }
+    let requirements = names
+        .iter()
+        .map(|spec| Requirement::parse(spec))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let pip = match (&params.virtualenv, &params.executable) {
+        (Some(venv), _) => quote(&format!("{}/bin/pip", venv.trim_end_matches('/'))),
+        (None, Some(executable)) => quote(executable),
+        (None, None) => "pip3".into(),
+    };
+    let extra_args = quoted_words(
+        params.extra_args.as_deref().unwrap_or_default(),
+        "extra_args",
+    )?;
+    let create_venv = match &params.virtualenv {
+        Some(venv) => {
+            let command = quoted_words(&params.virtualenv_command, "virtualenv_command")?;
+            if command.is_empty() {
+                return Err(invalid("virtualenv_command is empty"));
+            }
+            Some(format!("{command} {}", quote(venv)))
+        }
+        None => None,
+    };
+    Ok(Box::new(Pip {
+        params,
+        requirements,
+        pip,
+        extra_args,
+        create_venv,
+    }))
+}
+
+impl Pip {
+    /// Whether pip has to be asked (`--dry-run`) rather than `pip list`.
+    fn asks_pip(&self) -> bool {
+        self.params.state == PipState::Latest
+            || self.params.requirements.is_some()
+            || self.requirements.iter().any(|r| r.clauses.is_none())
+    }
+
+    /// `pip install` with the options every install uses, then `targets`.
+    fn install(&self, targets: &str, dry_run: bool) -> String {
+        let mut words = vec![format!(
+            "PIP_DISABLE_PIP_VERSION_CHECK=1 {} install --no-input",
+            self.pip
+        )];
+        if dry_run {
+            words.push("--dry-run".into());
+        }
+        if self.params.state == PipState::Latest {
+            words.push("-U".into());
+        }
+        if !self.extra_args.is_empty() {
+            words.push(self.extra_args.clone());
+        }
+        words.push(targets.to_string());
+        words.join(" ")
+    }
+
+    fn all_targets(&self) -> String {
+        match &self.params.requirements {
+            Some(file) => format!("-r {}", quote(file)),
+            None => self
+                .requirements
+                .iter()
+                .map(|r| quote(&r.spec))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+}
+
+impl Module for Pip {
+    fn probe(&self) -> Option<String> {
+        let mut script = String::new();
+        if let Some(venv) = &self.params.virtualenv {
+            let python = quote(&format!("{}/bin/python", venv.trim_end_matches('/')));
+            script.push_str(&format!("[ -x {python} ] || {{ echo venv=0; exit 0; }}; "));
+        }
+        if self.asks_pip() && self.params.state != PipState::Absent {
+            script.push_str(&format!(
+                "if out=$({} 2>&1); then printf '%s\\n' \"$out\" | sed -n 's/^Would install /would=/p'; \
+                 else echo \"pip_error=$({{ printf '%s\\n' \"$out\" | grep ERROR || printf '%s\\n' \"$out\" | tail -n 3; }} | tr '\\n' ' ')\"; fi",
+                self.install(&self.all_targets(), true)
+            ));
+        } else {
+            script.push_str(&format!(
+                "{} list --format=freeze --disable-pip-version-check 2>/dev/null | sed 's/^/installed: /'",
+                self.pip
+            ));
+        }
+        Some(script)
+    }
+
+    fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
+        let facts = fields(&probe.stdout);
+        if let Some(error) = facts.get("pip_error") {
+            return Err(ModuleError::Failed(format!("pip: {}", error.trim())));
+        }
+        let absent = self.params.state == PipState::Absent;
+        let mut steps = Vec::new();
+        let mut diff = Vec::new();
+        if facts.get("venv") == Some(&"0") {
+            if absent {
+                return Ok(Plan::unchanged());
+            }
+            let venv = self.params.virtualenv.as_deref().unwrap_or_default();
+            steps.push(Step::run(self.create_venv.clone().unwrap_or_default()));
+            steps.push(Step::run(self.install(&self.all_targets(), false)));
+            diff.push(format!("virtualenv: absent -> {venv}"));
+            diff.push(format!("install: {}", self.all_targets()));
+            return Ok(Plan::change(steps).with_diff(Some(diff.join("\n") + "\n")));
+        }
+        if self.asks_pip() && !absent {
+            if let Some(would) = facts.get("would").filter(|w| !w.trim().is_empty()) {
+                steps.push(Step::run(self.install(&self.all_targets(), false)));
+                diff.push(format!("install: {}", would.trim()));
+            }
+        } else {
+            let installed: Vec<(String, &str)> = probe
+                .stdout
+                .lines()
+                .filter_map(|line| line.strip_prefix("installed: "))
+                .filter_map(|line| line.split_once("=="))
+                .map(|(name, version)| (normalize(name), version.trim()))
+                .collect();
+            let version_of =
+                |name: &str| installed.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+            let mut targets = Vec::new();
+            for requirement in &self.requirements {
+                match (version_of(&requirement.name), absent) {
+                    (Some(_), true) => {
+                        diff.push(format!("remove: {}", requirement.name));
+                        targets.push(quote(&requirement.name));
+                    }
+                    (None, false) => {
+                        diff.push(format!("install: {}", requirement.spec));
+                        targets.push(quote(&requirement.spec));
+                    }
+                    (Some(version), false) if !requirement.satisfied_by(version) => {
+                        diff.push(format!(
+                            "version: {} {version} -> {}",
+                            requirement.name, requirement.spec
+                        ));
+                        targets.push(quote(&requirement.spec));
+                    }
+                    _ => {}
+                }
+            }
+            if !targets.is_empty() {
+                steps.push(Step::run(if absent {
+                    format!(
+                        "PIP_DISABLE_PIP_VERSION_CHECK=1 {} uninstall -y {}",
+                        self.pip,
+                        targets.join(" ")
+                    )
+                } else {
+                    self.install(&targets.join(" "), false)
+                }));
+            }
+        }
+        if steps.is_empty() {
+            return Ok(Plan::unchanged());
+        }
+        Ok(Plan::change(steps).with_diff(Some(diff.join("\n") + "\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::tests::NoFiles;
+    use serde_json::json;
+
+    fn pip(params: Value) -> Box<dyn Module> {
+        build(params, &NoFiles).unwrap()
+    }
+
+    const INSTALL: &str =
+        "PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/app/venv/bin/pip install --no-input";
+
+    #[test]
+    fn names_are_normalized_and_versions_compared() {
+        assert_eq!(normalize("Foo__Bar.baz"), "foo-bar-baz");
+        let spec = Requirement::parse("uvicorn[standard]==0.30.1").unwrap();
+        assert_eq!(spec.name, "uvicorn");
+        assert!(spec.satisfied_by("0.30.1") && !spec.satisfied_by("0.30.2"));
+        let range = Requirement::parse("tenacity>=8.2,<9").unwrap();
+        assert!(
+            range.satisfied_by("8.10.0")
+                && !range.satisfied_by("8.1")
+                && !range.satisfied_by("9.0")
+        );
+        let compatible = Requirement::parse("foo~=1.4.5").unwrap();
+        assert!(compatible.satisfied_by("1.4.9") && !compatible.satisfied_by("1.5.0"));
+        let wildcard = Requirement::parse("foo==1.4.*").unwrap();
+        assert!(wildcard.satisfied_by("1.4.2") && !wildcard.satisfied_by("1.40"));
+        assert!(compare_versions("1.0rc1", "1.0").is_lt());
+        assert!(compare_versions("1.0.post1", "1.0").is_gt());
+        assert!(compare_versions("1.0", "1.0.0").is_eq());
+        assert_eq!(
+            Requirement::parse("pkg @ https://x/pkg.whl")
+                .unwrap()
+                .clauses,
+            None
+        );
+        assert!(Requirement::parse("foo=>1").is_err());
+    }
+
+    #[test]
+    fn creates_a_missing_virtualenv_and_installs() {
+        let module =
+            pip(json!({"name": ["uvicorn[standard]==0.30.1"], "virtualenv": "/opt/app/venv"}));
+        let probe = module.probe().unwrap();
+        assert!(
+            probe.starts_with("[ -x /opt/app/venv/bin/python ] || { echo venv=0; exit 0; }"),
+            "{probe}"
+        );
+        assert!(
+            probe.contains("/opt/app/venv/bin/pip list --format=freeze"),
+            "{probe}"
+        );
+        let plan = module.plan(&Probe::ok("venv=0\n")).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![
+                Step::run("python3 -m venv /opt/app/venv"),
+                Step::run(format!("{INSTALL} 'uvicorn[standard]==0.30.1'")),
+            ]
+        );
+        assert_eq!(
+            plan.diff.as_deref(),
+            Some("virtualenv: absent -> /opt/app/venv\ninstall: 'uvicorn[standard]==0.30.1'\n")
+        );
+    }
+
+    #[test]
+    fn present_installs_missing_and_mismatched_versions_only() {
+        let module = pip(json!({
+            "name": ["uvicorn==0.30.1", "Tenacity", "py_spy>=0.3"],
+            "virtualenv": "/opt/app/venv",
+            "extra_args": "--no-index --find-links /srv/wheels",
+        }));
+        let probe = Probe::ok(
+            "installed: uvicorn==0.29.0\ninstalled: tenacity==8.2.3\ninstalled: py-spy==0.3.14\n",
+        );
+        let plan = module.plan(&probe).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![Step::run(format!(
+                "{INSTALL} --no-index --find-links /srv/wheels uvicorn==0.30.1"
+            ))]
+        );
+        assert_eq!(
+            plan.diff.as_deref(),
+            Some("version: uvicorn 0.29.0 -> uvicorn==0.30.1\n")
+        );
+        let same = Probe::ok(
+            "installed: uvicorn==0.30.1\ninstalled: tenacity==8.2.3\ninstalled: py-spy==0.3.14\n",
+        );
+        assert_eq!(module.plan(&same).unwrap(), Plan::unchanged());
+    }
+
+    #[test]
+    fn absent_uninstalls_what_is_installed() {
+        let module = pip(
+            json!({"name": "tenacity,uvloop", "state": "absent", "executable": "/usr/bin/pip3"}),
+        );
+        let plan = module
+            .plan(&Probe::ok("installed: tenacity==8.2.3\n"))
+            .unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![Step::run(
+                "PIP_DISABLE_PIP_VERSION_CHECK=1 /usr/bin/pip3 uninstall -y tenacity"
+            )]
+        );
+        assert!(
+            !module
+                .plan(&Probe::ok("installed: pip==23.0.1\n"))
+                .unwrap()
+                .changed
+        );
+    }
+
+    #[test]
+    fn latest_and_requirements_ask_pip_with_a_dry_run() {
+        let module = pip(
+            json!({"requirements": "/opt/app/requirements.txt", "virtualenv": "/opt/app/venv"}),
+        );
+        let probe = module.probe().unwrap();
+        assert!(
+            probe.contains(&format!("{INSTALL} --dry-run -r /opt/app/requirements.txt")),
+            "{probe}"
+        );
+        let plan = module
+            .plan(&Probe::ok("would=tenacity-8.2.3 uvloop-0.19.0\n"))
+            .unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![Step::run(format!("{INSTALL} -r /opt/app/requirements.txt"))]
+        );
+        assert_eq!(
+            plan.diff.as_deref(),
+            Some("install: tenacity-8.2.3 uvloop-0.19.0\n")
+        );
+        assert!(!module.plan(&Probe::ok("")).unwrap().changed);
+        let err = module
+            .plan(&Probe::ok("pip_error=ERROR: No matching distribution\n"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "pip: ERROR: No matching distribution");
+        let latest = pip(json!({"name": "tenacity", "state": "latest"}));
+        assert!(
+            latest
+                .probe()
+                .unwrap()
+                .contains("pip3 install --no-input --dry-run -U tenacity")
+        );
+    }
+
+    #[test]
+    fn rejects_bad_params() {
+        let err = build(
+            json!({"name": "x", "virtualenv_cmd": "virtualenv"}),
+            &NoFiles,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `virtualenv_cmd`"),
+            "{err}"
+        );
+        assert!(build(json!({}), &NoFiles).is_err());
+        assert!(build(json!({"name": "x", "requirements": "r.txt"}), &NoFiles).is_err());
+        assert!(
+            build(
+                json!({"requirements": "r.txt", "state": "absent"}),
+                &NoFiles
+            )
+            .is_err()
+        );
+        assert!(
+            build(
+                json!({"name": "x", "virtualenv": "/v", "executable": "pip3"}),
+                &NoFiles
+            )
+            .is_err()
+        );
+        assert!(build(json!({"name": "x", "extra_args": "'open"}), &NoFiles).is_err());
+        assert!(build(json!({"name": "[x]"}), &NoFiles).is_err());
+    }
 }

@@ -1,13 +1,311 @@
-//! `systemd`: not written yet.
+//! `systemd`: starts, stops, restarts, reloads, enables and masks units,
+//! and reloads systemd's configuration, like Ansible's `systemd`.
 
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Controller, Module, ModuleError};
+use super::de;
+use crate::shell::quote;
+use crate::text::fields;
+use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
 
-pub const PARAMS: &[&str] = &[];
+pub const PARAMS: &[&str] = &["name", "state", "enabled", "daemon_reload", "masked"];
 
-pub fn build(_params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    Err(ModuleError::Failed(
-        "the `systemd` module is not written yet".into(),
-    ))
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemdParams {
+    /// A unit name; `.service` is implied, as with `systemctl`.
+    pub name: Option<String>,
+    pub state: Option<UnitState>,
+    #[serde(default, deserialize_with = "optional_boolean")]
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub daemon_reload: bool,
+    #[serde(default, deserialize_with = "optional_boolean")]
+    pub masked: Option<bool>,
+}
+
+/// An optional boolean in any spelling [`de::boolean`] accepts.
+fn optional_boolean<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => de::boolean(value)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitState {
+    Started,
+    Stopped,
+    Restarted,
+    Reloaded,
+}
+
+#[derive(Debug)]
+pub struct Systemd {
+    params: SystemdParams,
+}
+
+fn invalid(message: impl Into<String>) -> ModuleError {
+    ModuleError::Params {
+        module: "systemd".into(),
+        message: message.into(),
+    }
+}
+
+pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
+    let params: SystemdParams = parse_params("systemd", params)?;
+    let acts_on_unit =
+        params.state.is_some() || params.enabled.is_some() || params.masked.is_some();
+    match &params.name {
+        None if acts_on_unit => {
+            return Err(invalid("name is required with state, enabled or masked"));
+        }
+        None if !params.daemon_reload => {
+            return Err(invalid("name or daemon_reload is required"));
+        }
+        Some(name) if name.is_empty() || name.starts_with('-') || name.contains(['/', '\n']) => {
+            return Err(invalid(format!("invalid unit name {name:?}")));
+        }
+        _ => {}
+    }
+    if params.masked == Some(true) && params.enabled == Some(true) {
+        return Err(invalid("a masked unit cannot be enabled"));
+    }
+    Ok(Box::new(Systemd { params }))
+}
+
+/// `UnitFileState` values that mean the unit starts at boot.
+const ENABLED: &[&str] = &["enabled", "enabled-runtime", "alias"];
+/// Values where `enable`/`disable` do not apply.
+const FIXED: &[&str] = &["static", "indirect", "generated", "transient"];
+const RUNNING: &[&str] = &["active", "activating", "reloading"];
+
+impl Module for Systemd {
+    fn probe(&self) -> Option<String> {
+        self.params.name.as_ref().map(|name| {
+            format!(
+                "systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload {}",
+                quote(name)
+            )
+        })
+    }
+
+    fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
+        let facts = fields(&probe.stdout);
+        let fact = |key: &str| facts.get(key).map_or("", |v| v.trim());
+        let mut steps = Vec::new();
+        let mut diff = Vec::new();
+        let needs_reload = self.params.name.is_none() || fact("NeedDaemonReload") == "yes";
+        if self.params.daemon_reload && needs_reload {
+            steps.push(Step::run("systemctl daemon-reload"));
+            diff.push("daemon-reload".to_string());
+        }
+        let Some(name) = &self.params.name else {
+            return Ok(Plan::change(steps).with_diff(Some("daemon-reload\n".into())));
+        };
+        if probe.rc != 0 {
+            return Err(ModuleError::Probe(probe.stderr.trim().to_string()));
+        }
+        let unit = quote(name);
+        let file_state = fact("UnitFileState");
+        let masked = file_state.starts_with("masked") || fact("LoadState") == "masked";
+        let not_found = fact("LoadState") == "not-found";
+        if not_found && self.params.masked != Some(true) && !self.acts_only_on_reload() {
+            return Err(ModuleError::Failed(format!(
+                "could not find the requested unit {name}"
+            )));
+        }
+        let mut run = |command: &str, line: String| {
+            steps.push(Step::run(format!("systemctl {command} {unit}")));
+            diff.push(line);
+        };
+        match self.params.masked {
+            Some(true) if !masked => run("mask", format!("masked: {file_state} -> masked")),
+            Some(false) if masked => run("unmask", "masked: masked -> unmasked".into()),
+            _ => {}
+        }
+        let after_unmask = if self.params.masked == Some(false) && masked {
+            "disabled"
+        } else {
+            file_state
+        };
+        match self.params.enabled {
+            Some(true) if !ENABLED.contains(&after_unmask) && !FIXED.contains(&after_unmask) => {
+                run("enable", format!("enabled: {after_unmask} -> enabled"));
+            }
+            Some(false) if ENABLED.contains(&after_unmask) => {
+                run("disable", format!("enabled: {after_unmask} -> disabled"));
+            }
+            _ => {}
+        }
+        let active = fact("ActiveState");
+        let running = RUNNING.contains(&active);
+        match self.params.state {
+            Some(UnitState::Started) if !running => {
+                run("start", format!("state: {active} -> active"));
+            }
+            Some(UnitState::Stopped) if running => {
+                run("stop", format!("state: {active} -> inactive"));
+            }
+            Some(UnitState::Restarted) => run("restart", "restart".into()),
+            Some(UnitState::Reloaded) if running => run("reload", "reload".into()),
+            Some(UnitState::Reloaded) => run("start", format!("state: {active} -> active")),
+            _ => {}
+        }
+        if steps.is_empty() {
+            return Ok(Plan::unchanged());
+        }
+        Ok(Plan::change(steps).with_diff(Some(diff.join("\n") + "\n")))
+    }
+}
+
+impl Systemd {
+    fn acts_only_on_reload(&self) -> bool {
+        self.params.state.is_none() && self.params.enabled.is_none() && self.params.masked.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::tests::NoFiles;
+    use serde_json::json;
+
+    fn unit(params: Value) -> Box<dyn Module> {
+        build(params, &NoFiles).unwrap()
+    }
+
+    fn show(active: &str, file: &str) -> Probe {
+        Probe::ok(&format!(
+            "LoadState=loaded\nActiveState={active}\nUnitFileState={file}\nNeedDaemonReload=no\n"
+        ))
+    }
+
+    #[test]
+    fn probes_systemctl_show() {
+        assert_eq!(
+            unit(json!({"name": "app-api", "state": "started"}))
+                .probe()
+                .unwrap(),
+            "systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload app-api"
+        );
+        assert_eq!(unit(json!({"daemon_reload": true})).probe(), None);
+    }
+
+    #[test]
+    fn starts_and_enables_only_when_needed() {
+        let module = unit(json!({"name": "app", "state": "started", "enabled": "yes"}));
+        let plan = module.plan(&show("inactive", "disabled")).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![
+                Step::run("systemctl enable app"),
+                Step::run("systemctl start app")
+            ]
+        );
+        assert_eq!(
+            plan.diff.as_deref(),
+            Some("enabled: disabled -> enabled\nstate: inactive -> active\n")
+        );
+        assert_eq!(
+            module.plan(&show("active", "enabled")).unwrap(),
+            Plan::unchanged()
+        );
+        assert!(!module.plan(&show("activating", "static")).unwrap().changed);
+    }
+
+    #[test]
+    fn stops_and_disables() {
+        let module = unit(json!({"name": "app", "state": "stopped", "enabled": false}));
+        let plan = module.plan(&show("active", "enabled")).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![
+                Step::run("systemctl disable app"),
+                Step::run("systemctl stop app")
+            ]
+        );
+        assert!(!module.plan(&show("failed", "disabled")).unwrap().changed);
+    }
+
+    #[test]
+    fn restarted_and_reloaded_always_change() {
+        let restart = unit(json!({"name": "app", "state": "restarted"}));
+        let plan = restart.plan(&show("active", "enabled")).unwrap();
+        assert_eq!(plan.steps, vec![Step::run("systemctl restart app")]);
+        let reload = unit(json!({"name": "app", "state": "reloaded"}));
+        let plan = reload.plan(&show("active", "enabled")).unwrap();
+        assert_eq!(plan.steps, vec![Step::run("systemctl reload app")]);
+        let plan = reload.plan(&show("inactive", "enabled")).unwrap();
+        assert_eq!(plan.steps, vec![Step::run("systemctl start app")]);
+    }
+
+    #[test]
+    fn masks_and_unmasks() {
+        let mask = unit(json!({"name": "app", "masked": true, "state": "stopped"}));
+        let plan = mask.plan(&show("active", "enabled")).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![
+                Step::run("systemctl mask app"),
+                Step::run("systemctl stop app")
+            ]
+        );
+        assert!(!mask.plan(&show("inactive", "masked")).unwrap().changed);
+        let unmask = unit(json!({"name": "app", "masked": false, "enabled": true}));
+        let plan = unmask.plan(&show("inactive", "masked")).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![
+                Step::run("systemctl unmask app"),
+                Step::run("systemctl enable app")
+            ]
+        );
+    }
+
+    #[test]
+    fn daemon_reload_alone_always_runs_and_with_a_name_when_the_unit_needs_it() {
+        let plan = unit(json!({"daemon_reload": true}))
+            .plan(&Probe::default())
+            .unwrap();
+        assert_eq!(plan.steps, vec![Step::run("systemctl daemon-reload")]);
+        let named = unit(json!({"name": "app", "daemon_reload": true, "state": "started"}));
+        assert!(!named.plan(&show("active", "enabled")).unwrap().changed);
+        let stale = Probe::ok("LoadState=loaded\nActiveState=active\nNeedDaemonReload=yes\n");
+        assert_eq!(
+            named.plan(&stale).unwrap().steps,
+            vec![Step::run("systemctl daemon-reload")]
+        );
+    }
+
+    #[test]
+    fn a_missing_unit_fails() {
+        let module = unit(json!({"name": "nope", "state": "started"}));
+        let err = module
+            .plan(&Probe::ok("LoadState=not-found\nActiveState=inactive\n"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "could not find the requested unit nope");
+    }
+
+    #[test]
+    fn rejects_bad_params() {
+        let err = build(json!({"name": "a", "enable": true}), &NoFiles).unwrap_err();
+        assert!(err.to_string().contains("unknown field `enable`"), "{err}");
+        assert!(build(json!({}), &NoFiles).is_err());
+        assert!(build(json!({"state": "started"}), &NoFiles).is_err());
+        assert!(build(json!({"name": "a", "state": "running"}), &NoFiles).is_err());
+        assert!(
+            build(
+                json!({"name": "a", "masked": true, "enabled": true}),
+                &NoFiles
+            )
+            .is_err()
+        );
+    }
 }

@@ -1,13 +1,584 @@
-//! `ufw`: not written yet.
+//! `ufw`: firewall rules, default policies and the firewall's state through
+//! `ufw`, like Ansible's `ufw`. Whether a rule is new is asked of ufw
+//! itself: the probe runs `ufw --dry-run` and compares the rule tuples it
+//! would write with the ones in `/etc/ufw/user*.rules`.
 
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Controller, Module, ModuleError};
+use super::de;
+use crate::shell::quote;
+use crate::text::fields;
+use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
 
-pub const PARAMS: &[&str] = &[];
+pub const PARAMS: &[&str] = &[
+    "state",
+    "default",
+    "direction",
+    "rule",
+    "port",
+    "proto",
+    "from_ip",
+    "from_port",
+    "to_ip",
+    "name",
+    "interface",
+    "delete",
+    "comment",
+];
 
-pub fn build(_params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    Err(ModuleError::Failed(
-        "the `ufw` module is not written yet".into(),
-    ))
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UfwParams {
+    pub state: Option<UfwState>,
+    pub default: Option<Policy>,
+    pub direction: Option<Direction>,
+    pub rule: Option<Policy>,
+    /// Ansible's `to_port` (its alias `port`): `22`, `"80,443"`, `"6000:6010"`.
+    pub port: Option<Value>,
+    pub proto: Option<Proto>,
+    pub from_ip: Option<String>,
+    pub from_port: Option<Value>,
+    pub to_ip: Option<String>,
+    /// An application profile, e.g. `OpenSSH`.
+    pub name: Option<String>,
+    pub interface: Option<String>,
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub delete: bool,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UfwState {
+    Enabled,
+    Disabled,
+    Reset,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    Allow,
+    Deny,
+    Reject,
+    Limit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    In,
+    Incoming,
+    Out,
+    Outgoing,
+    Routed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Any,
+    Tcp,
+    Udp,
+    Ipv6,
+    Esp,
+    Ah,
+    Gre,
+    Igmp,
+}
+
+impl Policy {
+    fn word(self) -> &'static str {
+        match self {
+            Policy::Allow => "allow",
+            Policy::Deny => "deny",
+            Policy::Reject => "reject",
+            Policy::Limit => "limit",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Ufw {
+    params: UfwParams,
+    /// The rule's words after `ufw` (quoted), when the task has a rule.
+    rule: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> ModuleError {
+    ModuleError::Params {
+        module: "ufw".into(),
+        message: message.into(),
+    }
+}
+
+fn port_text(name: &str, port: &Option<Value>) -> Result<Option<String>, ModuleError> {
+    match port {
+        None => Ok(None),
+        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(Value::String(text))
+            if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || ",:".contains(c)) =>
+        {
+            Ok(Some(text.clone()))
+        }
+        Some(other) => Err(invalid(format!(
+            "{name} must be a port, list or range, got {other}"
+        ))),
+    }
+}
+
+pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
+    let params: UfwParams = parse_params("ufw", params)?;
+    let port = port_text("port", &params.port)?;
+    let from_port = port_text("from_port", &params.from_port)?;
+    if params.state.is_none() && params.default.is_none() && params.rule.is_none() {
+        return Err(invalid("one of state, default or rule is required"));
+    }
+    if params.state == Some(UfwState::Reset) && (params.default.is_some() || params.rule.is_some())
+    {
+        return Err(invalid(
+            "state: reset cannot be combined with default or rule",
+        ));
+    }
+    if params.default == Some(Policy::Limit) {
+        return Err(invalid("default must be allow, deny or reject"));
+    }
+    if params.rule.is_none()
+        && (port.is_some()
+            || params.from_ip.is_some()
+            || params.to_ip.is_some()
+            || params.name.is_some())
+    {
+        return Err(invalid("port, from_ip, to_ip and name need a rule"));
+    }
+    if params.name.is_some() && (port.is_some() || params.proto.is_some()) {
+        return Err(invalid(
+            "name (an application profile) excludes port and proto",
+        ));
+    }
+    let rule = params.rule.map(|policy| {
+        let mut words: Vec<String> = Vec::new();
+        if params.delete {
+            words.push("delete".into());
+        }
+        words.push(policy.word().into());
+        match params.direction {
+            Some(Direction::In | Direction::Incoming) => words.push("in".into()),
+            Some(Direction::Out | Direction::Outgoing) => words.push("out".into()),
+            _ => {}
+        }
+        if let Some(interface) = &params.interface {
+            words.extend(["on".into(), quote(interface)]);
+        }
+        words.extend([
+            "from".into(),
+            quote(params.from_ip.as_deref().unwrap_or("any")),
+        ]);
+        if let Some(from_port) = &from_port {
+            words.extend(["port".into(), quote(from_port)]);
+        }
+        words.extend(["to".into(), quote(params.to_ip.as_deref().unwrap_or("any"))]);
+        if let Some(port) = &port {
+            words.extend(["port".into(), quote(port)]);
+        }
+        if let Some(proto) = params.proto.filter(|p| *p != Proto::Any) {
+            words.extend(["proto".into(), format!("{proto:?}").to_lowercase()]);
+        }
+        if let Some(name) = &params.name {
+            words.extend(["app".into(), quote(name)]);
+        }
+        if let Some(comment) = &params.comment {
+            words.extend(["comment".into(), quote(comment)]);
+        }
+        words.join(" ")
+    });
+    if params.direction == Some(Direction::Routed) && rule.is_some() {
+        return Err(invalid("direction: routed applies to default only"));
+    }
+    Ok(Box::new(Ufw { params, rule }))
+}
+
+/// Whether `spec` (`22`, `22/tcp`, `22,80/tcp`, `20:30`) covers TCP `port`.
+fn covers(spec: &str, port: u16) -> bool {
+    let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
+    proto == "tcp"
+        && ports.split(',').any(|item| match item.split_once(':') {
+            Some((low, high)) => {
+                low.parse::<u16>().is_ok_and(|low| low <= port)
+                    && high.parse::<u16>().is_ok_and(|high| port <= high)
+            }
+            None => item.parse::<u16>() == Ok(port),
+        })
+}
+
+/// Whether one `ufw show added` line (`ufw allow 22/tcp`, `ufw limit
+/// OpenSSH`, `ufw allow from 10.0.0.0/8 to any port 22 proto tcp`) lets
+/// incoming TCP `port` through.
+fn allows_ssh(line: &str, port: u16) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let allows = words.iter().any(|w| *w == "allow" || *w == "limit");
+    if !allows || words.contains(&"out") || words.contains(&"route") || words.contains(&"delete") {
+        return false;
+    }
+    let udp_only = words.windows(2).any(|w| w[0] == "proto" && w[1] != "tcp");
+    let app = |name: &str| {
+        let name = name.trim_matches('\'');
+        port == 22 && (name == "OpenSSH" || name == "ssh" || name == "ssh/tcp")
+    };
+    let verbose = words.contains(&"from") || words.contains(&"to");
+    if !verbose {
+        return words.iter().skip(2).any(|w| covers(w, port) || app(w));
+    }
+    let after = |keyword: &str, start: usize| {
+        words[start..]
+            .windows(2)
+            .find(|pair| pair[0] == keyword)
+            .map(|pair| pair[1])
+    };
+    let to = words.iter().position(|w| *w == "to").unwrap_or(words.len());
+    match (after("port", to), after("app", 0)) {
+        (Some(spec), _) => !udp_only && covers(spec, port),
+        (None, Some(name)) => app(name),
+        (None, None) => false,
+    }
+}
+
+/// Rule tuples per address family, from a `*filter` dump.
+fn dry_run_tuples(lines: &[&str]) -> Vec<(bool, Vec<String>)> {
+    let mut sections: Vec<(bool, Vec<String>)> = Vec::new();
+    for line in lines {
+        if *line == "*filter" {
+            sections.push((false, Vec::new()));
+        } else if let Some((v6, tuples)) = sections.last_mut() {
+            if line.starts_with(":ufw6-") {
+                *v6 = true;
+            } else if line.starts_with("### tuple") {
+                tuples.push(line.to_string());
+            }
+        }
+    }
+    sections
+}
+
+impl Ufw {
+    fn default_step(
+        &self,
+        facts: &std::collections::BTreeMap<&str, &str>,
+    ) -> Option<(String, String)> {
+        let policy = self.params.default?;
+        let (key, direction) = match self.params.direction {
+            Some(Direction::Out | Direction::Outgoing) => ("DEFAULT_OUTPUT_POLICY", "outgoing"),
+            Some(Direction::Routed) => ("DEFAULT_FORWARD_POLICY", "routed"),
+            _ => ("DEFAULT_INPUT_POLICY", "incoming"),
+        };
+        let current = match facts.get(key).map(|v| v.trim_matches('"')) {
+            Some("ACCEPT") => "allow",
+            Some("REJECT") => "reject",
+            Some("DROP") => "deny",
+            _ => "unknown",
+        };
+        (current != policy.word()).then(|| {
+            (
+                format!("ufw default {} {direction}", policy.word()),
+                format!("default {direction}: {current} -> {}", policy.word()),
+            )
+        })
+    }
+
+    /// Refuses to enable a firewall that would drop this SSH connection.
+    fn check_ssh_allowed(
+        &self,
+        facts: &std::collections::BTreeMap<&str, &str>,
+        added: &[&str],
+    ) -> Result<(), ModuleError> {
+        let port = facts
+            .get("ssh_port")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .unwrap_or(22);
+        let incoming_default = match (self.params.default, self.params.direction) {
+            (Some(policy), None | Some(Direction::In | Direction::Incoming)) => policy.word(),
+            _ => match facts
+                .get("DEFAULT_INPUT_POLICY")
+                .map(|v| v.trim_matches('"'))
+            {
+                Some("ACCEPT") => "allow",
+                _ => "deny",
+            },
+        };
+        let own_rule = self
+            .rule
+            .as_ref()
+            .is_some_and(|rule| !self.params.delete && allows_ssh(&format!("ufw {rule}"), port));
+        if incoming_default == "allow"
+            || own_rule
+            || added.iter().any(|line| allows_ssh(line, port))
+        {
+            return Ok(());
+        }
+        Err(ModuleError::Failed(format!(
+            "refusing to enable ufw: no rule allows incoming SSH (port {port}/tcp), so enabling \
+             it would cut this connection; add a rule first, e.g. `ufw: {{rule: allow, port: \"{port}\", proto: tcp}}`"
+        )))
+    }
+}
+
+impl Module for Ufw {
+    fn probe(&self) -> Option<String> {
+        let mut script = String::from(
+            "command -v ufw >/dev/null || { echo installed=0; exit 0; }; \
+             echo \"status=$(ufw status | head -n 1)\"; grep '^DEFAULT_' /etc/default/ufw; ",
+        );
+        if self.params.state == Some(UfwState::Enabled) {
+            script.push_str(
+                "echo \"ssh_port=${SSH_CONNECTION##* }\"; ufw show added | sed -n 's/^ufw /added: ufw /p'; ",
+            );
+        }
+        if let Some(rule) = &self.rule {
+            script.push_str(&format!(
+                "for f in /etc/ufw/user.rules /etc/ufw/user6.rules; do grep -h '^### tuple' \"$f\" 2>/dev/null | sed \"s|^|current $f: |\"; done; \
+                 if out=$(ufw --dry-run {rule} 2>&1); then printf '%s\\n' \"$out\" | grep -E '^(\\*filter|:ufw6-user-input|### tuple)' | sed 's/^/dry: /'; \
+                 else echo \"rule_error=$(printf '%s' \"$out\" | tr '\\n' ' ')\"; fi; "
+            ));
+        }
+        script.push_str("true");
+        Some(script)
+    }
+
+    fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
+        let facts = fields(&probe.stdout);
+        if facts.get("installed") == Some(&"0") {
+            return Err(ModuleError::Failed(
+                "ufw is not installed on this host".into(),
+            ));
+        }
+        if let Some(error) = facts.get("rule_error") {
+            return Err(ModuleError::Failed(format!(
+                "ufw rejects the rule: {}",
+                error.trim()
+            )));
+        }
+        let lines: Vec<&str> = probe.stdout.lines().collect();
+        let prefixed = |prefix: &str| -> Vec<&str> {
+            lines
+                .iter()
+                .filter_map(|line| line.strip_prefix(prefix))
+                .collect()
+        };
+        let mut steps = Vec::new();
+        let mut diff = Vec::new();
+        if self.params.state == Some(UfwState::Reset) {
+            steps.push(Step::run("ufw --force reset"));
+            diff.push("reset".to_string());
+        }
+        if let Some(rule) = &self.rule {
+            let current_v4 = prefixed("current /etc/ufw/user.rules: ");
+            let current_v6 = prefixed("current /etc/ufw/user6.rules: ");
+            let changes = dry_run_tuples(&prefixed("dry: "))
+                .iter()
+                .any(|(v6, tuples)| {
+                    let current = if *v6 { &current_v6 } else { &current_v4 };
+                    tuples != current
+                });
+            if changes {
+                steps.push(Step::run(format!("ufw {rule}")));
+                diff.push(format!("rule: ufw {rule}"));
+            }
+        }
+        if let Some((command, line)) = self.default_step(&facts) {
+            steps.push(Step::run(command));
+            diff.push(line);
+        }
+        let active = facts
+            .get("status")
+            .is_some_and(|s| s.trim() == "Status: active");
+        match self.params.state {
+            Some(UfwState::Enabled) if !active => {
+                self.check_ssh_allowed(&facts, &prefixed("added: "))?;
+                steps.push(Step::run("ufw --force enable"));
+                diff.push("state: inactive -> active".into());
+            }
+            Some(UfwState::Disabled) if active => {
+                steps.push(Step::run("ufw disable"));
+                diff.push("state: active -> inactive".into());
+            }
+            _ => {}
+        }
+        if steps.is_empty() {
+            return Ok(Plan::unchanged());
+        }
+        Ok(Plan::change(steps).with_diff(Some(diff.join("\n") + "\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::tests::NoFiles;
+    use serde_json::json;
+
+    fn ufw(params: Value) -> Box<dyn Module> {
+        build(params, &NoFiles).unwrap()
+    }
+
+    const INACTIVE: &str = "status=Status: inactive\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n";
+    const TUPLE: &str = "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in";
+    const TUPLE6: &str = "### tuple ### allow tcp 22 ::/0 any ::/0 in";
+
+    #[test]
+    fn builds_the_rule_like_ansible() {
+        let module = ufw(json!({"rule": "allow", "port": 22, "proto": "tcp", "comment": "ssh in"}));
+        let probe = module.probe().unwrap();
+        assert!(
+            probe
+                .contains("ufw --dry-run allow from any to any port 22 proto tcp comment 'ssh in'"),
+            "{probe}"
+        );
+        let limited = ufw(
+            json!({"rule": "limit", "direction": "in", "from_ip": "10.0.0.0/8", "name": "OpenSSH", "delete": true}),
+        );
+        assert!(
+            limited
+                .probe()
+                .unwrap()
+                .contains("ufw --dry-run delete limit in from 10.0.0.0/8 to any app OpenSSH")
+        );
+    }
+
+    #[test]
+    fn a_rule_is_new_when_the_dry_run_tuples_differ() {
+        let module = ufw(json!({"rule": "allow", "port": "22", "proto": "tcp"}));
+        let new = format!(
+            "{INACTIVE}dry: *filter\ndry: {TUPLE}\ndry: *filter\ndry: :ufw6-user-input - [0:0]\ndry: {TUPLE6}\n"
+        );
+        let plan = module.plan(&Probe::ok(&new)).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![Step::run("ufw allow from any to any port 22 proto tcp")]
+        );
+        assert_eq!(
+            plan.diff.as_deref(),
+            Some("rule: ufw allow from any to any port 22 proto tcp\n")
+        );
+        let current = format!(
+            "current /etc/ufw/user.rules: {TUPLE}\ncurrent /etc/ufw/user6.rules: {TUPLE6}\n{}",
+            new.trim_start_matches(INACTIVE)
+        );
+        assert!(
+            !module
+                .plan(&Probe::ok(&format!("{INACTIVE}{current}")))
+                .unwrap()
+                .changed
+        );
+        assert!(
+            !module.plan(&Probe::ok(INACTIVE)).unwrap().changed,
+            "ufw skipped an existing rule"
+        );
+        let err = module
+            .plan(&Probe::ok("rule_error=ERROR: Bad port\n"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "ufw rejects the rule: ERROR: Bad port");
+    }
+
+    #[test]
+    fn default_policies_come_from_etc_default_ufw() {
+        let deny = ufw(json!({"default": "deny", "direction": "incoming"}));
+        assert!(!deny.plan(&Probe::ok(INACTIVE)).unwrap().changed);
+        let allow_out = ufw(json!({"default": "deny", "direction": "outgoing"}));
+        let plan = allow_out.plan(&Probe::ok(INACTIVE)).unwrap();
+        assert_eq!(plan.steps, vec![Step::run("ufw default deny outgoing")]);
+        assert_eq!(
+            plan.diff.as_deref(),
+            Some("default outgoing: allow -> deny\n")
+        );
+    }
+
+    #[test]
+    fn enabling_needs_an_ssh_rule() {
+        let module = ufw(json!({"state": "enabled"}));
+        assert!(module.probe().unwrap().contains("ufw show added"));
+        let err = module.plan(&Probe::ok(INACTIVE)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("refusing to enable ufw"),
+            "{err}"
+        );
+        for rule in [
+            "ufw allow 22/tcp",
+            "ufw limit OpenSSH",
+            "ufw allow 22",
+            "ufw allow from 10.0.0.0/8 to any port 22 proto tcp",
+        ] {
+            let probe = Probe::ok(&format!("{INACTIVE}added: {rule}\n"));
+            let plan = module.plan(&probe).unwrap();
+            assert_eq!(plan.steps, vec![Step::run("ufw --force enable")], "{rule}");
+        }
+        for rule in [
+            "ufw allow 22/udp",
+            "ufw allow out 22/tcp",
+            "ufw allow 80,443/tcp",
+            "ufw allow from any port 22",
+        ] {
+            let probe = Probe::ok(&format!("{INACTIVE}added: {rule}\n"));
+            assert!(module.plan(&probe).is_err(), "{rule}");
+        }
+        let other_port = Probe::ok(&format!(
+            "{INACTIVE}ssh_port=2222\nadded: ufw allow 2200:2300/tcp\n"
+        ));
+        assert!(module.plan(&other_port).is_ok());
+        let active = Probe::ok("status=Status: active\n");
+        assert_eq!(module.plan(&active).unwrap(), Plan::unchanged());
+    }
+
+    #[test]
+    fn enabling_with_its_own_ssh_rule_adds_the_rule_first() {
+        let module = ufw(json!({"state": "enabled", "rule": "allow", "port": 22, "proto": "tcp"}));
+        let probe = format!("{INACTIVE}dry: *filter\ndry: {TUPLE}\n");
+        let plan = module.plan(&Probe::ok(&probe)).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![
+                Step::run("ufw allow from any to any port 22 proto tcp"),
+                Step::run("ufw --force enable")
+            ]
+        );
+    }
+
+    #[test]
+    fn disable_and_reset() {
+        let disable = ufw(json!({"state": "disabled"}));
+        let plan = disable.plan(&Probe::ok("status=Status: active\n")).unwrap();
+        assert_eq!(plan.steps, vec![Step::run("ufw disable")]);
+        assert!(!disable.plan(&Probe::ok(INACTIVE)).unwrap().changed);
+        let reset = ufw(json!({"state": "reset"}));
+        assert_eq!(
+            reset.plan(&Probe::ok(INACTIVE)).unwrap().steps,
+            vec![Step::run("ufw --force reset")]
+        );
+        let missing = disable.plan(&Probe::ok("installed=0\n")).unwrap_err();
+        assert_eq!(missing.to_string(), "ufw is not installed on this host");
+    }
+
+    #[test]
+    fn rejects_bad_params() {
+        let err = build(json!({"rule": "allow", "src": "10.0.0.1"}), &NoFiles).unwrap_err();
+        assert!(err.to_string().contains("unknown field `src`"), "{err}");
+        assert!(build(json!({}), &NoFiles).is_err());
+        assert!(build(json!({"port": 22}), &NoFiles).is_err());
+        assert!(build(json!({"rule": "allow", "port": "22; reboot"}), &NoFiles).is_err());
+        assert!(
+            build(
+                json!({"state": "reset", "rule": "allow", "port": 22}),
+                &NoFiles
+            )
+            .is_err()
+        );
+        assert!(build(json!({"default": "limit"}), &NoFiles).is_err());
+        assert!(
+            build(
+                json!({"rule": "allow", "name": "OpenSSH", "port": 22}),
+                &NoFiles
+            )
+            .is_err()
+        );
+    }
 }

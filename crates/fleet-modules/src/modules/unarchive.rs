@@ -1,13 +1,500 @@
-//! `unarchive`: not written yet.
+//! `unarchive`: extracts a controller archive (.tar, .tar.gz/.tgz, .tar.xz,
+//! .zip) into an existing directory on the host, like Ansible's.
+//!
+//! Idempotence: the archive is listed on the controller and the probe lists
+//! what is at `dest` under the archive's top-level names (one `find`). It is
+//! unchanged when every member is there: directories as directories, files
+//! with the same size and modification time (which `tar` restores),
+//! symlinks with the same target, and, when given, the same owner, group
+//! and mode. Otherwise the archive is uploaded next to `dest`, extracted
+//! with `tar` and removed.
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-use crate::{Controller, Module, ModuleError};
+use crate::modules::archive::{self, Archive, Entry, Kind};
+use crate::modules::content_file::sha256_hex;
+use crate::modules::de;
+use crate::modules::file_attrs::{Attrs, Current};
+use crate::shell::quote;
+use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
 
-pub const PARAMS: &[&str] = &[];
+pub const PARAMS: &[&str] = &[
+    "src",
+    "dest",
+    "creates",
+    "mode",
+    "owner",
+    "group",
+    "extra_opts",
+    "list_files",
+];
 
-pub fn build(_params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    Err(ModuleError::Failed(
-        "the `unarchive` module is not written yet".into(),
-    ))
+/// Above this many bytes of top-level names, the probe lists all of `dest`.
+const TOP_LEVEL_LIMIT: usize = 64 * 1024;
+/// Diff lines shown before "… and N more".
+const DIFF_LINES: usize = 20;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnarchiveParams {
+    /// An archive on the controller.
+    pub src: String,
+    /// An existing directory on the host.
+    pub dest: String,
+    /// Skip when this path exists on the host.
+    pub creates: Option<String>,
+    #[serde(default, deserialize_with = "de::mode")]
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    /// More options for `tar -x`.
+    #[serde(default)]
+    pub extra_opts: Vec<String>,
+    /// Put the archive's paths in the result as `files`.
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub list_files: bool,
+}
+
+#[derive(Debug)]
+pub struct Unarchive {
+    params: UnarchiveParams,
+    attrs: Attrs,
+    archive: Archive,
+}
+
+pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
+    let mut params: UnarchiveParams = parse_params("unarchive", params)?;
+    for (name, value) in [("src", &params.src), ("dest", &params.dest)] {
+        if value.is_empty() {
+            return Err(ModuleError::Params {
+                module: "unarchive".into(),
+                message: format!("{name} is empty"),
+            });
+        }
+    }
+    let attrs = Attrs::new(
+        "unarchive",
+        params.mode,
+        params.owner.take(),
+        params.group.take(),
+    )?;
+    let bytes = controller.read_file(&params.src)?;
+    let archive = archive::read(bytes)
+        .map_err(|err| ModuleError::Failed(format!("{}: {err}", params.src)))?;
+    Ok(Box::new(Unarchive {
+        params,
+        attrs,
+        archive,
+    }))
+}
+
+/// What the probe found at one path under `dest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Found {
+    /// `find`'s `%y`: `d`, `f`, `l`, …
+    kind: char,
+    attrs: Current,
+    size: u64,
+    mtime: u64,
+    target: String,
+}
+
+impl Module for Unarchive {
+    fn probe(&self) -> Option<String> {
+        let mut script = String::new();
+        if let Some(creates) = &self.params.creates {
+            script.push_str(&format!(
+                "if [ -e {} ]; then echo creates=1; exit 0; fi\n",
+                quote(creates)
+            ));
+        }
+        script.push_str(&format!(
+            "cd {} 2>/dev/null || {{ echo dest=missing; exit 0; }}\necho dest=dir\necho entries:\n\
+             find {} -printf '%y\\0%m\\0%U\\0%G\\0%u\\0%g\\0%s\\0%T@\\0%l\\0%p\\0' 2>/dev/null\nexit 0\n",
+            quote(&self.params.dest),
+            self.start_points()
+        ));
+        Some(script)
+    }
+
+    fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
+        let (head, listing) = probe
+            .stdout
+            .split_once("entries:\n")
+            .unwrap_or((probe.stdout.as_str(), ""));
+        if let Some(creates) = &self.params.creates
+            && head.contains("creates=1")
+        {
+            return Ok(Plan {
+                msg: Some(format!("skipped: {creates} exists")),
+                ..Plan::unchanged()
+            });
+        }
+        if head.contains("dest=missing") {
+            return Err(ModuleError::Failed(format!(
+                "dest {} must be an existing directory",
+                self.params.dest
+            )));
+        }
+        if !head.contains("dest=dir") {
+            return Err(ModuleError::Probe(format!(
+                "rc={}: {}",
+                probe.rc,
+                probe.stderr.trim()
+            )));
+        }
+        let found = parse_listing(listing)?;
+        let differences: Vec<String> = self
+            .archive
+            .entries
+            .iter()
+            .filter_map(|entry| self.difference(entry, found.get(entry.path.as_str())))
+            .collect();
+        let mut plan = if differences.is_empty() {
+            Plan::unchanged()
+        } else {
+            Plan::change(self.steps()).with_diff(Some(diff(&differences)))
+        };
+        if self.params.list_files {
+            let files: Vec<&str> = self
+                .archive
+                .entries
+                .iter()
+                .map(|e| e.path.as_str())
+                .collect();
+            plan.data.insert("files".into(), json!(files));
+        }
+        Ok(plan)
+    }
+}
+
+impl Unarchive {
+    /// `./name` for each top-level name (so none reads as an option), or
+    /// `.` when there are too many.
+    fn start_points(&self) -> String {
+        let mut tops: Vec<&str> = self
+            .archive
+            .entries
+            .iter()
+            .map(|entry| entry.path.split('/').next().unwrap_or(&entry.path))
+            .collect();
+        tops.sort_unstable();
+        tops.dedup();
+        let quoted: Vec<String> = tops.iter().map(|top| quote(&format!("./{top}"))).collect();
+        let joined = quoted.join(" ");
+        if joined.is_empty() || joined.len() > TOP_LEVEL_LIMIT {
+            ".".into()
+        } else {
+            joined
+        }
+    }
+
+    /// A diff line when `entry` is not as the archive has it.
+    fn difference(&self, entry: &Entry, found: Option<&Found>) -> Option<String> {
+        let path = &entry.path;
+        let Some(found) = found else {
+            return Some(format!("{path}: absent -> {}", entry.kind.name()));
+        };
+        let detail = match (&entry.kind, found.kind) {
+            (Kind::Dir, 'd') | (Kind::Other, _) => None,
+            (Kind::File { size, mtime }, 'f') => {
+                let parts: Vec<String> =
+                    [("size", found.size, *size), ("mtime", found.mtime, *mtime)]
+                        .into_iter()
+                        .filter(|(_, before, after)| before != after)
+                        .map(|(what, before, after)| format!("{what} {before} -> {after}"))
+                        .collect();
+                (!parts.is_empty()).then(|| parts.join(", "))
+            }
+            (Kind::Symlink(target), 'l') if *target != found.target => {
+                Some(format!("target {} -> {target}", found.target))
+            }
+            (Kind::Symlink(_), 'l') => None,
+            (kind, other) => Some(format!("type {other} -> {}", kind.name())),
+        };
+        let mut attrs = self.attrs.clone();
+        if found.kind == 'l' {
+            attrs.mode = None;
+        }
+        let attr_lines = attrs.changes(&found.attrs);
+        let details: Vec<String> = detail.into_iter().chain(attr_lines).collect();
+        (!details.is_empty()).then(|| format!("{path}: {}", details.join(", ")))
+    }
+
+    fn steps(&self) -> Vec<Step> {
+        let dest = self.params.dest.trim_end_matches('/');
+        let dest = if dest.is_empty() { "/" } else { dest };
+        let extension = if self.archive.gzip { "tar.gz" } else { "tar" };
+        let sha = sha256_hex(&self.archive.upload);
+        let temp = format!(
+            "{}/.fleet-unarchive-{}.{extension}",
+            dest.trim_end_matches('/'),
+            &sha[..16]
+        );
+        let extra: String = self
+            .params
+            .extra_opts
+            .iter()
+            .map(|opt| format!(" {}", quote(opt)))
+            .collect();
+        let gzip = if self.archive.gzip { " -z" } else { "" };
+        let temp_q = quote(&temp);
+        let mut steps = vec![
+            Step::Upload {
+                dest: temp.clone(),
+                contents: self.archive.upload.clone(),
+                mode: 0o600,
+                owner: None,
+            },
+            Step::run(format!(
+                "tar -x{gzip} -f {temp_q} -C {}{extra}; rc=$?; rm -f -- {temp_q}; exit $rc",
+                quote(dest)
+            )),
+        ];
+        let paths = |keep: &dyn Fn(&Entry) -> bool| -> Vec<u8> {
+            let mut list = Vec::new();
+            for entry in self.archive.entries.iter().filter(|e| keep(e)) {
+                list.extend_from_slice(entry.path.as_bytes());
+                list.push(0);
+            }
+            list
+        };
+        let cd = format!("cd {} && xargs -0 -r", quote(dest));
+        if let Some(spec) = self.attrs.chown_spec() {
+            steps.push(Step::Run {
+                script: format!("{cd} chown -h {} --", quote(&spec)),
+                stdin: Some(paths(&|_| true)),
+            });
+        }
+        if let Some(mode) = self.attrs.mode {
+            steps.push(Step::Run {
+                script: format!("{cd} chmod {mode:04o} --"),
+                stdin: Some(paths(&|e| !matches!(e.kind, Kind::Symlink(_)))),
+            });
+        }
+        steps
+    }
+}
+
+/// Reads `find -printf` records of ten NUL-terminated fields.
+fn parse_listing(listing: &str) -> Result<std::collections::HashMap<&str, Found>, ModuleError> {
+    let fields: Vec<&str> = listing.split('\0').collect();
+    let mut found = std::collections::HashMap::new();
+    for record in fields.chunks_exact(10) {
+        let [
+            kind,
+            mode,
+            uid,
+            gid,
+            owner,
+            group,
+            size,
+            mtime,
+            target,
+            path,
+        ] = record
+        else {
+            continue;
+        };
+        let bad =
+            |what: &str, value: &str| ModuleError::Probe(format!("{what} {value:?} for {path}"));
+        let path = path.strip_prefix("./").unwrap_or(path);
+        let seconds = mtime.split('.').next().unwrap_or_default();
+        found.insert(
+            path,
+            Found {
+                kind: kind.chars().next().unwrap_or('?'),
+                attrs: Current {
+                    mode: u32::from_str_radix(mode, 8).map_err(|_| bad("mode", mode))?,
+                    uid: (*uid).to_string(),
+                    gid: (*gid).to_string(),
+                    owner: (*owner).to_string(),
+                    group: (*group).to_string(),
+                },
+                size: size.parse().map_err(|_| bad("size", size))?,
+                mtime: seconds.parse().map_err(|_| bad("mtime", mtime))?,
+                target: (*target).to_string(),
+            },
+        );
+    }
+    Ok(found)
+}
+
+fn diff(differences: &[String]) -> String {
+    let mut text: String = differences
+        .iter()
+        .take(DIFF_LINES)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    if differences.len() > DIFF_LINES {
+        text.push_str(&format!("… and {} more\n", differences.len() - DIFF_LINES));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::archive::tests::sample_tar;
+    use serde_json::json;
+
+    /// Serves `files/app.tar` (the sample tar) and a file that is no archive.
+    struct Archives;
+
+    impl Controller for Archives {
+        fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError> {
+            match src {
+                "files/app.tar" => Ok(sample_tar()),
+                _ => Ok(b"not an archive".to_vec()),
+            }
+        }
+        fn render_template(&self, src: &str) -> Result<String, ModuleError> {
+            Ok(src.to_string())
+        }
+    }
+
+    fn module(params: Value) -> Box<dyn Module> {
+        build(params, &Archives).unwrap()
+    }
+
+    /// `find -printf` output for (kind, mode, owner, size, mtime, target, path).
+    fn listing(records: &[(&str, &str, &str, u64, u64, &str, &str)]) -> String {
+        let mut out = String::from("dest=dir\nentries:\n");
+        for (kind, mode, owner, size, mtime, target, path) in records {
+            let id = if *owner == "root" { "0" } else { "1000" };
+            out.push_str(&format!(
+                "{kind}\0{mode}\0{id}\0{id}\0{owner}\0{owner}\0{size}\0{mtime}.5000000000\0{target}\0./{path}\0"
+            ));
+        }
+        out
+    }
+
+    fn extracted(owner: &str) -> String {
+        listing(&[
+            ("d", "755", owner, 4096, 1, "", "app"),
+            ("f", "755", owner, 8, 1_700_000_001, "", "app/run.sh"),
+            ("l", "777", owner, 6, 5, "run.sh", "app/current"),
+            ("f", "755", owner, 8, 1_700_000_001, "", "app/again"),
+            ("f", "644", owner, 3, 9, "", "app/extra-file-not-in-archive"),
+        ])
+    }
+
+    #[test]
+    fn probe_lists_the_top_level_names() {
+        let module =
+            module(json!({"src": "files/app.tar", "dest": "/opt/x", "creates": "/opt/x/app"}));
+        let probe = module.probe().unwrap();
+        assert!(
+            probe.starts_with("if [ -e /opt/x/app ]; then echo creates=1; exit 0; fi\ncd /opt/x ")
+        );
+        assert!(probe.contains("find ./app -printf '%y\\0%m"), "{probe}");
+    }
+
+    #[test]
+    fn extracted_tree_is_unchanged() {
+        let module = module(json!({"src": "files/app.tar", "dest": "/opt/x", "list_files": true}));
+        let plan = module.plan(&Probe::ok(&extracted("root"))).unwrap();
+        assert!(!plan.changed, "{plan:?}");
+        assert_eq!(
+            plan.data["files"],
+            json!(["app", "app/run.sh", "app/current", "app/again"])
+        );
+    }
+
+    #[test]
+    fn missing_or_different_members_extract_again() {
+        let module = module(
+            json!({"src": "files/app.tar", "dest": "/opt/x/", "extra_opts": ["--no-same-owner"]}),
+        );
+        let probe = listing(&[
+            ("d", "755", "root", 4096, 1, "", "app"),
+            ("f", "755", "root", 9, 1_700_000_001, "", "app/run.sh"),
+            ("l", "777", "root", 3, 5, "old", "app/current"),
+        ]);
+        let plan = module.plan(&Probe::ok(&probe)).unwrap();
+        assert!(plan.changed);
+        assert_eq!(
+            plan.diff.as_deref(),
+            Some(
+                "app/run.sh: size 9 -> 8\n\
+                 app/current: target old -> run.sh\n\
+                 app/again: absent -> file\n"
+            )
+        );
+        let sha = sha256_hex(&sample_tar());
+        let temp = format!("/opt/x/.fleet-unarchive-{}.tar", &sha[..16]);
+        assert_eq!(
+            plan.steps,
+            [
+                Step::Upload {
+                    dest: temp.clone(),
+                    contents: sample_tar(),
+                    mode: 0o600,
+                    owner: None
+                },
+                Step::run(format!(
+                    "tar -x -f {temp} -C /opt/x --no-same-owner; rc=$?; rm -f -- {temp}; exit $rc"
+                )),
+            ]
+        );
+    }
+
+    #[test]
+    fn owner_and_mode_are_compared_and_set_on_members() {
+        let module = module(
+            json!({"src": "files/app.tar", "dest": "/opt/x", "owner": "app", "mode": "0755"}),
+        );
+        assert!(!module.plan(&Probe::ok(&extracted("app"))).unwrap().changed);
+        let plan = module.plan(&Probe::ok(&extracted("root"))).unwrap();
+        assert!(plan.diff.unwrap().starts_with("app: owner: root -> app\n"));
+        assert_eq!(
+            plan.steps[2],
+            Step::Run {
+                script: "cd /opt/x && xargs -0 -r chown -h app --".into(),
+                stdin: Some(b"app\0app/run.sh\0app/current\0app/again\0".to_vec()),
+            }
+        );
+        assert_eq!(
+            plan.steps[3],
+            Step::Run {
+                script: "cd /opt/x && xargs -0 -r chmod 0755 --".into(),
+                stdin: Some(b"app\0app/run.sh\0app/again\0".to_vec()),
+            }
+        );
+    }
+
+    #[test]
+    fn creates_skips_and_dest_must_exist() {
+        let module =
+            module(json!({"src": "files/app.tar", "dest": "/nope", "creates": "/etc/done"}));
+        let plan = module.plan(&Probe::ok("creates=1\n")).unwrap();
+        assert!(!plan.changed);
+        assert_eq!(plan.msg.as_deref(), Some("skipped: /etc/done exists"));
+        let err = module.plan(&Probe::ok("dest=missing\n")).unwrap_err();
+        assert_eq!(err.to_string(), "dest /nope must be an existing directory");
+    }
+
+    #[test]
+    fn bad_archives_and_params() {
+        let err = build(json!({"src": "files/readme", "dest": "/x"}), &Archives).unwrap_err();
+        assert!(matches!(err, ModuleError::Failed(_)), "{err}");
+        assert!(
+            err.to_string().starts_with("files/readme: not a tar"),
+            "{err}"
+        );
+        let err = build(
+            json!({"src": "a.tar", "dest": "/x", "remote_src": true}),
+            &Archives,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("remote_src"), "{err}");
+        let err = build(json!({"src": "", "dest": "/x"}), &Archives).unwrap_err();
+        assert!(err.to_string().contains("src is empty"), "{err}");
+        // Validation reads no files: only the params are checked.
+        assert_eq!(
+            crate::validate("unarchive", &json!({"src": "a.tar", "dest": "/x"})),
+            Ok(())
+        );
+    }
 }

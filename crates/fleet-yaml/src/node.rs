@@ -1,25 +1,21 @@
 //! The YAML document as a tree of [`Node`]s that remember where they are.
 //!
-//! serde-saphyr parses the text; every node is wrapped in its
-//! [`Spanned`], so the loader can point its own errors ("unknown module...")
-//! at the exact line and column. Syntax errors and duplicate keys are
-//! reported by serde-saphyr itself and turned into [`PlaybookError::Yaml`]
-//! here. (The same approach as fleet-inventory's loader.)
+//! serde-saphyr parses the text; every node is wrapped in its [`Spanned`],
+//! so a loader can point its own errors ("port must be a number...",
+//! "unknown module...") at the exact line and column.
 
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
-use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
-
-use crate::error::{Location, PlaybookError};
+use serde_saphyr::Spanned;
 
 /// A YAML node with its location.
-pub(crate) type YamlNode = Spanned<Node>;
+pub type YamlNode = Spanned<Node>;
 
 /// One YAML value. Maps keep their entries in file order.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Node {
+pub enum Node {
     Null,
     Bool(bool),
     Int(i128),
@@ -31,7 +27,7 @@ pub(crate) enum Node {
 
 impl Node {
     /// The string, if this node is one.
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&str> {
         match self {
             Node::Str(text) => Some(text),
             _ => None,
@@ -40,7 +36,7 @@ impl Node {
 
     /// How the node appears in "got ..." messages: scalars show their value,
     /// collections their kind.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             Node::Null => "nothing (null)".to_owned(),
             Node::Bool(value) => value.to_string(),
@@ -53,7 +49,7 @@ impl Node {
     }
 
     /// A scalar as plain text, used for map keys inside free-form vars.
-    pub(crate) fn key_text(&self) -> String {
+    pub fn key_text(&self) -> String {
         match self {
             Node::Str(text) => text.clone(),
             Node::Null => "null".to_owned(),
@@ -62,7 +58,7 @@ impl Node {
     }
 
     /// Converts the node into JSON, the form vars are kept in.
-    pub(crate) fn to_json(&self) -> Value {
+    pub fn to_json(&self) -> Value {
         match self {
             Node::Null => Value::Null,
             Node::Bool(value) => Value::Bool(*value),
@@ -86,7 +82,7 @@ impl Node {
 }
 
 /// Quotes a string for a message, shortening very long ones.
-pub(crate) fn quote(text: &str) -> String {
+pub fn quote(text: &str) -> String {
     const MAX: usize = 60;
     if text.chars().count() > MAX {
         let short: String = text.chars().take(MAX).collect();
@@ -186,59 +182,5 @@ impl<'de> Visitor<'de> for NodeVisitor {
 
     fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<Node, E> {
         Ok(Node::Str(String::from_utf8_lossy(value).into_owned()))
-    }
-}
-
-/// Converts a serde-saphyr location into ours.
-pub(crate) fn location(source: &str, at: &serde_saphyr::Location) -> Location {
-    Location::new(source, at.line(), at.column())
-}
-
-/// Parses `text` as one YAML document.
-///
-/// Options: duplicate keys are rejected (serde-saphyr's default, kept
-/// explicit here); numbers written with a leading zero such as `0644` stay
-/// strings, so file modes in vars keep their meaning.
-pub(crate) fn parse_document(text: &str, source: &str) -> Result<YamlNode, PlaybookError> {
-    let options = serde_saphyr::options! {
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
-        leading_zero_numbers_as_strings: true,
-    };
-    serde_saphyr::from_str_with_options(text, options).map_err(|err| yaml_error(&err, source))
-}
-
-fn yaml_error(err: &serde_saphyr::Error, source: &str) -> PlaybookError {
-    let location = match err.location() {
-        Some(at) => location(source, &at),
-        None => Location::new(source, 1, 1),
-    };
-    let inner = err.without_snippet();
-    let (message, hint) = match inner {
-        serde_saphyr::Error::DuplicateMappingKey { key, .. } => (
-            match key {
-                Some(key) => format!("duplicate key `{key}` in the same map"),
-                None => "duplicate key in the same map".to_owned(),
-            },
-            "a key may appear only once per map: merge the two entries into one, \
-             or split them into two tasks"
-                .to_owned(),
-        ),
-        serde_saphyr::Error::MultipleDocuments { .. } => (
-            "more than one YAML document (`---`) in one file".to_owned(),
-            "a playbook file is one document: a play, a list of plays, or a list of `- import: file.yaml`"
-                .to_owned(),
-        ),
-        other => (
-            format!(
-                "invalid YAML: {}",
-                UserMessageFormatter.format_message(other)
-            ),
-            "check the indentation (spaces, not tabs), colons and quotes near this spot".to_owned(),
-        ),
-    };
-    PlaybookError::Yaml {
-        location,
-        message: message.replace('\n', " "),
-        hint,
     }
 }

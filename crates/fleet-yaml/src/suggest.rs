@@ -1,10 +1,7 @@
 //! "Did you mean ...?" suggestions for misspelt keys and names.
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -14,11 +11,8 @@ pub(crate) fn closest<'a>(
         .map(|(_, candidate)| candidate)
 }
 
-/// `" (did you mean `x`?)"` or an empty string.
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> String {
+/// `"; did you mean `x`?"` or an empty string.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     match closest(word, candidates) {
         Some(candidate) => format!("; did you mean `{candidate}`?"),
         None => String::new(),
@@ -51,6 +45,25 @@ mod tests {
         assert_eq!(closest("chidren", keys), Some("children"));
         assert_eq!(closest("var", keys), Some("vars"));
         assert_eq!(closest("zzzzzz", keys), None);
+    }
+
+    #[test]
+    fn picks_the_nearest_candidate() {
+        assert_eq!(closest("copyy", ["command", "copy", "cron"]), Some("copy"));
+        assert_eq!(closest("anything", []), None);
+    }
+
+    #[test]
+    fn did_you_mean_is_empty_without_a_near_miss() {
+        let keys = ["vars", "hosts", "children"];
+        assert_eq!(did_you_mean("chidren", keys), "; did you mean `children`?");
+        assert_eq!(did_you_mean("groups", keys), "");
+    }
+
+    #[test]
+    fn distance_counts_characters() {
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("héllo", "hello"), 1);
     }
 }

@@ -1,0 +1,104 @@
+//! Deserializers for params written the Ansible way.
+
+use serde::de::Error;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// A boolean as Ansible accepts it: `true`/`false`, `yes`/`no`, `on`/`off`,
+/// `1`/`0`, also as strings (templating renders booleans as text).
+pub(crate) fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    parse_bool(&value).ok_or_else(|| {
+        D::Error::custom(format!(
+            "expected a boolean (true/false, yes/no), got {value}"
+        ))
+    })
+}
+
+fn parse_bool(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(flag) => Some(*flag),
+        Value::Number(number) => match number.as_u64() {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        },
+        Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "y" | "1" => Some(true),
+            "false" | "no" | "off" | "n" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `true`, for `#[serde(default = ...)]`.
+pub(crate) fn yes() -> bool {
+    true
+}
+
+/// An octal mode written as a string (`"0644"`). A bare YAML number is
+/// refused: `0644` and `644` mean different things to YAML 1.1 and 1.2.
+pub(crate) fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => crate::text::parse_mode(&text)
+            .map(Some)
+            .map_err(D::Error::custom),
+        Some(other) => Err(D::Error::custom(format!(
+            "mode must be a quoted octal string such as \"0644\", got {other}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    struct Params {
+        #[serde(default, deserialize_with = "boolean")]
+        flag: bool,
+        #[serde(default, deserialize_with = "mode")]
+        mode: Option<u32>,
+    }
+
+    fn parse(value: Value) -> Result<Params, String> {
+        serde_json::from_value(value).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn booleans_accept_ansible_spellings() {
+        for yes in [
+            json!(true),
+            json!("yes"),
+            json!("True"),
+            json!(1),
+            json!("on"),
+        ] {
+            assert!(parse(json!({ "flag": yes })).unwrap().flag, "{yes}");
+        }
+        for no in [
+            json!(false),
+            json!("no"),
+            json!("FALSE"),
+            json!(0),
+            json!("off"),
+        ] {
+            assert!(!parse(json!({ "flag": no })).unwrap().flag, "{no}");
+        }
+        assert!(!parse(json!({})).unwrap().flag);
+        let err = parse(json!({"flag": "maybe"})).unwrap_err();
+        assert!(err.contains("expected a boolean"), "{err}");
+    }
+
+    #[test]
+    fn modes_must_be_quoted_octal() {
+        assert_eq!(parse(json!({"mode": "0640"})).unwrap().mode, Some(0o640));
+        assert_eq!(parse(json!({})).unwrap().mode, None);
+        let err = parse(json!({"mode": 644})).unwrap_err();
+        assert!(err.contains("quoted octal string"), "{err}");
+        assert!(parse(json!({"mode": "u+x"})).is_err());
+    }
+}
