@@ -32,6 +32,7 @@ pub enum Command {
 
 /// Connection options shared by every command.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection options")]
 pub struct SshArgs {
     /// known_hosts file checked strictly [default: ~/.ssh/known_hosts]
     #[arg(long, global = true, value_name = "FILE")]
