@@ -16,7 +16,7 @@ pub use adhoc::{AdhocCommand, run_adhoc};
 pub use error::EngineError;
 pub use events::{Counts, Event, OutputStream, Status, TaskResult};
 pub use lines::LineBuffer;
-pub use module_run::{ModuleOutcome, RunContext, run_module};
+pub use module_run::{ModuleOutcome, RunContext, probe_many, run_module, run_probed};
 pub use playbook::{ApplyOptions, FACTS_SCRIPT, parse_facts, play_hosts, run_playbook};
 pub use target::ssh_target;
 pub use tokio_util::sync::CancellationToken;

@@ -78,7 +78,71 @@ pub async fn run_module(session: &Session, module: &dyn Module, ctx: &RunContext
         },
         None => Probe::default(),
     };
-    let plan = match module.plan(&probe) {
+    run_probed(session, module, &probe, ctx).await
+}
+
+/// Probes several modules in one round trip. Each probe runs in its own
+/// subshell; its stdout and exit code come back between marker lines, its
+/// stderr is merged into the marker stream's stderr.
+pub async fn probe_many(
+    session: &Session,
+    modules: &[&dyn Module],
+    ctx: &RunContext,
+) -> Result<Vec<Probe>, SshError> {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    let marker = format!("__fleet_probe_{}_{nonce}__", std::process::id());
+    let mut script = String::new();
+    for (index, module) in modules.iter().enumerate() {
+        let probe = module.probe().unwrap_or_else(|| "true".into());
+        script.push_str(&format!(
+            "echo {marker}{index}\n(\n{probe}\n)\necho; echo {marker}rc=$?\n"
+        ));
+    }
+    let out = exec(session, &script, None, ctx).await?;
+    Ok(split_probes(
+        &out.stdout,
+        &marker,
+        modules.len(),
+        &out.stderr,
+    ))
+}
+
+fn split_probes(stdout: &str, marker: &str, count: usize, stderr: &str) -> Vec<Probe> {
+    let mut probes = vec![Probe::default(); count];
+    let mut current: Option<usize> = None;
+    for line in stdout.split_inclusive('\n') {
+        let text = line.trim_end_matches('\n');
+        if let Some(rest) = text.strip_prefix(marker) {
+            if let Some(rc) = rest.strip_prefix("rc=") {
+                if let Some(probe) = current.and_then(|index| probes.get_mut(index)) {
+                    probe.rc = rc.parse().unwrap_or(-1);
+                    // Drop the newline of the `echo` that ends an unterminated last line.
+                    probe.stdout.pop();
+                }
+                current = None;
+            } else {
+                current = rest.parse().ok();
+            }
+        } else if let Some(probe) = current.and_then(|index| probes.get_mut(index)) {
+            probe.stdout.push_str(line);
+        }
+    }
+    for probe in &mut probes {
+        probe.stderr = stderr.to_string();
+    }
+    probes
+}
+
+/// Plans from an existing probe and applies the plan.
+pub async fn run_probed(
+    session: &Session,
+    module: &dyn Module,
+    probe: &Probe,
+    ctx: &RunContext,
+) -> ModuleOutcome {
+    let plan = match module.plan(probe) {
         Ok(plan) => plan,
         Err(err) => return ModuleOutcome::failed(err.to_string()),
     };
@@ -186,4 +250,20 @@ fn with_environment(script: &str, environment: &[(String, String)]) -> String {
         .map(|(key, value)| format!("export {key}={};", fleet_modules::shell::quote(value)))
         .collect();
     format!("{} {script}", exports.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_probes_returns_each_output_and_exit_code() {
+        let m = "__m__";
+        let stdout =
+            format!("{m}0\na=1\nb=2\n\n{m}rc=0\n{m}1\npartial\n{m}rc=3\n{m}2\n\n{m}rc=0\n");
+        let probes = split_probes(&stdout, m, 3, "");
+        assert_eq!((probes[0].stdout.as_str(), probes[0].rc), ("a=1\nb=2\n", 0));
+        assert_eq!((probes[1].stdout.as_str(), probes[1].rc), ("partial", 3));
+        assert_eq!((probes[2].stdout.as_str(), probes[2].rc), ("", 0));
+    }
 }

@@ -3,14 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use fleet_modules::ModuleError;
+use fleet_modules::{Module, ModuleError, Probe};
 use fleet_playbook::{Play, Task, Templater};
 use fleet_ssh::{Become, Secret, Session};
 use serde_json::{Map, Value, json};
 
 use super::controller::PlayController;
 use crate::events::{Status, TaskResult};
-use crate::module_run::{ModuleOutcome, RunContext, run_module};
+use crate::module_run::{ModuleOutcome, RunContext, probe_many, run_module, run_probed};
 
 /// Settings of the whole run that every task sees.
 #[derive(Debug, Clone, Default)]
@@ -141,33 +141,78 @@ impl TaskContext<'_> {
                 other => return Err(format!("loop must be a list, got {other}")),
             },
         };
-        let mut results = Vec::with_capacity(items.len());
+        let mut todo = Vec::with_capacity(items.len());
         for item in items {
             let mut vars = vars.clone();
             if let (Some(item), Value::Object(map)) = (&item, &mut vars) {
                 map.insert("item".into(), item.clone());
             }
-            if let Some(when) = &task.when
-                && !self
+            let wanted = match &task.when {
+                Some(when) => self
                     .templater
                     .eval_bool(when, &vars)
-                    .map_err(|e| e.to_string())?
-            {
+                    .map_err(|e| e.to_string())?,
+                None => true,
+            };
+            todo.push((item, vars, wanted));
+        }
+        let mut probes = self.probe_items(task, host, &todo).await.into_iter();
+        let mut results = Vec::with_capacity(todo.len());
+        for (item, vars, wanted) in todo {
+            if !wanted {
                 results.push(ItemResult::skipped(item));
                 continue;
             }
-            results.push(self.run_item(task, host, &vars, item).await?);
+            let prepared = self.prepare(task, host, &vars)?;
+            let probe = probes.next().flatten();
+            results.push(
+                self.run_item(task, host, &vars, item, &prepared, probe)
+                    .await?,
+            );
+            if results
+                .last()
+                .is_some_and(|r: &ItemResult| r.outcome.status != Status::Ok)
+            {
+                // A change may alter what later items find: probe them afresh.
+                probes = Vec::new().into_iter();
+            }
         }
         Ok(results)
     }
 
-    async fn run_item(
+    /// For a loop, every item's probe in one round trip; `None` per item
+    /// where no batched probe is available (no loop, retries, or an error:
+    /// the item then probes by itself).
+    async fn probe_items(
         &self,
         task: &Task,
         host: &HostState,
-        vars: &Value,
-        item: Option<Value>,
-    ) -> Result<ItemResult, String> {
+        todo: &[(Option<Value>, Value, bool)],
+    ) -> Vec<Option<Probe>> {
+        let wanted: Vec<&Value> = todo
+            .iter()
+            .filter(|(_, _, wanted)| *wanted)
+            .map(|(_, vars, _)| vars)
+            .collect();
+        if wanted.len() < 2 || task.retries.is_some() || task.until.is_some() {
+            return Vec::new();
+        }
+        let Ok(prepared) = wanted
+            .iter()
+            .map(|vars| self.prepare(task, host, vars))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return Vec::new();
+        };
+        let modules: Vec<&dyn Module> = prepared.iter().map(|p| p.module.as_ref()).collect();
+        match probe_many(&host.session, &modules, &prepared[0].ctx).await {
+            Ok(probes) => probes.into_iter().map(Some).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Renders the params for one item and builds its module.
+    fn prepare(&self, task: &Task, host: &HostState, vars: &Value) -> Result<Prepared, String> {
         let params = self
             .templater
             .render_value(&task.params, vars)
@@ -197,11 +242,29 @@ impl TaskContext<'_> {
             timeout: task.timeout.map(Duration::from_secs_f64),
             environment,
         };
+        Ok(Prepared { module, ctx })
+    }
+
+    /// Runs one prepared item, retrying per `retries`/`until`. `probe` is a
+    /// batched probe for the first attempt, if one was taken.
+    async fn run_item(
+        &self,
+        task: &Task,
+        host: &HostState,
+        vars: &Value,
+        item: Option<Value>,
+        prepared: &Prepared,
+        mut probe: Option<Probe>,
+    ) -> Result<ItemResult, String> {
+        let (module, ctx) = (prepared.module.as_ref(), &prepared.ctx);
         let attempts = task.retries.map_or(1, |retries| retries + 1);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = run_module(&host.session, module.as_ref(), &ctx).await;
+            let outcome = match probe.take() {
+                Some(probe) => run_probed(&host.session, module, &probe, ctx).await,
+                None => run_module(&host.session, module, ctx).await,
+            };
             let mut item_result = ItemResult::from_outcome(outcome, item.clone());
             let done = match &task.until {
                 Some(until) => self.eval_with_result(until, task, vars, &item_result)?,
@@ -276,6 +339,12 @@ impl TaskContext<'_> {
             .eval_bool(expr, &vars)
             .map_err(|e| e.to_string())
     }
+}
+
+/// A module built for one item, with how to run it.
+struct Prepared {
+    module: Box<dyn Module>,
+    ctx: RunContext,
 }
 
 /// One loop item's outcome.

@@ -208,6 +208,10 @@ impl Reporter for Human {
                 ))?;
             }
             Event::PlayStart { name, hosts } => {
+                if let (false, Some(bar)) = (self.playbook, &self.progress) {
+                    let style = ProgressStyle::with_template("{spinner} {pos} results {elapsed}");
+                    bar.set_style(style.unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                }
                 self.playbook = true;
                 self.width = self
                     .width
