@@ -1,13 +1,13 @@
 //! Writing a whole file: what `copy`, `template`, `lineinfile` and
 //! `blockinfile` share. The probe reports the destination (its kind,
-//! attributes, sha256 and, when small enough, its content); the plan uploads
-//! new content atomically (after a backup when asked), fixes attributes
-//! otherwise, and shows both in the diff.
+//! attributes and, when small enough, its content, else its sha256); the
+//! plan uploads new content atomically (after a backup when asked), fixes
+//! attributes otherwise, and shows both in the diff.
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::modules::file_attrs::{Attrs, Current, STAT_FORMAT, chown_spec};
+use crate::modules::file_attrs::{Attrs, Current, PRINT_ME, STAT_FORMAT, chown_spec};
 use crate::shell::quote;
 use crate::text::{fields, unified_diff};
 use crate::{Module, ModuleError, Plan, Probe, Step};
@@ -17,32 +17,37 @@ pub(crate) const DIFF_LIMIT: u64 = 1024 * 1024;
 
 /// The probe for `path`. With `into_dir`, an existing directory at `path`
 /// means `path/into_dir` (`copy: src` into a directory). Content is printed
-/// (base64) up to `content_limit` bytes, or always with `None`.
+/// (base64) up to `content_limit` bytes, or always with `None`; the sha256 is
+/// printed only for a file whose content is not. Every process it starts
+/// costs the host CPU, so only `stat` and `base64` run for a usual file.
 pub(crate) fn probe(path: &str, into_dir: Option<&str>, content_limit: Option<u64>) -> String {
-    let mut script = format!("t={}\n", quote(path));
+    let mut script = format!("t={}\nparent={}\n", quote(path), quote(parent(path)));
     if let Some(name) = into_dir {
         script.push_str(&format!(
-            "if [ -d \"$t\" ]; then t=\"${{t%/}}\"/{}; fi\n",
+            "if [ -d \"$t\" ]; then parent=$t; t=\"${{t%/}}\"/{}; fi\n",
             quote(name)
         ));
     }
     let print_content = "{ printf 'content='; base64 -w0 < \"$t\"; echo; }";
     let content = match content_limit {
-        Some(limit) => format!("[ \"$size\" -le {limit} ] && {print_content}"),
+        Some(limit) => format!(
+            "if [ \"${{attrs##*size=}}\" -le {limit} ]; then {print_content}\n\
+             else sum=$(sha256sum < \"$t\"); printf 'sha256=%s\\n' \"${{sum%% *}}\"; fi"
+        ),
         None => print_content.to_string(),
     };
+    script.push_str("printf 'path=%s\\n' \"$t\"\n");
+    script.push_str(PRINT_ME);
     script.push_str(&format!(
-        r#"printf 'path=%s\n' "$t"
-printf 'me=%s:%s\n' "$(id -u)" "$(id -g)"
-if [ -d "$(dirname -- "$t")" ]; then echo parent=1; else echo parent=0; fi
+        r#"if [ -d "$parent" ]; then echo parent=1; else echo parent=0; fi
 if [ -d "$t" ]; then echo kind=directory
 elif [ -f "$t" ]; then
 echo kind=file
-stat -L --printf '{STAT_FORMAT}size=%s\n' -- "$t"
-printf 'real=%s\n' "$(readlink -f -- "$t")"
+attrs=$(stat -L --printf '{STAT_FORMAT}size=%s' -- "$t")
+printf '%s\n' "$attrs"
+if [ -L "$t" ]; then real=$(readlink -f -- "$t"); else real=$t; fi
+printf 'real=%s\n' "$real"
 if [ -r "$t" ]; then
-size=$(stat -L -c %s -- "$t")
-printf 'sha256='; sha256sum < "$t" | cut -d' ' -f1
 {content}
 else echo readable=0; fi
 elif [ -e "$t" ]; then echo kind=other
@@ -115,13 +120,17 @@ pub(crate) fn parse(probe: &Probe) -> Result<Found, ModuleError> {
                 None => None,
             };
             let size = field("size")?;
+            let sha256 = match &content {
+                Some(content) => sha256_hex(content),
+                None => field("sha256")?.to_string(),
+            };
             State::File(Existing {
                 real: field("real")?.to_string(),
                 attrs: Current::parse(&facts)?,
                 size: size
                     .parse()
                     .map_err(|_| ModuleError::Probe(format!("size {size:?}")))?,
-                sha256: field("sha256")?.to_string(),
+                sha256,
                 content,
             })
         }
@@ -404,16 +413,45 @@ mod tests {
     #[test]
     fn probe_redirects_into_directories_and_limits_content() {
         let script = probe("/srv/", Some("app.conf"), Some(DIFF_LIMIT));
-        assert!(script.starts_with("t=/srv/\nif [ -d \"$t\" ]; then t=\"${t%/}\"/app.conf; fi\n"));
-        assert!(script.contains("[ \"$size\" -le 1048576 ] && { printf 'content='"));
-        let script = probe("/a b", None, None);
-        assert!(script.starts_with("t='/a b'\nprintf"), "{script}");
+        assert!(script.starts_with(
+            "t=/srv/\nparent=/\nif [ -d \"$t\" ]; then parent=$t; t=\"${t%/}\"/app.conf; fi\n"
+        ));
+        assert!(script.contains(
+            "if [ \"${attrs##*size=}\" -le 1048576 ]; then { printf 'content='; base64 -w0 < \"$t\"; echo; }\n\
+             else sum=$(sha256sum < \"$t\"); printf 'sha256=%s\\n' \"${sum%% *}\"; fi"
+        ));
+        // Every process costs the host CPU: one `stat`, `readlink` only for
+        // a symlink, `id` only without /proc, no `dirname` or `cut`.
+        for absent in ["dirname", "cut ", " | ", "id -u)\""] {
+            assert!(!script.contains(absent), "{absent}: {script}");
+        }
+        assert_eq!(script.matches("stat ").count(), 1, "{script}");
+        assert!(script.contains("if [ -L \"$t\" ]; then real=$(readlink -f -- \"$t\")"));
+        let script = probe("/a b/c", None, None);
+        assert!(
+            script.starts_with("t='/a b/c'\nparent='/a b'\nprintf"),
+            "{script}"
+        );
         assert!(script.contains("\n{ printf 'content='"), "{script}");
+        assert!(!script.contains("sha256sum"), "{script}");
     }
 
     #[test]
-    fn sha256_is_hex() {
-        assert_eq!(sha256_hex(b"hello\n"), HELLO_SHA256);
+    fn sha256_comes_from_the_content_or_the_probe() {
+        let small = "path=/f\nme=0:0\nparent=1\nkind=file\nmode=644\nuid=0\ngid=0\n\
+                     owner=root\ngroup=root\nsize=6\nreal=/f\ncontent=aGVsbG8K\n";
+        let large = small.replace("content=aGVsbG8K", &format!("sha256={HELLO_SHA256}"));
+        for (output, content) in [(small, Some(&b"hello\n"[..])), (&large, None)] {
+            let State::File(existing) = parse(&Probe::ok(output)).unwrap().state else {
+                panic!("not a file: {output}")
+            };
+            assert_eq!(
+                (existing.sha256.as_str(), existing.content.as_deref()),
+                (HELLO_SHA256, content)
+            );
+        }
+        let neither = small.replace("content=aGVsbG8K\n", "");
+        assert!(parse(&Probe::ok(&neither)).is_err());
     }
 
     #[test]

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::modules::content_file::join_diff;
 use crate::modules::de;
-use crate::modules::file_attrs::{Attrs, Current, STAT_FORMAT};
+use crate::modules::file_attrs::{
+    Attrs, Current, EMPTY_DIR, STAT_FORMAT, beside, stat_with_target,
+};
 use crate::shell::quote;
 use crate::text::fields;
 use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
@@ -127,21 +129,19 @@ struct Facts {
 impl Module for File {
     fn probe(&self) -> Option<String> {
         let mut script = format!(
-            "p={path}\n\
-             if [ -L \"$p\" ]; then printf 'link=%s\\n' \"$(readlink -- \"$p\")\"; \
-             stat --printf '{LINK_STAT_FORMAT}' -- \"$p\"; fi\n\
-             if [ -d \"$p\" ]; then echo kind=directory; \
-             if [ -n \"$(ls -A -- \"$p\")\" ]; then echo empty=0; else echo empty=1; fi\n\
+            "p={path}\nif [ -L \"$p\" ]; then\n{link_stat}printf 'link=%s\\n' \"$target\"; fi\n\
+             if [ -d \"$p\" ]; then echo kind=directory\n\
              elif [ -f \"$p\" ]; then echo kind=file\n\
              elif [ -e \"$p\" ]; then echo kind=other\n\
              else echo kind=absent; fi\n\
              if [ -e \"$p\" ]; then stat -L --printf '{STAT_FORMAT}' -- \"$p\"; fi\n",
             path = quote(&self.path),
+            link_stat = stat_with_target(LINK_STAT_FORMAT),
         );
         if let Some(src) = &self.src {
             script.push_str(&format!(
-                "if (cd \"$(dirname -- \"$p\")\" 2>/dev/null && [ -e {} ]); then echo src=1; else echo src=0; fi\n",
-                quote(src)
+                "if [ -e {} ]; then echo src=1; else echo src=0; fi\n{EMPTY_DIR}",
+                quote(&beside(&self.path, src))
             ));
         }
         if self.recurse && !self.attrs.is_empty() {
@@ -507,7 +507,13 @@ mod tests {
         let params = json!({"path": "/opt/app/current", "state": "link", "src": "releases/2"});
         let probe = module(params.clone()).probe().unwrap();
         assert!(
-            probe.contains("&& [ -e releases/2 ]); then echo src=1"),
+            probe.contains("if [ -e /opt/app/releases/2 ]; then echo src=1"),
+            "{probe}"
+        );
+        assert!(probe.contains("stat --printf 'link_mode=%a"), "{probe}");
+        assert!(probe.contains("for entry in \"$p\"/* "), "{probe}");
+        assert!(
+            !probe.contains("ls ") && !probe.contains("dirname"),
             "{probe}"
         );
         let plan = plan(params.clone(), LINK);

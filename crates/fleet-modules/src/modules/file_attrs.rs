@@ -1,15 +1,58 @@
 //! Owner, group and mode as `file`, `copy`, `template`, `lineinfile`,
 //! `blockinfile` and `unarchive` take them: compared with what a probe
 //! printed, shown as diff lines (`mode: 0644 -> 0600`), and applied with
-//! `chown` and `chmod`.
+//! `chown` and `chmod`. Also the probe snippets those modules share, written
+//! to start as few processes as possible on the host.
 
 use std::collections::BTreeMap;
 
 use crate::ModuleError;
+use crate::modules::content_file::parent;
 use crate::shell::quote;
 
 /// The `stat --printf` format printing what [`Current::parse`] reads.
 pub(crate) const STAT_FORMAT: &str = r"mode=%a\nuid=%u\ngid=%g\nowner=%U\ngroup=%G\n";
+
+/// Shell running `stat --printf '{format}'` once on `$p` and printing
+/// what it printed (`format` ends with a newline). For a symlink it also sets
+/// `target` to what the link points to, read from the same `stat` call
+/// (`%N`); `readlink` runs only when this `stat` ignores `QUOTING_STYLE`.
+pub(crate) fn stat_with_target(format: &str) -> String {
+    format!(
+        "nl='\n'\n\
+         attrs=$(QUOTING_STYLE=literal stat --printf '{format}target=%N' -- \"$p\")\n\
+         printf '%s\\n' \"${{attrs%%\"$nl\"target=*}}\"\n\
+         if [ -L \"$p\" ]; then target=${{attrs#*\"$nl\"target=}}\n\
+         case $target in \"$p -> \"*) target=${{target#\"$p -> \"}};; \
+         *) target=$(readlink -- \"$p\");; esac; fi\n"
+    )
+}
+
+/// Prints `me=<uid>:<gid>` (effective ids) without starting a process when
+/// `/proc` is there.
+pub(crate) const PRINT_ME: &str = r#"me=
+while read -r key real_id effective_id rest; do
+case $key in Uid:) uid=$effective_id;; Gid:) me=$uid:$effective_id; break;; esac
+done 2>/dev/null </proc/self/status
+[ -n "$me" ] || me=$(id -u):$(id -g)
+printf 'me=%s\n' "$me"
+"#;
+
+/// Prints whether `$p`, a directory and not a symlink, is empty, with globs
+/// rather than `ls`.
+pub(crate) const EMPTY_DIR: &str = "if [ -d \"$p\" ] && [ ! -L \"$p\" ]; then empty=1; \
+    for entry in \"$p\"/* \"$p\"/.[!.]* \"$p\"/..?*; do \
+    if [ -e \"$entry\" ] || [ -L \"$entry\" ]; then empty=0; break; fi; done; \
+    echo empty=$empty; fi\n";
+
+/// `name` as seen from the directory holding `path` (a symlink's target).
+pub(crate) fn beside(path: &str, name: &str) -> String {
+    match parent(path) {
+        _ if name.starts_with('/') => name.to_string(),
+        "/" => format!("/{name}"),
+        dir => format!("{dir}/{name}"),
+    }
+}
 
 /// The attributes a task asks for; `None` leaves one as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -235,6 +278,17 @@ mod tests {
             attrs(Some(0o644), None, None).fix("/f", &current(), ""),
             None
         );
+    }
+
+    #[test]
+    fn link_targets_are_seen_from_the_link_directory() {
+        assert_eq!(
+            beside("/opt/app/current", "releases/2"),
+            "/opt/app/releases/2"
+        );
+        assert_eq!(beside("/current", "r"), "/r");
+        assert_eq!(beside("current", "r"), "./r");
+        assert_eq!(beside("/opt/current", "/srv/r"), "/srv/r");
     }
 
     #[test]

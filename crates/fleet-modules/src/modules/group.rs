@@ -63,7 +63,8 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 impl Module for Group {
     fn probe(&self) -> Option<String> {
         Some(format!(
-            "echo \"group=$(getent group {} | cut -d: -f1,3)\"",
+            "if entry=$(getent group {}); then gid=${{entry#*:*:}}; \
+             echo \"group=${{entry%%:*}}:${{gid%%:*}}\"; else echo group=; fi",
             quote(&self.params.name)
         ))
     }
@@ -119,7 +120,8 @@ mod tests {
         let module = group(json!({"name": "app", "gid": 1500, "system": true}));
         assert_eq!(
             module.probe().unwrap(),
-            "echo \"group=$(getent group app | cut -d: -f1,3)\""
+            "if entry=$(getent group app); then gid=${entry#*:*:}; \
+             echo \"group=${entry%%:*}:${gid%%:*}\"; else echo group=; fi"
         );
         let plan = module.plan(&Probe::ok("group=\n")).unwrap();
         assert_eq!(plan.steps, vec![Step::run("groupadd -r -g 1500 app")]);

@@ -7,11 +7,18 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::modules::de;
+use crate::modules::file_attrs::stat_with_target;
 use crate::shell::quote;
 use crate::text::fields;
 use crate::{Controller, Module, ModuleError, Plan, Probe, parse_params};
 
 pub const PARAMS: &[&str] = &["path", "follow", "get_checksum", "checksum_algorithm"];
+
+/// What `stat --printf` prints for [`Stat::describe`].
+const STAT_FORMAT: &str = concat!(
+    r"raw=%f\nuid=%u\ngid=%g\npw_name=%U\ngr_name=%G\nsize=%s\n",
+    r"mtime=%.9Y\natime=%.9X\nctime=%.9Z\ninode=%i\ndev=%d\nnlink=%h\n",
+);
 
 const ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
 
@@ -59,32 +66,38 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 impl Module for Stat {
     fn probe(&self) -> Option<String> {
         let follow = self.params.follow;
-        let (exists, flag, regular) = if follow {
-            ("[ -e \"$p\" ]", "-L ", "[ -f \"$p\" ]")
+        let (exists, regular) = if follow {
+            ("[ -e \"$p\" ]", "[ -f \"$p\" ]")
         } else {
             (
                 "{ [ -e \"$p\" ] || [ -L \"$p\" ]; }",
-                "",
                 "[ -f \"$p\" ] && [ ! -L \"$p\" ]",
             )
         };
         let mut script = format!(
-            "p={path}\nif ! {exists}; then echo exists=0; exit 0; fi\necho exists=1\n\
-             stat {flag}--printf 'raw=%f\\nuid=%u\\ngid=%g\\npw_name=%U\\ngr_name=%G\\nsize=%s\\n\
-             mtime=%.9Y\\natime=%.9X\\nctime=%.9Z\\ninode=%i\\ndev=%d\\nnlink=%h\\n' -- \"$p\"\n\
-             for t in r:readable w:writeable x:executable; do \
-             if [ -\"${{t%%:*}}\" \"$p\" ]; then echo \"${{t#*:}}=1\"; else echo \"${{t#*:}}=0\"; fi; done\n",
+            "p={path}\nif ! {exists}; then echo exists=0; exit 0; fi\necho exists=1\n",
             path = quote(&self.params.path),
+        );
+        if follow {
+            script.push_str(&format!("stat -L --printf '{STAT_FORMAT}' -- \"$p\"\n"));
+        } else {
+            // The link's target comes from the same `stat` call.
+            script.push_str(&stat_with_target(STAT_FORMAT));
+        }
+        script.push_str(
+            "for t in r:readable w:writeable x:executable; do \
+             if [ -\"${t%%:*}\" \"$p\" ]; then echo \"${t#*:}=1\"; else echo \"${t#*:}=0\"; fi; done\n",
         );
         if !follow {
             script.push_str(
-                "if [ -L \"$p\" ]; then printf 'lnk_target=%s\\n' \"$(readlink -- \"$p\")\"; \
+                "if [ -L \"$p\" ]; then printf 'lnk_target=%s\\n' \"$target\"; \
                  printf 'lnk_source=%s\\n' \"$(readlink -f -- \"$p\")\"; fi\n",
             );
         }
         if self.params.get_checksum {
             script.push_str(&format!(
-                "if {regular} && [ -r \"$p\" ]; then printf 'checksum='; {}sum < \"$p\" | cut -d' ' -f1; fi\n",
+                "if {regular} && [ -r \"$p\" ]; then sum=$({}sum < \"$p\"); \
+                 printf 'checksum=%s\\n' \"${{sum%% *}}\"; fi\n",
                 self.params.checksum_algorithm
             ));
         }
@@ -252,7 +265,9 @@ mod tests {
         assert!(probe.starts_with("p='/a b'\n"));
         assert!(probe.contains("stat --printf"));
         assert!(probe.contains("lnk_target"));
-        assert!(probe.contains("sha1sum < \"$p\""));
+        assert!(probe.contains("sum=$(sha1sum < \"$p\")"));
+        assert!(!probe.contains("cut ") && !probe.contains(" | "), "{probe}");
+        assert_eq!(probe.matches("stat ").count(), 1, "{probe}");
         let probe = module(json!({"path": "/a", "follow": true, "get_checksum": false,
             "checksum_algorithm": "sha256"}))
         .probe()

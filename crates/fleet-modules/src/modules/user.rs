@@ -259,14 +259,19 @@ impl Module for User {
     fn probe(&self) -> Option<String> {
         let name = quote(&self.params.name);
         let shadow = if self.params.password.is_some() {
-            format!("echo \"shadow=$(getent shadow {name} | cut -d: -f2)\"; ")
+            format!(
+                "shadow=$(getent shadow {name}); shadow=${{shadow#*:}}; \
+                 echo \"shadow=${{shadow%%:*}}\"; "
+            )
         } else {
             String::new()
         };
+        // `id -Gn` lists the primary group first; the own group matters
+        // only to create the user.
         Some(format!(
             "if entry=$(getent passwd {name}); then echo \"passwd=$entry\"; \
-             echo \"primary=$(id -gn {name})\"; echo \"groups=$(id -Gn {name})\"; {shadow}fi; \
-             getent group {name} >/dev/null && echo own_group=1; true"
+             groups=$(id -Gn {name}); echo \"primary=${{groups%% *}}\"; echo \"groups=$groups\"; \
+             {shadow}else getent group {name} >/dev/null && echo own_group=1; fi; true"
         ))
     }
 
@@ -385,7 +390,10 @@ mod tests {
     fn the_password_goes_to_chpasswd_and_never_into_the_diff() {
         let hash = "$6$salt$secrethash";
         let module = user(json!({"name": "app", "password": hash}));
-        assert!(module.probe().unwrap().contains("getent shadow app"));
+        let probe = module.probe().unwrap();
+        assert!(probe.contains("shadow=$(getent shadow app)"), "{probe}");
+        assert!(probe.contains("groups=$(id -Gn app)") && !probe.contains("id -gn"));
+        assert!(!probe.contains("cut ") && !probe.contains(" | "), "{probe}");
         let plan = module
             .plan(&Probe::ok(&format!("{PASSWD}groups=app\nshadow=!\n")))
             .unwrap();
