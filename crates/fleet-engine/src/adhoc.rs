@@ -78,18 +78,7 @@ async fn run_on_host(
     cancel: &CancellationToken,
 ) -> TaskResult {
     let started = Instant::now();
-    let mut result = TaskResult {
-        host: host.name.clone(),
-        task: cmd.command.clone(),
-        status: Status::Skipped,
-        rc: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        diff: None,
-        duration_ms: 0,
-        msg: None,
-        ignored: false,
-    };
+    let mut result = TaskResult::new(&host.name, &cmd.command);
     if cancel.is_cancelled() {
         result.msg = Some("interrupted before the host was contacted".into());
         return result;

@@ -80,6 +80,24 @@ pub struct TaskResult {
     pub ignored: bool,
 }
 
+impl TaskResult {
+    /// A result that has not happened yet: `skipped`, no output.
+    pub fn new(host: &str, task: &str) -> TaskResult {
+        TaskResult {
+            host: host.to_string(),
+            task: task.to_string(),
+            status: Status::Skipped,
+            rc: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            diff: None,
+            duration_ms: 0,
+            msg: None,
+            ignored: false,
+        }
+    }
+}
+
 /// Everything a reporter can be told, in the order it happens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

@@ -163,8 +163,9 @@ pub async fn run_probed(
         outcome.msg.get_or_insert_with(|| would_do(&plan.steps));
         return outcome;
     }
-    let mut outputs = Vec::with_capacity(plan.steps.len());
-    for step in &plan.steps {
+    let steps = merge_runs(plan.steps);
+    let mut outputs = Vec::with_capacity(steps.len());
+    for step in &steps {
         let output = match step {
             Step::Run { script, stdin } => exec(session, script, stdin.clone(), ctx).await,
             Step::Upload {
@@ -212,6 +213,39 @@ pub async fn run_probed(
     outcome
 }
 
+/// Joins consecutive scripts without stdin into one, so that they cost one
+/// round trip: `( a ) && ( b )` stops at the first failure, with its exit
+/// code, and each step keeps its own subshell (an `exit` ends only it).
+fn merge_runs(steps: Vec<Step>) -> Vec<Step> {
+    let mut merged: Vec<Step> = Vec::with_capacity(steps.len());
+    let mut scripts: Vec<String> = Vec::new();
+    let flush = |scripts: &mut Vec<String>, merged: &mut Vec<Step>| match scripts.len() {
+        0 => {}
+        1 => merged.push(Step::run(scripts.remove(0))),
+        _ => {
+            let joined: Vec<String> = scripts
+                .drain(..)
+                .map(|script| format!("( {script}\n)"))
+                .collect();
+            merged.push(Step::run(joined.join(" && ")));
+        }
+    };
+    for step in steps {
+        match step {
+            Step::Run {
+                script,
+                stdin: None,
+            } => scripts.push(script),
+            other => {
+                flush(&mut scripts, &mut merged);
+                merged.push(other);
+            }
+        }
+    }
+    flush(&mut scripts, &mut merged);
+    merged
+}
+
 fn would_do(steps: &[Step]) -> String {
     let runs = steps.iter().any(|step| matches!(step, Step::Run { .. }));
     if runs {
@@ -255,6 +289,31 @@ fn with_environment(script: &str, environment: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consecutive_scripts_share_one_round_trip() {
+        let upload = Step::Upload {
+            dest: "/f".into(),
+            contents: Vec::new(),
+            mode: 0o644,
+            owner: None,
+        };
+        let steps = vec![
+            Step::run("mkdir /a"),
+            Step::run("chmod 0700 /a"),
+            upload.clone(),
+            Step::run("echo done"),
+        ];
+        let merged = merge_runs(steps);
+        assert_eq!(
+            merged,
+            vec![
+                Step::run("( mkdir /a\n) && ( chmod 0700 /a\n)"),
+                upload,
+                Step::run("echo done")
+            ]
+        );
+    }
 
     #[test]
     fn split_probes_returns_each_output_and_exit_code() {

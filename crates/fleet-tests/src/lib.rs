@@ -181,6 +181,54 @@ pub fn results_by_host(events: &[Value]) -> std::collections::BTreeMap<String, V
         .collect()
 }
 
+/// Asserts the exit code, showing both streams when it is not the one expected.
+pub fn assert_exit(output: &Output, expected: i32) {
+    assert_eq!(
+        code(output),
+        expected,
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Asserts that fleet rejected bad input before doing anything: exit 4,
+/// nothing on stdout, `expected` as the first error line, and a hint.
+pub fn assert_rejected(output: &Output, expected: &str, case: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(output), 4, "{case}: {stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "{case}: something ran: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let first = stderr.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("error: {}", expected.trim_end()), "{case}");
+    assert!(stderr.contains("hint: "), "{case}: no hint in {stderr}");
+}
+
+/// The `.yaml` cases of a corpus directory under the repo root, sorted.
+pub fn corpus(dir: &str) -> Vec<PathBuf> {
+    let dir = repo_root().join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Generates an ed25519 key pair at `path` (and `path.pub`).
+pub fn keygen(path: &Path, passphrase: &str) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", passphrase, "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success(), "ssh-keygen failed");
+}
+
 /// The exit code, panicking with the output when the process was killed.
 pub fn code(output: &Output) -> i32 {
     output.status.code().unwrap_or_else(|| {

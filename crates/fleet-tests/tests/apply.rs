@@ -1,7 +1,7 @@
 //! `fleet apply` and `fleet check` on lab hosts: ordering, registered
 //! results, loops, handlers, check mode and drift.
 
-use fleet_tests::{Lab, code, events, scratch_dir};
+use fleet_tests::{Lab, assert_exit, code, events, scratch_dir};
 use serde_json::Value;
 
 /// Writes `playbook` into a scratch dir and runs `fleet <subcommand>` on it.
@@ -69,12 +69,7 @@ tasks:
         Lab::get().ssh(host, "rm -rf /tmp/fleet-apply-ordered");
     }
     let first = fleet_playbook("ordered", "apply", playbook, &[]);
-    assert_eq!(
-        code(&first),
-        0,
-        "{}",
-        String::from_utf8_lossy(&first.stdout)
-    );
+    assert_exit(&first, 0);
     for host in ["lab1", "lab2"] {
         assert_eq!(cat(host, "/tmp/fleet-apply-ordered/items"), "a\nb\nc\n");
     }
@@ -228,12 +223,7 @@ tasks:
         playbook,
         &["--check", "--diff"],
     );
-    assert_eq!(
-        code(&checked),
-        0,
-        "{}",
-        String::from_utf8_lossy(&checked.stdout)
-    );
+    assert_exit(&checked, 0);
     assert_eq!(snapshot(), before, "check mode changed the host");
     assert!(before.ends_with("inactive\n"), "{before}");
     let events = events(&checked.stdout);
@@ -258,12 +248,7 @@ tasks:
     let active = lab.ssh(host, "systemctl is-active fleet-check");
     assert_eq!(String::from_utf8_lossy(&active.stdout), "active\n");
     let clean = fleet_playbook("check_mode_clean", "check", playbook, &[]);
-    assert_eq!(
-        code(&clean),
-        0,
-        "{}",
-        String::from_utf8_lossy(&clean.stdout)
-    );
+    assert_exit(&clean, 0);
 
     assert!(
         lab.ssh(host, "echo 'by hand' > /tmp/fleet-check/motd")

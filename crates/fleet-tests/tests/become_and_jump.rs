@@ -1,6 +1,6 @@
 //! sudo, ProxyJump and package installs on lab hosts.
 
-use fleet_tests::{Lab, code, events, results_by_host, scratch_dir};
+use fleet_tests::{Lab, assert_exit, code, events, results_by_host, scratch_dir};
 
 fn run_on(
     lab: &Lab,
@@ -55,12 +55,7 @@ fn become_runs_as_root_from_a_user_with_passwordless_sudo() {
         &["--become", "--", "id -un"],
         &[],
     );
-    assert_eq!(
-        code(&became),
-        0,
-        "{}",
-        String::from_utf8_lossy(&became.stdout)
-    );
+    assert_exit(&became, 0);
     assert_eq!(stdout_of(&became, "lab4"), "root\n");
 }
 
@@ -76,12 +71,7 @@ fn become_with_a_password_from_the_environment_never_prints_it() {
         &["--become", "--", "id -un"],
         &[password],
     );
-    assert_eq!(
-        code(&became),
-        0,
-        "{}",
-        String::from_utf8_lossy(&became.stdout)
-    );
+    assert_exit(&became, 0);
     assert_eq!(stdout_of(&became, "lab4"), "root\n");
     assert!(!String::from_utf8_lossy(&became.stdout).contains("fleet-lab"));
     assert!(!String::from_utf8_lossy(&became.stderr).contains("fleet-lab"));
@@ -121,12 +111,7 @@ fn proxyjump_from_the_inventory_reaches_a_host_through_another() {
         ],
         &[],
     );
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_exit(&output, 0);
     assert_eq!(stdout_of(&output, "lab2"), format!("{bastion}\nlab2\n"));
 }
 
@@ -163,12 +148,7 @@ fn proxyjump_hostname_and_user_come_from_ssh_config() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_exit(&output, 0);
     assert_eq!(
         stdout_of(&output, "behind-bastion"),
         format!("{bastion}\nlab3\n")
@@ -184,12 +164,7 @@ fn lab_hosts_install_debian_packages_through_the_lab_proxy() {
         .args(["-l", "lab5", "--format", "json", "--", install])
         .output()
         .unwrap();
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_exit(&output, 0);
     assert!(stdout_of(&output, "lab5").starts_with("tree v"));
     let check = lab.ssh("lab5", "dpkg-query -W -f '${Status}' tree");
     assert_eq!(

@@ -1,6 +1,6 @@
 //! CLI behaviour pinned with snapshots: help text and inventory output.
 
-use fleet_tests::{code, fleet, repo_root};
+use fleet_tests::{assert_exit, fleet, repo_root};
 
 fn stdout(args: &[&str]) -> String {
     let output = fleet()
@@ -8,12 +8,7 @@ fn stdout(args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_exit(&output, 0);
     String::from_utf8(output.stdout).unwrap()
 }
 

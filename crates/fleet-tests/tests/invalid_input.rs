@@ -1,24 +1,11 @@
 //! Bad input is rejected before any host is contacted: exit 4, with
 //! `file:line:col` and a hint.
 
-use std::path::PathBuf;
-
-use fleet_tests::{code, fleet, repo_root};
-
-fn corpus() -> Vec<PathBuf> {
-    let dir = repo_root().join("tests/inventories/bad");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
+use fleet_tests::{assert_rejected, code, corpus, fleet, repo_root};
 
 #[test]
 fn each_malformed_inventory_is_rejected_with_its_own_location() {
-    let files = corpus();
+    let files = corpus("tests/inventories/bad");
     assert!(files.len() >= 10, "the corpus has {} cases", files.len());
     let mut locations = std::collections::BTreeSet::new();
     for file in files {
@@ -36,25 +23,7 @@ fn each_malformed_inventory_is_rejected_with_its_own_location() {
             ])
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(code(&output), 4, "{}: {stderr}", relative.display());
-        assert!(
-            output.stdout.is_empty(),
-            "nothing ran: {}",
-            String::from_utf8_lossy(&output.stdout)
-        );
-        let first = stderr.lines().next().unwrap_or_default();
-        assert_eq!(
-            first,
-            format!("error: {}", expected.trim_end()),
-            "{}",
-            relative.display()
-        );
-        assert!(
-            stderr.contains("hint: "),
-            "{}: no hint in {stderr}",
-            relative.display()
-        );
+        assert_rejected(&output, &expected, &relative.display().to_string());
         let location: String = expected.split(": ").next().unwrap().to_string();
         assert!(
             locations.insert(location.clone()),
@@ -115,13 +84,7 @@ fn usage_errors_exit_4() {
 /// printed events and exited 3.
 #[test]
 fn each_malformed_playbook_is_rejected_before_any_host_is_contacted() {
-    let dir = repo_root().join("tests/playbooks/bad");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    files.sort();
+    let files = corpus("tests/playbooks/bad");
     assert!(files.len() >= 15, "the corpus has {} cases", files.len());
     let scratch = fleet_tests::scratch_dir("bad_playbooks");
     let inventory = scratch.join("inventory.yaml");
@@ -148,24 +111,6 @@ fn each_malformed_playbook_is_rejected_before_any_host_is_contacted() {
             ])
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(code(&output), 4, "{}: {stderr}", relative.display());
-        assert!(
-            output.stdout.is_empty(),
-            "{}: a host was contacted",
-            relative.display()
-        );
-        let first = stderr.lines().next().unwrap_or_default();
-        assert_eq!(
-            first,
-            format!("error: {}", expected.trim_end()),
-            "{}",
-            relative.display()
-        );
-        assert!(
-            stderr.contains("hint: "),
-            "{}: no hint in {stderr}",
-            relative.display()
-        );
+        assert_rejected(&output, &expected, &relative.display().to_string());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use fleet_tests::{Lab, code, events, results_by_host, scratch_dir};
+use fleet_tests::{Lab, assert_exit, code, events, results_by_host, scratch_dir};
 
 fn stdout_of(result: &serde_json::Value) -> &str {
     result["stdout"].as_str().unwrap_or_default()
@@ -22,12 +22,7 @@ fn every_host_answers_with_its_own_hostname() {
         .args(["--format", "json", "--", "hostname"])
         .output()
         .unwrap();
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_exit(&output, 0);
 
     let events = events(&output.stdout);
     let results = results_by_host(&events);
@@ -99,12 +94,7 @@ fn a_down_host_is_unreachable_within_the_timeout_and_the_others_succeed() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(
-        code(&output),
-        3,
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_exit(&output, 3);
     let results = results_by_host(&events(&output.stdout));
     assert_eq!(results["ghost"]["status"], "unreachable");
     assert_eq!(results["lab1"]["status"], "ok");
@@ -118,12 +108,7 @@ fn a_changed_host_key_is_refused_and_nothing_runs_on_that_host() {
     let victim = lab.address("lab2");
     let original = std::fs::read_to_string(lab.known_hosts()).unwrap();
     let other_key = scratch.join("other");
-    let keygen = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&other_key)
-        .status()
-        .unwrap();
-    assert!(keygen.success());
+    fleet_tests::keygen(&other_key, "");
     let other_pub = std::fs::read_to_string(other_key.with_extension("pub")).unwrap();
     let mut victim_line = 0;
     let tampered: String = original
@@ -219,12 +204,7 @@ fn a_wrong_key_fails_with_a_clear_auth_error() {
     let lab = Lab::get();
     let scratch = scratch_dir("wrong_key");
     let key = scratch.join("id_wrong");
-    let keygen = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(keygen.success());
+    fleet_tests::keygen(&key, "");
     let yaml = format!(
         "all:\n  hosts:\n    lab1: {{address: {}, user: root, identity_file: {}}}\n",
         lab.address("lab1"),
@@ -284,12 +264,7 @@ fn authorized_key(
     passphrase: &str,
 ) -> std::path::PathBuf {
     let key = dir.join("id_extra");
-    let keygen = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", passphrase, "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(keygen.success());
+    fleet_tests::keygen(&key, passphrase);
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     let added = lab.ssh(
         host,
@@ -334,12 +309,7 @@ fn an_encrypted_key_is_unlocked_with_the_passphrase_from_the_environment() {
             .unwrap()
     };
     let unlocked = run("correct horse");
-    assert_eq!(
-        code(&unlocked),
-        0,
-        "{}",
-        String::from_utf8_lossy(&unlocked.stdout)
-    );
+    assert_exit(&unlocked, 0);
     assert_eq!(
         stdout_of(&results_by_host(&events(&unlocked.stdout))["lab6"]),
         "lab6\n"
@@ -395,12 +365,7 @@ fn keys_held_by_ssh_agent_are_tried_first() {
         .args(["--format", "json", "--", "hostname"])
         .output()
         .unwrap();
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+    assert_exit(&output, 0);
     assert_eq!(
         stdout_of(&results_by_host(&events(&output.stdout))["lab6"]),
         "lab6\n"

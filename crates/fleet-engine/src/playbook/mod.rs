@@ -253,16 +253,10 @@ impl Run<'_> {
                     self.counts.add(status);
                     self.sessions.insert(host.name.clone(), None);
                     let _ = self.events.send(Event::TaskResult(TaskResult {
-                        host: host.name.clone(),
-                        task: "connect".into(),
                         status,
-                        rc: None,
-                        stdout: String::new(),
-                        stderr: String::new(),
-                        diff: None,
                         duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
                         msg: Some(err.to_string()),
-                        ignored: false,
+                        ..TaskResult::new(&host.name, "connect")
                     }));
                 }
             }

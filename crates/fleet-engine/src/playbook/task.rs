@@ -82,18 +82,7 @@ impl TaskContext<'_> {
             .templater
             .render_str(&task.name, &vars)
             .unwrap_or_else(|_| task.name.clone());
-        let mut result = TaskResult {
-            host: host.name.clone(),
-            task: task_name,
-            status: Status::Ok,
-            rc: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            diff: None,
-            duration_ms: 0,
-            msg: None,
-            ignored: false,
-        };
+        let mut result = TaskResult::new(&host.name, &task_name);
         let outcome = self.run_items(task, host, vars).await;
         let (registered, status) = match outcome {
             Ok(items) => summarize(items, &mut result),
