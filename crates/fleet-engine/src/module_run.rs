@@ -81,58 +81,109 @@ pub async fn run_module(session: &Session, module: &dyn Module, ctx: &RunContext
     run_probed(session, module, &probe, ctx).await
 }
 
-/// Probes several modules in one round trip. Each probe runs in its own
-/// subshell; its stdout and exit code come back between marker lines, its
-/// stderr is merged into the marker stream's stderr.
+/// Probes several modules in one round trip (see [`exec_marked`]); each
+/// probe gets the round trip's whole stderr.
 pub async fn probe_many(
     session: &Session,
     modules: &[&dyn Module],
     ctx: &RunContext,
 ) -> Result<Vec<Probe>, SshError> {
+    let scripts: Vec<String> = modules
+        .iter()
+        .map(|module| module.probe().unwrap_or_else(|| "true".into()))
+        .collect();
+    let scripts: Vec<&str> = scripts.iter().map(String::as_str).collect();
+    let (outputs, stderr) = exec_marked(session, &scripts, ctx).await?;
+    Ok(outputs
+        .into_iter()
+        .map(|(rc, stdout)| Probe {
+            rc,
+            stdout,
+            stderr: stderr.clone(),
+        })
+        .collect())
+}
+
+/// Runs several scripts in one round trip, each in its own subshell, one
+/// after another whatever their exit codes. Returns each one's exit code
+/// and stdout (found between marker lines), and the merged stderr.
+async fn exec_marked(
+    session: &Session,
+    scripts: &[&str],
+    ctx: &RunContext,
+) -> Result<(Vec<(i32, String)>, String), SshError> {
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.subsec_nanos());
-    let marker = format!("__fleet_probe_{}_{nonce}__", std::process::id());
-    let mut script = String::new();
-    for (index, module) in modules.iter().enumerate() {
-        let probe = module.probe().unwrap_or_else(|| "true".into());
-        script.push_str(&format!(
-            "echo {marker}{index}\n(\n{probe}\n)\necho; echo {marker}rc=$?\n"
+    let marker = format!("__fleet_{}_{nonce}__", std::process::id());
+    let mut joined = String::new();
+    for (index, script) in scripts.iter().enumerate() {
+        joined.push_str(&format!(
+            "echo {marker}{index}\n(\n{script}\n)\necho; echo {marker}rc=$?\n"
         ));
     }
-    let out = exec(session, &script, None, ctx).await?;
-    Ok(split_probes(
-        &out.stdout,
-        &marker,
-        modules.len(),
-        &out.stderr,
+    let out = exec(session, &joined, None, ctx).await?;
+    Ok((
+        split_marked(&out.stdout, &marker, scripts.len()),
+        out.stderr,
     ))
 }
 
-fn split_probes(stdout: &str, marker: &str, count: usize, stderr: &str) -> Vec<Probe> {
-    let mut probes = vec![Probe::default(); count];
+fn split_marked(stdout: &str, marker: &str, count: usize) -> Vec<(i32, String)> {
+    let mut outputs = vec![(-1, String::new()); count];
     let mut current: Option<usize> = None;
     for line in stdout.split_inclusive('\n') {
         let text = line.trim_end_matches('\n');
         if let Some(rest) = text.strip_prefix(marker) {
             if let Some(rc) = rest.strip_prefix("rc=") {
-                if let Some(probe) = current.and_then(|index| probes.get_mut(index)) {
-                    probe.rc = rc.parse().unwrap_or(-1);
+                if let Some((code, out)) = current.and_then(|index| outputs.get_mut(index)) {
+                    *code = rc.parse().unwrap_or(-1);
                     // Drop the newline of the `echo` that ends an unterminated last line.
-                    probe.stdout.pop();
+                    out.pop();
                 }
                 current = None;
             } else {
                 current = rest.parse().ok();
             }
-        } else if let Some(probe) = current.and_then(|index| probes.get_mut(index)) {
-            probe.stdout.push_str(line);
+        } else if let Some((_, out)) = current.and_then(|index| outputs.get_mut(index)) {
+            out.push_str(line);
         }
     }
-    for probe in &mut probes {
-        probe.stderr = stderr.to_string();
+    outputs
+}
+
+/// What a plan leaves to do.
+enum Decision {
+    /// Nothing to run: unchanged, check mode, or the plan failed.
+    Done(ModuleOutcome),
+    /// Run these steps, then finish the outcome.
+    Apply(ModuleOutcome, Vec<Step>),
+}
+
+fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
+    let plan = match module.plan(probe) {
+        Ok(plan) => plan,
+        Err(err) => return Decision::Done(ModuleOutcome::failed(err.to_string())),
+    };
+    let status = if plan.changed {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    let mut outcome = ModuleOutcome {
+        diff: plan.diff,
+        msg: plan.msg,
+        data: plan.data,
+        ..ModuleOutcome::new(status)
+    };
+    if !plan.changed {
+        return Decision::Done(outcome);
     }
-    probes
+    if ctx.check {
+        outcome.msg.get_or_insert_with(|| would_do(&plan.steps));
+        return Decision::Done(outcome);
+    }
+    Decision::Apply(outcome, merge_runs(plan.steps))
 }
 
 /// Plans from an existing probe and applies the plan.
@@ -142,30 +193,99 @@ pub async fn run_probed(
     probe: &Probe,
     ctx: &RunContext,
 ) -> ModuleOutcome {
-    let plan = match module.plan(probe) {
-        Ok(plan) => plan,
-        Err(err) => return ModuleOutcome::failed(err.to_string()),
-    };
-    let mut outcome = ModuleOutcome {
-        diff: plan.diff,
-        msg: plan.msg,
-        data: plan.data,
-        ..ModuleOutcome::new(if plan.changed {
-            Status::Changed
-        } else {
-            Status::Ok
+    match decide(module, probe, ctx) {
+        Decision::Done(outcome) => outcome,
+        Decision::Apply(outcome, steps) => apply(session, module, outcome, &steps, ctx).await,
+    }
+}
+
+/// Loop items whose targets are unrelated: each planned from its batched
+/// probe, and, when every change is one script, all applied in a single
+/// round trip. Items run in order, and a failed item does not stop the
+/// others, as with Ansible loops.
+pub async fn run_probed_many(
+    session: &Session,
+    modules: &[&dyn Module],
+    probes: &[Probe],
+    ctx: &RunContext,
+) -> Vec<ModuleOutcome> {
+    let decisions: Vec<Decision> = modules
+        .iter()
+        .zip(probes)
+        .map(|(module, probe)| decide(*module, probe, ctx))
+        .collect();
+    let scripts: Option<Vec<Option<&str>>> = decisions
+        .iter()
+        .map(|decision| match decision {
+            Decision::Done(_) => Some(None),
+            Decision::Apply(_, steps) => match steps.as_slice() {
+                [
+                    Step::Run {
+                        script,
+                        stdin: None,
+                    },
+                ] => Some(Some(script.as_str())),
+                _ => None,
+            },
         })
+        .collect();
+    let Some(scripts) = scripts else {
+        let mut outcomes = Vec::with_capacity(decisions.len());
+        for (module, decision) in modules.iter().zip(decisions) {
+            outcomes.push(match decision {
+                Decision::Done(outcome) => outcome,
+                Decision::Apply(outcome, steps) => {
+                    apply(session, *module, outcome, &steps, ctx).await
+                }
+            });
+        }
+        return outcomes;
     };
-    if !plan.changed {
-        return outcome;
-    }
-    if ctx.check {
-        outcome.msg.get_or_insert_with(|| would_do(&plan.steps));
-        return outcome;
-    }
-    let steps = merge_runs(plan.steps);
+    let to_run: Vec<&str> = scripts.into_iter().flatten().collect();
+    let ran = match to_run.as_slice() {
+        [] => Ok((Vec::new(), String::new())),
+        _ => exec_marked(session, &to_run, ctx).await,
+    };
+    let (outputs, stderr) = match ran {
+        Ok(ran) => ran,
+        Err(err) => {
+            return decisions
+                .into_iter()
+                .map(|decision| match decision {
+                    Decision::Done(outcome) => outcome,
+                    Decision::Apply(..) => ModuleOutcome::transport(&err),
+                })
+                .collect();
+        }
+    };
+    let mut outputs = outputs.into_iter();
+    decisions
+        .into_iter()
+        .zip(modules)
+        .map(|(decision, module)| match decision {
+            Decision::Done(outcome) => outcome,
+            Decision::Apply(outcome, _) => {
+                let (rc, stdout) = outputs.next().unwrap_or((-1, String::new()));
+                let stderr = if rc == 0 {
+                    String::new()
+                } else {
+                    stderr.clone()
+                };
+                finish(*module, outcome, vec![StepOutput { rc, stdout, stderr }])
+            }
+        })
+        .collect()
+}
+
+async fn apply(
+    session: &Session,
+    module: &dyn Module,
+    mut outcome: ModuleOutcome,
+    steps: &[Step],
+    ctx: &RunContext,
+) -> ModuleOutcome {
     let mut outputs = Vec::with_capacity(steps.len());
-    for step in &steps {
+    for step in steps {
         let output = match step {
             Step::Run { script, stdin } => exec(session, script, stdin.clone(), ctx).await,
             Step::Upload {
@@ -187,9 +307,6 @@ pub async fn run_probed(
         match output {
             Ok(out) => {
                 let failed = out.rc != 0;
-                outcome.rc = Some(out.rc);
-                outcome.stdout.push_str(&out.stdout);
-                outcome.stderr.push_str(&out.stderr);
                 outputs.push(out);
                 if failed {
                     break;
@@ -202,6 +319,20 @@ pub async fn run_probed(
                 return outcome;
             }
         }
+    }
+    finish(module, outcome, outputs)
+}
+
+/// Folds the steps' outputs into the outcome and lets the module judge them.
+fn finish(
+    module: &dyn Module,
+    mut outcome: ModuleOutcome,
+    outputs: Vec<StepOutput>,
+) -> ModuleOutcome {
+    for out in &outputs {
+        outcome.rc = Some(out.rc);
+        outcome.stdout.push_str(&out.stdout);
+        outcome.stderr.push_str(&out.stderr);
     }
     if let Err(err) = module.outcome(&outputs) {
         outcome.status = Status::Failed;
@@ -316,13 +447,13 @@ mod tests {
     }
 
     #[test]
-    fn split_probes_returns_each_output_and_exit_code() {
+    fn split_marked_returns_each_output_and_exit_code() {
         let m = "__m__";
         let stdout =
             format!("{m}0\na=1\nb=2\n\n{m}rc=0\n{m}1\npartial\n{m}rc=3\n{m}2\n\n{m}rc=0\n");
-        let probes = split_probes(&stdout, m, 3, "");
-        assert_eq!((probes[0].stdout.as_str(), probes[0].rc), ("a=1\nb=2\n", 0));
-        assert_eq!((probes[1].stdout.as_str(), probes[1].rc), ("partial", 3));
-        assert_eq!((probes[2].stdout.as_str(), probes[2].rc), ("", 0));
+        let outputs = split_marked(&stdout, m, 3);
+        assert_eq!(outputs[0], (0, "a=1\nb=2\n".to_string()));
+        assert_eq!(outputs[1], (3, "partial".to_string()));
+        assert_eq!(outputs[2], (0, String::new()));
     }
 }

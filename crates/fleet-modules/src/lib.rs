@@ -35,6 +35,14 @@ pub trait Module: std::fmt::Debug + Send + Sync {
     /// (empty when it returned `None`). An `Err` fails the task.
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError>;
 
+    /// The one path this module reads and changes, when there is one. Loop
+    /// items whose targets are unrelated (none equal to or inside another)
+    /// cannot affect each other, so the engine plans them all from one
+    /// batched probe and applies them in one round trip.
+    fn target(&self) -> Option<&str> {
+        None
+    }
+
     /// Checks what the steps printed once they ran. The default fails the
     /// task when a step exited non-zero.
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
@@ -66,4 +74,40 @@ pub fn parse_params<T: serde::de::DeserializeOwned>(
         module: module.to_string(),
         message: err.to_string(),
     })
+}
+
+/// Whether paths are unrelated: none equals another or lies inside it.
+pub fn unrelated_paths(paths: &[&str]) -> bool {
+    let trimmed: Vec<&str> = paths
+        .iter()
+        .map(|path| path.trim_end_matches('/'))
+        .collect();
+    trimmed.iter().enumerate().all(|(i, a)| {
+        trimmed.iter().skip(i + 1).all(|b| {
+            let inside = |inner: &str, outer: &str| {
+                inner
+                    .strip_prefix(outer)
+                    .is_some_and(|rest| rest.starts_with('/') || outer.is_empty())
+            };
+            !a.is_empty() && !b.is_empty() && a != b && !inside(a, b) && !inside(b, a)
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unrelated_paths;
+
+    #[test]
+    fn nested_or_equal_paths_are_related() {
+        assert!(unrelated_paths(&[
+            "/opt/a/releases",
+            "/opt/a/shared",
+            "/opt/a/logs"
+        ]));
+        assert!(unrelated_paths(&["/opt/ab", "/opt/a"]));
+        assert!(!unrelated_paths(&["/opt/a", "/opt/a/b"]));
+        assert!(!unrelated_paths(&["/opt/a/", "/opt/a"]));
+        assert!(!unrelated_paths(&["/", "/etc"]));
+    }
 }

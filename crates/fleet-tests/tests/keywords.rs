@@ -235,3 +235,38 @@ tasks:
     assert_eq!(rc, 0, "{text}");
     assert_eq!(result(&events, "nested", "lab6")["status"], "ok");
 }
+
+/// Items with unrelated paths are applied in one round trip; items that
+/// edit the same file still see each other's changes.
+#[test]
+fn loop_items_on_separate_paths_and_on_one_file_both_converge() {
+    Lab::get().ssh(
+        "lab6",
+        "rm -rf /tmp/fleet-flat && mkdir /tmp/fleet-flat && echo base > /tmp/fleet-flat/conf",
+    );
+    let playbook = r#"
+hosts: lab6
+tasks:
+  - name: flat
+    file: {path: "/tmp/fleet-flat/{{ item }}", state: directory, mode: "0750"}
+    loop: [a, b, c]
+  - name: lines
+    lineinfile: {path: /tmp/fleet-flat/conf, line: "{{ item }}"}
+    loop: [one, two]
+"#;
+    let (rc, events, text) = apply("flat_first", playbook, &[]);
+    assert_eq!(rc, 0, "{text}");
+    assert_eq!(result(&events, "flat", "lab6")["status"], "changed");
+    let state = Lab::get().ssh(
+        "lab6",
+        "cd /tmp/fleet-flat && stat -c '%n %a' a b c && cat conf",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&state.stdout),
+        "a 750\nb 750\nc 750\nbase\none\ntwo\n"
+    );
+    let (rc, events, text) = apply("flat_again", playbook, &[]);
+    assert_eq!(rc, 0, "{text}");
+    assert_eq!(result(&events, "flat", "lab6")["status"], "ok");
+    assert_eq!(result(&events, "lines", "lab6")["status"], "ok");
+}

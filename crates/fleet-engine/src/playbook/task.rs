@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::controller::PlayController;
 use crate::events::{Status, TaskResult};
-use crate::module_run::{ModuleOutcome, RunContext, probe_many, run_module, run_probed};
+use crate::module_run::{
+    ModuleOutcome, RunContext, probe_many, run_module, run_probed, run_probed_many,
+};
 
 /// Settings of the whole run that every task sees.
 #[derive(Debug, Clone, Default)]
@@ -145,7 +147,21 @@ impl TaskContext<'_> {
             };
             todo.push((item, vars, wanted));
         }
-        let mut probes = self.probe_items(task, host, &todo).await.into_iter();
+        let batch = self.probe_items(task, host, &todo).await;
+        if let Some((prepared, probes)) = &batch {
+            let targets: Option<Vec<&str>> = prepared.iter().map(|p| p.module.target()).collect();
+            if targets.is_some_and(|targets| fleet_modules::unrelated_paths(&targets)) {
+                let modules: Vec<&dyn Module> =
+                    prepared.iter().map(|p| p.module.as_ref()).collect();
+                let outcomes =
+                    run_probed_many(&host.session, &modules, probes, &prepared[0].ctx).await;
+                return self.collect_items(task, todo, outcomes);
+            }
+        }
+        let mut probes = batch
+            .map(|(_, probes)| probes)
+            .unwrap_or_default()
+            .into_iter();
         let mut results = Vec::with_capacity(todo.len());
         for (item, vars, wanted) in todo {
             if !wanted {
@@ -153,7 +169,7 @@ impl TaskContext<'_> {
                 continue;
             }
             let prepared = self.prepare(task, host, &vars)?;
-            let probe = probes.next().flatten();
+            let probe = probes.next();
             results.push(
                 self.run_item(task, host, &vars, item, &prepared, probe)
                     .await?,
@@ -169,35 +185,56 @@ impl TaskContext<'_> {
         Ok(results)
     }
 
-    /// For a loop, every item's probe in one round trip; `None` per item
-    /// where no batched probe is available (no loop, retries, or an error:
-    /// the item then probes by itself).
+    /// Pairs batched outcomes with their items (skipped ones stay skipped)
+    /// and applies `changed_when`/`failed_when`.
+    fn collect_items(
+        &self,
+        task: &Task,
+        todo: Vec<(Option<Value>, Value, bool)>,
+        outcomes: Vec<ModuleOutcome>,
+    ) -> Result<Vec<ItemResult>, String> {
+        let mut outcomes = outcomes.into_iter();
+        let mut results = Vec::with_capacity(todo.len());
+        for (item, vars, wanted) in todo {
+            match wanted.then(|| outcomes.next()).flatten() {
+                Some(outcome) => {
+                    let mut result = ItemResult::from_outcome(outcome, item);
+                    self.apply_overrides(task, &vars, &mut result)?;
+                    results.push(result);
+                }
+                None => results.push(ItemResult::skipped(item)),
+            }
+        }
+        Ok(results)
+    }
+
+    /// For a loop, every item's probe in one round trip, with the items'
+    /// modules; `None` when no batch applies (fewer than two items,
+    /// retries, or an error: each item then probes by itself).
     async fn probe_items(
         &self,
         task: &Task,
         host: &HostState,
         todo: &[(Option<Value>, Value, bool)],
-    ) -> Vec<Option<Probe>> {
+    ) -> Option<(Vec<Prepared>, Vec<Probe>)> {
         let wanted: Vec<&Value> = todo
             .iter()
             .filter(|(_, _, wanted)| *wanted)
             .map(|(_, vars, _)| vars)
             .collect();
         if wanted.len() < 2 || task.retries.is_some() || task.until.is_some() {
-            return Vec::new();
+            return None;
         }
-        let Ok(prepared) = wanted
+        let prepared = wanted
             .iter()
             .map(|vars| self.prepare(task, host, vars))
             .collect::<Result<Vec<_>, _>>()
-        else {
-            return Vec::new();
-        };
+            .ok()?;
         let modules: Vec<&dyn Module> = prepared.iter().map(|p| p.module.as_ref()).collect();
-        match probe_many(&host.session, &modules, &prepared[0].ctx).await {
-            Ok(probes) => probes.into_iter().map(Some).collect(),
-            Err(_) => Vec::new(),
-        }
+        let probes = probe_many(&host.session, &modules, &prepared[0].ctx)
+            .await
+            .ok()?;
+        Some((prepared, probes))
     }
 
     /// Renders the params for one item and builds its module.

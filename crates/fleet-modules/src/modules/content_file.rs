@@ -355,6 +355,10 @@ pub(crate) fn basename(path: &str) -> &str {
 }
 
 impl Module for WriteFile {
+    fn target(&self) -> Option<&str> {
+        self.into_dir.is_none().then_some(self.dest.as_str())
+    }
+
     fn probe(&self) -> Option<String> {
         Some(probe(
             &self.dest,

@@ -127,6 +127,10 @@ struct Facts {
 }
 
 impl Module for File {
+    fn target(&self) -> Option<&str> {
+        Some(&self.path)
+    }
+
     fn probe(&self) -> Option<String> {
         let mut script = format!(
             "p={path}\nif [ -L \"$p\" ]; then\n{link_stat}printf 'link=%s\\n' \"$target\"; fi\n\

@@ -157,6 +157,10 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 }
 
 impl Module for Lineinfile {
+    fn target(&self) -> Option<&str> {
+        Some(&self.path)
+    }
+
     fn probe(&self) -> Option<String> {
         Some(content_file::probe(&self.path, None, None))
     }
