@@ -49,6 +49,15 @@ pub struct Counts {
 }
 
 impl Counts {
+    pub fn merge(&mut self, other: &Counts) {
+        self.ok += other.ok;
+        self.changed += other.changed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.unreachable += other.unreachable;
+        self.ignored += other.ignored;
+    }
+
     pub fn add(&mut self, status: Status) {
         match status {
             Status::Ok => self.ok += 1,

@@ -1,6 +1,6 @@
-//! `fleet apply`: plays run in order; within a play, each task runs on every
-//! host at once, and the next task starts when every host has finished it
-//! (Ansible's "linear" strategy). Handlers run at the end of the play.
+//! `fleet apply`: plays run in order. Within a play every host goes through
+//! the tasks at its own pace (Ansible's "free" strategy); a `run_once` task
+//! waits for every host. Handlers run at the end of the play.
 
 mod controller;
 mod facts;
@@ -135,12 +135,20 @@ impl Run<'_> {
             .iter()
             .filter(|task| self.selected(play, task))
             .collect();
-        for task in tasks {
-            if self.cancel.is_cancelled() {
-                break;
+        // Hosts go through the tasks independently (Ansible's "free"
+        // strategy); a `run_once` task waits for every host and runs alone.
+        for segment in tasks.split_inclusive(|task| task.run_once) {
+            let (free, once) = match segment.split_last() {
+                Some((last, rest)) if last.run_once => (rest, Some(*last)),
+                _ => (segment, None),
+            };
+            self.free_tasks(&ctx, free, &mut states).await;
+            if let Some(task) = once
+                && !self.cancel.is_cancelled()
+            {
+                self.task(&ctx, task, &mut states, |state| !state.failed)
+                    .await;
             }
-            self.task(&ctx, task, &mut states, |state| !state.failed)
-                .await;
         }
         for handler in &play.handlers {
             if self.cancel.is_cancelled() {
@@ -155,6 +163,42 @@ impl Run<'_> {
         }
         for state in states {
             self.registered.insert(state.name, state.registered);
+        }
+    }
+
+    /// Every host runs `tasks` in order, at its own pace, until one fails
+    /// on it; each result is sent as soon as it is known.
+    async fn free_tasks(
+        &mut self,
+        ctx: &TaskContext<'_>,
+        tasks: &[&Task],
+        states: &mut [HostState],
+    ) {
+        if tasks.is_empty() {
+            return;
+        }
+        let (events, cancel) = (self.events, self.cancel);
+        let mut runs: FuturesUnordered<_> = states
+            .iter_mut()
+            .filter(|state| !state.failed)
+            .map(|state| async move {
+                let mut counts = Counts::default();
+                for task in tasks {
+                    if cancel.is_cancelled() || state.failed {
+                        break;
+                    }
+                    if state.facts.is_none() && mentions_facts(ctx.play, task) {
+                        gather_facts(std::iter::once(&mut *state)).await;
+                    }
+                    let result = ctx.run(task, state).await;
+                    let _ =
+                        events.send(Event::TaskResult(record(result, task, state, &mut counts)));
+                }
+                counts
+            })
+            .collect();
+        while let Some(counts) = runs.next().await {
+            self.counts.merge(&counts);
         }
     }
 
@@ -190,17 +234,8 @@ impl Run<'_> {
             })
             .collect();
         let mut once: Option<(String, serde_json::Value)> = None;
-        while let Some((state, mut result)) = runs.next().await {
-            let ignored = result.status == Status::Failed && task.ignore_errors;
-            if matches!(result.status, Status::Failed | Status::Unreachable) && !ignored {
-                state.failed = true;
-            }
-            if ignored {
-                result.ignored = true;
-                self.counts.ignored += 1;
-            } else {
-                self.counts.add(result.status);
-            }
+        while let Some((state, result)) = runs.next().await {
+            let result = record(result, task, state, &mut self.counts);
             if task.run_once
                 && let Some(name) = &task.register
                 && let Some(value) = state.registered.get(name)
@@ -272,6 +307,27 @@ impl Run<'_> {
                 .chain(&play.tags)
                 .any(|tag| tag == "always" || wanted.contains(tag))
     }
+}
+
+/// Counts a result, marks its host failed unless `ignore_errors` applies,
+/// and returns it ready to send.
+fn record(
+    mut result: TaskResult,
+    task: &Task,
+    state: &mut HostState,
+    counts: &mut Counts,
+) -> TaskResult {
+    let ignored = result.status == Status::Failed && task.ignore_errors;
+    if matches!(result.status, Status::Failed | Status::Unreachable) && !ignored {
+        state.failed = true;
+    }
+    if ignored {
+        result.ignored = true;
+        counts.ignored += 1;
+    } else {
+        counts.add(result.status);
+    }
+    result
 }
 
 /// Whether a task (or the template it renders, or a play var) refers to

@@ -154,13 +154,14 @@ impl Human {
             (status, _) => status.as_str().to_string(),
         };
         let mut line = format!(
-            "  {:<width$}  {}",
+            "  {:<width$}  {}  {}",
             result.host,
             self.paint(&format!("{status:<11}"), result.status),
+            result.task,
             width = self.width
         );
         if let Some(msg) = &result.msg {
-            line.push_str("  ");
+            line.push_str(": ");
             line.push_str(msg);
         }
         self.print(line.trim_end())?;
