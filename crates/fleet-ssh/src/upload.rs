@@ -54,16 +54,27 @@ pub(crate) fn script(
     };
     let tmp_q = shell_quote(&tmp);
     let dest_q = shell_quote(dest);
-    let mut steps = vec![
-        format!("cat > {tmp_q}"),
-        format!("chmod {:04o} {tmp_q}", mode & 0o7777),
-    ];
+    // A mode within 0666 comes from the umask as `cat` creates the file, so
+    // it needs no `chmod` process; any other mode is set on a file created
+    // private (0600) first.
+    let mode = mode & 0o7777;
+    let (umask, mut steps) = if mode & !0o666 == 0 {
+        (0o777 & !mode, vec![format!("cat > {tmp_q}")])
+    } else {
+        (
+            0o077,
+            vec![
+                format!("cat > {tmp_q}"),
+                format!("chmod {mode:04o} {tmp_q}"),
+            ],
+        )
+    };
     if let Some(owner) = owner {
         steps.push(format!("chown {} {tmp_q}", shell_quote(owner)));
     }
     steps.push(format!("mv -f {tmp_q} {dest_q}"));
     Ok(format!(
-        "if [ -d {dest_q} ]; then echo {msg} >&2; exit 1; fi; umask 077; \
+        "if [ -d {dest_q} ]; then echo {msg} >&2; exit 1; fi; umask {umask:03o}; \
          {chain} || {{ rc=$?; rm -f {tmp_q}; exit $rc; }}",
         msg = shell_quote(&format!("{dest} is a directory")),
         chain = steps.join(" && "),
@@ -79,9 +90,8 @@ mod tests {
         let s = script("/etc/app/my conf's.ini", 0o640, Some("app:app"), "tok").unwrap();
         assert_eq!(
             s,
-            "if [ -d '/etc/app/my conf'\\''s.ini' ]; then echo '/etc/app/my conf'\\''s.ini is a directory' >&2; exit 1; fi; umask 077; \
+            "if [ -d '/etc/app/my conf'\\''s.ini' ]; then echo '/etc/app/my conf'\\''s.ini is a directory' >&2; exit 1; fi; umask 137; \
              cat > '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' \
-             && chmod 0640 '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' \
              && chown 'app:app' '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' \
              && mv -f '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' '/etc/app/my conf'\\''s.ini' \
              || { rc=$?; rm -f '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok'; exit $rc; }"
@@ -91,9 +101,17 @@ mod tests {
     #[test]
     fn relative_and_root_destinations() {
         let s = script("notes.txt", 0o100644, None, "t").unwrap();
-        assert!(s.contains("cat > './.notes.txt.fleet-tmp-t'"), "{s}");
-        assert!(s.contains("chmod 0644 "), "{s}");
+        assert!(
+            s.contains("umask 133; cat > './.notes.txt.fleet-tmp-t'"),
+            "{s}"
+        );
+        assert!(!s.contains("chmod"), "0644 comes from the umask: {s}");
         assert!(!s.contains("chown"));
+        let s = script("run.sh", 0o755, None, "t").unwrap();
+        assert!(
+            s.contains("umask 077; ") && s.contains("chmod 0755 "),
+            "{s}"
+        );
         let s = script("/top", 0o600, None, "t").unwrap();
         assert!(s.contains("cat > '/.top.fleet-tmp-t'"), "{s}");
     }
