@@ -1,0 +1,216 @@
+//! Unit tests of `content_file`: probe scripts and plans from fabricated probe output.
+
+use super::*;
+
+const HELLO_SHA256: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+
+fn existing(content: &str, extra: &str) -> Probe {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(content);
+    Probe::ok(&format!(
+        "path=/etc/motd\nme=0:0\nparent=1\nkind=file\nmode=644\nuid=1000\ngid=0\n\
+         owner=app\ngroup=root\nsize={}\nreal=/etc/motd\nsha256={}\ncontent={encoded}\n{extra}",
+        content.len(),
+        sha256_hex(content.as_bytes())
+    ))
+}
+
+fn write<'a>(contents: &'a [u8], attrs: &'a Attrs) -> Write<'a> {
+    Write {
+        contents,
+        attrs,
+        backup: false,
+        make_parent: false,
+        follow: false,
+    }
+}
+
+#[test]
+fn probe_redirects_into_directories_and_limits_content() {
+    let script = probe("/srv/", Some("app.conf"), Some(DIFF_LIMIT));
+    assert!(script.starts_with(
+        "t=/srv/\nparent=/\nif [ -d \"$t\" ]; then parent=$t; t=\"${t%/}\"/app.conf; fi\n"
+    ));
+    assert!(script.contains(
+        "if [ \"${attrs##*size=}\" -le 1048576 ]; then { printf 'content='; base64 -w0 < \"$t\"; echo; }\n\
+         else sum=$(sha256sum < \"$t\"); printf 'sha256=%s\\n' \"${sum%% *}\"; fi"
+    ));
+    // Every process costs the host CPU: one `stat`, `readlink` only for
+    // a symlink, `id` only without /proc, no `dirname` or `cut`.
+    for absent in ["dirname", "cut ", " | ", "id -u)\""] {
+        assert!(!script.contains(absent), "{absent}: {script}");
+    }
+    assert_eq!(script.matches("stat ").count(), 1, "{script}");
+    assert!(script.contains("if [ -L \"$t\" ]; then real=$(readlink -f -- \"$t\")"));
+    let script = probe("/a b/c", None, None);
+    assert!(
+        script.starts_with("t='/a b/c'\nparent='/a b'\nprintf"),
+        "{script}"
+    );
+    assert!(script.contains("\n{ printf 'content='"), "{script}");
+    assert!(!script.contains("sha256sum"), "{script}");
+}
+
+#[test]
+fn sha256_comes_from_the_content_or_the_probe() {
+    let small = "path=/f\nme=0:0\nparent=1\nkind=file\nmode=644\nuid=0\ngid=0\n\
+                 owner=root\ngroup=root\nsize=6\nreal=/f\ncontent=aGVsbG8K\n";
+    let large = small.replace("content=aGVsbG8K", &format!("sha256={HELLO_SHA256}"));
+    for (output, content) in [(small, Some(&b"hello\n"[..])), (&large, None)] {
+        let State::File(existing) = parse(&Probe::ok(output)).unwrap().state else {
+            panic!("not a file: {output}")
+        };
+        assert_eq!(
+            (existing.sha256.as_str(), existing.content.as_deref()),
+            (HELLO_SHA256, content)
+        );
+    }
+    let neither = small.replace("content=aGVsbG8K\n", "");
+    assert!(parse(&Probe::ok(&neither)).is_err());
+}
+
+#[test]
+fn new_file_is_uploaded_with_default_mode() {
+    let found = parse(&Probe::ok(
+        "path=/etc/motd\nme=0:0\nparent=1\nkind=absent\n",
+    ))
+    .unwrap();
+    let attrs = Attrs::default();
+    let plan = plan(&found, &write(b"hello\n", &attrs)).unwrap();
+    assert!(plan.changed);
+    assert_eq!(
+        plan.steps,
+        [Step::Upload {
+            dest: "/etc/motd".into(),
+            contents: b"hello\n".to_vec(),
+            mode: 0o644,
+            owner: None
+        }]
+    );
+    let diff = plan.diff.unwrap();
+    assert!(diff.starts_with("state: absent -> file\n"), "{diff}");
+    assert!(diff.contains("+hello\n"), "{diff}");
+}
+
+#[test]
+fn missing_parent_fails_unless_it_may_be_made() {
+    let found = parse(&Probe::ok(
+        "path=/new/dir/f\nme=0:0\nparent=0\nkind=absent\n",
+    ))
+    .unwrap();
+    let attrs = Attrs::default();
+    let err = plan(&found, &write(b"x", &attrs)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "destination directory /new/dir does not exist"
+    );
+    let plan = plan(
+        &found,
+        &Write {
+            make_parent: true,
+            ..write(b"x", &attrs)
+        },
+    )
+    .unwrap();
+    assert_eq!(plan.steps[0], Step::run("mkdir -p -- /new/dir"));
+}
+
+#[test]
+fn same_content_and_attributes_is_unchanged() {
+    let found = parse(&existing("hello\n", "")).unwrap();
+    let attrs = Attrs::new("copy", Some(0o644), Some("app".into()), None).unwrap();
+    assert_eq!(
+        plan(&found, &write(b"hello\n", &attrs)).unwrap(),
+        Plan::unchanged()
+    );
+}
+
+#[test]
+fn attribute_changes_run_chmod_and_chown_only() {
+    let found = parse(&existing("hello\n", "")).unwrap();
+    let attrs = Attrs::new("copy", Some(0o600), Some("root".into()), None).unwrap();
+    let plan = plan(&found, &write(b"hello\n", &attrs)).unwrap();
+    assert_eq!(
+        plan.steps,
+        [Step::run(
+            "chown root -- /etc/motd && chmod 0600 -- /etc/motd"
+        )]
+    );
+    assert_eq!(
+        plan.diff.unwrap(),
+        "mode: 0644 -> 0600\nowner: app -> root\n"
+    );
+}
+
+#[test]
+fn new_content_keeps_mode_and_owner_and_backs_up() {
+    let found = parse(&existing("hello\n", "")).unwrap();
+    let attrs = Attrs::default();
+    let plan = plan(
+        &found,
+        &Write {
+            backup: true,
+            ..write(b"bye\n", &attrs)
+        },
+    )
+    .unwrap();
+    assert_eq!(plan.steps[0], Step::run(backup_script("/etc/motd")));
+    assert_eq!(
+        plan.steps[1],
+        Step::Upload {
+            dest: "/etc/motd".into(),
+            contents: b"bye\n".to_vec(),
+            mode: 0o644,
+            owner: Some("1000".into()),
+        }
+    );
+    let diff = plan.diff.unwrap();
+    assert!(diff.contains("-hello\n+bye\n"), "{diff}");
+}
+
+#[test]
+fn follow_writes_to_the_resolved_path() {
+    let found = parse(&existing("a\n", "real=/etc/real\n")).unwrap();
+    let attrs = Attrs::default();
+    let plan = plan(
+        &found,
+        &Write {
+            follow: true,
+            ..write(b"b\n", &attrs)
+        },
+    )
+    .unwrap();
+    assert!(matches!(&plan.steps[0], Step::Upload { dest, .. } if dest == "/etc/real"));
+}
+
+#[test]
+fn large_and_binary_content_get_summaries() {
+    assert_eq!(
+        content_diff("/f", None, HELLO_SHA256, b"x"),
+        Some("content: sha256 5891b5b522d5 -> 2d711642b726 (too large to diff)\n".into())
+    );
+    assert_eq!(
+        content_diff("/f", Some(b"\0\x01"), "", b"\0"),
+        Some("content: binary, 2 bytes -> 1 bytes\n".into())
+    );
+}
+
+#[test]
+fn directories_and_unreadable_files_fail() {
+    let found = parse(&Probe::ok("path=/etc\nme=0:0\nparent=1\nkind=directory\n")).unwrap();
+    let attrs = Attrs::default();
+    assert!(plan(&found, &write(b"x", &attrs)).is_err());
+    let err = parse(&Probe::ok(
+        "path=/f\nme=1:1\nparent=1\nkind=file\nreadable=0\n",
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    assert!(parse(&Probe::default()).is_err());
+}
+
+#[test]
+fn parents() {
+    assert_eq!(parent("/etc/motd"), "/etc");
+    assert_eq!(parent("/motd"), "/");
+    assert_eq!(parent("motd"), ".");
+    assert_eq!(parent("/srv/app/"), "/srv");
+}
