@@ -2,6 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
+
+use crate::ModuleError;
+
 /// A unified diff of `before` → `after` for `path`, or `None` when equal.
 pub fn unified_diff(path: &str, before: &str, after: &str) -> Option<String> {
     if before == after {
@@ -27,6 +31,14 @@ pub fn parse_mode(mode: &str) -> Result<u32, String> {
         ));
     }
     u32::from_str_radix(digits, 8).map_err(|err| err.to_string())
+}
+
+/// Decodes a probe field that a script printed with `base64 -w0`; `what`
+/// names it in the error.
+pub fn decode_base64(encoded: &str, what: &str) -> Result<Vec<u8>, ModuleError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|err| ModuleError::Probe(format!("{what}: {err}")))
 }
 
 /// Reads `key=value` lines, as probe scripts print them.

@@ -2,14 +2,13 @@
 //! `authorized_keys`, like Ansible's `authorized_key`. The new file is
 //! computed on the controller from the probed one and uploaded atomically.
 
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::de;
 use super::group::{Presence, check_account_name};
 use crate::shell::quote;
-use crate::text::{fields, unified_diff};
+use crate::text::{decode_base64, fields, unified_diff};
 use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
 
 pub const PARAMS: &[&str] = &["user", "key", "state", "exclusive", "path", "manage_dir"];
@@ -144,10 +143,7 @@ impl Module for AuthorizedKey {
         let dir = path.rsplit_once('/').map_or("/", |(dir, _)| dir);
         let before = match facts.get("content") {
             Some(encoded) => {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(encoded.trim())
-                    .map_err(|err| ModuleError::Probe(format!("content: {err}")))?;
-                String::from_utf8_lossy(&bytes).into_owned()
+                String::from_utf8_lossy(&decode_base64(encoded, "content")?).into_owned()
             }
             None => String::new(),
         };
@@ -227,6 +223,7 @@ impl Module for AuthorizedKey {
 mod tests {
     use super::*;
     use crate::modules::tests::NoFiles;
+    use base64::Engine;
     use serde_json::json;
 
     const A: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaa alice@laptop";

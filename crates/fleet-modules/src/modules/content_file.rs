@@ -4,12 +4,11 @@
 //! plan uploads new content atomically (after a backup when asked), fixes
 //! attributes otherwise, and shows both in the diff.
 
-use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::modules::file_attrs::{Attrs, Current, PRINT_ME, STAT_FORMAT, chown_spec};
 use crate::shell::quote;
-use crate::text::{fields, unified_diff};
+use crate::text::{decode_base64, fields, unified_diff};
 use crate::{Module, ModuleError, Plan, Probe, Step};
 
 /// Content up to this size is sent back by the probe for the diff.
@@ -112,11 +111,7 @@ pub(crate) fn parse(probe: &Probe) -> Result<Found, ModuleError> {
                 )));
             }
             let content = match facts.get("content") {
-                Some(text) => Some(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(text.trim())
-                        .map_err(|err| ModuleError::Probe(format!("content of {path}: {err}")))?,
-                ),
+                Some(text) => Some(decode_base64(text, &format!("content of {path}"))?),
                 None => None,
             };
             let size = field("size")?;

@@ -1,6 +1,7 @@
 //! Unit tests of `content_file`: probe scripts and plans from fabricated probe output.
 
 use super::*;
+use base64::Engine;
 
 const HELLO_SHA256: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
 

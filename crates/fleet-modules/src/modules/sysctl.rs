@@ -1,14 +1,13 @@
 //! `sysctl`: sets a kernel parameter in a sysctl.d file and, with `reload`,
 //! in the running kernel, like Ansible's `sysctl`.
 
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::de;
 use super::group::Presence;
 use crate::shell::quote;
-use crate::text::{fields, unified_diff};
+use crate::text::{decode_base64, fields, unified_diff};
 use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
 
 pub const PARAMS: &[&str] = &["name", "value", "state", "sysctl_file", "reload"];
@@ -153,10 +152,7 @@ impl Module for Sysctl {
         }
         let before = match facts.get("content") {
             Some(encoded) => {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(encoded.trim())
-                    .map_err(|err| ModuleError::Probe(format!("content: {err}")))?;
-                String::from_utf8_lossy(&bytes).into_owned()
+                String::from_utf8_lossy(&decode_base64(encoded, "content")?).into_owned()
             }
             None => String::new(),
         };
@@ -195,6 +191,7 @@ impl Module for Sysctl {
 mod tests {
     use super::*;
     use crate::modules::tests::NoFiles;
+    use base64::Engine;
     use serde_json::json;
 
     fn sysctl(params: Value) -> Box<dyn Module> {

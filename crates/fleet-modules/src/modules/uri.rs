@@ -2,13 +2,12 @@
 //! `uri`. GET and HEAD only read, so they run in the probe (also in check
 //! mode) and report `status` and `content`; other methods are changes.
 
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::de;
 use crate::shell::quote;
-use crate::text::fields;
+use crate::text::{decode_base64, fields};
 use crate::{Controller, Module, ModuleError, Plan, Probe, Step, StepOutput, parse_params};
 
 pub const PARAMS: &[&str] = &[
@@ -222,10 +221,7 @@ impl Module for Uri {
             ))));
         }
         let facts = fields(&probe.stdout);
-        let encoded = facts.get("response").map_or("", |r| r.trim());
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|err| ModuleError::Probe(format!("response: {err}")))?;
+        let bytes = decode_base64(facts.get("response").copied().unwrap_or(""), "response")?;
         let response = String::from_utf8_lossy(&bytes);
         let (content, status) = split_status(&response);
         self.check_status(status, &probe.stderr)?;
@@ -257,6 +253,7 @@ impl Module for Uri {
 mod tests {
     use super::*;
     use crate::modules::tests::NoFiles;
+    use base64::Engine;
     use serde_json::json;
 
     fn uri(params: Value) -> Box<dyn Module> {
