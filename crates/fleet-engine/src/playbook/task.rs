@@ -158,17 +158,20 @@ impl TaskContext<'_> {
                 return self.collect_items(task, todo, outcomes);
             }
         }
-        let mut probes = batch
-            .map(|(_, probes)| probes)
-            .unwrap_or_default()
-            .into_iter();
+        let (mut built, mut probes) = match batch {
+            Some((prepared, probes)) => (prepared.into_iter(), probes.into_iter()),
+            None => (Vec::new().into_iter(), Vec::new().into_iter()),
+        };
         let mut results = Vec::with_capacity(todo.len());
         for (item, vars, wanted) in todo {
             if !wanted {
                 results.push(ItemResult::skipped(item));
                 continue;
             }
-            let prepared = self.prepare(task, host, &vars)?;
+            let prepared = match built.next() {
+                Some(prepared) => prepared,
+                None => self.prepare(task, host, &vars)?,
+            };
             let probe = probes.next();
             results.push(
                 self.run_item(task, host, &vars, item, &prepared, probe)
