@@ -1,8 +1,10 @@
 //! Runs one module on one host: probe, plan, and (unless in check mode) the
 //! steps. This is where "facts → commands" meets the wire.
 
+use std::path::Path;
 use std::time::Duration;
 
+use fleet_modules::shell::quote;
 use fleet_modules::{Module, ModuleError, Probe, Step, StepOutput};
 use fleet_ssh::{Become, ExecOptions, Session, SshError};
 use serde_json::{Map, Value};
@@ -303,6 +305,7 @@ async fn apply(
                 )
                 .await
                 .map(|()| StepOutput::default()),
+            Step::Fetch { src, dest } => fetch(session, src, dest, ctx).await,
         };
         match output {
             Ok(out) => {
@@ -403,6 +406,51 @@ async fn exec(
         rc: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Reads the host's `src` and writes it to the controller's `dest`
+/// atomically. A local write error fails the step like a command would.
+async fn fetch(
+    session: &Session,
+    src: &str,
+    dest: &str,
+    ctx: &RunContext,
+) -> Result<StepOutput, SshError> {
+    let options = ExecOptions {
+        r#become: ctx.r#become.clone(),
+        stdin: None,
+        timeout: ctx.timeout,
+    };
+    let out = session
+        .exec_collect(&format!("cat -- {}", quote(src)), &options)
+        .await?;
+    if out.status != 0 {
+        return Ok(StepOutput {
+            rc: out.status,
+            stdout: String::new(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(match write_atomically(Path::new(dest), &out.stdout) {
+        Ok(()) => StepOutput::default(),
+        Err(err) => StepOutput {
+            rc: 1,
+            stdout: String::new(),
+            stderr: format!("cannot write {dest} on the controller: {err}"),
+        },
+    })
+}
+
+fn write_atomically(dest: &Path, contents: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let name = dest.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dest.with_file_name(format!(".{name}.fleet-{}", std::process::id()));
+    std::fs::write(&temp, contents)?;
+    std::fs::rename(&temp, dest).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
     })
 }
 

@@ -63,6 +63,57 @@ pub trait Controller {
     fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError>;
     /// A template rendered with the host's vars (`template: src`).
     fn render_template(&self, src: &str) -> Result<String, ModuleError>;
+    /// Where a controller path the task writes (`fetch: dest`) lives.
+    fn local_path(&self, path: &str) -> String {
+        path.to_string()
+    }
+    /// Who runs the playbook, as `user@controller-host` (`release` logs it).
+    fn operator(&self) -> String {
+        local_operator()
+    }
+}
+
+/// `$USER` (else `$LOGNAME`, else the name of this process's uid) at the
+/// controller's hostname.
+fn local_operator() -> String {
+    let env = |key: &str| {
+        std::env::var(key)
+            .ok()
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    let user = env("USER")
+        .or_else(|| env("LOGNAME"))
+        .or_else(user_of_this_process)
+        .unwrap_or_else(|| "unknown".into());
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| {
+            std::fs::read_to_string(path)
+                .ok()
+                .map(|text| text.trim().to_string())
+                .filter(|text| !text.is_empty())
+        })
+        .or_else(|| env("HOSTNAME"))
+        .unwrap_or_else(|| "unknown".into());
+    format!("{user}@{host}")
+}
+
+/// The name `/etc/passwd` gives this process's real uid (Linux).
+fn user_of_this_process() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_string())
+    })
 }
 
 /// Deserializes rendered params into a module's params struct.

@@ -75,6 +75,9 @@ pub enum Step {
         /// `user` or `user:group`.
         owner: Option<String>,
     },
+    /// Copies the host's file `src` to the controller's file `dest`: a temp
+    /// file next to `dest`, then a rename.
+    Fetch { src: String, dest: String },
 }
 
 impl Step {

@@ -31,6 +31,7 @@ pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), P
         known.extend(options.known_vars.iter().cloned());
         known.extend(options.extra_vars.keys().cloned());
         known.extend(parsed.play.vars.keys().cloned());
+        known.extend(parsed.play.defaults.keys().cloned());
         let checker = Checker {
             templater: &templater,
             parsed,
@@ -152,6 +153,9 @@ impl Checker<'_> {
         self.check_strings(params, &known, &context)?;
         if let Some((_, environment)) = entry(node, "environment") {
             self.check_strings(environment, &known, "`environment`")?;
+        }
+        if let Some((_, key)) = entry(node, "once_per") {
+            self.check_strings(key, &self.with(registered, &[]), "`once_per`")?;
         }
         if let Some((_, spec)) = entry(node, "loop") {
             self.check_strings(spec, &self.with(registered, &[]), "`loop`")?;

@@ -87,6 +87,9 @@ pub struct Play {
     pub become_user: Option<String>,
     /// Play vars, then each `vars_files` file merged over them in order.
     pub vars: Map<String, Value>,
+    /// The `defaults_files` vars: below the inventory's, like Ansible's
+    /// role defaults, so an inventory overrides them.
+    pub defaults: Map<String, Value>,
     pub tasks: Vec<Task>,
     pub handlers: Vec<Task>,
     /// Run handlers already notified even when a later task failed on the
@@ -135,6 +138,10 @@ pub struct Task {
     pub delay: Option<f64>,
     pub until: Option<String>,
     pub run_once: bool,
+    /// A template: the task runs on the first host of each distinct
+    /// rendered value, and those hosts' registered results go to the
+    /// other hosts with the same value.
+    pub once_per: Option<String>,
     pub no_log: bool,
     /// Variables exported to the module's commands; values are templates.
     pub environment: Vec<(String, String)>,

@@ -88,7 +88,8 @@ impl Loader<'_> {
 
     /// One map: an import or a play.
     fn read_entry(&mut self, f: &Fields, dir: &Path, node: &YamlNode) -> Result<(), PlaybookError> {
-        match entry(node, "import") {
+        // `import_playbook` is Ansible's spelling of the same thing.
+        match entry(node, "import").or_else(|| entry(node, "import_playbook")) {
             Some((key, value)) => {
                 if let Node::Map(entries) = &node.value
                     && let Some((other, _)) = entries.iter().find(|(k, _)| k != key)

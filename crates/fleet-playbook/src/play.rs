@@ -21,6 +21,7 @@ pub(crate) const PLAY_KEYS: &[&str] = &[
     "become_user",
     "vars",
     "vars_files",
+    "defaults_files",
     "tasks",
     "handlers",
     "force_handlers",
@@ -73,6 +74,7 @@ pub(crate) fn parse_play(
         tags: Vec::new(),
         dir: context.dir.to_path_buf(),
         template_dirs: context.template_dirs.to_vec(),
+        defaults: Map::new(),
         serial: None,
         max_fail_percentage: None,
         rollback: None,
@@ -82,6 +84,7 @@ pub(crate) fn parse_play(
     let mut handler_nodes = Vec::new();
     let mut vars_nodes = Vec::new();
     let mut vars_files = None;
+    let mut defaults_files = None;
     let mut hosts_node = None;
     for (key, value) in entries {
         let Some(name) = key.value.as_str() else {
@@ -101,6 +104,7 @@ pub(crate) fn parse_play(
                 vars_nodes.push((f.label.to_owned(), value.clone()));
             }
             "vars_files" => vars_files = Some(value),
+            "defaults_files" => defaults_files = Some(value),
             "tasks" => task_nodes = task_list(f, value, name)?,
             "handlers" => handler_nodes = task_list(f, value, name)?,
             "force_handlers" => play.force_handlers = f.bool(value, name)?,
@@ -131,8 +135,14 @@ pub(crate) fn parse_play(
             "every play says where it runs, e.g. `hosts: web` or `hosts: all`",
         ));
     }
+    if let Some(files) = defaults_files {
+        let defaults =
+            read_vars_files(f, files, "defaults_files", context, &play, &mut vars_nodes)?;
+        play.defaults = defaults;
+    }
     if let Some(files) = vars_files {
-        read_vars_files(f, files, context, &mut play, &mut vars_nodes)?;
+        let vars = read_vars_files(f, files, "vars_files", context, &play, &mut vars_nodes)?;
+        play.vars.extend(vars);
     }
     if let Some(node) = hosts_node.filter(|_| is_template(&play.hosts)) {
         play.hosts = render_hosts(f, node, &play, context)?;
@@ -284,23 +294,26 @@ pub(crate) fn read_vars(
     Ok(vars)
 }
 
-/// Reads each vars file in order and merges it over the play's vars.
+/// Reads each vars file of `keyword` in order, each merged over the ones
+/// before it.
 fn read_vars_files(
     f: &Fields,
     node: &YamlNode,
+    keyword: &str,
     context: &PlayContext,
-    play: &mut Play,
+    play: &Play,
     vars_nodes: &mut Vec<(String, YamlNode)>,
-) -> Result<(), PlaybookError> {
-    const EXAMPLE: &str = "vars_files: [vars/common.yaml]";
+) -> Result<Map<String, Value>, PlaybookError> {
+    let example = format!("{keyword}: [vars/common.yaml]");
     let items: Vec<&YamlNode> = match &node.value {
         Node::Null => Vec::new(),
         Node::Str(_) => vec![node],
         Node::Seq(items) => items.iter().collect(),
-        _ => return Err(f.wrong_type(node, "vars_files", "a list of paths", EXAMPLE)),
+        _ => return Err(f.wrong_type(node, keyword, "a list of paths", &example)),
     };
+    let mut merged = Map::new();
     for item in items {
-        let mut name = f.string(item, "vars_files", EXAMPLE)?;
+        let mut name = f.string(item, keyword, &example)?;
         if is_template(&name) {
             name = Templater::new()
                 .render_str(&name, &load_time_vars(play, context))
@@ -343,10 +356,10 @@ fn read_vars_files(
                 "write one `name: value` per line, e.g. `app: shop`",
             ));
         }
-        play.vars.extend(read_vars(&file, &root, "a vars file")?);
+        merged.extend(read_vars(&file, &root, "a vars file")?);
         vars_nodes.push((label, root));
     }
-    Ok(())
+    Ok(merged)
 }
 
 fn reason(err: &std::io::Error) -> String {

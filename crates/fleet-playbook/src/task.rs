@@ -25,6 +25,7 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "delay",
     "until",
     "run_once",
+    "once_per",
     "no_log",
     "environment",
     "timeout",
@@ -57,6 +58,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         delay: None,
         until: None,
         run_once: false,
+        once_per: None,
         no_log: false,
         environment: Vec::new(),
         timeout: None,
@@ -83,6 +85,13 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "tags" => task.tags = f.strings(value, name, "tags: [deploy, nginx]")?,
             "ignore_errors" => task.ignore_errors = f.bool(value, name)?,
             "run_once" => task.run_once = f.bool(value, name)?,
+            "once_per" => {
+                task.once_per = Some(f.string(
+                    value,
+                    name,
+                    "once_per: \"{{ facts.os_codename }}-{{ facts.arch }}\"",
+                )?);
+            }
             "no_log" => task.no_log = f.bool(value, name)?,
             "retries" => task.retries = Some(f.count(value, name)?),
             "delay" => task.delay = Some(f.number(value, name, 0.0)?),

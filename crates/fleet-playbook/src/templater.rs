@@ -137,7 +137,6 @@ pub(crate) fn is_template(text: &str) -> bool {
 /// The expression of a string that is exactly one `{{ expr }}`.
 fn single_expression(text: &str) -> Option<&str> {
     let inner = text
-        .trim()
         .strip_prefix("{{")?
         .strip_suffix("}}")?
         .trim_start_matches('-')

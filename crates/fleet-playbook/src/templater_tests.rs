@@ -222,7 +222,7 @@ fn render_value_keeps_native_types_of_single_expressions() {
             "text": "port 8000",
             "nested": ["shop", {"deep": 8001}],
             "untouched": 5,
-            "padded": 8000,
+            "padded": "  8000  ",
         })
     );
     let err = t.render_value(&json!(["{{ nope }}"]), &vars).unwrap_err();

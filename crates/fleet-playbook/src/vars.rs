@@ -22,6 +22,7 @@ pub const BUILTIN_VARS: &[&str] = &[
     "inventory_hostname",
     "group_names",
     "play_hosts",
+    "groups",
     "ansible_check_mode",
     "omit",
 ];
@@ -51,7 +52,8 @@ pub fn host_vars(
     host_name: &str,
     facts: Option<&Value>,
 ) -> Value {
-    let mut vars = inventory_vars.clone();
+    let mut vars = play.defaults.clone();
+    vars.extend(inventory_vars.clone());
     vars.extend(play.vars.clone());
     vars.extend(registered.clone());
     vars.extend(extra.clone());
@@ -73,17 +75,20 @@ pub fn host_vars(
     Value::Object(vars)
 }
 
-/// Adds the run-wide built-ins: the host's groups, the play's hosts, and
-/// whether this is a check run.
+/// Adds the run-wide built-ins: the host's groups, the play's hosts, every
+/// inventory group's hosts (whatever `-l` selected), and whether this is a
+/// check run.
 pub fn add_run_vars(
     vars: &mut Value,
     group_names: &[String],
     play_hosts: &[String],
+    groups: &Map<String, Value>,
     check_mode: bool,
 ) {
     if let Value::Object(map) = vars {
         map.insert("group_names".into(), Value::from(group_names.to_vec()));
         map.insert("play_hosts".into(), Value::from(play_hosts.to_vec()));
+        map.insert("groups".into(), Value::Object(groups.clone()));
         map.insert("ansible_check_mode".into(), Value::Bool(check_mode));
     }
 }
@@ -109,10 +114,25 @@ fn resolve(vars: &mut Map<String, Value>, mut pending: Vec<String>) {
         failures.clear();
         let mut progressed = false;
         let mut still = Vec::new();
-        for name in pending {
+        // A var waits while it mentions another pending var, so that it
+        // never sees that var's unrendered text (unless all wait: a cycle).
+        let waits = |name: &String| {
+            let text = vars.get(name).map(Value::to_string).unwrap_or_default();
+            pending
+                .iter()
+                .any(|other| other != name && mentions(&text, other))
+        };
+        let ready: Vec<bool> = pending.iter().map(waits).map(|wait| !wait).collect();
+        let all = !ready.contains(&true);
+        for (name, ready) in pending.into_iter().zip(ready) {
             let Some(value) = vars.get(&name) else {
                 continue;
             };
+            if !ready && !all {
+                still.push(name);
+                progressed = true;
+                continue;
+            }
             match TEMPLATER.render_value(value, &context) {
                 Ok(rendered) => {
                     if rendered != *value {
@@ -143,6 +163,16 @@ fn resolve(vars: &mut Map<String, Value>, mut pending: Vec<String>) {
     }
 }
 
+/// Whether `name` appears in `text` as a whole identifier.
+fn mentions(text: &str, name: &str) -> bool {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +186,7 @@ mod tests {
             r#become: false,
             become_user: None,
             vars: vars.as_object().cloned().unwrap_or_default(),
+            defaults: Map::new(),
             tasks: Vec::new(),
             handlers: Vec::new(),
             force_handlers: true,
@@ -190,6 +221,29 @@ mod tests {
         let facts = json!({"os": "debian"});
         let vars = host_vars(&inventory, &play, &registered, &extra, "web1", Some(&facts));
         assert_eq!(vars["facts"]["os"], "debian");
+    }
+
+    #[test]
+    fn a_var_waits_for_the_vars_it_mentions() {
+        let play = play(json!({
+            "c": "{{ 'yes' if b == 'x' else 'no' }}",
+            "b": "{{ a }}",
+            "a": "x",
+        }));
+        let vars = host_vars(&Map::new(), &play, &Map::new(), &Map::new(), "h", None);
+        assert_eq!(vars["c"], "yes");
+    }
+
+    #[test]
+    fn defaults_sit_below_the_inventory() {
+        let mut play = play(json!({"port": 3}));
+        play.defaults = map(json!({"port": 1, "user": "app", "root": "/opt/{{ user }}"}));
+        let inventory = map(json!({"port": 2, "user": "shop"}));
+        let vars = host_vars(&inventory, &play, &Map::new(), &Map::new(), "h", None);
+        assert_eq!(vars["port"], 3);
+        assert_eq!(vars["root"], "/opt/shop");
+        let vars = host_vars(&Map::new(), &play, &Map::new(), &Map::new(), "h", None);
+        assert_eq!(vars["root"], "/opt/app");
     }
 
     #[test]
@@ -229,11 +283,13 @@ mod tests {
             &mut vars,
             &["web".into()],
             &["web1".into(), "web2".into()],
+            &map(json!({"web": ["web1", "web2", "web3"]})),
             true,
         );
         assert_eq!(
             vars,
-            json!({"group_names": ["web"], "play_hosts": ["web1", "web2"], "ansible_check_mode": true})
+            json!({"group_names": ["web"], "play_hosts": ["web1", "web2"],
+                   "groups": {"web": ["web1", "web2", "web3"]}, "ansible_check_mode": true})
         );
     }
 }

@@ -14,18 +14,25 @@ pub struct PlayController<'a> {
 }
 
 impl PlayController<'_> {
-    /// `src` as given when absolute, else under the play's `files/` or next
-    /// to the playbook, like Ansible's search path.
+    /// `src` as given when absolute, else the first that exists of: under
+    /// the play's `files/`, next to the playbook (Ansible's search path),
+    /// then from the current directory (for paths given with `-e`).
     fn file_path(&self, src: &str) -> PathBuf {
         let path = PathBuf::from(src);
         if path.is_absolute() {
             return path;
         }
-        let in_files = self.play.dir.join("files").join(src);
-        if in_files.exists() {
-            in_files
-        } else {
-            self.play.dir.join(src)
+        let candidates = [
+            self.play.dir.join("files").join(src),
+            self.play.dir.join(src),
+            path,
+        ];
+        let found = candidates.iter().position(|path| path.exists());
+        let [in_files, next_to_playbook, from_cwd] = candidates;
+        match found {
+            Some(0) => in_files,
+            Some(2) => from_cwd,
+            _ => next_to_playbook,
         }
     }
 }
@@ -37,6 +44,10 @@ impl Controller for PlayController<'_> {
             path: path.display().to_string(),
             reason: err.to_string(),
         })
+    }
+
+    fn local_path(&self, path: &str) -> String {
+        self.play.dir.join(path).display().to_string()
     }
 
     fn render_template(&self, src: &str) -> Result<String, ModuleError> {

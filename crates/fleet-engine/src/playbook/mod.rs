@@ -136,10 +136,11 @@ impl Run<'_> {
             .filter(|task| self.selected(play, task))
             .collect();
         // Hosts go through the tasks independently (Ansible's "free"
-        // strategy); a `run_once` task waits for every host and runs alone.
-        for segment in tasks.split_inclusive(|task| task.run_once) {
+        // strategy); a `run_once` or `once_per` task waits for every host.
+        let barrier = |task: &&Task| task.run_once || task.once_per.is_some();
+        for segment in tasks.split_inclusive(barrier) {
             let (free, once) = match segment.split_last() {
-                Some((last, rest)) if last.run_once => (rest, Some(*last)),
+                Some((last, rest)) if barrier(last) => (rest, Some(*last)),
                 _ => (segment, None),
             };
             self.free_tasks(&ctx, free, &mut states).await;
@@ -222,34 +223,83 @@ impl Run<'_> {
             )
             .await;
         }
-        let mut chosen: Vec<&mut HostState> = states.iter_mut().filter(|s| eligible(s)).collect();
-        if task.run_once {
-            chosen.truncate(1);
-        }
-        let mut runs: FuturesUnordered<_> = chosen
-            .into_iter()
-            .map(|state| async move {
+        let groups = self.groups(ctx, task, states, &eligible);
+        let mut runs: FuturesUnordered<_> = states
+            .iter_mut()
+            .enumerate()
+            .filter(|(index, _)| groups.iter().any(|group| group.runner == *index))
+            .map(|(index, state)| async move {
                 let result = ctx.run(task, state).await;
-                (state, result)
+                (index, state, result)
             })
             .collect();
-        let mut once: Option<(String, serde_json::Value)> = None;
-        while let Some((state, result)) = runs.next().await {
+        let mut shared = Vec::new();
+        while let Some((index, state, result)) = runs.next().await {
             let result = record(result, task, state, &mut self.counts);
-            if task.run_once
-                && let Some(name) = &task.register
-                && let Some(value) = state.registered.get(name)
-            {
-                once = Some((name.clone(), value.clone()));
-            }
+            let registered = task
+                .register
+                .as_ref()
+                .and_then(|name| Some((name.clone(), state.registered.get(name)?.clone())));
+            shared.push((index, state.name.clone(), state.failed, registered));
             let _ = self.events.send(Event::TaskResult(result));
         }
         drop(runs);
-        if let Some((name, value)) = once {
-            for state in states.iter_mut() {
-                state.registered.insert(name.clone(), value.clone());
+        for (runner, runner_name, failed, registered) in shared {
+            let Some(group) = groups.iter().find(|group| group.runner == runner) else {
+                continue;
+            };
+            for &member in &group.members {
+                let state = &mut states[member];
+                if let Some((name, value)) = &registered {
+                    state.registered.insert(name.clone(), value.clone());
+                }
+                if failed && task.once_per.is_some() {
+                    state.failed = true;
+                    self.counts.add(Status::Failed);
+                    let _ = self.events.send(Event::TaskResult(TaskResult {
+                        status: Status::Failed,
+                        msg: Some(format!(
+                            "failed on {runner_name}, which ran it for this host"
+                        )),
+                        ..TaskResult::new(&state.name, &task.name)
+                    }));
+                }
             }
         }
+    }
+
+    /// Which hosts run `task`, and which others take their result: every
+    /// eligible host runs it alone; `run_once` picks the first for all;
+    /// `once_per` picks the first of each distinct rendered key.
+    fn groups(
+        &self,
+        ctx: &TaskContext<'_>,
+        task: &Task,
+        states: &[HostState],
+        eligible: &impl Fn(&HostState) -> bool,
+    ) -> Vec<RunGroup> {
+        let mut groups: Vec<(Option<String>, RunGroup)> = Vec::new();
+        for (index, state) in states.iter().enumerate() {
+            if !eligible(state) {
+                continue;
+            }
+            let key = match (&task.once_per, task.run_once) {
+                (Some(template), _) => Some(ctx.render_key(template, state)),
+                (None, true) => Some(String::new()),
+                (None, false) => None,
+            };
+            match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+                Some((_, group)) => group.members.push(index),
+                None => groups.push((
+                    key,
+                    RunGroup {
+                        runner: index,
+                        members: Vec::new(),
+                    },
+                )),
+            }
+        }
+        groups.into_iter().map(|(_, group)| group).collect()
     }
 
     /// Opens the connections this play still needs, all at once (the
@@ -300,12 +350,11 @@ impl Run<'_> {
 
     fn selected(&self, play: &Play, task: &Task) -> bool {
         let wanted = &self.options.tags;
-        wanted.is_empty()
-            || task
-                .tags
-                .iter()
-                .chain(&play.tags)
-                .any(|tag| tag == "always" || wanted.contains(tag))
+        let mut tags = task.tags.iter().chain(&play.tags);
+        if task.tags.iter().any(|tag| tag == "never") {
+            return tags.any(|tag| tag != "never" && wanted.contains(tag));
+        }
+        wanted.is_empty() || tags.any(|tag| tag == "always" || wanted.contains(tag))
     }
 }
 
@@ -332,6 +381,12 @@ fn record(
 
 /// Whether a task (or the template it renders, or a play var) refers to
 /// `facts`.
+/// One host that runs a task, and the hosts that take its result.
+struct RunGroup {
+    runner: usize,
+    members: Vec<usize>,
+}
+
 fn mentions_facts(play: &Play, task: &Task) -> bool {
     let in_vars = serde_json::to_string(&play.vars).is_ok_and(|text| text.contains("facts"));
     let in_task = serde_json::to_string(&task.params).is_ok_and(|text| text.contains("facts"))
@@ -340,6 +395,7 @@ fn mentions_facts(play: &Play, task: &Task) -> bool {
             &task.changed_when,
             &task.failed_when,
             &task.until,
+            &task.once_per,
         ]
         .into_iter()
         .flatten()

@@ -23,6 +23,8 @@ pub struct ApplyOptions {
     pub tags: Vec<String>,
     pub extra_vars: Map<String, Value>,
     pub become_password: Option<Secret>,
+    /// Every inventory group's host names: the `groups` var.
+    pub groups: Map<String, Value>,
 }
 
 /// What one host carries from task to task within a run.
@@ -58,7 +60,13 @@ impl TaskContext<'_> {
             &host.name,
             host.facts.as_ref(),
         );
-        fleet_playbook::add_run_vars(&mut vars, &host.groups, self.play_hosts, self.options.check);
+        fleet_playbook::add_run_vars(
+            &mut vars,
+            &host.groups,
+            self.play_hosts,
+            &self.options.groups,
+            self.options.check,
+        );
         vars
     }
 
@@ -74,6 +82,14 @@ impl TaskContext<'_> {
                 .unwrap_or_else(|| "root".into()),
             password: self.options.become_password.clone(),
         })
+    }
+
+    /// The rendered `once_per` key of `host`; a key that fails to render
+    /// is its own group, so the task runs there and reports the error.
+    pub fn render_key(&self, template: &str, host: &HostState) -> String {
+        self.templater
+            .render_str(template, &self.vars(host))
+            .unwrap_or_else(|err| format!("{}: {err}", host.name))
     }
 
     /// Runs `task` on `host` and returns its result; registers and notifies.

@@ -51,6 +51,11 @@ pub async fn apply(args: PlaybookArgs, ssh: &SshArgs, check_only: bool) -> Resul
         tags: args.tags.clone(),
         extra_vars,
         become_password: secrets::become_password(args.ask_become_pass)?,
+        groups: inventory
+            .groups()
+            .iter()
+            .map(|group| (group.name.clone(), group.hosts.clone().into()))
+            .collect(),
     };
     let client = Client::new(secrets::ssh_options(ssh)?)?;
 

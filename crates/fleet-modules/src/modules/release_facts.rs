@@ -1,0 +1,144 @@
+//! What `release`'s probe reports: release names, the current release,
+//! the release dirs and the release log, and the choices made from them.
+
+use serde_json::{Map, Value};
+
+use crate::text::decode_base64;
+use crate::{ModuleError, Probe};
+
+/// Orders release names as they were deployed: `YYYYmmdd_HHMMSS`, then the
+/// `_N` suffix of a second deploy in the same second. `None` for other names.
+pub(crate) fn release_key(name: &str) -> Option<(&str, u32)> {
+    let stamp = name.get(..15)?;
+    let bytes = stamp.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+    if !(digits(0..8) && bytes[8] == b'_' && digits(9..15)) {
+        return None;
+    }
+    match &name[15..] {
+        "" => Some((stamp, 1)),
+        rest => {
+            let suffix = rest.strip_prefix('_')?;
+            if suffix.starts_with('0') || !suffix.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: u32 = suffix.parse().ok()?;
+            (n >= 2).then_some((stamp, n))
+        }
+    }
+}
+
+/// What the probe found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// The host's UTC time, `YYYYmmdd_HHMMSS`.
+    pub now: String,
+    /// The release `current` points to.
+    pub current: Option<String>,
+    pub current_sha256: Option<String>,
+    pub current_artifact: Option<String>,
+    /// Release names, oldest first.
+    pub releases: Vec<String>,
+    /// The release log's last lines (`info` only).
+    pub log: Vec<String>,
+}
+
+impl Facts {
+    pub fn parse(probe: &Probe) -> Result<Facts, ModuleError> {
+        if probe.rc != 0 {
+            return Err(ModuleError::Probe(probe.stderr.trim().to_string()));
+        }
+        let mut facts = Facts::default();
+        for line in probe.stdout.lines() {
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let value = value.trim();
+            match key {
+                "now" => facts.now = value.to_string(),
+                "current" => {
+                    let name = value.trim_end_matches('/').rsplit('/').next();
+                    facts.current = name.filter(|n| !n.is_empty()).map(String::from);
+                }
+                "current_sha256" => facts.current_sha256 = Some(value.to_string()),
+                "current_artifact" => facts.current_artifact = Some(value.to_string()),
+                "release" if release_key(value).is_some() => {
+                    facts.releases.push(value.to_string());
+                }
+                "log" => {
+                    let bytes = decode_base64(value, "release log")?;
+                    facts.log = String::from_utf8_lossy(&bytes)
+                        .lines()
+                        .filter(|line| !line.trim().is_empty())
+                        .map(String::from)
+                        .collect();
+                }
+                _ => {}
+            }
+        }
+        if release_key(&facts.now).is_none() {
+            return Err(ModuleError::Probe(format!(
+                "no host time in the probe output: {:?}",
+                probe.stdout
+            )));
+        }
+        facts
+            .releases
+            .sort_by(|a, b| release_key(a).cmp(&release_key(b)));
+        facts.releases.dedup();
+        Ok(facts)
+    }
+
+    /// The newest release older than `name`.
+    pub fn older_than(&self, name: &str) -> Option<&str> {
+        let key = release_key(name)?;
+        self.releases
+            .iter()
+            .rev()
+            .find(|release| release_key(release).is_some_and(|k| k < key))
+            .map(String::as_str)
+    }
+
+    /// The name of a release deployed now: the host's time, with `_2`,
+    /// `_3`… when a release of that second exists. Names always sort after
+    /// the existing releases: when the host's clock is behind the newest
+    /// one, its time is reused with the next suffix.
+    pub fn new_name(&self) -> String {
+        let newest = self.releases.last().and_then(|name| release_key(name));
+        let stamp = match newest {
+            Some((stamp, _)) if stamp > self.now.as_str() => stamp,
+            _ => self.now.as_str(),
+        };
+        std::iter::once(stamp.to_string())
+            .chain((2..).map(|n| format!("{stamp}_{n}")))
+            .find(|name| release_key(name) > newest)
+            .unwrap_or_default()
+    }
+}
+
+/// The releases to delete after a deploy: all but the newest `keep`, never
+/// one of `protect`. `releases` is oldest first.
+pub(crate) fn prune(releases: &[String], keep: u32, protect: &[Option<&str>]) -> Vec<String> {
+    let cut = releases.len().saturating_sub(keep as usize);
+    releases[..cut]
+        .iter()
+        .filter(|release| !protect.contains(&Some(release.as_str())))
+        .cloned()
+        .collect()
+}
+
+/// One release log line as an object; an empty value is `null`.
+pub(crate) fn parse_log_line(line: &str) -> Value {
+    let mut object = Map::new();
+    for field in line.split('\t') {
+        if let Some((key, value)) = field.split_once('=') {
+            let value = if value.is_empty() {
+                Value::Null
+            } else {
+                Value::String(value.to_string())
+            };
+            object.insert(key.to_string(), value);
+        }
+    }
+    Value::Object(object)
+}
