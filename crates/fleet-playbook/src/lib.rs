@@ -143,6 +143,9 @@ pub struct Task {
     /// other hosts with the same value.
     pub once_per: Option<String>,
     pub no_log: bool,
+    /// `false` runs the task for real even in check mode (Ansible's
+    /// `check_mode: false`), for commands that only read. Default `true`.
+    pub check_mode: bool,
     /// Variables exported to the module's commands; values are templates.
     pub environment: Vec<(String, String)>,
     /// Seconds.

@@ -27,6 +27,7 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "run_once",
     "once_per",
     "no_log",
+    "check_mode",
     "environment",
     "timeout",
 ];
@@ -60,6 +61,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         run_once: false,
         once_per: None,
         no_log: false,
+        check_mode: true,
         environment: Vec::new(),
         timeout: None,
         origin: f.origin(node),
@@ -93,6 +95,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
                 )?);
             }
             "no_log" => task.no_log = f.bool(value, name)?,
+            "check_mode" => task.check_mode = f.bool(value, name)?,
             "retries" => task.retries = Some(f.count(value, name)?),
             "delay" => task.delay = Some(f.number(value, name, 0.0)?),
             "timeout" => task.timeout = Some(read_timeout(f, value)?),

@@ -388,7 +388,9 @@ struct RunGroup {
 }
 
 fn mentions_facts(play: &Play, task: &Task) -> bool {
-    let in_vars = serde_json::to_string(&play.vars).is_ok_and(|text| text.contains("facts"));
+    let in_vars = [&play.vars, &play.defaults]
+        .iter()
+        .any(|vars| serde_json::to_string(vars).is_ok_and(|text| text.contains("facts")));
     let in_task = serde_json::to_string(&task.params).is_ok_and(|text| text.contains("facts"))
         || [
             &task.when,

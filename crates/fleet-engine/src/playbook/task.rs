@@ -51,23 +51,29 @@ pub struct TaskContext<'a> {
 const HIDDEN: &str = "output hidden by no_log";
 
 impl TaskContext<'_> {
+    /// The host's vars. The run-wide built-ins (`groups`, `play_hosts`…)
+    /// go in first, so that play vars built on them render.
     fn vars(&self, host: &HostState) -> Value {
-        let mut vars = fleet_playbook::host_vars(
-            &host.inventory_vars,
-            self.play,
-            &host.registered,
-            &self.options.extra_vars,
-            &host.name,
-            host.facts.as_ref(),
-        );
+        let mut run_vars = Value::Object(Map::new());
         fleet_playbook::add_run_vars(
-            &mut vars,
+            &mut run_vars,
             &host.groups,
             self.play_hosts,
             &self.options.groups,
             self.options.check,
         );
-        vars
+        let mut base = host.inventory_vars.clone();
+        if let Value::Object(run_vars) = run_vars {
+            base.extend(run_vars);
+        }
+        fleet_playbook::host_vars(
+            &base,
+            self.play,
+            &host.registered,
+            &self.options.extra_vars,
+            &host.name,
+            host.facts.as_ref(),
+        )
     }
 
     fn r#become(&self, task: &Task, host: &HostState) -> Option<Become> {
@@ -283,7 +289,7 @@ impl TaskContext<'_> {
             .collect::<Result<Vec<_>, String>>()?;
         let ctx = RunContext {
             r#become: self.r#become(task, host),
-            check: self.options.check,
+            check: self.options.check && task.check_mode,
             timeout: task.timeout.map(Duration::from_secs_f64),
             environment,
         };

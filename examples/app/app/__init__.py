@@ -1,0 +1,1 @@
+"""Example service deployed by fleet's playbooks."""
