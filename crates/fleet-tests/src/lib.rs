@@ -104,10 +104,15 @@ impl Lab {
 
     /// `fleet` with the lab's known_hosts and the lab inventory.
     pub fn fleet(&self, subcommand: &str) -> Command {
+        self.fleet_with(subcommand, &self.inventory_path)
+    }
+
+    /// `fleet` with the lab's known_hosts and the given inventory.
+    pub fn fleet_with(&self, subcommand: &str, inventory: &Path) -> Command {
         let mut cmd = fleet();
         cmd.arg(subcommand)
             .arg("-i")
-            .arg(&self.inventory_path)
+            .arg(inventory)
             .arg("--known-hosts")
             .arg(self.known_hosts());
         cmd

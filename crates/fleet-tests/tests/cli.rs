@@ -17,6 +17,8 @@ fn help() {
     insta::assert_snapshot!("help", stdout(&["--help"]));
     insta::assert_snapshot!("run_help", stdout(&["run", "--help"]));
     insta::assert_snapshot!("apply_help", stdout(&["apply", "--help"]));
+    insta::assert_snapshot!("releases_help", stdout(&["releases", "--help"]));
+    insta::assert_snapshot!("rollback_help", stdout(&["rollback", "--help"]));
 }
 
 #[test]

@@ -114,3 +114,85 @@ fn each_malformed_playbook_is_rejected_before_any_host_is_contacted() {
         assert_rejected(&output, &expected, &relative.display().to_string());
     }
 }
+
+/// An inventory whose only host sits where nothing answers: a command that
+/// contacted it would print events and exit 3.
+fn unreachable_inventory(scratch: &std::path::Path) -> std::path::PathBuf {
+    let inventory = scratch.join("inventory.yaml");
+    std::fs::write(
+        &inventory,
+        "all:\n  children:\n    web:\n      hosts:\n        web1: {address: 10.77.0.250}\n",
+    )
+    .unwrap();
+    inventory
+}
+
+fn release_command(
+    command: &str,
+    inventory: &std::path::Path,
+    playbook: &std::path::Path,
+) -> std::process::Output {
+    fleet()
+        .current_dir(repo_root())
+        .arg(command)
+        .arg("-i")
+        .arg(inventory)
+        .arg(playbook)
+        .args(["--connect-timeout", "1", "--known-hosts", "/dev/null"])
+        .output()
+        .unwrap()
+}
+
+/// `fleet releases` and `fleet rollback` load the deploy playbook as
+/// `fleet apply` does: the same errors, before any host is contacted.
+#[test]
+fn release_commands_reject_malformed_playbooks_like_apply() {
+    let scratch = fleet_tests::scratch_dir("release_commands_bad_playbooks");
+    let inventory = unreachable_inventory(&scratch);
+    for file in corpus("tests/playbooks/bad") {
+        let relative = file.strip_prefix(repo_root()).unwrap().to_path_buf();
+        let expected = std::fs::read_to_string(file.with_extension("expect")).unwrap();
+        for command in ["releases", "rollback"] {
+            let output = release_command(command, &inventory, &relative);
+            let case = format!("{command} {}", relative.display());
+            assert_rejected(&output, &expected, &case);
+        }
+    }
+}
+
+#[test]
+fn release_commands_need_a_release_task() {
+    let scratch = fleet_tests::scratch_dir("release_commands_no_release_task");
+    let inventory = unreachable_inventory(&scratch);
+    let playbook = scratch.join("no-release.yaml");
+    std::fs::write(
+        &playbook,
+        "- hosts: web\n  tasks:\n    - command: \"true\"\n      notify: h\n  handlers:\n    - name: h\n      release: {path: /opt/app, state: rollback}\n",
+    )
+    .unwrap();
+    let expected = format!("{}: no play has a `release` task", playbook.display());
+    for command in ["releases", "rollback"] {
+        let output = release_command(command, &inventory, &playbook);
+        assert_rejected(&output, &expected, command);
+    }
+}
+
+#[test]
+fn rollback_to_must_name_a_release() {
+    let scratch = fleet_tests::scratch_dir("rollback_to_bad_name");
+    let inventory = unreachable_inventory(&scratch);
+    let output = fleet()
+        .current_dir(repo_root())
+        .args(["rollback", "-i"])
+        .arg(&inventory)
+        .args([
+            "playbooks/release.yaml",
+            "--to",
+            "latest",
+            "--known-hosts",
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert_rejected(&output, "--to latest: not a release name", "--to latest");
+}

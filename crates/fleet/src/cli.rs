@@ -28,6 +28,10 @@ pub enum Command {
     Check(PlaybookArgs),
     /// Print the selected hosts with their resolved vars.
     Inventory(InventoryArgs),
+    /// List each selected host's current and previous releases (read-only).
+    Releases(ReleaseArgs),
+    /// Switch each selected host back to the previous release (or --to NAME).
+    Rollback(RollbackArgs),
 }
 
 /// Connection options shared by every command.
@@ -128,4 +132,30 @@ pub struct PlaybookArgs {
     /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
     #[arg(short = 'K', long)]
     pub ask_become_pass: bool,
+}
+
+/// `fleet releases`: the `release` tasks of the deploy playbook say where
+/// the app lives and how it is restarted.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// The deploy playbook (the one with the `release` task).
+    #[arg(value_name = "PLAYBOOK")]
+    pub playbook: PathBuf,
+    /// Extra vars: `key=value`, a JSON object, or `@file.json`; they win over every other var.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// The release to switch to, e.g. 20260301_120000 [default: the one before current]
+    #[arg(long, value_name = "NAME")]
+    pub to: Option<String>,
 }

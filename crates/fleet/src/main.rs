@@ -45,6 +45,8 @@ fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::apply(args, &cli.ssh, false).await,
             Command::Check(args) => commands::apply::apply(args, &cli.ssh, true).await,
             Command::Inventory(args) => commands::inventory::show(args),
+            Command::Releases(args) => commands::release::releases(args, &cli.ssh).await,
+            Command::Rollback(args) => commands::release::rollback(args, &cli.ssh).await,
         }
     });
     // Sessions are closed by now; do not wait for stray blocking reads.

@@ -120,6 +120,11 @@ impl TaskContext<'_> {
         };
         result.status = status;
         if let Some(name) = &task.register {
+            let mut registered = registered;
+            if let Value::Object(map) = &mut registered {
+                // Seconds the task took, like the `delta` of Ansible's commands.
+                map.insert("elapsed".into(), json!(started.elapsed().as_secs_f64()));
+            }
             host.registered.insert(name.clone(), registered);
         }
         if status == Status::Changed {

@@ -5,6 +5,7 @@ pub mod authorized_key;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
+pub mod debug;
 pub mod fetch;
 pub mod file;
 pub mod group;

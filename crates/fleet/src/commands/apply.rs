@@ -4,14 +4,14 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use fleet_engine::{ApplyOptions, CancellationToken, play_hosts, run_playbook};
+use fleet_engine::{ApplyOptions, CancellationToken, Counts, play_hosts, run_playbook};
 use fleet_inventory::Inventory;
-use fleet_playbook::LoadOptions;
+use fleet_playbook::{LoadOptions, Playbook};
 use fleet_ssh::Client;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::cli::{PlaybookArgs, SshArgs};
+use crate::cli::{PlaybookArgs, Selection, SshArgs};
 use crate::commands::run::cancel_on_signal;
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -20,13 +20,54 @@ use crate::secrets;
 
 /// `check_only` is `fleet check`: check mode with diffs, exit 5 on drift.
 pub async fn apply(args: PlaybookArgs, ssh: &SshArgs, check_only: bool) -> Result<Exit, CliError> {
-    let inventory = Inventory::load(&args.selection.inventory)?;
+    let run = PlaybookRun {
+        selection: &args.selection,
+        playbook: &args.playbook,
+        extra_vars: &args.extra_vars,
+        ask_become_pass: args.ask_become_pass,
+        check: args.check || check_only,
+        diff: args.diff || check_only,
+        tags: args.tags.clone(),
+    };
+    let (counts, interrupted) = run_file(run, ssh, Ok).await?;
+    let exit = Exit::from_counts(&counts, interrupted);
+    Ok(
+        if check_only && exit == Exit::Success && counts.changed > 0 {
+            Exit::Drift
+        } else {
+            exit
+        },
+    )
+}
+
+/// What a command that runs a playbook file asks for.
+pub struct PlaybookRun<'a> {
+    pub selection: &'a Selection,
+    pub playbook: &'a Path,
+    pub extra_vars: &'a [String],
+    pub ask_become_pass: bool,
+    pub check: bool,
+    /// Keep the diffs in the results.
+    pub diff: bool,
+    pub tags: Vec<String>,
+}
+
+/// Loads and validates the playbook, lets `transform` reshape it, runs it
+/// on the selected hosts and reports every event. Returns the counts and
+/// whether the run was interrupted. Every error is raised before a host is
+/// contacted.
+pub async fn run_file(
+    run: PlaybookRun<'_>,
+    ssh: &SshArgs,
+    transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
+) -> Result<(Counts, bool), CliError> {
+    let inventory = Inventory::load(&run.selection.inventory)?;
     let limit: BTreeSet<String> = inventory
-        .select(&args.selection.limit)?
+        .select(&run.selection.limit)?
         .into_iter()
         .map(|host| host.name.clone())
         .collect();
-    let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    let extra_vars = parse_extra_vars(run.extra_vars)?;
     let mut known_vars: BTreeSet<String> = extra_vars.keys().cloned().collect();
     for host in inventory
         .hosts()
@@ -38,19 +79,19 @@ pub async fn apply(args: PlaybookArgs, ssh: &SshArgs, check_only: bool) -> Resul
     let load_options = LoadOptions {
         known_vars,
         extra_vars: extra_vars.clone(),
-        template_dirs: template_dirs(&args.playbook),
+        template_dirs: template_dirs(run.playbook),
     };
-    let playbook = fleet_playbook::load(&args.playbook, &load_options)?;
+    let playbook = transform(fleet_playbook::load(run.playbook, &load_options)?)?;
     let mut plays = Vec::with_capacity(playbook.plays.len());
     for play in &playbook.plays {
         plays.push((play, play_hosts(&inventory, play, &limit)?));
     }
     let options = ApplyOptions {
-        check: args.check || check_only,
-        diff: args.diff || check_only,
-        tags: args.tags.clone(),
+        check: run.check,
+        diff: run.diff,
+        tags: run.tags,
         extra_vars,
-        become_password: secrets::become_password(args.ask_become_pass)?,
+        become_password: secrets::become_password(run.ask_become_pass)?,
         groups: inventory
             .groups()
             .iter()
@@ -62,7 +103,7 @@ pub async fn apply(args: PlaybookArgs, ssh: &SshArgs, check_only: bool) -> Resul
     let cancel = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
     let (sender, mut receiver) = mpsc::unbounded_channel();
-    let mut reporter = report::for_format(args.selection.format, limit.len());
+    let mut reporter = report::for_format(run.selection.format, limit.len());
     let runner = async {
         let counts = run_playbook(&client, &plays, &playbook, &options, &sender, &cancel).await;
         drop(sender);
@@ -76,14 +117,7 @@ pub async fn apply(args: PlaybookArgs, ssh: &SshArgs, check_only: bool) -> Resul
     };
     let (counts, reported) = tokio::join!(runner, reporting);
     reported?;
-    let exit = Exit::from_counts(&counts, cancel.is_cancelled());
-    Ok(
-        if check_only && exit == Exit::Success && counts.changed > 0 {
-            Exit::Drift
-        } else {
-            exit
-        },
-    )
+    Ok((counts, cancel.is_cancelled()))
 }
 
 /// Diffs are shown only with `--diff` (always with `fleet check`).

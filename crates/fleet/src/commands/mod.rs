@@ -1,3 +1,4 @@
 pub mod apply;
 pub mod inventory;
+pub mod release;
 pub mod run;

@@ -1,0 +1,129 @@
+use std::path::PathBuf;
+
+use fleet_playbook::LoadOptions;
+
+use super::*;
+
+const DEPLOY: &str = r#"
+- name: base
+  hosts: all
+  tasks:
+    - name: packages
+      command: "true"
+- name: deploy
+  hosts: web
+  become: true
+  vars: {app_root: /opt/shop, artifact: build/shop.tar.gz}
+  tasks:
+    - name: stop first
+      command: "true"
+      notify: restart
+    - name: deploy {{ artifact }}
+      release:
+        path: "{{ app_root }}"
+        artifact: "{{ artifact }}"
+        restart: [shop-api]
+        health_urls: []
+      register: deployed
+      notify: restart
+      tags: [deploy]
+      ignore_errors: true
+      when: app_root is defined
+    - name: what is deployed
+      release: {path: "{{ app_root }}", state: info}
+    - name: the admin app
+      release: {path: /opt/admin, artifact: build/admin.tar.gz}
+  handlers:
+    - name: restart
+      command: "true"
+"#;
+
+/// Loads `yaml` as a playbook file of its own.
+fn load(test: &str, yaml: &str) -> Playbook {
+    let dir = std::env::temp_dir().join(format!("fleet-release-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path: PathBuf = dir.join("playbook.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let playbook = fleet_playbook::load(&path, &LoadOptions::default()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    playbook
+}
+
+#[test]
+fn info_keeps_the_deploy_tasks_once_per_app_and_drops_the_rest() {
+    let playbook = release_tasks_only(load("info", DEPLOY), Action::Info).unwrap();
+    assert_eq!(playbook.plays.len(), 1);
+    let play = &playbook.plays[0];
+    assert_eq!(play.name, "deploy");
+    assert!(play.r#become);
+    assert!(play.handlers.is_empty());
+    let names: Vec<&str> = play.tasks.iter().map(|task| task.name.as_str()).collect();
+    assert_eq!(names, ["releases {{ app_root }}", "releases /opt/admin"]);
+    let task = &play.tasks[0];
+    assert_eq!(
+        task.params,
+        json!({"path": "{{ app_root }}", "state": "info", "restart": ["shop-api"], "health_urls": []})
+    );
+    assert_eq!(task.when.as_deref(), Some("app_root is defined"));
+    assert!(task.register.is_none() && task.notify.is_empty() && task.tags.is_empty());
+    assert!(!task.ignore_errors);
+}
+
+#[test]
+fn rollback_sets_the_state_and_the_target_only_when_given() {
+    let playbook =
+        release_tasks_only(load("rollback", DEPLOY), Action::Rollback { to: None }).unwrap();
+    let task = &playbook.plays[0].tasks[1];
+    assert_eq!(task.name, "rollback /opt/admin");
+    assert_eq!(
+        task.params,
+        json!({"path": "/opt/admin", "state": "rollback"})
+    );
+    let to = Some("20260101_000000");
+    let playbook =
+        release_tasks_only(load("rollback_to", DEPLOY), Action::Rollback { to }).unwrap();
+    let task = &playbook.plays[0].tasks[1];
+    assert_eq!(task.name, "rollback /opt/admin to 20260101_000000");
+    assert_eq!(
+        task.params,
+        json!({"path": "/opt/admin", "state": "rollback", "to": "20260101_000000"})
+    );
+}
+
+#[test]
+fn a_playbook_without_a_release_task_is_refused_with_a_hint() {
+    let playbook = load(
+        "none",
+        "- hosts: all\n  tasks:\n    - command: \"true\"\n  handlers:\n    - name: h\n      release: {path: /opt/x, state: info}\n",
+    );
+    let err = release_tasks_only(playbook, Action::Info).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("playbook.yaml: no play has a `release` task"),
+        "{text}"
+    );
+    assert!(text.contains("\n  hint: "), "{text}");
+}
+
+#[test]
+fn to_must_be_a_release_name() {
+    assert!(check_release_name("20260101_000000").is_ok());
+    assert!(check_release_name("20260101_000000_2").is_ok());
+    for bad in ["latest", "20260101", "../x", "20260101_000000_1"] {
+        let err = check_release_name(bad).unwrap_err().to_string();
+        assert!(err.contains("hint: "), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn without_a_deploy_the_other_release_tasks_count_once_per_app() {
+    let yaml = "- hosts: web\n  tasks:\n    - release: {path: /opt/x, state: info}\n    - release: {path: /opt/x, state: rollback}\n    - release: {path: /opt/y, state: info}\n";
+    let playbook =
+        release_tasks_only(load("no_deploy", yaml), Action::Rollback { to: None }).unwrap();
+    let names: Vec<&str> = playbook.plays[0]
+        .tasks
+        .iter()
+        .map(|task| task.name.as_str())
+        .collect();
+    assert_eq!(names, ["rollback /opt/x", "rollback /opt/y"]);
+}
