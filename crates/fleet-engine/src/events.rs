@@ -107,8 +107,21 @@ impl TaskResult {
     }
 }
 
+/// Why a rolling play started no further batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// More than `max_fail_percentage` of the batch's hosts failed.
+    MaxFailPercentage,
+    /// A host of the batch failed, and the play has `serial` but no
+    /// `max_fail_percentage`.
+    HostFailed,
+    /// The run was interrupted (Ctrl-C).
+    Interrupted,
+}
+
 /// Everything a reporter can be told, in the order it happens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     RunStart {
@@ -119,6 +132,26 @@ pub enum Event {
     PlayStart {
         name: String,
         hosts: Vec<String>,
+    },
+    /// A batch of a play with `serial` begins: batch number `batch` (from
+    /// 1) of `of`, on these hosts.
+    BatchStart {
+        play: String,
+        batch: usize,
+        of: usize,
+        hosts: Vec<String>,
+    },
+    /// A play stops after batch `batch` of `of`: no further batch, and no
+    /// later play, starts. `failed` of the batch's `batch_size` hosts
+    /// failed or were unreachable.
+    RolloutStopped {
+        play: String,
+        batch: usize,
+        of: usize,
+        failed: usize,
+        batch_size: usize,
+        max_fail_percentage: Option<f64>,
+        reason: StopReason,
     },
     /// A task begins on every host of the play.
     TaskStart {
@@ -136,4 +169,45 @@ pub enum Event {
         duration_ms: u64,
         interrupted: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{Event, StopReason};
+
+    #[test]
+    fn batch_events_serialize_as_documented() {
+        let start = Event::BatchStart {
+            play: "web".into(),
+            batch: 2,
+            of: 3,
+            hosts: vec!["lab2".into(), "lab3".into()],
+        };
+        assert_eq!(
+            serde_json::to_value(start).ok(),
+            Some(
+                json!({"event": "batch_start", "play": "web", "batch": 2, "of": 3,
+                        "hosts": ["lab2", "lab3"]})
+            )
+        );
+        let stopped = Event::RolloutStopped {
+            play: "web".into(),
+            batch: 2,
+            of: 3,
+            failed: 1,
+            batch_size: 2,
+            max_fail_percentage: Some(25.0),
+            reason: StopReason::MaxFailPercentage,
+        };
+        assert_eq!(
+            serde_json::to_value(stopped).ok(),
+            Some(
+                json!({"event": "rollout_stopped", "play": "web", "batch": 2, "of": 3,
+                        "failed": 1, "batch_size": 2, "max_fail_percentage": 25.0,
+                        "reason": "max_fail_percentage"})
+            )
+        );
+    }
 }

@@ -14,9 +14,11 @@ mod target;
 
 pub use adhoc::{AdhocCommand, run_adhoc};
 pub use error::EngineError;
-pub use events::{Counts, Event, OutputStream, Status, TaskResult};
+pub use events::{Counts, Event, OutputStream, Status, StopReason, TaskResult};
 pub use lines::LineBuffer;
 pub use module_run::{ModuleOutcome, RunContext, probe_many, run_module, run_probed};
-pub use playbook::{ApplyOptions, FACTS_SCRIPT, parse_facts, play_hosts, run_playbook};
+pub use playbook::{
+    ApplyOptions, FACTS_SCRIPT, batch_sizes, parse_facts, play_hosts, run_playbook, stop_reason,
+};
 pub use target::ssh_target;
 pub use tokio_util::sync::CancellationToken;

@@ -35,6 +35,7 @@ mod fields;
 mod filters;
 mod loader;
 mod play;
+mod serial;
 mod task;
 mod templater;
 mod vars;
@@ -47,6 +48,7 @@ use serde_json::{Map, Value};
 
 pub use error::{PlaybookError, TemplateError};
 pub use fleet_yaml::Location;
+pub use serial::{BatchSize, Rollback, Serial};
 pub use templater::{OMIT, Templater};
 pub use vars::{BUILTIN_VARS, add_run_vars, host_vars};
 
@@ -100,12 +102,14 @@ pub struct Play {
     pub dir: PathBuf,
     /// Where templates are looked up after `dir`.
     pub template_dirs: Vec<PathBuf>,
-    /// Rolling releases (later): kept as written.
-    pub serial: Option<Value>,
-    /// Rolling releases (later): a percentage from 0 to 100.
+    /// Run the play in batches of hosts, one after the other. `None`: one
+    /// batch of every host.
+    pub serial: Option<Serial>,
+    /// Stop the rollout after a batch in which more than this percentage
+    /// (0 to 100) of the batch's hosts failed.
     pub max_fail_percentage: Option<f64>,
-    /// Rolling releases (later): kept as written.
-    pub rollback: Option<String>,
+    /// What a failed rollout rolls back; `batch` unless written.
+    pub rollback: Rollback,
     /// Where the play starts (`file:line:col`).
     pub origin: String,
 }

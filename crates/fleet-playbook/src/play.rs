@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use fleet_yaml::{Location, Node, YamlNode, closest, parse_document, quote};
 use serde_json::{Map, Value};
 
-use crate::Play;
 use crate::error::PlaybookError;
 use crate::fields::{Fields, is_identifier, shown_key};
 use crate::loader::normalize;
+use crate::serial::{parse_rollback, parse_serial};
 use crate::task::{TASK_KEYWORDS, parse_task};
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
+use crate::{Play, Rollback};
 
 /// The keys a play may hold.
 pub(crate) const PLAY_KEYS: &[&str] = &[
@@ -77,7 +78,7 @@ pub(crate) fn parse_play(
         defaults: Map::new(),
         serial: None,
         max_fail_percentage: None,
-        rollback: None,
+        rollback: Rollback::default(),
         origin: f.origin(node),
     };
     let mut task_nodes = Vec::new();
@@ -112,7 +113,7 @@ pub(crate) fn parse_play(
             "gather_facts" => {
                 f.bool(value, name)?;
             }
-            "serial" => play.serial = Some(value.value.to_json()),
+            "serial" => play.serial = Some(parse_serial(f, value)?),
             "max_fail_percentage" => {
                 let percent = f.number(value, name, 0.0)?;
                 if percent > 100.0 {
@@ -124,7 +125,7 @@ pub(crate) fn parse_play(
                 }
                 play.max_fail_percentage = Some(percent);
             }
-            "rollback" => play.rollback = Some(f.string(value, name, "rollback: previous")?),
+            "rollback" => play.rollback = parse_rollback(f, value)?,
             _ => return Err(unknown_key(f, key)),
         }
     }

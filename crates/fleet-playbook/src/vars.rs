@@ -195,7 +195,7 @@ mod tests {
             template_dirs: Vec::new(),
             serial: None,
             max_fail_percentage: None,
-            rollback: None,
+            rollback: crate::Rollback::default(),
             origin: "p.yaml:1:1".into(),
         }
     }

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use fleet_playbook::{LoadOptions, Location, Playbook, PlaybookError, Templater, host_vars, load};
+use fleet_playbook::{
+    BatchSize, LoadOptions, Location, Playbook, PlaybookError, Rollback, Serial, Templater,
+    host_vars, load,
+};
 use serde_json::{Map, Value, json};
 
 fn good(name: &str) -> PathBuf {
@@ -76,9 +79,9 @@ fn a_single_play_file_becomes_the_full_model() {
     assert_eq!(play.become_user.as_deref(), Some("root"));
     assert!(!play.force_handlers);
     assert_eq!(play.tags, ["base"]);
-    assert_eq!(play.serial, Some(json!("25%")));
+    assert_eq!(play.serial, Some(Serial(vec![BatchSize::Percent(25.0)])));
     assert_eq!(play.max_fail_percentage, Some(10.0));
-    assert_eq!(play.rollback.as_deref(), Some("previous"));
+    assert_eq!(play.rollback, Rollback::All);
     // vars files are merged over play vars.
     assert_eq!(play.vars["app"], "mall");
     assert_eq!(play.vars["workers"], 4);

@@ -1,7 +1,10 @@
-//! `fleet apply`: plays run in order. Within a play every host goes through
-//! the tasks at its own pace (Ansible's "free" strategy); a `run_once` task
-//! waits for every host. Handlers run at the end of the play.
+//! `fleet apply`: plays run in order. A play runs on its hosts in batches
+//! (`serial`; one batch of every host without it). Within a batch every
+//! host goes through the tasks at its own pace (Ansible's "free" strategy);
+//! a `run_once` task waits for every host of the batch. Handlers run at the
+//! end of each batch.
 
+mod batches;
 mod controller;
 mod facts;
 mod task;
@@ -18,7 +21,8 @@ use serde_json::Map;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{Counts, Event, Status, TaskResult};
+use crate::events::{Counts, Event, Status, StopReason, TaskResult};
+pub use batches::{batch_sizes, stop_reason};
 pub use facts::{FACTS_SCRIPT, parse_facts};
 pub use task::ApplyOptions;
 use task::{HostState, TaskContext};
@@ -67,9 +71,10 @@ pub async fn run_playbook(
         sessions: BTreeMap::new(),
         registered: BTreeMap::new(),
         counts: Counts::default(),
+        rollout_stopped: false,
     };
     for (play, hosts) in plays {
-        if cancel.is_cancelled() {
+        if cancel.is_cancelled() || run.rollout_stopped {
             break;
         }
         run.play(play, hosts).await;
@@ -97,14 +102,64 @@ struct Run<'a> {
     /// Registered results survive from play to play, as in Ansible.
     registered: BTreeMap<String, Map<String, serde_json::Value>>,
     counts: Counts,
+    /// Set when a play's rollout stops early: no later play starts.
+    rollout_stopped: bool,
 }
 
 impl Run<'_> {
+    /// Runs the play batch after batch; hosts of a batch are contacted only
+    /// when it starts.
     async fn play(&mut self, play: &Play, hosts: &[&Host]) {
         let _ = self.events.send(Event::PlayStart {
             name: play.name.clone(),
             hosts: hosts.iter().map(|h| h.name.clone()).collect(),
         });
+        let batches = batches::split(hosts, play.serial.as_ref());
+        let of = batches.len();
+        for (index, batch) in batches.into_iter().enumerate() {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            if play.serial.is_some() {
+                let _ = self.events.send(Event::BatchStart {
+                    play: play.name.clone(),
+                    batch: index + 1,
+                    of,
+                    hosts: batch.iter().map(|host| host.name.clone()).collect(),
+                });
+            }
+            let failed = self.batch(play, batch).await;
+            let reason = if self.cancel.is_cancelled() {
+                (index + 1 < of).then_some(StopReason::Interrupted)
+            } else {
+                let serial = play.serial.is_some();
+                stop_reason(failed, batch.len(), serial, play.max_fail_percentage)
+            };
+            if let Some(reason) = reason {
+                let _ = self.events.send(Event::RolloutStopped {
+                    play: play.name.clone(),
+                    batch: index + 1,
+                    of,
+                    failed,
+                    batch_size: batch.len(),
+                    max_fail_percentage: play.max_fail_percentage,
+                    reason,
+                });
+                self.rollout_stopped = true;
+                break;
+            }
+        }
+    }
+
+    /// Runs the play on one batch of its hosts and returns how many of
+    /// them failed or were unreachable in it. A host unreachable since an
+    /// earlier play is skipped and not counted, as in Ansible.
+    async fn batch(&mut self, play: &Play, hosts: &[&Host]) -> usize {
+        let unreachable_before: BTreeSet<&str> = hosts
+            .iter()
+            .filter(|host| matches!(self.sessions.get(&host.name), Some(None)))
+            .map(|host| host.name.as_str())
+            .collect();
         self.connect(hosts).await;
         let mut states: Vec<HostState> = hosts
             .iter()
@@ -162,9 +217,20 @@ impl Run<'_> {
                 self.task(&ctx, handler, &mut states, notified).await;
             }
         }
+        let failed = hosts
+            .iter()
+            .filter(|host| !unreachable_before.contains(host.name.as_str()))
+            .filter(|host| {
+                states
+                    .iter()
+                    .find(|state| state.name == host.name)
+                    .is_none_or(|state| state.failed)
+            })
+            .count();
         for state in states {
             self.registered.insert(state.name, state.registered);
         }
+        failed
     }
 
     /// Every host runs `tasks` in order, at its own pace, until one fails

@@ -6,7 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use fleet_engine::{Counts, Event, OutputStream, Status, TaskResult};
+use fleet_engine::{Counts, Event, OutputStream, Status, StopReason, TaskResult};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Reporter;
@@ -218,6 +218,33 @@ impl Reporter for Human {
                     .width
                     .max(hosts.iter().map(String::len).max().unwrap_or(0));
                 self.print(&format!("\nPLAY {name} [{} hosts]", hosts.len()))?;
+            }
+            Event::BatchStart {
+                batch, of, hosts, ..
+            } => self.print(&format!("BATCH {batch}/{of} [{}]", hosts.join(" ")))?,
+            Event::RolloutStopped {
+                batch,
+                of,
+                failed,
+                batch_size,
+                max_fail_percentage,
+                reason,
+                ..
+            } => {
+                let why = match reason {
+                    StopReason::MaxFailPercentage => format!(
+                        "{failed} of {batch_size} hosts of the batch failed, \
+                         more than max_fail_percentage {}",
+                        max_fail_percentage.unwrap_or_default()
+                    ),
+                    StopReason::HostFailed => format!(
+                        "{failed} of {batch_size} hosts of the batch failed \
+                         (no max_fail_percentage: any failure stops a serial play)"
+                    ),
+                    StopReason::Interrupted => "interrupted".to_string(),
+                };
+                let line = format!("ROLLOUT STOPPED after batch {batch}/{of}: {why}");
+                self.print(&self.paint(&line, Status::Failed))?;
             }
             Event::TaskStart { name } => self.print(&format!("TASK {name}"))?,
             Event::TaskResult(result) if self.playbook => {
