@@ -153,6 +153,13 @@ pub enum Event {
         max_fail_percentage: Option<f64>,
         reason: StopReason,
     },
+    /// The release a host runs at the end of a play that deploys with
+    /// `release` (after any rollback); `None` when it has none or could
+    /// not be read.
+    HostRelease {
+        host: String,
+        release: Option<String>,
+    },
     /// A task begins on every host of the play.
     TaskStart {
         name: String,

@@ -7,13 +7,14 @@
 mod batches;
 mod controller;
 mod facts;
+mod release_gate;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use fleet_inventory::{Host, Inventory};
-use fleet_playbook::{Play, Playbook, Task, Templater};
+use fleet_playbook::{Play, Playbook, Rollback, Task, Templater};
 use fleet_ssh::{Client, ExecOptions, Session};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -108,14 +109,35 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Runs the play batch after batch; hosts of a batch are contacted only
-    /// when it starts.
+    /// when it starts. A play that deploys with `release` is health-gated:
+    /// see [`release_gate`].
     async fn play(&mut self, play: &Play, hosts: &[&Host]) {
         let _ = self.events.send(Event::PlayStart {
             name: play.name.clone(),
             hosts: hosts.iter().map(|h| h.name.clone()).collect(),
         });
+        let gate = release_gate::deploy_task(play).filter(|_| !self.options.check);
+        let gated;
+        let batch_play = match gate {
+            Some(deploy) => {
+                let record = release_gate::info_task(
+                    deploy,
+                    "record the release before this rollout",
+                    release_gate::BEFORE,
+                );
+                gated = Play {
+                    tasks: std::iter::once(record)
+                        .chain(play.tasks.iter().cloned())
+                        .collect(),
+                    ..play.clone()
+                };
+                &gated
+            }
+            None => play,
+        };
         let batches = batches::split(hosts, play.serial.as_ref());
         let of = batches.len();
+        let mut done: Vec<&Host> = Vec::new();
         for (index, batch) in batches.into_iter().enumerate() {
             if self.cancel.is_cancelled() {
                 break;
@@ -128,33 +150,80 @@ impl Run<'_> {
                     hosts: batch.iter().map(|host| host.name.clone()).collect(),
                 });
             }
-            let failed = self.batch(play, batch).await;
+            let failed = self.batch(batch_play, batch).await;
+            done.extend(batch);
             let reason = if self.cancel.is_cancelled() {
                 (index + 1 < of).then_some(StopReason::Interrupted)
             } else {
                 let serial = play.serial.is_some();
-                stop_reason(failed, batch.len(), serial, play.max_fail_percentage)
+                stop_reason(failed.len(), batch.len(), serial, play.max_fail_percentage)
             };
             if let Some(reason) = reason {
                 let _ = self.events.send(Event::RolloutStopped {
                     play: play.name.clone(),
                     batch: index + 1,
                     of,
-                    failed,
+                    failed: failed.len(),
                     batch_size: batch.len(),
                     max_fail_percentage: play.max_fail_percentage,
                     reason,
                 });
                 self.rollout_stopped = true;
+            }
+            if let Some(deploy) = gate
+                && !failed.is_empty()
+                && !self.cancel.is_cancelled()
+            {
+                // A stopped rollout (or a failed play without batches) goes
+                // back per `rollback:`; failures the threshold tolerates go
+                // back host by host.
+                let whole = reason.is_some() || play.serial.is_none();
+                let back: Vec<&Host> = match (whole, play.rollback) {
+                    (_, Rollback::None) => Vec::new(),
+                    (true, Rollback::Batch) => batch.to_vec(),
+                    (true, Rollback::All) => done.clone(),
+                    (false, _) => batch
+                        .iter()
+                        .copied()
+                        .filter(|host| failed.contains(&host.name))
+                        .collect(),
+                };
+                if !back.is_empty() {
+                    let rollback =
+                        release_gate::play_of(play, vec![release_gate::rollback_task(deploy)]);
+                    self.batch(&rollback, &back).await;
+                }
+            }
+            if reason.is_some() {
                 break;
             }
         }
+        if let Some(deploy) = gate
+            && !done.is_empty()
+            && !self.cancel.is_cancelled()
+        {
+            self.report_releases(play, deploy, &done).await;
+        }
     }
 
-    /// Runs the play on one batch of its hosts and returns how many of
-    /// them failed or were unreachable in it. A host unreachable since an
+    /// Sends which release each host of `hosts` runs now.
+    async fn report_releases(&mut self, play: &Play, deploy: &Task, hosts: &[&Host]) {
+        let info = release_gate::info_task(deploy, "release now current", release_gate::NOW);
+        self.batch(&release_gate::play_of(play, vec![info]), hosts)
+            .await;
+        for host in hosts {
+            let registered = self.registered.get(&host.name);
+            let _ = self.events.send(Event::HostRelease {
+                host: host.name.clone(),
+                release: release_gate::current_release(registered, release_gate::NOW),
+            });
+        }
+    }
+
+    /// Runs the play on one batch of its hosts and returns the ones that
+    /// failed or were unreachable in it. A host unreachable since an
     /// earlier play is skipped and not counted, as in Ansible.
-    async fn batch(&mut self, play: &Play, hosts: &[&Host]) -> usize {
+    async fn batch(&mut self, play: &Play, hosts: &[&Host]) -> Vec<String> {
         let unreachable_before: BTreeSet<&str> = hosts
             .iter()
             .filter(|host| matches!(self.sessions.get(&host.name), Some(None)))
@@ -226,7 +295,8 @@ impl Run<'_> {
                     .find(|state| state.name == host.name)
                     .is_none_or(|state| state.failed)
             })
-            .count();
+            .map(|host| host.name.clone())
+            .collect();
         for state in states {
             self.registered.insert(state.name, state.registered);
         }

@@ -246,6 +246,11 @@ impl Reporter for Human {
                 let line = format!("ROLLOUT STOPPED after batch {batch}/{of}: {why}");
                 self.print(&self.paint(&line, Status::Failed))?;
             }
+            Event::HostRelease { host, release } => self.print(&format!(
+                "  {host:<width$}  now runs {}",
+                release.as_deref().unwrap_or("no release"),
+                width = self.width
+            ))?,
             Event::TaskStart { name } => self.print(&format!("TASK {name}"))?,
             Event::TaskResult(result) if self.playbook => {
                 self.task_line(result)?;

@@ -1,0 +1,145 @@
+//! The health gate of a rolling release: a play that deploys with the
+//! `release` module records each host's release before its batch, puts a
+//! failed batch (or every batch, per `rollback:`) back on the release it
+//! ran before, and finally reports which release each host runs.
+//!
+//! Each of these is the play's own `release` task with its params switched
+//! to `state: info` or `state: rollback`, so it reaches the app the same way
+//! the deploy does (path, units, health checks, become).
+
+use fleet_playbook::{Play, Task};
+use serde_json::{Map, Value};
+
+/// The registered name of a host's release before its batch ran.
+pub const BEFORE: &str = "fleet_release_before";
+/// The registered name of a host's release at the end of the play.
+pub const NOW: &str = "fleet_release_now";
+
+/// The play's deploy: its first `release` task that deploys (no `state`,
+/// or `state: present`).
+pub fn deploy_task(play: &Play) -> Option<&Task> {
+    play.tasks.iter().find(|task| {
+        task.module == "release"
+            && task
+                .params
+                .get("state")
+                .is_none_or(|state| state == "present")
+    })
+}
+
+/// `deploy` as a read-only `state: info` task registering `register`.
+pub fn info_task(deploy: &Task, name: &str, register: &str) -> Task {
+    let mut task = bare(deploy, name);
+    set_params(&mut task, [("state", Value::from("info"))]);
+    task.register = Some(register.to_string());
+    task.check_mode = false;
+    task
+}
+
+/// `deploy` switched back to the release recorded in [`BEFORE`], on the
+/// hosts that had one.
+pub fn rollback_task(deploy: &Task) -> Task {
+    let mut task = bare(deploy, "roll back to the release before this rollout");
+    set_params(
+        &mut task,
+        [
+            ("state", Value::from("rollback")),
+            ("to", Value::from(format!("{{{{ {BEFORE}.current }}}}"))),
+        ],
+    );
+    task.when = Some(format!("{BEFORE}.current is defined and {BEFORE}.current"));
+    task
+}
+
+/// A play that runs only `tasks` on the same hosts with the same vars.
+pub fn play_of(play: &Play, tasks: Vec<Task>) -> Play {
+    Play {
+        tasks,
+        handlers: Vec::new(),
+        serial: None,
+        max_fail_percentage: None,
+        ..play.clone()
+    }
+}
+
+/// The release a host runs, from its registered `info` result.
+pub fn current_release(registered: Option<&Map<String, Value>>, name: &str) -> Option<String> {
+    registered?
+        .get(name)?
+        .get("current")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// The deploy task without what belongs to the deploy alone.
+fn bare(deploy: &Task, name: &str) -> Task {
+    Task {
+        name: name.to_string(),
+        register: None,
+        notify: Vec::new(),
+        tags: vec!["always".to_string()],
+        changed_when: None,
+        failed_when: None,
+        ignore_errors: false,
+        retries: None,
+        until: None,
+        r#loop: None,
+        ..deploy.clone()
+    }
+}
+
+fn set_params<const N: usize>(task: &mut Task, params: [(&str, Value); N]) {
+    if let Value::Object(map) = &mut task.params {
+        map.remove("artifact");
+        for (key, value) in params {
+            map.insert(key.to_string(), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn task(params: Value) -> Task {
+        let yaml = format!(
+            "- hosts: all\n  tasks:\n    - name: deploy\n      release: {params}\n      register: r\n      notify: [x]\n  handlers:\n    - name: x\n      command: 'true'\n"
+        );
+        let dir = std::env::temp_dir().join(format!("fleet-gate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let playbook = fleet_playbook::load(&path, &Default::default()).unwrap();
+        playbook.plays[0].tasks[0].clone()
+    }
+
+    #[test]
+    fn info_and_rollback_keep_the_deploys_settings() {
+        let deploy = task(json!({"path": "/opt/a", "artifact": "a.tgz", "restart": ["a-api"]}));
+        let info = info_task(&deploy, "record", BEFORE);
+        assert_eq!(
+            info.params,
+            json!({"path": "/opt/a", "restart": ["a-api"], "state": "info"})
+        );
+        assert_eq!(info.register.as_deref(), Some(BEFORE));
+        assert!(info.notify.is_empty());
+        let back = rollback_task(&deploy);
+        assert_eq!(back.params["state"], "rollback");
+        assert_eq!(back.params["to"], "{{ fleet_release_before.current }}");
+        assert!(back.params.get("artifact").is_none());
+        assert!(back.register.is_none());
+    }
+
+    #[test]
+    fn reads_the_current_release() {
+        let mut registered = Map::new();
+        registered.insert(NOW.into(), json!({"current": "20260101_000000"}));
+        assert_eq!(
+            current_release(Some(&registered), NOW).as_deref(),
+            Some("20260101_000000")
+        );
+        assert_eq!(current_release(Some(&registered), BEFORE), None);
+        assert_eq!(current_release(None, NOW), None);
+    }
+}

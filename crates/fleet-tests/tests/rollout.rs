@@ -1,0 +1,261 @@
+//! Rolling releases on lab1-lab6: batches, the health gate with automatic
+//! rollback, and the `max_fail_percentage` boundary. Each test deploys its
+//! own stand-in app (`rollout/server.py`, one port per test) with the
+//! `release` module, so the tests can run side by side.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use fleet_tests::{Lab, assert_exit, events, scratch_dir};
+use serde_json::Value;
+
+const HOSTS: [&str; 6] = ["lab1", "lab2", "lab3", "lab4", "lab5", "lab6"];
+
+struct App {
+    name: String,
+    port: u16,
+    scratch: PathBuf,
+}
+
+impl App {
+    /// Installs the app's unit on every host and deploys release v1.
+    fn new(name: &str, port: u16, play: &str) -> App {
+        let lab = Lab::get();
+        let scratch = scratch_dir(name);
+        let app = App {
+            name: name.to_string(),
+            port,
+            scratch,
+        };
+        let unit = format!(
+            "[Service]\nWorkingDirectory=/opt/{name}/current\n\
+             ExecStart=/usr/bin/python3 server.py {port}\nRestart=always\nRestartSec=1\n\
+             [Install]\nWantedBy=multi-user.target\n"
+        );
+        for host in HOSTS {
+            let setup = format!(
+                "systemctl disable --now {name}-api 2>/dev/null; rm -rf /opt/{name} /etc/{name}-fail; \
+                 printf '%s' '{unit}' > /etc/systemd/system/{name}-api.service && \
+                 systemctl daemon-reload && systemctl enable --quiet {name}-api"
+            );
+            assert!(lab.ssh(host, &setup).status.success(), "{host}: setup");
+        }
+        std::fs::write(app.scratch.join("playbook.yaml"), play).unwrap();
+        let v1 = app.artifact("v1", false);
+        let first = app.deploy(&v1, &[]);
+        assert_exit(&first, 0);
+        app
+    }
+
+    /// A release tarball; `failing` ones fail their health check on hosts
+    /// that have `/etc/<app>-fail`.
+    fn artifact(&self, version: &str, failing: bool) -> PathBuf {
+        let dir = self.scratch.join(version);
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rollout/server.py");
+        std::fs::copy(server, dir.join("server.py")).unwrap();
+        std::fs::write(dir.join("VERSION"), version).unwrap();
+        if failing {
+            std::fs::write(dir.join("FAIL_IF"), format!("/etc/{}-fail", self.name)).unwrap();
+        }
+        let tarball = self.scratch.join(format!("{version}.tar.gz"));
+        let status = Command::new("tar")
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&dir)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tarball
+    }
+
+    fn deploy(&self, artifact: &Path, extra: &[&str]) -> Output {
+        Lab::get()
+            .fleet("apply")
+            .arg(self.scratch.join("playbook.yaml"))
+            .args(["--format", "json", "-e"])
+            .arg(format!(
+                "{{\"app\": \"{}\", \"port\": {}, \"artifact\": \"{}\"}}",
+                self.name,
+                self.port,
+                artifact.display()
+            ))
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    fn fail_health_on(&self, hosts: &[&str]) {
+        for host in hosts {
+            Lab::get().ssh(host, &format!("touch /etc/{}-fail", self.name));
+        }
+    }
+
+    /// The release the app serves on `host`, asked over HTTP.
+    fn serving(&self, host: &str) -> String {
+        let url = format!("http://{}:{}/", Lab::get().address(host), self.port);
+        let out = Command::new("curl")
+            .args(["-fsS", "--max-time", "5", &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{url}");
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        answer["release"].as_str().unwrap().to_string()
+    }
+
+    fn release_dirs(&self, host: &str) -> usize {
+        let out = Lab::get().ssh(host, &format!("ls /opt/{}/releases | wc -l", self.name));
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+}
+
+fn playbook(serial: &str, extra: &str) -> String {
+    format!(
+        r#"- name: roll out
+  hosts: lab1:lab2:lab3:lab4:lab5:lab6
+  serial: {serial}
+{extra}  tasks:
+    - name: deploy
+      release:
+        path: "/opt/{{{{ app }}}}"
+        artifact: "{{{{ artifact }}}}"
+        restart: ["{{{{ app }}}}-api"]
+        health_urls: ["http://127.0.0.1:{{{{ port }}}}/health/ready"]
+        health_retries: 4
+        health_delay: 1
+"#
+    )
+}
+
+/// `host_release` events: which release each host reported at the end.
+fn reported(output: &Output) -> Vec<(String, String)> {
+    events(&output.stdout)
+        .iter()
+        .filter(|e| e["event"] == "host_release")
+        .map(|e| {
+            let release = e["release"].as_str().unwrap_or_default().to_string();
+            (e["host"].as_str().unwrap().to_string(), release)
+        })
+        .collect()
+}
+
+fn stopped_after(output: &Output) -> Option<u64> {
+    events(&output.stdout)
+        .iter()
+        .find(|e| e["event"] == "rollout_stopped")
+        .and_then(|e| e["batch"].as_u64())
+}
+
+#[test]
+fn a_failed_batch_goes_back_and_the_rollout_stops() {
+    let app = App::new("roll-a", 8101, &playbook("[1, \"50%\", \"100%\"]", ""));
+    let v1: Vec<String> = HOSTS.iter().map(|h| app.serving(h)).collect();
+    app.fail_health_on(&["lab2", "lab3", "lab4"]);
+    let v2 = app.artifact("v2", true);
+
+    let out = app.deploy(&v2, &[]);
+    assert_exit(&out, 2);
+    assert_eq!(stopped_after(&out), Some(2));
+    let failed: Vec<Value> = events(&out.stdout)
+        .into_iter()
+        .filter(|e| e["event"] == "task_result" && e["status"] == "failed")
+        .collect();
+    assert!(!failed.is_empty());
+    let why = failed[0]["stderr"].as_str().unwrap_or_default().to_string()
+        + failed[0]["msg"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("roll-a-api"),
+        "the journal of the api unit: {why}"
+    );
+
+    let lab1_now = app.serving("lab1");
+    assert_ne!(lab1_now, v1[0], "the first batch keeps the new release");
+    for (index, host) in HOSTS.iter().enumerate().skip(1) {
+        assert_eq!(
+            app.serving(host),
+            v1[index],
+            "{host} serves the previous release"
+        );
+    }
+    for host in ["lab5", "lab6"] {
+        assert_eq!(
+            app.release_dirs(host),
+            1,
+            "{host}: the third batch is never touched"
+        );
+    }
+    let mut expected: Vec<(String, String)> = vec![("lab1".into(), lab1_now)];
+    for (index, host) in HOSTS.iter().enumerate().take(4).skip(1) {
+        expected.push((host.to_string(), v1[index].clone()));
+    }
+    let mut got = reported(&out);
+    got.sort();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn rollback_all_also_returns_the_earlier_batches() {
+    let app = App::new(
+        "roll-b",
+        8102,
+        &playbook("[1, \"50%\", \"100%\"]", "  rollback: all\n"),
+    );
+    let v1: Vec<String> = HOSTS.iter().map(|h| app.serving(h)).collect();
+    app.fail_health_on(&["lab2", "lab3", "lab4"]);
+    let out = app.deploy(&app.artifact("v2", true), &[]);
+    assert_exit(&out, 2);
+    for (index, host) in HOSTS.iter().enumerate() {
+        assert_eq!(
+            app.serving(host),
+            v1[index],
+            "{host} serves the previous release"
+        );
+    }
+    let reported = reported(&out);
+    assert_eq!(reported.len(), 4, "{reported:?}");
+    assert!(reported.iter().all(|(host, release)| {
+        let index = HOSTS.iter().position(|h| h == host).unwrap();
+        *release == v1[index]
+    }));
+}
+
+/// `max_fail_percentage: 25` with batches of 4: one failure in 4 is 25%,
+/// not more, so the rollout goes on (the failed host alone goes back);
+/// two failures in 4 are 50%, past it, so the rollout stops and the batch
+/// goes back.
+#[test]
+fn max_fail_percentage_is_exceeded_only_past_the_threshold() {
+    let play = playbook("4", "  max_fail_percentage: 25\n");
+    let app = App::new("roll-f", 8106, &play);
+    let v1: Vec<String> = HOSTS.iter().map(|h| app.serving(h)).collect();
+
+    app.fail_health_on(&["lab2"]);
+    let at = app.deploy(&app.artifact("v2", true), &[]);
+    assert_exit(&at, 2);
+    assert_eq!(
+        stopped_after(&at),
+        None,
+        "25% of the batch is not more than 25"
+    );
+    assert_eq!(app.serving("lab2"), v1[1], "the failed host went back");
+    for (index, host) in HOSTS.iter().enumerate() {
+        if *host != "lab2" {
+            assert_ne!(app.serving(host), v1[index], "{host} runs the new release");
+        }
+    }
+
+    let v2: Vec<String> = HOSTS.iter().map(|h| app.serving(h)).collect();
+    app.fail_health_on(&["lab3"]);
+    let past = app.deploy(&app.artifact("v3", true), &[]);
+    assert_exit(&past, 2);
+    assert_eq!(
+        stopped_after(&past),
+        Some(1),
+        "50% of the batch is more than 25"
+    );
+    for (index, host) in HOSTS.iter().enumerate() {
+        assert_eq!(app.serving(host), v2[index], "{host} is back where it was");
+    }
+}
