@@ -5,11 +5,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use fleet_tests::{Lab, assert_exit, events, scratch_dir};
 use serde_json::Value;
 
 const HOSTS: [&str; 6] = ["lab1", "lab2", "lab3", "lab4", "lab5", "lab6"];
+
+/// The tests share lab1-lab6; the one that cuts a host's link runs alone.
+static LINKS: RwLock<()> = RwLock::new(());
+
+fn shared_links() -> RwLockReadGuard<'static, ()> {
+    LINKS.read().unwrap_or_else(PoisonError::into_inner)
+}
 
 struct App {
     name: String,
@@ -150,6 +158,7 @@ fn stopped_after(output: &Output) -> Option<u64> {
 
 #[test]
 fn a_failed_batch_goes_back_and_the_rollout_stops() {
+    let _links = shared_links();
     let app = App::new("roll-a", 8101, &playbook("[1, \"50%\", \"100%\"]", ""));
     let v1: Vec<String> = HOSTS.iter().map(|h| app.serving(h)).collect();
     app.fail_health_on(&["lab2", "lab3", "lab4"]);
@@ -197,6 +206,7 @@ fn a_failed_batch_goes_back_and_the_rollout_stops() {
 
 #[test]
 fn rollback_all_also_returns_the_earlier_batches() {
+    let _links = shared_links();
     let app = App::new(
         "roll-b",
         8102,
@@ -227,6 +237,7 @@ fn rollback_all_also_returns_the_earlier_batches() {
 /// goes back.
 #[test]
 fn max_fail_percentage_is_exceeded_only_past_the_threshold() {
+    let _links = shared_links();
     let play = playbook("4", "  max_fail_percentage: 25\n");
     let app = App::new("roll-f", 8106, &play);
     let v1: Vec<String> = HOSTS.iter().map(|h| app.serving(h)).collect();
@@ -258,4 +269,82 @@ fn max_fail_percentage_is_exceeded_only_past_the_threshold() {
     for (index, host) in HOSTS.iter().enumerate() {
         assert_eq!(app.serving(host), v2[index], "{host} is back where it was");
     }
+}
+
+/// Takes `host`'s link on the lab bridge down, and up again when dropped.
+struct CutOff(&'static str);
+
+impl CutOff {
+    fn link(host: &str, state: &str) {
+        let status = Command::new("ip")
+            .args(["link", "set", &format!("vb-{host}"), state])
+            .status()
+            .unwrap();
+        assert!(status.success(), "ip link set vb-{host} {state}");
+    }
+}
+
+impl Drop for CutOff {
+    fn drop(&mut self) {
+        CutOff::link(self.0, "up");
+    }
+}
+
+/// A host cut off in the middle of its batch: its step times out, it
+/// counts as failed, the rest of its batch goes back, the next batch is
+/// never touched, and the run ends within its timeouts.
+#[test]
+fn a_host_cut_off_mid_rollout_counts_as_failed_and_nothing_hangs() {
+    let _alone = LINKS.write().unwrap_or_else(PoisonError::into_inner);
+    let mut play = playbook("3", "");
+    play = play.replace(
+        "        health_delay: 1\n",
+        "        health_delay: 1\n        migrate: \"sleep {{ migrate_seconds | default(0) }}\"\n      timeout: 15\n",
+    );
+    let app = App::new("roll-e", 8105, &play);
+    let v1: Vec<String> = HOSTS.iter().map(|h| app.serving(h)).collect();
+
+    let v2 = app.artifact("v2", false);
+    let started = std::time::Instant::now();
+    let cut = std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        CutOff::link("lab2", "down");
+        CutOff("lab2")
+    });
+    let out = app.deploy(&v2, &["-e", "migrate_seconds=4"]);
+    let restored = cut.join().unwrap();
+    let took = started.elapsed();
+    drop(restored);
+
+    assert_exit(&out, 2);
+    assert!(took.as_secs() < 120, "the run ended in {took:?}");
+    let lab2: Vec<Value> = events(&out.stdout)
+        .into_iter()
+        .filter(|e| e["event"] == "task_result" && e["host"] == "lab2" && e["task"] == "deploy")
+        .collect();
+    assert!(
+        lab2.iter()
+            .any(|e| e["status"] == "failed" || e["status"] == "unreachable"),
+        "{lab2:?}"
+    );
+    assert_eq!(stopped_after(&out), Some(1));
+    for (index, host) in ["lab1", "lab3"].iter().enumerate() {
+        let index = if index == 0 { 0 } else { 2 };
+        assert_eq!(app.serving(host), v1[index], "{host} went back");
+    }
+    for host in ["lab4", "lab5", "lab6"] {
+        assert_eq!(app.release_dirs(host), 1, "{host} was never touched");
+    }
+    // Back on the network, the cut-off host runs a complete release.
+    let check = "test -f /opt/roll-e/current/.fleet-release && \
+                 ! ls -a /opt/roll-e/releases | grep -q partial && echo complete";
+    let complete = (0..30).any(|_| {
+        let out = Lab::get().ssh("lab2", check);
+        let done = String::from_utf8_lossy(&out.stdout).contains("complete");
+        if !done {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        done
+    });
+    assert!(complete, "lab2 ends on a complete release");
 }
