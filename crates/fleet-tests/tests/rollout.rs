@@ -348,3 +348,49 @@ fn a_host_cut_off_mid_rollout_counts_as_failed_and_nothing_hangs() {
     });
     assert!(complete, "lab2 ends on a complete release");
 }
+
+/// Ctrl-C in the middle of a release: the hosts in flight finish their
+/// release, no new batch starts, nothing is left half-switched or locked,
+/// and fleet exits 130.
+#[test]
+fn sigint_mid_release_leaves_every_host_on_a_complete_release() {
+    let _links = shared_links();
+    let play = playbook("3", "").replace(
+        "        health_delay: 1\n",
+        "        health_delay: 1\n        migrate: \"sleep {{ migrate_seconds | default(0) }}\"\n",
+    );
+    let app = App::new("roll-d", 8104, &play);
+    let v2 = app.artifact("v2", false);
+    let child = Lab::get()
+        .fleet("apply")
+        .arg(app.scratch.join("playbook.yaml"))
+        .args(["--format", "json", "-e"])
+        .arg(format!(
+            "{{\"app\": \"roll-d\", \"port\": 8104, \"artifact\": \"{}\", \"migrate_seconds\": 4}}",
+            v2.display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 130);
+
+    for host in ["lab1", "lab2", "lab3"] {
+        let state = Lab::get().ssh(
+            host,
+            "cd /opt/roll-d && test -f current/.fleet-release && echo complete; \
+             ls -a releases | grep -c partial; test -e .fleet-lock && echo locked; true",
+        );
+        let state = String::from_utf8_lossy(&state.stdout).into_owned();
+        assert_eq!(state.trim(), "complete\n0", "{host}: {state}");
+    }
+    for host in ["lab4", "lab5", "lab6"] {
+        assert_eq!(app.release_dirs(host), 1, "{host}: no new batch started");
+    }
+}
