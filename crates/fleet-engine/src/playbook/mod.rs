@@ -348,9 +348,11 @@ impl Run<'_> {
         states: &mut [HostState],
         eligible: impl Fn(&HostState) -> bool,
     ) {
-        let _ = self.events.send(Event::TaskStart {
-            name: task.name.clone(),
-        });
+        let name = states
+            .iter()
+            .find(|state| eligible(state))
+            .map_or_else(|| task.name.clone(), |state| ctx.task_name(task, state));
+        let _ = self.events.send(Event::TaskStart { name });
         if mentions_facts(ctx.play, task) {
             gather_facts(
                 states

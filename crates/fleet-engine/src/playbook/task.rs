@@ -98,6 +98,14 @@ impl TaskContext<'_> {
             .unwrap_or_else(|err| format!("{}: {err}", host.name))
     }
 
+    /// The task's name rendered with `host`'s vars (as written when it
+    /// cannot be rendered yet).
+    pub fn task_name(&self, task: &Task, host: &HostState) -> String {
+        self.templater
+            .render_str(&task.name, &self.vars(host))
+            .unwrap_or_else(|_| task.name.clone())
+    }
+
     /// Runs `task` on `host` and returns its result; registers and notifies.
     pub async fn run(&self, task: &Task, host: &mut HostState) -> TaskResult {
         let started = Instant::now();
