@@ -159,7 +159,14 @@ enum Decision {
     /// Nothing to run: unchanged, check mode, or the plan failed.
     Done(ModuleOutcome),
     /// Run these steps, then finish the outcome.
-    Apply(ModuleOutcome, Vec<Step>),
+    Apply(ModuleOutcome, Steps),
+}
+
+/// The steps of a plan, consecutive scripts merged.
+struct Steps {
+    steps: Vec<Step>,
+    /// Run after `steps`, also when one of them failed.
+    finally: Vec<Step>,
 }
 
 fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
@@ -185,7 +192,11 @@ fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
         outcome.msg.get_or_insert_with(|| would_do(&plan.steps));
         return Decision::Done(outcome);
     }
-    Decision::Apply(outcome, merge_runs(plan.steps))
+    let steps = Steps {
+        steps: merge_runs(plan.steps),
+        finally: merge_runs(plan.finally),
+    };
+    Decision::Apply(outcome, steps)
 }
 
 /// Plans from an existing probe and applies the plan.
@@ -220,7 +231,8 @@ pub async fn run_probed_many(
         .iter()
         .map(|decision| match decision {
             Decision::Done(_) => Some(None),
-            Decision::Apply(_, steps) => match steps.as_slice() {
+            Decision::Apply(_, steps) if !steps.finally.is_empty() => None,
+            Decision::Apply(_, steps) => match steps.steps.as_slice() {
                 [
                     Step::Run {
                         script,
@@ -283,9 +295,33 @@ async fn apply(
     session: &Session,
     module: &dyn Module,
     mut outcome: ModuleOutcome,
-    steps: &[Step],
+    steps: &Steps,
     ctx: &RunContext,
 ) -> ModuleOutcome {
+    let (mut outputs, transport) = run_steps(session, &steps.steps, ctx).await;
+    // Whatever happened, the `finally` steps run; a lost connection is the
+    // one exception, since nothing more can run on that host.
+    let lost = transport.as_ref().is_some_and(SshError::is_unreachable);
+    if !lost && !steps.finally.is_empty() {
+        let (finally, _) = run_steps(session, &steps.finally, ctx).await;
+        outputs.extend(finally);
+    }
+    if let Some(err) = transport {
+        let transport = ModuleOutcome::transport(&err);
+        outcome.status = transport.status;
+        outcome.msg = transport.msg;
+        return outcome;
+    }
+    finish(module, outcome, outputs)
+}
+
+/// Runs `steps` in order until one fails. Returns what each printed, and
+/// the transport error that stopped them, if one did.
+async fn run_steps(
+    session: &Session,
+    steps: &[Step],
+    ctx: &RunContext,
+) -> (Vec<StepOutput>, Option<SshError>) {
     let mut outputs = Vec::with_capacity(steps.len());
     for step in steps {
         let output = match step {
@@ -315,15 +351,10 @@ async fn apply(
                     break;
                 }
             }
-            Err(err) => {
-                let transport = ModuleOutcome::transport(&err);
-                outcome.status = transport.status;
-                outcome.msg = transport.msg;
-                return outcome;
-            }
+            Err(err) => return (outputs, Some(err)),
         }
     }
-    finish(module, outcome, outputs)
+    (outputs, None)
 }
 
 /// Folds the steps' outputs into the outcome and lets the module judge them.
@@ -336,6 +367,11 @@ fn finish(
         outcome.rc = Some(out.rc);
         outcome.stdout.push_str(&out.stdout);
         outcome.stderr.push_str(&out.stderr);
+    }
+    // Steps stop at the first failure, but `finally` steps run after it:
+    // the failure's exit code is the task's.
+    if let Some(failed) = outputs.iter().find(|out| out.rc != 0) {
+        outcome.rc = Some(failed.rc);
     }
     if let Err(err) = module.outcome(&outputs) {
         outcome.status = Status::Failed;
@@ -492,6 +528,40 @@ mod tests {
                 Step::run("echo done")
             ]
         );
+    }
+
+    /// A module whose plan takes a lock, works, and releases the lock.
+    #[derive(Debug)]
+    struct Locked;
+
+    impl Module for Locked {
+        fn probe(&self) -> Option<String> {
+            None
+        }
+        fn plan(&self, _: &Probe) -> Result<fleet_modules::Plan, ModuleError> {
+            Ok(
+                fleet_modules::Plan::change(vec![Step::run("lock"), Step::run("work")])
+                    .with_finally(vec![Step::run("unlock"), Step::run("log")]),
+            )
+        }
+    }
+
+    #[test]
+    fn finally_steps_are_kept_apart_and_skipped_in_check_mode() {
+        let ctx = RunContext::default();
+        let Decision::Apply(_, steps) = decide(&Locked, &Probe::default(), &ctx) else {
+            panic!("expected steps to apply");
+        };
+        assert_eq!(steps.steps, vec![Step::run("( lock\n) && ( work\n)")]);
+        assert_eq!(steps.finally, vec![Step::run("( unlock\n) && ( log\n)")]);
+        let check = RunContext {
+            check: true,
+            ..RunContext::default()
+        };
+        assert!(matches!(
+            decide(&Locked, &Probe::default(), &check),
+            Decision::Done(outcome) if outcome.status == Status::Changed
+        ));
     }
 
     #[test]

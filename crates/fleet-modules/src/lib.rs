@@ -71,6 +71,11 @@ pub trait Controller {
     fn operator(&self) -> String {
         local_operator()
     }
+    /// The playbook file the task comes from, as given (`release` records
+    /// it in its deploy lock); empty when unknown.
+    fn playbook(&self) -> String {
+        String::new()
+    }
 }
 
 /// `$USER` (else `$LOGNAME`, else the name of this process's uid) at the

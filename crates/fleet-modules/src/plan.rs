@@ -30,6 +30,10 @@ pub struct Plan {
     /// Run in order when not in check mode; the task fails at the first
     /// step that fails.
     pub steps: Vec<Step>,
+    /// Run after `steps` when they ran, also when one of them failed (the
+    /// task still fails): e.g. releasing a lock the steps took. Not run in
+    /// check mode.
+    pub finally: Vec<Step>,
     /// A unified diff of file content and lines such as `mode: 0644 -> 0600`.
     pub diff: Option<String>,
     /// Values added to the registered result (`stat` puts `stat` here).
@@ -55,6 +59,11 @@ impl Plan {
 
     pub fn with_diff(mut self, diff: Option<String>) -> Plan {
         self.diff = diff;
+        self
+    }
+
+    pub fn with_finally(mut self, finally: Vec<Step>) -> Plan {
+        self.finally = finally;
         self
     }
 }

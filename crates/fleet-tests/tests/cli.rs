@@ -19,6 +19,7 @@ fn help() {
     insta::assert_snapshot!("apply_help", stdout(&["apply", "--help"]));
     insta::assert_snapshot!("releases_help", stdout(&["releases", "--help"]));
     insta::assert_snapshot!("rollback_help", stdout(&["rollback", "--help"]));
+    insta::assert_snapshot!("unlock_help", stdout(&["unlock", "--help"]));
 }
 
 #[test]

@@ -394,3 +394,52 @@ fn sigint_mid_release_leaves_every_host_on_a_complete_release() {
         assert_eq!(app.release_dirs(host), 1, "{host}: no new batch started");
     }
 }
+
+/// A deploy lock held by another fleet run is refused, naming its owner;
+/// `--lock-wait` waits for it to be freed and then deploys.
+#[test]
+fn a_held_deploy_lock_is_refused_and_lock_wait_waits_for_it() {
+    let _links = shared_links();
+    let play = playbook("3", "").replace(
+        "        health_delay: 1\n",
+        "        health_delay: 1\n        migrate: \"sleep {{ migrate_seconds | default(0) }}\"\n",
+    );
+    let app = App::new("roll-c", 8103, &play);
+    let v2 = app.artifact("v2", false);
+    let v3 = app.artifact("v3", false);
+    let holder = Lab::get()
+        .fleet("apply")
+        .arg(app.scratch.join("playbook.yaml"))
+        .args(["-l", "lab1", "--format", "json", "-e"])
+        .arg(format!(
+            "{{\"app\": \"roll-c\", \"port\": 8103, \"artifact\": \"{}\", \"migrate_seconds\": 6}}",
+            v2.display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+
+    let refused = app.deploy(&v3, &["-l", "lab1"]);
+    assert_exit(&refused, 2);
+    let text = String::from_utf8_lossy(&refused.stdout).into_owned();
+    assert!(text.contains("held by"), "{text}");
+    assert!(
+        text.contains(&format!("pid {}", holder.id())),
+        "names its owner: {text}"
+    );
+
+    let waited = app.deploy(&v3, &["-l", "lab1", "--lock-wait", "60"]);
+    assert_exit(&waited, 0);
+    assert_exit(&holder.wait_with_output().unwrap(), 0);
+    let log = Lab::get().ssh("lab1", "tail -n 1 /opt/roll-c/releases.log");
+    assert!(String::from_utf8_lossy(&log.stdout).contains("v3.tar.gz"));
+    let lock = Lab::get().ssh(
+        "lab1",
+        "test -e /opt/roll-c/.fleet-lock && echo locked; true",
+    );
+    assert!(
+        String::from_utf8_lossy(&lock.stdout).trim().is_empty(),
+        "the lock is released"
+    );
+}

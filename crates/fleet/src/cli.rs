@@ -23,7 +23,7 @@ pub enum Command {
     /// Run one shell command on every selected host at once.
     Run(RunArgs),
     /// Run a playbook: every play, every task, on every selected host at once.
-    Apply(PlaybookArgs),
+    Apply(ApplyArgs),
     /// Drift check: the playbook in check mode with diffs; exit 5 if anything would change.
     Check(PlaybookArgs),
     /// Print the selected hosts with their resolved vars.
@@ -32,6 +32,8 @@ pub enum Command {
     Releases(ReleaseArgs),
     /// Switch each selected host back to the previous release (or --to NAME).
     Rollback(RollbackArgs),
+    /// Break each selected host's stale deploy lock (any lock with --force).
+    Unlock(UnlockArgs),
 }
 
 /// Connection options shared by every command.
@@ -134,6 +136,16 @@ pub struct PlaybookArgs {
     pub ask_become_pass: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub playbook: PlaybookArgs,
+    /// Seconds a `release` deploy waits for a host's deploy lock held by
+    /// another run [default: 0: refuse at once]
+    #[arg(long, value_name = "S")]
+    pub lock_wait: Option<u32>,
+}
+
 /// `fleet releases`: the `release` tasks of the deploy playbook say where
 /// the app lives and how it is restarted.
 #[derive(Debug, Args)]
@@ -158,4 +170,28 @@ pub struct RollbackArgs {
     /// The release to switch to, e.g. 20260301_120000 [default: the one before current]
     #[arg(long, value_name = "NAME")]
     pub to: Option<String>,
+    /// Seconds to wait for a host's deploy lock held by another run
+    /// [default: 0: refuse at once]
+    #[arg(long, value_name = "S")]
+    pub lock_wait: Option<u32>,
+}
+
+/// `fleet unlock`: the deploy playbook's `release` tasks say where each
+/// app's lock is.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// The deploy playbook (the one with the `release` task).
+    #[arg(value_name = "PLAYBOOK", default_value = "playbooks/release.yaml")]
+    pub playbook: PathBuf,
+    /// Also break a lock that is not stale (its run is known to be gone).
+    #[arg(long)]
+    pub force: bool,
+    /// Extra vars: `key=value`, a JSON object, or `@file.json`; they win over every other var.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
 }

@@ -42,11 +42,14 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => commands::run::run(args, &cli.ssh).await,
-            Command::Apply(args) => commands::apply::apply(args, &cli.ssh, false).await,
-            Command::Check(args) => commands::apply::apply(args, &cli.ssh, true).await,
+            Command::Apply(args) => {
+                commands::apply::apply(args.playbook, &cli.ssh, false, args.lock_wait).await
+            }
+            Command::Check(args) => commands::apply::apply(args, &cli.ssh, true, None).await,
             Command::Inventory(args) => commands::inventory::show(args),
             Command::Releases(args) => commands::release::releases(args, &cli.ssh).await,
             Command::Rollback(args) => commands::release::rollback(args, &cli.ssh).await,
+            Command::Unlock(args) => commands::release::unlock(args, &cli.ssh).await,
         }
     });
     // Sessions are closed by now; do not wait for stray blocking reads.

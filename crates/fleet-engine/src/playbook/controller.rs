@@ -50,6 +50,10 @@ impl Controller for PlayController<'_> {
         self.play.dir.join(path).display().to_string()
     }
 
+    fn playbook(&self) -> String {
+        origin_file(&self.play.origin).to_string()
+    }
+
     fn render_template(&self, src: &str) -> Result<String, ModuleError> {
         let path = self
             .play
@@ -64,5 +68,37 @@ impl Controller for PlayController<'_> {
                 path: path.display().to_string(),
                 reason: err.to_string(),
             })
+    }
+}
+
+/// The file of an origin written `file:line:col`.
+fn origin_file(origin: &str) -> &str {
+    let mut rest = origin;
+    for _ in 0..2 {
+        match rest.rsplit_once(':') {
+            Some((head, number))
+                if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                rest = head;
+            }
+            _ => return rest,
+        }
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_file;
+
+    #[test]
+    fn the_playbook_is_the_file_of_the_plays_origin() {
+        assert_eq!(
+            origin_file("playbooks/release.yaml:6:3"),
+            "playbooks/release.yaml"
+        );
+        assert_eq!(origin_file("C:/x/site.yaml:1:1"), "C:/x/site.yaml");
+        assert_eq!(origin_file("p.yaml"), "p.yaml");
+        assert_eq!(origin_file(""), "");
     }
 }

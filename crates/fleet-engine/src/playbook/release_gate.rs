@@ -37,7 +37,9 @@ pub fn info_task(deploy: &Task, name: &str, register: &str) -> Task {
 }
 
 /// `deploy` switched back to the release recorded in [`BEFORE`], on the
-/// hosts that had one.
+/// hosts that had one, when this run deployed the current release: a host
+/// whose deploy was refused (its deploy lock held by another run) keeps
+/// what that run deployed.
 pub fn rollback_task(deploy: &Task) -> Task {
     let mut task = bare(deploy, "roll back to the release before this rollout");
     set_params(
@@ -45,6 +47,7 @@ pub fn rollback_task(deploy: &Task) -> Task {
         [
             ("state", Value::from("rollback")),
             ("to", Value::from(format!("{{{{ {BEFORE}.current }}}}"))),
+            ("only_own_deploy", Value::from(true)),
         ],
     );
     task.when = Some(format!("{BEFORE}.current is defined and {BEFORE}.current"));
@@ -127,6 +130,7 @@ mod tests {
         let back = rollback_task(&deploy);
         assert_eq!(back.params["state"], "rollback");
         assert_eq!(back.params["to"], "{{ fleet_release_before.current }}");
+        assert_eq!(back.params["only_own_deploy"], true);
         assert!(back.params.get("artifact").is_none());
         assert!(back.register.is_none());
     }

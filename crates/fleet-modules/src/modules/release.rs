@@ -11,46 +11,30 @@
 //! links the shared paths and the env file, runs the pre-switch hooks (pip
 //! install, migration), renames the dir, switches `current`, restarts the
 //! units, checks health, prunes old releases and logs the deploy.
-//! `rollback` switches `current` back; `info` reports the releases.
+//! `rollback` switches `current` back; `info` reports the releases;
+//! `unlock` breaks a stale deploy lock.
 //! A release is identified by its artifact's sha256, recorded in the
 //! release's `.fleet-release`: a re-run with the same artifact is `ok`.
+//! A deploy and a rollback hold the host's deploy lock (`<path>/.fleet-lock`)
+//! while they change it.
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::apt::StringList;
-use crate::modules::archive;
-use crate::modules::content_file::sha256_hex;
-use crate::{Controller, Module, ModuleError, Plan, Probe, StepOutput, parse_params};
+use crate::{Module, ModuleError, Plan, Probe, Step, StepOutput};
 
 #[path = "release_facts.rs"]
 mod facts;
+#[path = "release_lock.rs"]
+mod lock;
+#[path = "release_params.rs"]
+mod params;
 #[path = "release_script.rs"]
 mod script;
 
 use facts::{Facts, parse_log_line, prune, release_key};
-
-pub const PARAMS: &[&str] = &[
-    "path",
-    "state",
-    "artifact",
-    "to",
-    "owner",
-    "group",
-    "shared",
-    "env_file",
-    "venv",
-    "requirements",
-    "pip_args",
-    "migrate",
-    "restart",
-    "health_urls",
-    "health_retries",
-    "health_delay",
-    "health_timeout",
-    "keep_releases",
-    "log",
-];
+use lock::{Guard, Holder};
+use params::invalid;
+pub use params::{PARAMS, ReleaseParams, ReleaseState, build};
 
 /// The file in each release recording the artifact it came from.
 const MARKER_FILE: &str = ".fleet-release";
@@ -58,93 +42,6 @@ const MARKER_FILE: &str = ".fleet-release";
 const LOG_LINES: usize = 10;
 /// stderr lines quoted in a failure message.
 const FAILURE_TAIL: usize = 40;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReleaseParams {
-    /// The application root, e.g. `/opt/myapp`.
-    pub path: String,
-    #[serde(default)]
-    pub state: ReleaseState,
-    /// A tarball on the controller (`present`).
-    pub artifact: Option<String>,
-    /// The release `rollback` switches to; default the previous one.
-    pub to: Option<String>,
-    pub owner: Option<String>,
-    pub group: Option<String>,
-    /// Paths under `<path>/shared/` linked into each release.
-    pub shared: Option<StringList>,
-    pub env_file: Option<String>,
-    pub venv: Option<String>,
-    /// Relative to the release.
-    #[serde(default = "default_requirements")]
-    pub requirements: String,
-    #[serde(default)]
-    pub pip_args: Vec<String>,
-    /// A shell command run in the new release before the switch.
-    pub migrate: Option<String>,
-    /// systemd units restarted after the switch, when enabled.
-    pub restart: Option<StringList>,
-    #[serde(default = "default_health_urls")]
-    pub health_urls: Vec<String>,
-    #[serde(default = "default_health_retries", deserialize_with = "count")]
-    pub health_retries: u32,
-    /// Seconds between tries.
-    #[serde(default = "default_health_delay", deserialize_with = "count")]
-    pub health_delay: u32,
-    /// Seconds per request.
-    #[serde(default = "default_health_timeout", deserialize_with = "count")]
-    pub health_timeout: u32,
-    #[serde(default = "default_keep_releases", deserialize_with = "count")]
-    pub keep_releases: u32,
-    pub log: Option<String>,
-}
-
-fn default_requirements() -> String {
-    "requirements.txt".into()
-}
-
-fn default_health_urls() -> Vec<String> {
-    vec![
-        "http://127.0.0.1:8000/health".into(),
-        "http://127.0.0.1:8000/health/ready".into(),
-    ]
-}
-
-fn default_health_retries() -> u32 {
-    30
-}
-
-fn default_health_delay() -> u32 {
-    1
-}
-
-fn default_health_timeout() -> u32 {
-    5
-}
-
-fn default_keep_releases() -> u32 {
-    5
-}
-
-/// A count written as a number or, as `-e key=3` gives it, a string.
-fn count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Number(number) => number.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| serde::de::Error::custom("expected a whole number"))
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReleaseState {
-    #[default]
-    Present,
-    Rollback,
-    Info,
-}
 
 /// The artifact of a deploy, read on the controller.
 struct Artifact {
@@ -188,172 +85,16 @@ pub struct Release {
     health_timeout: u32,
     keep_releases: u32,
     log: String,
-    operator: String,
+    /// Seconds to wait for the deploy lock.
+    lock_wait: u32,
+    /// Seconds after which a held lock is stale.
+    lock_ttl: u32,
+    force: bool,
+    /// `rollback` only a release this fleet process deployed.
+    only_own_deploy: bool,
+    /// This run, as the deploy lock's owner file names it.
+    holder: Holder,
     artifact: Option<Artifact>,
-}
-
-fn invalid(message: impl Into<String>) -> ModuleError {
-    ModuleError::Params {
-        module: "release".into(),
-        message: message.into(),
-    }
-}
-
-fn check_absolute(name: &str, path: &str) -> Result<(), ModuleError> {
-    if !path.starts_with('/') || path.contains('\n') {
-        return Err(invalid(format!(
-            "{name} must be an absolute path, got {path:?}"
-        )));
-    }
-    Ok(())
-}
-
-/// A path inside a release: relative, without `.` or `..` components.
-fn check_relative(name: &str, path: &str) -> Result<(), ModuleError> {
-    let bad = path.is_empty()
-        || path.starts_with('/')
-        || path.contains('\n')
-        || path
-            .split('/')
-            .any(|part| part.is_empty() || part == "." || part == "..");
-    if bad {
-        return Err(invalid(format!(
-            "{name} must be a relative path inside the release, got {path:?}"
-        )));
-    }
-    Ok(())
-}
-
-fn check_word(name: &str, word: &str) -> Result<(), ModuleError> {
-    if word.is_empty() || word.starts_with('-') || word.contains(['/', ':', '\n', '\t']) {
-        return Err(invalid(format!("invalid {name} {word:?}")));
-    }
-    Ok(())
-}
-
-pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    let params: ReleaseParams = parse_params("release", params)?;
-    check_absolute("path", &params.path)?;
-    let root = params.path.trim_end_matches('/').to_string();
-    if root.is_empty() {
-        return Err(invalid("path must not be /"));
-    }
-    let shared = match &params.shared {
-        Some(list) => list.to_vec(),
-        None => vec!["logs".into(), "uploads".into()],
-    };
-    for path in &shared {
-        check_relative("shared", path)?;
-        if path == MARKER_FILE || path == ".env" {
-            return Err(invalid(format!("shared cannot hold {path}")));
-        }
-    }
-    check_relative("requirements", &params.requirements)?;
-    let env_file = params.env_file.unwrap_or_else(|| format!("{root}/.env"));
-    let venv = params.venv.unwrap_or_else(|| format!("{root}/venv"));
-    let log = params.log.unwrap_or_else(|| format!("{root}/releases.log"));
-    for (name, path) in [("env_file", &env_file), ("venv", &venv), ("log", &log)] {
-        check_absolute(name, path)?;
-    }
-    if let Some(owner) = &params.owner {
-        check_word("owner", owner)?;
-    }
-    if let Some(group) = &params.group {
-        check_word("group", group)?;
-    }
-    let chown = match (&params.owner, &params.group) {
-        (Some(owner), Some(group)) => Some(format!("{owner}:{group}")),
-        (Some(owner), None) => Some(owner.clone()),
-        (None, Some(group)) => Some(format!(":{group}")),
-        (None, None) => None,
-    };
-    let restart = params
-        .restart
-        .as_ref()
-        .map_or_else(Vec::new, StringList::to_vec);
-    for unit in &restart {
-        check_word("unit", unit)?;
-    }
-    if let Some(url) = params
-        .health_urls
-        .iter()
-        .find(|url| url.is_empty() || url.starts_with('-') || url.contains('\n'))
-    {
-        return Err(invalid(format!("invalid health URL {url:?}")));
-    }
-    if params.health_retries == 0 {
-        return Err(invalid("health_retries must be at least 1"));
-    }
-    if params.health_timeout == 0 {
-        return Err(invalid("health_timeout must be at least 1"));
-    }
-    if params.keep_releases == 0 {
-        return Err(invalid("keep_releases must be at least 1"));
-    }
-    if let Some(to) = &params.to
-        && release_key(to).is_none()
-    {
-        return Err(invalid(format!(
-            "to must be a release name such as 20260301_120000, got {to:?}"
-        )));
-    }
-    if params
-        .migrate
-        .as_deref()
-        .is_some_and(|cmd| cmd.trim().is_empty())
-    {
-        return Err(invalid("migrate is empty"));
-    }
-    let artifact = match (params.state, &params.artifact) {
-        (ReleaseState::Present, None) => {
-            return Err(invalid("artifact is required with state present"));
-        }
-        (ReleaseState::Present, Some(src)) => Some(read_artifact(src, controller)?),
-        _ => None,
-    };
-    Ok(Box::new(Release {
-        state: params.state,
-        root,
-        to: params.to,
-        chown,
-        owner: params.owner,
-        shared,
-        env_file,
-        venv,
-        requirements: params.requirements,
-        pip_args: params.pip_args,
-        migrate: params.migrate,
-        restart,
-        health_urls: params.health_urls,
-        health_retries: params.health_retries,
-        health_delay: params.health_delay,
-        health_timeout: params.health_timeout,
-        keep_releases: params.keep_releases,
-        log,
-        operator: controller.operator(),
-        artifact,
-    }))
-}
-
-fn read_artifact(src: &str, controller: &dyn Controller) -> Result<Artifact, ModuleError> {
-    if src.is_empty() {
-        return Err(invalid("artifact is empty"));
-    }
-    let bytes = controller.read_file(src)?;
-    let sha256 = sha256_hex(&bytes);
-    let archive =
-        archive::read(bytes).map_err(|err| ModuleError::Failed(format!("{src}: {err}")))?;
-    let name = src
-        .rsplit('/')
-        .next()
-        .unwrap_or(src)
-        .replace(['\n', '\t', '\r'], " ");
-    Ok(Artifact {
-        name,
-        sha256,
-        upload: archive.upload,
-        gzip: archive.gzip,
-    })
 }
 
 fn name_or_null(name: Option<&str>) -> Value {
@@ -372,16 +113,22 @@ impl Module for Release {
             (ReleaseState::Present, None) => Err(invalid("artifact is required")),
             (ReleaseState::Rollback, _) => self.plan_rollback(&facts),
             (ReleaseState::Info, _) => Ok(self.plan_info(&facts)),
+            (ReleaseState::Unlock, _) => lock::plan_unlock(self, &facts),
         }
     }
 
-    /// Names the phase that failed (the last `fleet-release: <phase>` line
-    /// on stderr) and quotes the end of stderr.
+    /// Explains a refused deploy lock, or names the phase that failed (the
+    /// last `fleet-release: <phase>` line on stderr up to the failed step)
+    /// and quotes the end of stderr.
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
-        let Some(failed) = outputs.iter().find(|out| out.rc != 0) else {
+        let Some(index) = outputs.iter().position(|out| out.rc != 0) else {
             return Ok(());
         };
-        let phase = outputs
+        let failed = &outputs[index];
+        if let Some(refusal) = lock::refusal_in(self, &failed.stderr) {
+            return Err(ModuleError::Failed(refusal));
+        }
+        let phase = outputs[..=index]
             .iter()
             .rev()
             .flat_map(|out| out.stderr.lines().rev())
@@ -405,6 +152,14 @@ impl Module for Release {
 }
 
 impl Release {
+    /// A change made of `steps` under the deploy lock: taken first (then
+    /// `guard` checked), always released after.
+    fn locked(&self, guard: Guard<'_>, steps: Vec<Step>) -> Plan {
+        let acquire = lock::acquire(self, guard);
+        Plan::change(std::iter::once(acquire).chain(steps).collect())
+            .with_finally(vec![lock::release(self)])
+    }
+
     fn plan_deploy(&self, facts: &Facts, artifact: &Artifact) -> Plan {
         let current = facts.current.as_deref();
         let data = |release: Option<&str>, previous: Option<&str>, releases: &[String]| {
@@ -441,7 +196,9 @@ impl Release {
             diff.push_str(&format!("remove: releases/{release}\n"));
         }
         let steps = script::deploy(self, artifact, &name, current, &pruned);
-        let mut plan = Plan::change(steps).with_diff(Some(diff));
+        let mut plan = self
+            .locked(Guard::NewRelease(&name), steps)
+            .with_diff(Some(diff));
         plan.data = data(Some(&name), current, &after);
         plan
     }
@@ -478,16 +235,35 @@ impl Release {
             plan.data
                 .insert("previous".into(), name_or_null(facts.older_than(target)));
             plan
-        } else {
-            let mut plan = Plan::change(script::rollback(self, target, current)).with_diff(Some(
-                format!("current: {} -> {target}\n", current.unwrap_or("none")),
+        } else if self.only_own_deploy && !self.deployed_current(facts) {
+            let mut plan = Plan::unchanged();
+            plan.msg = Some(format!(
+                "{} was not deployed by this run: not rolled back",
+                current.unwrap_or("the current release")
             ));
+            plan.data.insert("previous".into(), Value::Null);
+            plan.data.insert("release".into(), name_or_null(current));
+            return Ok(plan);
+        } else {
+            let steps = script::rollback(self, target, current);
+            let guard = Guard::Current(facts.current_link.as_deref());
+            let mut plan = self.locked(guard, steps).with_diff(Some(format!(
+                "current: {} -> {target}\n",
+                current.unwrap_or("none")
+            )));
             plan.data.insert("previous".into(), name_or_null(current));
             plan
         };
         plan.data
             .insert("release".into(), Value::String(target.to_string()));
         Ok(plan)
+    }
+
+    /// Whether this fleet process deployed the current release, as its
+    /// `.fleet-release` records.
+    fn deployed_current(&self, facts: &Facts) -> bool {
+        facts.current_pid == Some(self.holder.pid)
+            && facts.current_by.as_deref() == Some(self.holder.operator.as_str())
     }
 
     fn plan_info(&self, facts: &Facts) -> Plan {
@@ -511,12 +287,24 @@ impl Release {
         let count = facts.releases.len();
         let plural = if count == 1 { "" } else { "s" };
         summary.push_str(&format!("; {count} release{plural}"));
+        if let Some(held) = &facts.lock {
+            summary.push_str(&format!(
+                "; deploy lock held by {}",
+                held.describe_with_age(facts.now_epoch, self.lock_ttl)
+            ));
+        }
         let mut plan = Plan::unchanged();
         plan.msg = Some(summary);
         plan.data.insert("current".into(), name_or_null(current));
         plan.data.insert("previous".into(), name_or_null(previous));
         plan.data.insert("releases".into(), json!(facts.releases));
         plan.data.insert("log".into(), Value::Array(log));
+        plan.data.insert(
+            "lock".into(),
+            facts.lock.as_ref().map_or(Value::Null, |held| {
+                held.to_json(facts.now_epoch, self.lock_ttl)
+            }),
+        );
         plan
     }
 }
@@ -529,6 +317,9 @@ fn listed(releases: &[String]) -> String {
     }
 }
 
+#[cfg(test)]
+#[path = "release_lock_tests.rs"]
+mod lock_tests;
 #[cfg(test)]
 #[path = "release_state_tests.rs"]
 mod state_tests;

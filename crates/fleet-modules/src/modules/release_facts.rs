@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::lock::Lock;
 use crate::text::decode_base64;
 use crate::{ModuleError, Probe};
 
@@ -33,14 +34,23 @@ pub(crate) fn release_key(name: &str) -> Option<(&str, u32)> {
 pub(crate) struct Facts {
     /// The host's UTC time, `YYYYmmdd_HHMMSS`.
     pub now: String,
+    /// The host's time in seconds since the epoch.
+    pub now_epoch: Option<u64>,
     /// The release `current` points to.
     pub current: Option<String>,
+    /// `current`'s link target as read.
+    pub current_link: Option<String>,
     pub current_sha256: Option<String>,
     pub current_artifact: Option<String>,
+    /// Who deployed the current release, and the fleet process that did.
+    pub current_by: Option<String>,
+    pub current_pid: Option<u32>,
     /// Release names, oldest first.
     pub releases: Vec<String>,
     /// The release log's last lines (`info` only).
     pub log: Vec<String>,
+    /// The deploy lock, when it is held.
+    pub lock: Option<Lock>,
 }
 
 impl Facts {
@@ -49,6 +59,8 @@ impl Facts {
             return Err(ModuleError::Probe(probe.stderr.trim().to_string()));
         }
         let mut facts = Facts::default();
+        let mut lock_mtime = None;
+        let mut lock_owner = None;
         for line in probe.stdout.lines() {
             let Some((key, value)) = line.split_once('=') else {
                 continue;
@@ -56,12 +68,16 @@ impl Facts {
             let value = value.trim();
             match key {
                 "now" => facts.now = value.to_string(),
+                "now_epoch" => facts.now_epoch = value.parse().ok(),
                 "current" => {
+                    facts.current_link = Some(value.to_string());
                     let name = value.trim_end_matches('/').rsplit('/').next();
                     facts.current = name.filter(|n| !n.is_empty()).map(String::from);
                 }
                 "current_sha256" => facts.current_sha256 = Some(value.to_string()),
                 "current_artifact" => facts.current_artifact = Some(value.to_string()),
+                "current_by" => facts.current_by = Some(value.to_string()),
+                "current_pid" => facts.current_pid = value.parse().ok(),
                 "release" if release_key(value).is_some() => {
                     facts.releases.push(value.to_string());
                 }
@@ -72,6 +88,11 @@ impl Facts {
                         .filter(|line| !line.trim().is_empty())
                         .map(String::from)
                         .collect();
+                }
+                "lock_mtime" => lock_mtime = value.parse().ok(),
+                "lock_owner" => {
+                    let bytes = decode_base64(value, "deploy lock owner")?;
+                    lock_owner = Some(String::from_utf8_lossy(&bytes).into_owned());
                 }
                 _ => {}
             }
@@ -86,6 +107,7 @@ impl Facts {
             .releases
             .sort_by(|a, b| release_key(a).cmp(&release_key(b)));
         facts.releases.dedup();
+        facts.lock = lock_owner.map(|text| Lock::parse(&text, lock_mtime));
         Ok(facts)
     }
 

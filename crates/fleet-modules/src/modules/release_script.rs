@@ -11,7 +11,8 @@ use crate::Step;
 use crate::shell::quote;
 
 const PHASES: &[&str] = &[
-    "prepare", "unpack", "link", "pip", "migrate", "switch", "restart", "health", "prune",
+    "lock", "prepare", "unpack", "link", "pip", "migrate", "switch", "restart", "health", "prune",
+    "unlock",
 ];
 
 /// The phase a `fleet-release: <phase>` marker line names.
@@ -20,7 +21,7 @@ pub(super) fn phase_of(line: &str) -> Option<&str> {
     PHASES.contains(&phase).then_some(phase)
 }
 
-fn marker(phase: &str) -> String {
+pub(super) fn marker(phase: &str) -> String {
     format!("echo 'fleet-release: {phase}' >&2")
 }
 
@@ -37,10 +38,13 @@ pub(super) fn probe(release: &Release) -> String {
          echo \"now=$(date -u +%Y%m%d_%H%M%S)\"\n\
          if [ -L \"$p/current\" ]; then echo \"current=$(readlink -- \"$p/current\")\"; fi\n\
          if [ -f \"$p/current/{MARKER_FILE}\" ]; then \
-         sed -n 's/^sha256=/current_sha256=/p; s/^artifact=/current_artifact=/p' \"$p/current/{MARKER_FILE}\"; fi\n\
+         sed -n 's/^sha256=/current_sha256=/p; s/^artifact=/current_artifact=/p; \
+         s/^by=/current_by=/p; s/^pid=/current_pid=/p' \"$p/current/{MARKER_FILE}\"; fi\n\
          for d in \"$p\"/releases/*; do \
-         if [ -d \"$d\" ] && [ ! -L \"$d\" ]; then echo \"release=${{d##*/}}\"; fi; done\n",
+         if [ -d \"$d\" ] && [ ! -L \"$d\" ]; then echo \"release=${{d##*/}}\"; fi; done\n\
+         {lock}",
         root = quote(&release.root),
+        lock = super::lock::probe(),
     );
     if release.state == super::ReleaseState::Info {
         let log = quote(&release.log);
@@ -101,9 +105,12 @@ pub(super) fn deploy(
         "unpack",
         format!(
             "tar -x{gzip} --no-same-owner -f {tarball} -C {partial}; rc=$?; rm -f -- {tarball}; \
-             [ \"$rc\" -eq 0 ] && printf 'sha256=%s\\nartifact=%s\\n' {} {} > {partial}/{MARKER_FILE}",
+             [ \"$rc\" -eq 0 ] && printf 'sha256=%s\\nartifact=%s\\nby=%s\\npid=%s\\n' {} {} {} {} \
+             > {partial}/{MARKER_FILE}",
             quote(&artifact.sha256),
             quote(&artifact.name),
+            quote(&release.holder.operator),
+            release.holder.pid,
         ),
     )));
     steps.push(Step::run(guarded("link", link(release, &partial))));
@@ -121,12 +128,12 @@ pub(super) fn deploy(
             ("release", name),
             ("artifact", &artifact.name),
             ("sha256", &artifact.sha256),
-            ("previous", previous.unwrap_or("")),
         ],
     );
     steps.push(Step::run(format!(
-        "{} && mv -T -- {partial} {} && {} && {log}",
+        "{} && {} && mv -T -- {partial} {} && {} && {log}",
         marker("switch"),
+        read_previous(release),
         release.at(&format!("releases/{name}")),
         switch_current(release, name),
     )));
@@ -151,17 +158,11 @@ pub(super) fn deploy(
 pub(super) fn rollback(release: &Release, target: &str, previous: Option<&str>) -> Vec<Step> {
     let dir = release.at(&format!("releases/{target}"));
     let missing = quote(&format!("fleet-release: releases/{target} is missing"));
-    let log = log_line(
-        release,
-        &[
-            ("action", "rollback"),
-            ("release", target),
-            ("previous", previous.unwrap_or("")),
-        ],
-    );
+    let log = log_line(release, &[("action", "rollback"), ("release", target)]);
     let mut steps = vec![Step::run(format!(
-        "{} && if [ ! -d {dir} ]; then echo {missing} >&2; exit 1; fi && {} && {log}",
+        "{} && if [ ! -d {dir} ]; then echo {missing} >&2; exit 1; fi && {} && {} && {log}",
         marker("switch"),
+        read_previous(release),
         switch_current(release, target),
     ))];
     steps.extend(restart(release));
@@ -314,11 +315,21 @@ rm -f -- "$body" "$err"
     )))
 }
 
+/// Reads the release `current` points to before the switch into `$prev`
+/// (for the log: another run may have switched it since the plan was made).
+fn read_previous(release: &Release) -> String {
+    format!(
+        "prev=$(readlink -- {} 2>/dev/null || true)",
+        release.at("current")
+    )
+}
+
 /// Appends one tab-separated `key=value` line to the release log, after
-/// the host's UTC time and the operator.
+/// the host's UTC time and the operator, ending with `previous=`: the
+/// release `$prev` names (see [`read_previous`]).
 fn log_line(release: &Release, fields: &[(&str, &str)]) -> String {
     let clean = |value: &str| value.replace(['\t', '\n', '\r'], " ");
-    let mut rest = vec![format!("by={}", clean(&release.operator))];
+    let mut rest = vec![format!("by={}", clean(&release.holder.operator))];
     rest.extend(
         fields
             .iter()
@@ -329,7 +340,7 @@ fn log_line(release: &Release, fields: &[(&str, &str)]) -> String {
         Some((dir, _)) => dir.to_string(),
     };
     format!(
-        "mkdir -p -- {} && printf 'time=%s\\t%s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" {} >> {}",
+        "mkdir -p -- {} && printf 'time=%s\\t%s\\tprevious=%s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" {} \"${{prev##*/}}\" >> {}",
         quote(&dir),
         quote(&rest.join("\t")),
         quote(&release.log)

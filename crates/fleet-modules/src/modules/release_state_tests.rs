@@ -20,10 +20,12 @@ fn rollback_targets_the_previous_release_or_to() {
         Value::Object(plan.data.clone()),
         json!({"previous": "20260301_120000", "release": "20260301_110000"})
     );
-    let all = scripts(&plan).join("\n");
+    let all = scripts(&plan)[1..].join("\n");
+    assert!(scripts(&plan)[0].starts_with("echo 'fleet-release: lock' >&2"));
     assert!(all.starts_with(
         "echo 'fleet-release: switch' >&2 && if [ ! -d /opt/app/releases/20260301_110000 ]; then"
     ), "{all}");
+    assert_eq!(plan.finally.len(), 1);
     assert!(all.contains(
         "ln -s -- releases/20260301_110000 /opt/app/.current.20260301_110000.tmp && \
          mv -T -- /opt/app/.current.20260301_110000.tmp /opt/app/current"

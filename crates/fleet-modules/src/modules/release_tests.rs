@@ -4,8 +4,9 @@
 use std::io::Write;
 
 use super::*;
-use crate::Step;
 use crate::modules::archive::tests::sample_tar;
+use crate::modules::content_file::sha256_hex;
+use crate::{Controller, Step};
 use serde_json::json;
 
 /// Serves two artifacts and reports a fixed operator.
@@ -246,12 +247,15 @@ fn a_new_artifact_is_deployed_in_phases() {
             "artifact_sha256": sha_of_v11(),
         })
     );
-    // prepare, upload, then scripts only.
+    // lock, prepare, upload, then scripts only; the lock is released after.
     assert!(
-        matches!(&plan.steps[0], Step::Run { script, .. } if script.starts_with("echo 'fleet-release: prepare' >&2"))
+        matches!(&plan.steps[0], Step::Run { script, .. } if script.starts_with("echo 'fleet-release: lock' >&2"))
+    );
+    assert!(
+        matches!(&plan.steps[1], Step::Run { script, .. } if script.starts_with("echo 'fleet-release: prepare' >&2"))
     );
     assert_eq!(
-        plan.steps[1],
+        plan.steps[2],
         Step::Upload {
             dest: "/opt/app/releases/.20260302_080000.tar.gz".into(),
             contents: gzipped(&sample_tar()),
@@ -260,9 +264,12 @@ fn a_new_artifact_is_deployed_in_phases() {
         }
     );
     assert!(
-        plan.steps[2..]
+        plan.steps[3..]
             .iter()
             .all(|step| matches!(step, Step::Run { stdin: None, .. }))
+    );
+    assert!(
+        matches!(plan.finally.as_slice(), [Step::Run { script, .. }] if script.starts_with("echo 'fleet-release: unlock' >&2"))
     );
     let phases: Vec<&str> = scripts(&plan)
         .iter()
@@ -272,6 +279,7 @@ fn a_new_artifact_is_deployed_in_phases() {
     assert_eq!(
         phases,
         [
+            "echo 'fleet-release: lock'",
             "echo 'fleet-release: prepare'",
             "echo 'fleet-release: unpack'",
             "echo 'fleet-release: link'",
@@ -288,9 +296,10 @@ fn a_new_artifact_is_deployed_in_phases() {
          -C /opt/app/releases/.20260302_080000.partial"
     ));
     assert!(all.contains(&format!(
-        "printf 'sha256=%s\\nartifact=%s\\n' {} app-1.1.tar.gz > \
+        "printf 'sha256=%s\\nartifact=%s\\nby=%s\\npid=%s\\n' {} app-1.1.tar.gz alice@ctl {} > \
          /opt/app/releases/.20260302_080000.partial/.fleet-release",
-        sha_of_v11()
+        sha_of_v11(),
+        std::process::id()
     )));
     assert!(all.contains("chown -R app:app -- /opt/app/releases/.20260302_080000.partial"));
 }
@@ -331,7 +340,7 @@ fn stale_partial_dirs_are_cleaned_first_and_failures_remove_the_new_one() {
             &["20260301_120000"],
         ))
         .unwrap();
-    let prepare = scripts(&plan)[0];
+    let prepare = scripts(&plan)[1];
     assert!(
         prepare.contains(
             "find /opt/app/releases -mindepth 1 -maxdepth 1 -name '.*' \\( -name '*.partial' -o -name '*.tar' -o -name '*.tar.gz' \\) -exec rm -rf -- {} +"
@@ -499,12 +508,19 @@ fn every_switch_is_logged() {
         ))
         .unwrap();
     let expected = format!(
-        "mkdir -p -- /var/log/app && printf 'time=%s\\t%s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \
-         'by=alice@ctl\taction=deploy\trelease=20260302_080000\tartifact=app-1.1.tar.gz\tsha256={}\tprevious=20260301_120000' \
-         >> /var/log/app/releases.log",
+        "mkdir -p -- /var/log/app && printf 'time=%s\\t%s\\tprevious=%s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \
+         'by=alice@ctl\taction=deploy\trelease=20260302_080000\tartifact=app-1.1.tar.gz\tsha256={}' \
+         \"${{prev##*/}}\" >> /var/log/app/releases.log",
         sha_of_v11()
     );
     assert!(position(&plan, "mv -T -- /opt/app/.current") < position(&plan, &expected));
+    // `previous` is what `current` pointed to just before the switch.
+    assert!(
+        position(
+            &plan,
+            "prev=$(readlink -- /opt/app/current 2>/dev/null || true) && mv -T"
+        ) < position(&plan, "mv -T -- /opt/app/.current")
+    );
     let rollback = module(json!({"path": "/opt/app", "state": "rollback"}))
         .plan(&probe(
             "20260302_080000",
@@ -515,7 +531,7 @@ fn every_switch_is_logged() {
         .unwrap();
     position(
         &rollback,
-        "'by=alice@ctl\taction=rollback\trelease=20260301_110000\tprevious=20260301_120000' >> /opt/app/releases.log",
+        "'by=alice@ctl\taction=rollback\trelease=20260301_110000' \"${prev##*/}\" >> /opt/app/releases.log",
     );
 }
 
@@ -532,10 +548,11 @@ fn paths_with_spaces_are_quoted() {
     .plan(&probe("20260302_080000", None, None, &[]))
     .unwrap();
     assert!(
-        matches!(&plan.steps[1], Step::Upload { dest, .. } if dest == "/opt/my app/releases/.20260302_080000.tar")
+        matches!(&plan.steps[2], Step::Upload { dest, .. } if dest == "/opt/my app/releases/.20260302_080000.tar")
     );
     let all = scripts(&plan).join("\n");
     for expected in [
+        "p='/opt/my app'\nl=\"$p/.fleet-lock\"",
         "mkdir -p -- '/opt/my app/releases' '/opt/my app/shared'",
         "tar -x --no-same-owner -f '/opt/my app/releases/.20260302_080000.tar' -C '/opt/my app/releases/.20260302_080000.partial'",
         "ln -s -- '/opt/my app/shared/log files' '/opt/my app/releases/.20260302_080000.partial'/'log files'",

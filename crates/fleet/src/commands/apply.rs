@@ -12,24 +12,37 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::cli::{PlaybookArgs, Selection, SshArgs};
-use crate::commands::run::cancel_on_signal;
+use crate::commands::release::set_lock_wait;
+use crate::commands::run::{OnInterrupt, cancel_on_signal};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::report;
 use crate::secrets;
 
 /// `check_only` is `fleet check`: check mode with diffs, exit 5 on drift.
-pub async fn apply(args: PlaybookArgs, ssh: &SshArgs, check_only: bool) -> Result<Exit, CliError> {
+/// `lock_wait` (`--lock-wait`) sets the var `lock_wait` and the param of
+/// every `release` task.
+pub async fn apply(
+    args: PlaybookArgs,
+    ssh: &SshArgs,
+    check_only: bool,
+    lock_wait: Option<u32>,
+) -> Result<Exit, CliError> {
+    let extra_vars = with_lock_wait(&args.extra_vars, lock_wait);
     let run = PlaybookRun {
         selection: &args.selection,
         playbook: &args.playbook,
-        extra_vars: &args.extra_vars,
+        extra_vars: &extra_vars,
         ask_become_pass: args.ask_become_pass,
         check: args.check || check_only,
         diff: args.diff || check_only,
         tags: args.tags.clone(),
     };
-    let (counts, interrupted) = run_file(run, ssh, Ok).await?;
+    let (counts, interrupted) = run_file(run, ssh, |mut playbook| {
+        set_lock_wait(&mut playbook, lock_wait);
+        Ok(playbook)
+    })
+    .await?;
     let exit = Exit::from_counts(&counts, interrupted);
     Ok(
         if check_only && exit == Exit::Success && counts.changed > 0 {
@@ -38,6 +51,16 @@ pub async fn apply(args: PlaybookArgs, ssh: &SshArgs, check_only: bool) -> Resul
             exit
         },
     )
+}
+
+/// The `-e` specs, then `--lock-wait S` as the var `lock_wait`, which
+/// the deploy playbook passes to the `release` module: the flag wins.
+pub fn with_lock_wait(extra_vars: &[String], lock_wait: Option<u32>) -> Vec<String> {
+    let mut specs = extra_vars.to_vec();
+    if let Some(seconds) = lock_wait {
+        specs.push(serde_json::json!({ "lock_wait": seconds }).to_string());
+    }
+    specs
 }
 
 /// What a command that runs a playbook file asks for.
@@ -101,7 +124,7 @@ pub async fn run_file(
     let client = Client::new(secrets::ssh_options(ssh)?)?;
 
     let cancel = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(cancel.clone()));
+    cancel_on_signal(cancel.clone(), OnInterrupt::FinishInFlight);
     let (sender, mut receiver) = mpsc::unbounded_channel();
     let mut reporter = report::for_format(run.selection.format, limit.len());
     let runner = async {
@@ -205,5 +228,16 @@ mod tests {
         );
         assert!(parse_extra_vars(&["novalue".to_string()]).is_err());
         assert!(parse_extra_vars(&["bad key=1".to_string()]).is_err());
+    }
+
+    #[test]
+    fn lock_wait_is_an_extra_var_that_wins() {
+        let specs = with_lock_wait(
+            &["lock_wait=3".to_string(), "app=shop".to_string()],
+            Some(10),
+        );
+        let vars = parse_extra_vars(&specs).unwrap();
+        assert_eq!(Value::Object(vars), json!({"lock_wait": 10, "app": "shop"}));
+        assert_eq!(with_lock_wait(&["a=1".to_string()], None), ["a=1"]);
     }
 }

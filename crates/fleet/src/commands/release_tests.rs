@@ -127,3 +127,63 @@ fn without_a_deploy_the_other_release_tasks_count_once_per_app() {
         .collect();
     assert_eq!(names, ["rollback /opt/x", "rollback /opt/y"]);
 }
+
+#[test]
+fn unlock_keeps_the_lock_params_and_forces_only_when_asked() {
+    let yaml = "- hosts: web\n  vars: {lock_wait: 0}\n  tasks:\n    - release: {path: /opt/x, artifact: a.tgz, lock_wait: \"{{ lock_wait }}\", lock_ttl: 60}\n";
+    let playbook =
+        release_tasks_only(load("unlock", yaml), Action::Unlock { force: false }).unwrap();
+    let task = &playbook.plays[0].tasks[0];
+    assert_eq!(task.name, "unlock /opt/x");
+    assert_eq!(
+        task.params,
+        json!({"path": "/opt/x", "state": "unlock", "lock_wait": "{{ lock_wait }}", "lock_ttl": 60})
+    );
+    let playbook =
+        release_tasks_only(load("unlock_force", yaml), Action::Unlock { force: true }).unwrap();
+    assert_eq!(playbook.plays[0].tasks[0].params["force"], json!(true));
+    // A rollback keeps them too: `--lock-wait` reaches it through the var.
+    let playbook =
+        release_tasks_only(load("rollback_lock", yaml), Action::Rollback { to: None }).unwrap();
+    assert_eq!(
+        playbook.plays[0].tasks[0].params,
+        json!({"path": "/opt/x", "state": "rollback", "lock_wait": "{{ lock_wait }}", "lock_ttl": 60})
+    );
+}
+
+#[test]
+fn an_unlock_task_is_not_a_deploy() {
+    let yaml = "- hosts: web\n  tasks:\n    - release: {path: /opt/x, state: unlock}\n    - release: {path: /opt/x, artifact: a.tgz}\n";
+    let playbook =
+        release_tasks_only(load("unlock_task", yaml), Action::Unlock { force: false }).unwrap();
+    let tasks = &playbook.plays[0].tasks;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        tasks[0].params,
+        json!({"path": "/opt/x", "state": "unlock"})
+    );
+}
+
+#[test]
+fn lock_wait_reaches_every_release_task() {
+    let mut playbook = load("lock_wait", DEPLOY);
+    set_lock_wait(&mut playbook, None);
+    assert!(playbook.plays[1].tasks[1].params.get("lock_wait").is_none());
+    set_lock_wait(&mut playbook, Some(30));
+    let waits: Vec<Option<&Value>> = playbook
+        .plays
+        .iter()
+        .flat_map(|play| &play.tasks)
+        .map(|task| task.params.get("lock_wait"))
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            None,
+            None,
+            Some(&json!(30)),
+            Some(&json!(30)),
+            Some(&json!(30))
+        ]
+    );
+}

@@ -38,7 +38,7 @@ pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
     let client = Client::new(secrets::ssh_options(ssh)?)?;
 
     let cancel = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(cancel.clone()));
+    cancel_on_signal(cancel.clone(), OnInterrupt::StopInFlight);
     let (sender, mut receiver) = mpsc::unbounded_channel();
     let mut reporter = report::for_format(args.selection.format, hosts.len());
     let runner = async {
@@ -57,20 +57,53 @@ pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
     Ok(Exit::from_counts(&counts, cancel.is_cancelled()))
 }
 
-/// Ctrl-C or SIGTERM: stop starting hosts and close the open connections.
-pub async fn cancel_on_signal(cancel: CancellationToken) {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                cancel.cancel();
-                return;
+/// What the first Ctrl-C or SIGTERM does to the work in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// `fleet run`: the commands in flight are stopped.
+    StopInFlight,
+    /// Playbooks: the tasks in flight finish, so that what they hold (a
+    /// deploy lock) is released.
+    FinishInFlight,
+}
+
+/// Ctrl-C or SIGTERM: the first one cancels (no new host or task starts);
+/// a second one exits at once with 130. The handlers are installed before
+/// this returns, so no signal is missed or left to kill the process.
+pub fn cancel_on_signal(cancel: CancellationToken, on_interrupt: OnInterrupt) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let signals = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    );
+    tokio::spawn(async move {
+        let (Ok(mut interrupt), Ok(mut terminate)) = signals else {
+            let _ = tokio::signal::ctrl_c().await;
+            cancel.cancel();
+            return;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        cancel.cancel();
+        let in_flight = match on_interrupt {
+            OnInterrupt::StopInFlight => "the commands in flight are stopped",
+            OnInterrupt::FinishInFlight => {
+                "no new task starts; the tasks in flight finish (a deploy releases its lock)"
             }
         };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
-    cancel.cancel();
+        eprintln!("fleet: interrupted: {in_flight}; interrupt again to quit at once");
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        if on_interrupt == OnInterrupt::FinishInFlight {
+            eprintln!(
+                "fleet: interrupted again: quitting without waiting for the tasks in flight; \
+                 a deploy lock they hold stays until `fleet unlock`"
+            );
+        }
+        std::process::exit(130);
+    });
 }

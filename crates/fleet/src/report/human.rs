@@ -102,10 +102,12 @@ impl Human {
         let hosts = self.order.len();
         writeln!(out, "{hosts} hosts: {summary} in {secs:.2}s")?;
         if interrupted {
-            writeln!(
-                out,
+            let what = if self.playbook {
+                "interrupted: tasks in flight finished, and no new task, batch or play started"
+            } else {
                 "interrupted: hosts in flight were stopped and their connections closed"
-            )?;
+            };
+            writeln!(out, "{what}")?;
         }
         Ok(())
     }
