@@ -43,6 +43,12 @@ pub trait Module: std::fmt::Debug + Send + Sync {
         None
     }
 
+    /// How long one of this module's commands may run when the task sets
+    /// no `timeout:`; `None` is no limit.
+    fn default_timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Checks what the steps printed once they ran. The default fails the
     /// task when a step exited non-zero.
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {

@@ -158,6 +158,28 @@ pub struct Task {
     pub origin: String,
 }
 
+impl Task {
+    /// This task named `name`, without what belongs to one run of it alone:
+    /// `register`, `notify`, `tags`, `changed_when`, `failed_when`,
+    /// `ignore_errors` and retries. For tasks fleet derives from a playbook's
+    /// own (`fleet rollback`, the release health gate).
+    pub fn derived(&self, name: String) -> Task {
+        Task {
+            name,
+            register: None,
+            notify: Vec::new(),
+            tags: Vec::new(),
+            changed_when: None,
+            failed_when: None,
+            ignore_errors: false,
+            retries: None,
+            delay: None,
+            until: None,
+            ..self.clone()
+        }
+    }
+}
+
 impl Play {
     /// The template file `src` names: `src` itself when absolute, else the
     /// first that exists of `dir/src`, `dir/templates/src`, then each of

@@ -74,20 +74,13 @@ pub fn current_release(registered: Option<&Map<String, Value>>, name: &str) -> O
         .map(str::to_string)
 }
 
-/// The deploy task without what belongs to the deploy alone.
+/// The deploy task without what belongs to the deploy alone; it runs
+/// whatever `--tags` selected.
 fn bare(deploy: &Task, name: &str) -> Task {
     Task {
-        name: name.to_string(),
-        register: None,
-        notify: Vec::new(),
         tags: vec!["always".to_string()],
-        changed_when: None,
-        failed_when: None,
-        ignore_errors: false,
-        retries: None,
-        until: None,
         r#loop: None,
-        ..deploy.clone()
+        ..deploy.derived(name.to_string())
     }
 }
 

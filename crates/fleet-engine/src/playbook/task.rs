@@ -303,7 +303,10 @@ impl TaskContext<'_> {
         let ctx = RunContext {
             r#become: self.r#become(task, host),
             check: self.options.check && task.check_mode,
-            timeout: task.timeout.map(Duration::from_secs_f64),
+            timeout: task
+                .timeout
+                .map(Duration::from_secs_f64)
+                .or_else(|| module.default_timeout()),
             environment,
         };
         Ok(Prepared { module, ctx })

@@ -101,9 +101,30 @@ fn name_or_null(name: Option<&str>) -> Value {
     name.map_or(Value::Null, |name| Value::String(name.to_string()))
 }
 
+/// What a release step may take besides waiting for the lock and health:
+/// unpacking, pip installing the requirements, migrations, restarts.
+const STEP_BUDGET_SECS: u64 = 900;
+
 impl Module for Release {
     fn probe(&self) -> Option<String> {
         Some(script::probe(self))
+    }
+
+    /// Every step is bounded, so that a hung hook or a lost host fails the
+    /// task instead of holding the rollout.
+    fn default_timeout(&self) -> Option<std::time::Duration> {
+        let per_try: u64 = self
+            .health_urls
+            .iter()
+            .map(|_| u64::from(self.health_timeout))
+            .sum();
+        let health = match per_try {
+            0 => 0,
+            _ => u64::from(self.health_retries) * (u64::from(self.health_delay) + per_try),
+        };
+        Some(std::time::Duration::from_secs(
+            STEP_BUDGET_SECS + u64::from(self.lock_wait) + health,
+        ))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

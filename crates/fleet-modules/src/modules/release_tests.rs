@@ -564,3 +564,15 @@ fn paths_with_spaces_are_quoted() {
         assert!(all.contains(expected), "{expected}\nnot in\n{all}");
     }
 }
+
+#[test]
+fn every_step_is_bounded_by_a_default_timeout() {
+    use std::time::Duration;
+    // 900 s of work, plus 30 tries of (1 s delay + 2 URLs × 5 s).
+    assert_eq!(
+        deploy(json!({})).default_timeout(),
+        Some(Duration::from_secs(900 + 30 * 11))
+    );
+    let waiting = deploy(json!({"lock_wait": 60, "health_urls": []}));
+    assert_eq!(waiting.default_timeout(), Some(Duration::from_secs(960)));
+}

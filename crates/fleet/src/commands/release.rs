@@ -196,18 +196,8 @@ fn rewrite(task: &Task, action: Action<'_>) -> Task {
         .collect::<Vec<_>>()
         .join(" ");
     Task {
-        name,
         params: Value::Object(params),
-        register: None,
-        notify: Vec::new(),
-        tags: Vec::new(),
-        changed_when: None,
-        failed_when: None,
-        ignore_errors: false,
-        retries: None,
-        delay: None,
-        until: None,
-        ..task.clone()
+        ..task.derived(name)
     }
 }
 
