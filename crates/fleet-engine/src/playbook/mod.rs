@@ -315,16 +315,22 @@ impl Run<'_> {
             return;
         }
         let (events, cancel) = (self.events, self.cancel);
+        // Decided once for all hosts: it serializes vars and reads templates.
+        let wants_facts: Vec<bool> = tasks
+            .iter()
+            .map(|task| mentions_facts(ctx.play, task))
+            .collect();
+        let wants_facts = &wants_facts;
         let mut runs: FuturesUnordered<_> = states
             .iter_mut()
             .filter(|state| !state.failed)
             .map(|state| async move {
                 let mut counts = Counts::default();
-                for task in tasks {
+                for (task, wants_facts) in tasks.iter().zip(wants_facts) {
                     if cancel.is_cancelled() || state.failed {
                         break;
                     }
-                    if state.facts.is_none() && mentions_facts(ctx.play, task) {
+                    if state.facts.is_none() && *wants_facts {
                         gather_facts(std::iter::once(&mut *state)).await;
                     }
                     let result = ctx.run(task, state).await;
@@ -365,7 +371,7 @@ impl Run<'_> {
         let mut runs: FuturesUnordered<_> = states
             .iter_mut()
             .enumerate()
-            .filter(|(index, _)| groups.iter().any(|group| group.runner == *index))
+            .filter(|(index, _)| groups.contains_key(index))
             .map(|(index, state)| async move {
                 let result = ctx.run(task, state).await;
                 (index, state, result)
@@ -383,10 +389,10 @@ impl Run<'_> {
         }
         drop(runs);
         for (runner, runner_name, failed, registered) in shared {
-            let Some(group) = groups.iter().find(|group| group.runner == runner) else {
+            let Some(members) = groups.get(&runner) else {
                 continue;
             };
-            for &member in &group.members {
+            for &member in members {
                 let state = &mut states[member];
                 if let Some((name, value)) = &registered {
                     state.registered.insert(name.clone(), value.clone());
@@ -406,38 +412,39 @@ impl Run<'_> {
         }
     }
 
-    /// Which hosts run `task`, and which others take their result: every
-    /// eligible host runs it alone; `run_once` picks the first for all;
-    /// `once_per` picks the first of each distinct rendered key.
+    /// Which hosts run `task` (the keys), and which others take each
+    /// one's result: every eligible host runs it alone; `run_once` picks the
+    /// first for all; `once_per` picks the first of each distinct key.
     fn groups(
         &self,
         ctx: &TaskContext<'_>,
         task: &Task,
         states: &[HostState],
         eligible: &impl Fn(&HostState) -> bool,
-    ) -> Vec<RunGroup> {
-        let mut groups: Vec<(Option<String>, RunGroup)> = Vec::new();
+    ) -> BTreeMap<usize, Vec<usize>> {
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut runner_of: BTreeMap<String, usize> = BTreeMap::new();
         for (index, state) in states.iter().enumerate() {
             if !eligible(state) {
                 continue;
             }
             let key = match (&task.once_per, task.run_once) {
-                (Some(template), _) => Some(ctx.render_key(template, state)),
-                (None, true) => Some(String::new()),
-                (None, false) => None,
+                (Some(template), _) => ctx.render_key(template, state),
+                (None, true) => String::new(),
+                (None, false) => {
+                    groups.insert(index, Vec::new());
+                    continue;
+                }
             };
-            match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
-                Some((_, group)) => group.members.push(index),
-                None => groups.push((
-                    key,
-                    RunGroup {
-                        runner: index,
-                        members: Vec::new(),
-                    },
-                )),
+            match runner_of.get(&key) {
+                Some(runner) => groups.entry(*runner).or_default().push(index),
+                None => {
+                    runner_of.insert(key, index);
+                    groups.insert(index, Vec::new());
+                }
             }
         }
-        groups.into_iter().map(|(_, group)| group).collect()
+        groups
     }
 
     /// Opens the connections this play still needs, all at once (the
@@ -519,12 +526,6 @@ fn record(
 
 /// Whether a task (or the template it renders, or a play var) refers to
 /// `facts`.
-/// One host that runs a task, and the hosts that take its result.
-struct RunGroup {
-    runner: usize,
-    members: Vec<usize>,
-}
-
 fn mentions_facts(play: &Play, task: &Task) -> bool {
     let in_vars = [&play.vars, &play.defaults]
         .iter()
