@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use fleet_modules::shell::quote;
-use fleet_modules::{Module, ModuleError, Probe, Step, StepOutput};
+use fleet_modules::{Cmd, Module, ModuleError, Probe, Script, Stdin, Step, StepOutput};
 use fleet_ssh::{Become, ExecOptions, Session, SshError};
 use serde_json::{Map, Value};
 
@@ -90,11 +89,15 @@ pub async fn probe_many(
     modules: &[&dyn Module],
     ctx: &RunContext,
 ) -> Result<Vec<Probe>, SshError> {
-    let scripts: Vec<String> = modules
+    let scripts: Vec<Script> = modules
         .iter()
-        .map(|module| module.probe().unwrap_or_else(|| "true".into()))
+        .map(|module| {
+            module
+                .probe()
+                .unwrap_or_else(|| Script::of(Cmd::new("true")))
+        })
         .collect();
-    let scripts: Vec<&str> = scripts.iter().map(String::as_str).collect();
+    let scripts: Vec<&Script> = scripts.iter().collect();
     let (outputs, stderr) = exec_marked(session, &scripts, ctx).await?;
     Ok(outputs
         .into_iter()
@@ -108,27 +111,33 @@ pub async fn probe_many(
 
 /// Runs several scripts in one round trip, each in its own subshell, one
 /// after another whatever their exit codes. Returns each one's exit code
-/// and stdout (found between marker lines), and the merged stderr.
+/// and stdout (found between marker lines, random for each round trip so
+/// that no script can print one), and the merged stderr.
 async fn exec_marked(
     session: &Session,
-    scripts: &[&str],
+    scripts: &[&Script],
     ctx: &RunContext,
 ) -> Result<(Vec<(i32, String)>, String), SshError> {
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.subsec_nanos());
-    let marker = format!("__fleet_{}_{nonce}__", std::process::id());
-    let mut joined = String::new();
-    for (index, script) in scripts.iter().enumerate() {
-        joined.push_str(&format!(
-            "echo {marker}{index}\n(\n{script}\n)\necho; echo {marker}rc=$?\n"
-        ));
-    }
-    let out = exec(session, &joined, None, ctx).await?;
+    let marker = format!("__fleet_{}__", fleet_shell::token());
+    let out = exec(session, &marked(scripts, &marker), None, ctx).await?;
     Ok((
         split_marked(&out.stdout, &marker, scripts.len()),
         out.stderr,
     ))
+}
+
+/// `scripts` between marker lines: `<marker><index>` before each one's
+/// output and `<marker>rc=<exit code>` after it.
+fn marked(scripts: &[&Script], marker: &str) -> Script {
+    let echo = |text: String| Cmd::without_end_of_options("echo").arg(text);
+    let mut joined = Script::new().set("fleet_marker", marker);
+    for (index, script) in scripts.iter().enumerate() {
+        joined = joined
+            .cmd(echo(format!("{marker}{index}")))
+            .then((*script).clone().subshell())
+            .snippet("echo; echo \"${fleet_marker}rc=$?\"");
+    }
+    joined
 }
 
 fn split_marked(stdout: &str, marker: &str, count: usize) -> Vec<(i32, String)> {
@@ -227,7 +236,7 @@ pub async fn run_probed_many(
         .zip(probes)
         .map(|(module, probe)| decide(*module, probe, ctx))
         .collect();
-    let scripts: Option<Vec<Option<&str>>> = decisions
+    let scripts: Option<Vec<Option<&Script>>> = decisions
         .iter()
         .map(|decision| match decision {
             Decision::Done(_) => Some(None),
@@ -238,7 +247,7 @@ pub async fn run_probed_many(
                         script,
                         stdin: None,
                     },
-                ] => Some(Some(script.as_str())),
+                ] => Some(Some(script)),
                 _ => None,
             },
         })
@@ -255,7 +264,7 @@ pub async fn run_probed_many(
         }
         return outcomes;
     };
-    let to_run: Vec<&str> = scripts.into_iter().flatten().collect();
+    let to_run: Vec<&Script> = scripts.into_iter().flatten().collect();
     let ran = match to_run.as_slice() {
         [] => Ok((Vec::new(), String::new())),
         _ => exec_marked(session, &to_run, ctx).await,
@@ -325,7 +334,7 @@ async fn run_steps(
     let mut outputs = Vec::with_capacity(steps.len());
     for step in steps {
         let output = match step {
-            Step::Run { script, stdin } => exec(session, script, stdin.clone(), ctx).await,
+            Step::Run { script, stdin } => exec(session, script, stdin.as_ref(), ctx).await,
             Step::Upload {
                 dest,
                 contents,
@@ -388,17 +397,11 @@ fn finish(
 /// code, and each step keeps its own subshell (an `exit` ends only it).
 fn merge_runs(steps: Vec<Step>) -> Vec<Step> {
     let mut merged: Vec<Step> = Vec::with_capacity(steps.len());
-    let mut scripts: Vec<String> = Vec::new();
-    let flush = |scripts: &mut Vec<String>, merged: &mut Vec<Step>| match scripts.len() {
+    let mut scripts: Vec<Script> = Vec::new();
+    let flush = |scripts: &mut Vec<Script>, merged: &mut Vec<Step>| match scripts.len() {
         0 => {}
         1 => merged.push(Step::run(scripts.remove(0))),
-        _ => {
-            let joined: Vec<String> = scripts
-                .drain(..)
-                .map(|script| format!("( {script}\n)"))
-                .collect();
-            merged.push(Step::run(joined.join(" && ")));
-        }
+        _ => merged.push(Step::run(Script::all_of(scripts.drain(..)))),
     };
     for step in steps {
         match step {
@@ -427,17 +430,17 @@ fn would_do(steps: &[Step]) -> String {
 
 async fn exec(
     session: &Session,
-    script: &str,
-    stdin: Option<Vec<u8>>,
+    script: &Script,
+    stdin: Option<&Stdin>,
     ctx: &RunContext,
 ) -> Result<StepOutput, SshError> {
-    let script = with_environment(script, &ctx.environment);
+    let script = with_environment(script, &ctx.environment)?;
     let options = ExecOptions {
         r#become: ctx.r#become.clone(),
-        stdin,
+        stdin: stdin.map(|stdin| stdin.bytes().to_vec()),
         timeout: ctx.timeout,
     };
-    let out = session.exec_collect(&script, &options).await?;
+    let out = session.exec_collect(script.as_str(), &options).await?;
     Ok(StepOutput {
         rc: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -458,9 +461,8 @@ async fn fetch(
         stdin: None,
         timeout: ctx.timeout,
     };
-    let out = session
-        .exec_collect(&format!("cat -- {}", quote(src)), &options)
-        .await?;
+    let cat = Script::of(Cmd::new("cat").operand(src));
+    let out = session.exec_collect(cat.as_str(), &options).await?;
     if out.status != 0 {
         return Ok(StepOutput {
             rc: out.status,
@@ -490,15 +492,13 @@ fn write_atomically(dest: &Path, contents: &[u8]) -> std::io::Result<()> {
     })
 }
 
-fn with_environment(script: &str, environment: &[(String, String)]) -> String {
-    if environment.is_empty() {
-        return script.to_string();
+/// `environment:` exported, then `script`.
+fn with_environment(script: &Script, environment: &[(String, String)]) -> Result<Script, SshError> {
+    let mut exports = Script::new();
+    for (key, value) in environment {
+        exports = exports.export(key, value).map_err(SshError::Invalid)?;
     }
-    let exports: Vec<String> = environment
-        .iter()
-        .map(|(key, value)| format!("export {key}={};", fleet_modules::shell::quote(value)))
-        .collect();
-    format!("{} {script}", exports.join(" "))
+    Ok(exports.then(script.clone()))
 }
 
 #[cfg(test)]
@@ -523,7 +523,7 @@ mod tests {
         assert_eq!(
             merged,
             vec![
-                Step::run("( mkdir /a\n) && ( chmod 0700 /a\n)"),
+                Step::run("( mkdir /a\n) && ( chmod 0700 /a\n)\n"),
                 upload,
                 Step::run("echo done")
             ]
@@ -535,7 +535,7 @@ mod tests {
     struct Locked;
 
     impl Module for Locked {
-        fn probe(&self) -> Option<String> {
+        fn probe(&self) -> Option<Script> {
             None
         }
         fn plan(&self, _: &Probe) -> Result<fleet_modules::Plan, ModuleError> {
@@ -552,8 +552,8 @@ mod tests {
         let Decision::Apply(_, steps) = decide(&Locked, &Probe::default(), &ctx) else {
             panic!("expected steps to apply");
         };
-        assert_eq!(steps.steps, vec![Step::run("( lock\n) && ( work\n)")]);
-        assert_eq!(steps.finally, vec![Step::run("( unlock\n) && ( log\n)")]);
+        assert_eq!(steps.steps, vec![Step::run("( lock\n) && ( work\n)\n")]);
+        assert_eq!(steps.finally, vec![Step::run("( unlock\n) && ( log\n)\n")]);
         let check = RunContext {
             check: true,
             ..RunContext::default()

@@ -19,6 +19,7 @@ pub mod shell;
 pub mod text;
 
 pub use error::{ModuleError, ParamError};
+pub use fleet_shell::{Arg, Cmd, Raw, Script, Secret, Stdin};
 pub use plan::{Plan, Probe, Step, StepOutput};
 pub use registry::{MODULES, build, is_module, params_of, validate};
 
@@ -29,7 +30,7 @@ pub trait Module: std::fmt::Debug + Send + Sync {
     /// A shell script printing the facts this module decides from, or
     /// `None` when it needs none. It must not change the host: it also runs
     /// in check mode.
-    fn probe(&self) -> Option<String>;
+    fn probe(&self) -> Option<Script>;
 
     /// Facts in, commands out. `probe` holds the output of [`Module::probe`]
     /// (empty when it returned `None`). An `Err` fails the task.

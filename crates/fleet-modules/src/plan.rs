@@ -1,5 +1,6 @@
 //! The data a module hands to the engine: probe output in, a plan out.
 
+use fleet_shell::{Script, Stdin};
 use serde_json::{Map, Value};
 
 /// The output of a module's probe script.
@@ -73,8 +74,8 @@ impl Plan {
 pub enum Step {
     /// A shell script, run with `sh -c` (through sudo when the task becomes).
     Run {
-        script: String,
-        stdin: Option<Vec<u8>>,
+        script: Script,
+        stdin: Option<Stdin>,
     },
     /// Atomic upload: temp file, mode and owner, rename.
     Upload {
@@ -90,7 +91,7 @@ pub enum Step {
 }
 
 impl Step {
-    pub fn run(script: impl Into<String>) -> Step {
+    pub fn run(script: impl Into<Script>) -> Step {
         Step::Run {
             script: script.into(),
             stdin: None,
@@ -104,4 +105,22 @@ pub struct StepOutput {
     pub rc: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl Step {
+    /// A script that reads `stdin`.
+    pub fn run_with_stdin(script: Script, stdin: impl Into<Stdin>) -> Step {
+        Step::Run {
+            script,
+            stdin: Some(stdin.into()),
+        }
+    }
+
+    /// The script's text, when this step runs one (for tests).
+    pub fn script_text(&self) -> Option<&str> {
+        match self {
+            Step::Run { script, .. } => Some(script.as_str()),
+            _ => None,
+        }
+    }
 }

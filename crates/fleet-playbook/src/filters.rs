@@ -275,7 +275,8 @@ fn parse_int(text: &str, base: u32) -> Option<i64> {
     Some(if negative { -number } else { number })
 }
 
-/// Quotes a value for a POSIX shell, like Python's `shlex.quote`.
+/// Quotes a value for a POSIX shell, like Python's `shlex.quote` (with
+/// fleet's one quoter, which also quotes `=`).
 fn quote(value: &Value) -> Result<String, Error> {
     defined(value, "quote")?;
     let text = match value.as_str() {
@@ -283,14 +284,7 @@ fn quote(value: &Value) -> Result<String, Error> {
         None if value.is_none() => String::new(),
         None => value.to_string(),
     };
-    let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c);
-    Ok(if text.is_empty() {
-        "''".to_owned()
-    } else if text.chars().all(safe) {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', "'\"'\"'"))
-    })
+    Ok(fleet_shell::quote(&text))
 }
 
 /// Fails when the value is undefined; `msg` replaces the message.

@@ -14,26 +14,10 @@
 //! the marker is seen is the caller's stdin sent, so the password can never
 //! end up on the command's stdin (e.g. when sudo did not need it).
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use fleet_shell::quote;
+pub(crate) use fleet_shell::token;
 
 use crate::options::{Become, Secret};
-
-/// Quotes `text` for a POSIX shell: `'…'`, with `'` written as `'\''`.
-pub(crate) fn shell_quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('\'');
-    for c in text.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
-}
 
 /// Makes the remote side enforce `limit` too (plus a small grace, so the
 /// client-side timeout fires first): sshd does not deliver signals to root
@@ -42,23 +26,11 @@ pub(crate) fn shell_quote(text: &str) -> String {
 /// `timeout` (TERM, then KILL 5 s later) when the host has it.
 pub(crate) fn with_remote_timeout(command: &str, limit: std::time::Duration) -> String {
     let secs = limit.as_secs_f64() + 0.5;
-    let quoted = shell_quote(command);
+    let quoted = quote(command);
     format!(
         "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 {secs:.3} sh -c {quoted}; \
          else exec sh -c {quoted}; fi"
     )
-}
-
-/// A fresh token for prompts, markers and temp names: 16 hex digits.
-pub(crate) fn token() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u32(std::process::id());
-    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        hasher.write_u128(now.as_nanos());
-    }
-    format!("{:016x}", hasher.finish())
 }
 
 /// A command wrapped in sudo, with what is needed to talk to sudo.
@@ -78,15 +50,15 @@ pub(crate) fn wrap(command: &str, how: &Become, token: &str) -> Wrapped {
         how.user.as_str()
     };
     let auth = match how.password {
-        Some(_) => format!("-S -p {}", shell_quote(&prompt)),
+        Some(_) => format!("-S -p {}", quote(&prompt)),
         None => "-n".to_owned(),
     };
     let script = format!("echo {marker} >&2; exec sh -c \"$1\"");
     let command = format!(
         "sudo -H {auth} -u {} -- sh -c {} sh {}",
-        shell_quote(user),
-        shell_quote(&script),
-        shell_quote(command)
+        quote(user),
+        quote(&script),
+        quote(command)
     );
     Wrapped {
         command,
@@ -211,22 +183,11 @@ mod tests {
     }
 
     #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("abc"), "'abc'");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(
-            shell_quote("$(rm -rf /) `x` \"y\""),
-            "'$(rm -rf /) `x` \"y\"'"
-        );
-    }
-
-    #[test]
     fn command_without_password_uses_n() {
         let w = wrap("echo 'hi' && id -u", &Become::root(), "tok");
         assert_eq!(
             w.command,
-            "sudo -H -n -u 'root' -- sh -c 'echo FLEET-BECOME-OK-tok >&2; exec sh -c \"$1\"' sh 'echo '\\''hi'\\'' && id -u'"
+            "sudo -H -n -u root -- sh -c 'echo FLEET-BECOME-OK-tok >&2; exec sh -c \"$1\"' sh 'echo '\"'\"'hi'\"'\"' && id -u'"
         );
     }
 
@@ -239,7 +200,7 @@ mod tests {
         let w = wrap("true", &b, "tok");
         assert_eq!(
             w.command,
-            "sudo -H -S -p '[fleet-sudo-tok] password: ' -u 'app'\\''s' -- sh -c 'echo FLEET-BECOME-OK-tok >&2; exec sh -c \"$1\"' sh 'true'"
+            "sudo -H -S -p '[fleet-sudo-tok] password: ' -u 'app'\"'\"'s' -- sh -c 'echo FLEET-BECOME-OK-tok >&2; exec sh -c \"$1\"' sh true"
         );
         assert!(!w.command.contains("pw'"));
         assert!(!format!("{:?}", w.gate).contains("\"pw\""));
@@ -253,7 +214,7 @@ mod tests {
             &Become::root(),
             "t1",
         );
-        let fake = w.command.replacen("sudo -H -n -u 'root' --", "env", 1);
+        let fake = w.command.replacen("sudo -H -n -u root --", "env", 1);
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(&fake)
@@ -330,8 +291,8 @@ mod tests {
         let w = with_remote_timeout("echo 'a'; exit 4", std::time::Duration::from_millis(1500));
         assert_eq!(
             w,
-            "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 2.000 sh -c 'echo '\\''a'\\''; exit 4'; \
-             else exec sh -c 'echo '\\''a'\\''; exit 4'; fi"
+            "if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 2.000 sh -c 'echo '\"'\"'a'\"'\"'; exit 4'; \
+             else exec sh -c 'echo '\"'\"'a'\"'\"'; exit 4'; fi"
         );
         let out = std::process::Command::new("sh")
             .arg("-c")
@@ -349,11 +310,5 @@ mod tests {
             .unwrap();
         assert!(started.elapsed() < std::time::Duration::from_secs(3));
         assert_eq!(out.status.code(), Some(124));
-    }
-
-    #[test]
-    fn tokens_differ() {
-        assert_ne!(token(), token());
-        assert_eq!(token().len(), 16);
     }
 }

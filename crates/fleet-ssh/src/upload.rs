@@ -7,8 +7,9 @@
 //! The bytes travel as the stdin of `cat`, so they are binary-safe, and the
 //! whole script runs under sudo when `become` is given.
 
+use fleet_shell::{Arg, Cmd, Script};
+
 use crate::SshError;
-use crate::sudo::shell_quote;
 
 /// The remote shell script for an upload of stdin to `dest`.
 pub(crate) fn script(
@@ -52,33 +53,40 @@ pub(crate) fn script(
     } else {
         format!("{dir}/.{name}.fleet-tmp-{token}")
     };
-    let tmp_q = shell_quote(&tmp);
-    let dest_q = shell_quote(dest);
     // A mode within 0666 comes from the umask as `cat` creates the file, so
     // it needs no `chmod` process; any other mode is set on a file created
     // private (0600) first.
     let mode = mode & 0o7777;
-    let (umask, mut steps) = if mode & !0o666 == 0 {
-        (0o777 & !mode, vec![format!("cat > {tmp_q}")])
+    let (umask, chmod) = if mode & !0o666 == 0 {
+        (0o777 & !mode, None)
     } else {
-        (
-            0o077,
-            vec![
-                format!("cat > {tmp_q}"),
-                format!("chmod {mode:04o} {tmp_q}"),
-            ],
-        )
+        (0o077, Some(mode))
     };
-    if let Some(owner) = owner {
-        steps.push(format!("chown {} {tmp_q}", shell_quote(owner)));
-    }
-    steps.push(format!("mv -f {tmp_q} {dest_q}"));
-    Ok(format!(
-        "if [ -d {dest_q} ]; then echo {msg} >&2; exit 1; fi; umask {umask:03o}; \
-         {chain} || {{ rc=$?; rm -f {tmp_q}; exit $rc; }}",
-        msg = shell_quote(&format!("{dest} is a directory")),
-        chain = steps.join(" && "),
-    ))
+    let steps = [
+        Some(Cmd::without_end_of_options("cat").stdout_to(Arg::var("tmp"))),
+        chmod.map(|mode| {
+            Cmd::new("chmod")
+                .arg(format!("{mode:04o}"))
+                .operand(Arg::var("tmp"))
+        }),
+        owner.map(|owner| Cmd::new("chown").arg(owner).operand(Arg::var("tmp"))),
+        Some(
+            Cmd::new("mv")
+                .flag("-f")
+                .operand(Arg::var("tmp"))
+                .operand(Arg::var("dest")),
+        ),
+    ];
+    let script = Script::new()
+        .set("dest", dest)
+        .set("tmp", tmp)
+        .snippet(
+            "if [ -d \"$dest\" ]; then printf '%s is a directory\\n' \"$dest\" >&2; exit 1; fi",
+        )
+        .cmd(Cmd::without_end_of_options("umask").arg(format!("{umask:03o}")))
+        .all(steps.into_iter().flatten())
+        .snippet("rc=$?; if [ \"$rc\" -ne 0 ]; then rm -f -- \"$tmp\"; exit \"$rc\"; fi");
+    Ok(script.as_str().to_string())
 }
 
 #[cfg(test)]
@@ -90,11 +98,12 @@ mod tests {
         let s = script("/etc/app/my conf's.ini", 0o640, Some("app:app"), "tok").unwrap();
         assert_eq!(
             s,
-            "if [ -d '/etc/app/my conf'\\''s.ini' ]; then echo '/etc/app/my conf'\\''s.ini is a directory' >&2; exit 1; fi; umask 137; \
-             cat > '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' \
-             && chown 'app:app' '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' \
-             && mv -f '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok' '/etc/app/my conf'\\''s.ini' \
-             || { rc=$?; rm -f '/etc/app/.my conf'\\''s.ini.fleet-tmp-tok'; exit $rc; }"
+            "dest='/etc/app/my conf'\"'\"'s.ini'\n\
+             tmp='/etc/app/.my conf'\"'\"'s.ini.fleet-tmp-tok'\n\
+             if [ -d \"$dest\" ]; then printf '%s is a directory\\n' \"$dest\" >&2; exit 1; fi\n\
+             umask 137\n\
+             cat >\"$tmp\" && chown app:app -- \"$tmp\" && mv -f -- \"$tmp\" \"$dest\"\n\
+             rc=$?; if [ \"$rc\" -ne 0 ]; then rm -f -- \"$tmp\"; exit \"$rc\"; fi\n"
         );
     }
 
@@ -102,18 +111,19 @@ mod tests {
     fn relative_and_root_destinations() {
         let s = script("notes.txt", 0o100644, None, "t").unwrap();
         assert!(
-            s.contains("umask 133; cat > './.notes.txt.fleet-tmp-t'"),
+            s.contains("tmp=./.notes.txt.fleet-tmp-t\n")
+                && s.contains("umask 133\ncat >\"$tmp\" && mv"),
             "{s}"
         );
         assert!(!s.contains("chmod"), "0644 comes from the umask: {s}");
         assert!(!s.contains("chown"));
         let s = script("run.sh", 0o755, None, "t").unwrap();
         assert!(
-            s.contains("umask 077; ") && s.contains("chmod 0755 "),
+            s.contains("umask 077\n") && s.contains("chmod 0755 -- \"$tmp\""),
             "{s}"
         );
         let s = script("/top", 0o600, None, "t").unwrap();
-        assert!(s.contains("cat > '/.top.fleet-tmp-t'"), "{s}");
+        assert!(s.contains("tmp=/.top.fleet-tmp-t\n"), "{s}");
     }
 
     #[test]

@@ -221,7 +221,7 @@ impl Apt {
 }
 
 impl Module for Apt {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let mut script = Vec::new();
         if !self.packages.is_empty() {
             script.push(format!(
@@ -240,7 +240,9 @@ impl Module for Apt {
                 "echo now=$(date +%s); [ -e {STAMP} ] && echo stamp_mtime=$(stat -c %Y {STAMP}); [ -e {LISTS} ] && echo lists_mtime=$(stat -c %Y {LISTS}); true"
             ));
         }
-        (!script.is_empty()).then(|| script.join("\n"))
+        (!script.is_empty())
+            .then(|| script.join("\n"))
+            .map(Into::into)
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

@@ -111,7 +111,7 @@ impl AuthorizedKey {
 }
 
 impl Module for AuthorizedKey {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let user = quote(&self.params.user);
         let file = match &self.params.path {
             Some(path) => quote(path),
@@ -123,7 +123,7 @@ impl Module for AuthorizedKey {
              echo \"group=$(id -gn {user})\"; f={file}; d=$(dirname \"$f\"); \
              [ -d \"$d\" ] && echo \"dir=$(stat -c '%a %U' \"$d\")\"; \
              [ -f \"$f\" ] && echo \"file=$(stat -c '%a %U' \"$f\")\" && echo \"content=$(base64 -w0 < \"$f\")\"; true"
-        ))
+        ).into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

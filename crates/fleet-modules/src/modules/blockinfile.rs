@@ -229,8 +229,8 @@ impl Module for Blockinfile {
         Some(&self.path)
     }
 
-    fn probe(&self) -> Option<String> {
-        Some(content_file::probe(&self.path, None, None))
+    fn probe(&self) -> Option<crate::Script> {
+        Some(content_file::probe(&self.path, None, None).into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

@@ -57,7 +57,7 @@ impl Command {
 }
 
 impl Module for Command {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let test = |path: &Option<String>, name: &str| {
             path.as_ref()
                 .map(|path| format!("test -e {} && echo {name}=1 || echo {name}=0;", quote(path)))
@@ -70,7 +70,7 @@ impl Module for Command {
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
-        (!script.is_empty()).then_some(script)
+        (!script.is_empty()).then_some(script.into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -92,12 +92,13 @@ impl Module for Command {
             None => self.script.clone(),
         };
         Ok(Plan::change(vec![Step::Run {
-            script,
+            script: script.into(),
             stdin: self
                 .params
                 .stdin
                 .as_ref()
-                .map(|text| text.clone().into_bytes()),
+                .map(|text| text.clone().into_bytes())
+                .map(Into::into),
         }]))
     }
 

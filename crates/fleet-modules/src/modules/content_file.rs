@@ -354,12 +354,8 @@ impl Module for WriteFile {
         self.into_dir.is_none().then_some(self.dest.as_str())
     }
 
-    fn probe(&self) -> Option<String> {
-        Some(probe(
-            &self.dest,
-            self.into_dir.as_deref(),
-            Some(DIFF_LIMIT),
-        ))
+    fn probe(&self) -> Option<crate::Script> {
+        Some(probe(&self.dest, self.into_dir.as_deref(), Some(DIFF_LIMIT)).into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

@@ -30,7 +30,7 @@ pub fn build(params: Value, _: &dyn Controller) -> Result<Box<dyn Module>, Modul
 }
 
 impl Module for Debug {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         None
     }
 

@@ -53,11 +53,14 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
 }
 
 impl Module for Fetch {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let src = quote(&self.src);
-        Some(format!(
-            "if [ -f {src} ]; then sha256sum < {src} | cut -d' ' -f1; else echo missing; fi"
-        ))
+        Some(
+            format!(
+                "if [ -f {src} ]; then sha256sum < {src} | cut -d' ' -f1; else echo missing; fi"
+            )
+            .into(),
+        )
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

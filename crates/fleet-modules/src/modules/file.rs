@@ -131,7 +131,7 @@ impl Module for File {
         Some(&self.path)
     }
 
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let mut script = format!(
             "p={path}\nif [ -L \"$p\" ]; then\n{link_stat}printf 'link=%s\\n' \"$target\"; fi\n\
              if [ -d \"$p\" ]; then echo kind=directory\n\
@@ -155,7 +155,7 @@ impl Module for File {
                 self.tree_test()
             ));
         }
-        Some(script)
+        Some(script.into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

@@ -61,12 +61,15 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 }
 
 impl Module for Group {
-    fn probe(&self) -> Option<String> {
-        Some(format!(
-            "if entry=$(getent group {}); then gid=${{entry#*:*:}}; \
+    fn probe(&self) -> Option<crate::Script> {
+        Some(
+            format!(
+                "if entry=$(getent group {}); then gid=${{entry#*:*:}}; \
              echo \"group=${{entry%%:*}}:${{gid%%:*}}\"; else echo group=; fi",
-            quote(&self.params.name)
-        ))
+                quote(&self.params.name)
+            )
+            .into(),
+        )
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

@@ -294,7 +294,7 @@ impl Pip {
 }
 
 impl Module for Pip {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let mut script = String::new();
         if let Some(venv) = &self.params.virtualenv {
             let python = quote(&format!("{}/bin/python", venv.trim_end_matches('/')));
@@ -312,7 +312,7 @@ impl Module for Pip {
                 self.pip
             ));
         }
-        Some(script)
+        Some(script.into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -471,7 +471,7 @@ mod tests {
         assert_eq!(
             plan.steps,
             vec![Step::run(format!(
-                "{INSTALL} --no-index --find-links /srv/wheels uvicorn==0.30.1"
+                "{INSTALL} --no-index --find-links /srv/wheels 'uvicorn==0.30.1'"
             ))]
         );
         assert_eq!(

@@ -106,8 +106,8 @@ fn name_or_null(name: Option<&str>) -> Value {
 const STEP_BUDGET_SECS: u64 = 900;
 
 impl Module for Release {
-    fn probe(&self) -> Option<String> {
-        Some(script::probe(self))
+    fn probe(&self) -> Option<crate::Script> {
+        Some(script::probe(self).into())
     }
 
     /// Every step is bounded, so that a hung hook or a lost host fails the

@@ -46,7 +46,7 @@ fn unlock(extra: Value) -> Box<dyn Module> {
 
 fn script_of(step: &Step) -> &str {
     match step {
-        Step::Run { script, .. } => script,
+        Step::Run { script, .. } => script.as_str(),
         other => panic!("not a script: {other:?}"),
     }
 }
@@ -136,11 +136,13 @@ fn a_deploy_takes_the_lock_first_and_always_releases_it() {
     assert!(lock.contains("sleep 1"), "{lock}");
     let pid = std::process::id();
     assert!(
-        lock.contains(&format!("printf '%s\\n' operator=alice@ctl pid={pid} run=")),
+        lock.contains(&format!(
+            "printf '%s\\n' 'operator=alice@ctl' 'pid={pid}' 'run="
+        )),
         "{lock}"
     );
     assert!(
-        lock.contains(" playbook= \"since=$1\" \"since_iso=$2\" > \"$l/owner\""),
+        lock.contains(" 'playbook=' \"since=$1\" \"since_iso=$2\" > \"$l/owner\""),
         "{lock}"
     );
     // A deploy goes on after waiting, unless another run made its release.
@@ -164,11 +166,11 @@ fn a_deploy_takes_the_lock_first_and_always_releases_it() {
     // Only this run's lock is removed: operator, pid and run must match.
     for line in ["operator=alice@ctl", &format!("pid={pid}")] {
         assert!(
-            release.contains(&format!("grep -qxF -- {line} /opt/app/.fleet-lock/owner")),
+            release.contains(&format!("grep -qxF -- '{line}' /opt/app/.fleet-lock/owner")),
             "{release}"
         );
     }
-    assert!(release.contains("grep -qxF -- run="), "{release}");
+    assert!(release.contains("grep -qxF -- 'run="), "{release}");
     assert!(
         release.ends_with("then rm -rf -- /opt/app/.fleet-lock; fi"),
         "{release}"
@@ -429,9 +431,9 @@ fn the_owner_file_names_the_playbook() {
     .unwrap();
     let plan = module.plan(&locked_probe(NOW, None)).unwrap();
     let lock = scripts(&plan)[0];
-    assert!(lock.contains("operator=bob@laptop pid="), "{lock}");
+    assert!(lock.contains("'operator=bob@laptop' 'pid="), "{lock}");
     assert!(
-        lock.contains(" playbook=playbooks/site.yaml \"since=$1\""),
+        lock.contains(" 'playbook=playbooks/site.yaml' \"since=$1\""),
         "{lock}"
     );
 }

@@ -64,7 +64,7 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 }
 
 impl Module for Stat {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let follow = self.params.follow;
         let (exists, regular) = if follow {
             ("[ -e \"$p\" ]", "[ -f \"$p\" ]")
@@ -101,7 +101,7 @@ impl Module for Stat {
                 self.params.checksum_algorithm
             ));
         }
-        Some(script)
+        Some(script.into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

@@ -129,7 +129,7 @@ impl Sysctl {
 }
 
 impl Module for Sysctl {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let file = quote(&self.params.sysctl_file);
         let mut script = format!("[ -f {file} ] && echo \"content=$(base64 -w0 < {file})\"; ");
         if self.params.reload && self.params.state == Presence::Present {
@@ -139,7 +139,7 @@ impl Module for Sysctl {
             ));
         }
         script.push_str("true");
-        Some(script)
+        Some(script.into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -226,7 +226,7 @@ mod tests {
                     mode: 0o644,
                     owner: None
                 },
-                Step::run("sysctl -w net.core.somaxconn=1024"),
+                Step::run("sysctl -w 'net.core.somaxconn=1024'"),
             ]
         );
         let diff = plan.diff.unwrap();

@@ -87,13 +87,17 @@ const FIXED: &[&str] = &["static", "indirect", "generated", "transient"];
 const RUNNING: &[&str] = &["active", "activating", "reloading"];
 
 impl Module for Systemd {
-    fn probe(&self) -> Option<String> {
-        self.params.name.as_ref().map(|name| {
-            format!(
-                "systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload {}",
-                quote(name)
-            )
-        })
+    fn probe(&self) -> Option<crate::Script> {
+        self.params
+            .name
+            .as_ref()
+            .map(|name| {
+                format!(
+                    "systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload {}",
+                    quote(name)
+                )
+            })
+            .map(Into::into)
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

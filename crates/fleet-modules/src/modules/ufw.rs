@@ -324,7 +324,7 @@ impl Ufw {
 }
 
 impl Module for Ufw {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let mut script = String::from(
             "command -v ufw >/dev/null || { echo installed=0; exit 0; }; \
              echo \"status=$(ufw status | head -n 1)\"; grep '^DEFAULT_' /etc/default/ufw; ",
@@ -342,7 +342,7 @@ impl Module for Ufw {
             ));
         }
         script.push_str("true");
-        Some(script)
+        Some(script.into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

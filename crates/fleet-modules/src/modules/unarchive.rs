@@ -101,7 +101,7 @@ struct Found {
 }
 
 impl Module for Unarchive {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let mut script = String::new();
         if let Some(creates) = &self.params.creates {
             script.push_str(&format!(
@@ -115,7 +115,7 @@ impl Module for Unarchive {
             quote(&self.params.dest),
             self.start_points()
         ));
-        Some(script)
+        Some(script.into())
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -263,14 +263,14 @@ impl Unarchive {
         let cd = format!("cd {} && xargs -0 -r", quote(dest));
         if let Some(spec) = self.attrs.chown_spec() {
             steps.push(Step::Run {
-                script: format!("{cd} chown -h {} --", quote(&spec)),
-                stdin: Some(paths(&|_| true)),
+                script: format!("{cd} chown -h {} --", quote(&spec)).into(),
+                stdin: Some(paths(&|_| true).into()),
             });
         }
         if let Some(mode) = self.attrs.mode {
             steps.push(Step::Run {
-                script: format!("{cd} chmod {mode:04o} --"),
-                stdin: Some(paths(&|e| !matches!(e.kind, Kind::Symlink(_)))),
+                script: format!("{cd} chmod {mode:04o} --").into(),
+                stdin: Some(paths(&|e| !matches!(e.kind, Kind::Symlink(_))).into()),
             });
         }
         steps
@@ -452,14 +452,14 @@ mod tests {
             plan.steps[2],
             Step::Run {
                 script: "cd /opt/x && xargs -0 -r chown -h app --".into(),
-                stdin: Some(b"app\0app/run.sh\0app/current\0app/again\0".to_vec()),
+                stdin: Some(b"app\0app/run.sh\0app/current\0app/again\0".to_vec().into()),
             }
         );
         assert_eq!(
             plan.steps[3],
             Step::Run {
                 script: "cd /opt/x && xargs -0 -r chmod 0755 --".into(),
-                stdin: Some(b"app\0app/run.sh\0app/again\0".to_vec()),
+                stdin: Some(b"app\0app/run.sh\0app/again\0".to_vec().into()),
             }
         );
     }

@@ -179,7 +179,7 @@ fn split_status(output: &str) -> (&str, u16) {
 }
 
 impl Module for Uri {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         if !self.reads_only() {
             return None;
         }
@@ -192,11 +192,14 @@ impl Module for Uri {
             Some(body) => format!(" --data-binary {}", quote(body)),
             None => String::new(),
         };
-        Some(format!(
-            "echo \"response=$({}{output}{data} -w '\\n%{{http_code}}' {} | base64 -w0)\"",
-            self.curl,
-            quote(&self.params.url)
-        ))
+        Some(
+            format!(
+                "echo \"response=$({}{output}{data} -w '\\n%{{http_code}}' {} | base64 -w0)\"",
+                self.curl,
+                quote(&self.params.url)
+            )
+            .into(),
+        )
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -212,8 +215,8 @@ impl Module for Uri {
                 quote(&self.params.url)
             );
             let step = Step::Run {
-                script,
-                stdin: self.body.clone().map(String::into_bytes),
+                script: script.into(),
+                stdin: self.body.clone().map(String::into_bytes).map(Into::into),
             };
             return Ok(Plan::change(vec![step]).with_diff(Some(format!(
                 "{} {}\n",
@@ -327,7 +330,7 @@ mod tests {
             plan.steps,
             vec![Step::Run {
                 script: "curl -sS --max-time 30 -X POST -H 'Content-Type: application/json' --data-binary @- -w '\\n%{http_code}' http://x/api".into(),
-                stdin: Some(b"{\"a\":1}".to_vec()),
+                stdin: Some(b"{\"a\":1}".to_vec().into()),
             }]
         );
         let created = StepOutput {

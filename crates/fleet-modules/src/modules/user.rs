@@ -177,7 +177,7 @@ impl User {
     fn password_step(&self) -> Option<Step> {
         self.params.password.as_ref().map(|hash| Step::Run {
             script: "chpasswd -e".into(),
-            stdin: Some(format!("{}:{hash}\n", self.params.name).into_bytes()),
+            stdin: Some(format!("{}:{hash}\n", self.params.name).into_bytes().into()),
         })
     }
 
@@ -256,7 +256,7 @@ impl User {
 }
 
 impl Module for User {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let name = quote(&self.params.name);
         let shadow = if self.params.password.is_some() {
             format!(
@@ -268,11 +268,14 @@ impl Module for User {
         };
         // `id -Gn` lists the primary group first; the own group matters
         // only to create the user.
-        Some(format!(
-            "if entry=$(getent passwd {name}); then echo \"passwd=$entry\"; \
+        Some(
+            format!(
+                "if entry=$(getent passwd {name}); then echo \"passwd=$entry\"; \
              groups=$(id -Gn {name}); echo \"primary=${{groups%% *}}\"; echo \"groups=$groups\"; \
              {shadow}else getent group {name} >/dev/null && echo own_group=1; fi; true"
-        ))
+            )
+            .into(),
+        )
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -401,7 +404,7 @@ mod tests {
             plan.steps,
             vec![Step::Run {
                 script: "chpasswd -e".into(),
-                stdin: Some(format!("app:{hash}\n").into_bytes())
+                stdin: Some(format!("app:{hash}\n").into_bytes().into())
             }]
         );
         let diff = plan.diff.unwrap();

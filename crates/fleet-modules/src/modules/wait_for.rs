@@ -151,7 +151,7 @@ impl WaitFor {
 }
 
 impl Module for WaitFor {
-    fn probe(&self) -> Option<String> {
+    fn probe(&self) -> Option<crate::Script> {
         let p = &self.params;
         let delay = if p.delay > 0 {
             format!("sleep {}; ", p.delay)
@@ -160,15 +160,18 @@ impl Module for WaitFor {
         };
         let sleeping_only = p.port.is_none() && p.path.is_none();
         let done = if sleeping_only { "ok" } else { "timeout" };
-        Some(format!(
-            "{}{delay}start=$(date +%s); end=$((start + {timeout})); \
+        Some(
+            format!(
+                "{}{delay}start=$(date +%s); end=$((start + {timeout})); \
              while :; do if check; then echo result=ok; break; fi; \
              if [ \"$(date +%s)\" -ge \"$end\" ]; then echo result={done}; break; fi; \
              sleep {sleep}; done; echo \"elapsed=$(( $(date +%s) - start ))\"",
-            self.check(),
-            timeout = p.timeout,
-            sleep = p.sleep.max(1),
-        ))
+                self.check(),
+                timeout = p.timeout,
+                sleep = p.sleep.max(1),
+            )
+            .into(),
+        )
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

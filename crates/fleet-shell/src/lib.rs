@@ -1,0 +1,24 @@
+//! fleet-shell: everything fleet runs on a host is built here.
+//!
+//! - [`quote`] is the one shell quoter of the project.
+//! - A [`Cmd`] is a program and its arguments. Every argument is quoted,
+//!   and `--` goes before the operands, so a value that starts with `-` or
+//!   holds `$(…)` stays data.
+//! - A [`Script`] is a sequence of commands. The values it works on are
+//!   bound to shell variables by name ([`Script::set`]); fixed shell text
+//!   ([`Script::snippet`]) may only read variables that are bound or that
+//!   it assigns itself, and a `&'static str` is the only text it takes.
+//! - [`Raw`] is shell text written by the operator, allowed only for the
+//!   `shell` module and `fleet run`: it has to be asked for by name.
+//! - [`Stdin`] carries payloads (bodies, file contents) and [`Secret`]s,
+//!   which never appear in a command line and print as `***`.
+
+mod cmd;
+mod quote;
+mod script;
+mod secret;
+
+pub use cmd::{Arg, Cmd};
+pub use quote::{quote, split_words};
+pub use script::{Raw, Script};
+pub use secret::{Secret, Stdin, token};
