@@ -71,7 +71,7 @@ impl From<&String> for Arg {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cmd {
-    program: &'static str,
+    program: Arg,
     args: Vec<Arg>,
     operands: Vec<Arg>,
     end_of_options: bool,
@@ -83,7 +83,7 @@ impl Cmd {
     /// tools).
     pub fn new(program: &'static str) -> Cmd {
         Cmd {
-            program,
+            program: Arg::Word(program.to_string()),
             args: Vec::new(),
             operands: Vec::new(),
             end_of_options: true,
@@ -97,6 +97,30 @@ impl Cmd {
         Cmd {
             end_of_options: false,
             ..Cmd::new(program)
+        }
+    }
+
+    /// Exactly these words, as the `command` module runs them: the first is
+    /// the program, every word is quoted (so `FOO=bar` is a program name,
+    /// never an assignment), and no `--` is added. `None` when `words` is
+    /// empty.
+    pub fn argv(words: &[String]) -> Option<Cmd> {
+        let (program, args) = words.split_first()?;
+        Some(Cmd {
+            program: Arg::Word(program.clone()),
+            args: args.iter().map(Arg::from).collect(),
+            operands: Vec::new(),
+            end_of_options: false,
+            redirects: Vec::new(),
+        })
+    }
+
+    /// A program found at run time, such as a venv's `pip`: `"$pip"` or a
+    /// quoted path. It takes `--` before its operands.
+    pub fn at(program: impl Into<Arg>) -> Cmd {
+        Cmd {
+            program: program.into(),
+            ..Cmd::new("")
         }
     }
 
@@ -158,7 +182,8 @@ impl Cmd {
 
     /// The command line.
     pub fn render(&self) -> String {
-        let mut out = String::from(self.program);
+        let mut out = String::new();
+        self.program.render(&mut out);
         for arg in &self.args {
             out.push(' ');
             arg.render(&mut out);
@@ -181,6 +206,7 @@ impl Cmd {
     /// The shell variables this command reads.
     pub(crate) fn vars(&self) -> Vec<&'static str> {
         let mut found = Vec::new();
+        self.program.vars(&mut found);
         let args = self.args.iter().chain(&self.operands);
         for arg in args.chain(self.redirects.iter().map(|(_, target)| target)) {
             arg.vars(&mut found);
@@ -202,6 +228,18 @@ mod tests {
             .operand("-rf");
         assert_eq!(cmd.render(), "chown -h app:www -- -rf");
         assert_eq!(Cmd::new("sync").render(), "sync");
+    }
+
+    #[test]
+    fn argv_runs_exactly_its_words() {
+        let words: Vec<String> = ["FOO=bar", "ls", "-l", "$HOME"].map(String::from).to_vec();
+        assert_eq!(
+            Cmd::argv(&words).unwrap().render(),
+            "'FOO=bar' ls -l '$HOME'"
+        );
+        assert_eq!(Cmd::argv(&[]), None);
+        let pip = Cmd::at("/opt/my app/bin/pip").arg("install").operand("x");
+        assert_eq!(pip.render(), "'/opt/my app/bin/pip' install -- x");
     }
 
     #[test]

@@ -108,6 +108,22 @@ impl Script {
         self
     }
 
+    /// `cmds` joined with `|`: each one's stdout is the next one's stdin.
+    pub fn pipeline(mut self, cmds: impl IntoIterator<Item = Cmd>) -> Script {
+        let rendered: Vec<String> = cmds
+            .into_iter()
+            .map(|cmd| {
+                self.check(&cmd.vars());
+                cmd.render()
+            })
+            .collect();
+        if !rendered.is_empty() {
+            self.text.push_str(&rendered.join(" | "));
+            self.text.push('\n');
+        }
+        self
+    }
+
     /// Fixed shell text. It may read variables bound before it, variables
     /// it assigns itself, and a few of the environment's (`HOME`, `PATH`…);
     /// reading any other is a bug, caught when the script is built in a
@@ -400,6 +416,18 @@ mod tests {
         assert_eq!(script, "true && false && echo no\n");
         assert_eq!(sh(&script).0, Some(1));
         assert_eq!(Script::new().all(Vec::new()), "");
+    }
+
+    #[test]
+    fn pipelines_feed_each_command_the_last_ones_output() {
+        let script = Script::new().set("body", "@/etc/passwd").pipeline([
+            Cmd::without_end_of_options("printf")
+                .arg("%s")
+                .operand(Arg::var("body")),
+            Cmd::new("cat"),
+        ]);
+        assert_eq!(script.lines().last(), Some("printf %s \"$body\" | cat"));
+        assert_eq!(sh(&script), (Some(0), "@/etc/passwd".into()));
     }
 
     #[test]
