@@ -5,7 +5,6 @@
 //! looks at what reporters do with them.
 
 mod adhoc;
-mod error;
 mod events;
 mod lines;
 mod module_run;
@@ -13,7 +12,6 @@ mod playbook;
 mod target;
 
 pub use adhoc::{AdhocCommand, run_adhoc};
-pub use error::EngineError;
 pub use events::{Counts, Event, OutputStream, Status, StopReason, TaskResult};
 pub use lines::LineBuffer;
 pub use module_run::{ModuleOutcome, RunContext, probe_many, run_module, run_probed};

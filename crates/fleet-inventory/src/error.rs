@@ -1,7 +1,7 @@
 //! Errors of this crate.
 //!
-//! Every error except [`InventoryError::Io`] points at a [`Location`] and
-//! carries a hint that says what was expected. `Display` renders them as
+//! Every error except [`InventoryError::Io`] is a located [`Diagnostic`]
+//! with a hint that says what was expected. `Display` renders them as
 //!
 //! ```text
 //! inventories/prod.yaml:7:15: port must be a number from 1 to 65535, got 70000
@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use fleet_yaml::{Location, YamlError, YamlErrorKind};
+use fleet_yaml::{Diagnostic, Location, YamlError, YamlErrorKind};
 
 /// Everything that can go wrong while loading an inventory or selecting hosts.
 ///
@@ -31,73 +31,47 @@ pub enum InventoryError {
     },
 
     /// The file is not valid YAML: a syntax error, a duplicate key in a map,
-    /// more than one document.
-    #[error("{location}: {message}\n  hint: {hint}")]
-    Yaml {
-        /// Where the parser stopped.
-        location: Location,
-        /// What is wrong.
-        message: String,
-        /// What is expected instead.
-        hint: String,
-    },
+    /// more than one document. Located where the parser stopped.
+    #[error("{0}")]
+    Yaml(Diagnostic),
 
     /// Valid YAML that is not a valid inventory: an unknown key, a wrong
     /// type, a port out of range, an empty host name, a group cycle...
-    #[error("{location}: {message}\n  hint: {hint}")]
-    Invalid {
-        /// The offending key or value.
-        location: Location,
-        /// What is wrong.
-        message: String,
-        /// What is expected instead.
-        hint: String,
-    },
+    /// Located at the offending key or value.
+    #[error("{0}")]
+    Invalid(Diagnostic),
 
-    /// A host pattern is malformed: an empty term, `&` or `!` alone, a bad glob.
-    #[error("{location}: {message}\n  hint: {hint}")]
-    Pattern {
-        /// The offending character of the pattern.
-        location: Location,
-        /// What is wrong.
-        message: String,
-        /// What is expected instead.
-        hint: String,
-    },
+    /// A host pattern is malformed: an empty term, `&` or `!` alone, a bad
+    /// glob. Located at the offending character of the pattern.
+    #[error("{0}")]
+    Pattern(Diagnostic),
 
-    /// A host pattern, or one of its terms, matches no host.
-    #[error("{location}: {message}\n  hint: {hint}")]
-    NoMatch {
-        /// The term that matches nothing, or the start of the pattern.
-        location: Location,
-        /// What is wrong.
-        message: String,
-        /// What is expected instead.
-        hint: String,
-    },
+    /// A host pattern, or one of its terms, matches no host. Located at the
+    /// term that matches nothing, or the start of the pattern.
+    #[error("{0}")]
+    NoMatch(Diagnostic),
 }
 
 impl InventoryError {
-    /// Where the error is; `None` only for [`InventoryError::Io`].
-    pub fn location(&self) -> Option<&Location> {
+    /// The located message; `None` only for [`InventoryError::Io`].
+    pub fn diagnostic(&self) -> Option<&Diagnostic> {
         match self {
             Self::Io { .. } => None,
-            Self::Yaml { location, .. }
-            | Self::Invalid { location, .. }
-            | Self::Pattern { location, .. }
-            | Self::NoMatch { location, .. } => Some(location),
+            Self::Yaml(diagnostic)
+            | Self::Invalid(diagnostic)
+            | Self::Pattern(diagnostic)
+            | Self::NoMatch(diagnostic) => Some(diagnostic),
         }
+    }
+
+    /// Where the error is; `None` only for [`InventoryError::Io`].
+    pub fn location(&self) -> Option<&Location> {
+        self.diagnostic().map(|diagnostic| &diagnostic.location)
     }
 
     /// The hint line, without the `hint: ` prefix; `None` for [`InventoryError::Io`].
     pub fn hint(&self) -> Option<&str> {
-        match self {
-            Self::Io { .. } => None,
-            Self::Yaml { hint, .. }
-            | Self::Invalid { hint, .. }
-            | Self::Pattern { hint, .. }
-            | Self::NoMatch { hint, .. } => Some(hint),
-        }
+        self.diagnostic().and_then(Diagnostic::hint)
     }
 
     /// Shorthand used by the loader for [`InventoryError::Invalid`].
@@ -106,36 +80,27 @@ impl InventoryError {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Self {
-        Self::Invalid {
-            location,
-            message: message.into(),
-            hint: hint.into(),
-        }
+        Self::Invalid(Diagnostic::hinted(location, message, hint))
     }
 }
 
 impl From<YamlError> for InventoryError {
     fn from(err: YamlError) -> Self {
-        let (message, hint) = match err.kind {
-            YamlErrorKind::Syntax => (
-                err.message,
+        let diagnostic = err.diagnostic;
+        Self::Yaml(match err.kind {
+            YamlErrorKind::Syntax => diagnostic.with_hint(
                 "check the indentation (spaces, not tabs), colons and quotes near this spot",
             ),
-            YamlErrorKind::DuplicateKey => (
-                err.message,
+            YamlErrorKind::DuplicateKey => diagnostic.with_hint(
                 "a key may appear only once per map: merge the two entries into one \
                  (a host may be listed in several groups, but only once per group)",
             ),
-            YamlErrorKind::MultipleDocuments => (
-                "more than one YAML document (`---`) in the inventory".to_owned(),
+            YamlErrorKind::MultipleDocuments => Diagnostic::hinted(
+                diagnostic.location,
+                "more than one YAML document (`---`) in the inventory",
                 "an inventory is a single document whose top level is `all:`",
             ),
-        };
-        Self::Yaml {
-            location: err.location,
-            message,
-            hint: hint.to_owned(),
-        }
+        })
     }
 }
 

@@ -128,7 +128,7 @@ impl Loader<'_> {
                     let name = shown_key(key);
                     let hint = format!(
                         "the top level holds exactly one key, `all`; put groups under `all: children:`{}",
-                        did_you_mean(key.value.as_str().unwrap_or_default(), [ALL])
+                        and_did_you_mean(key, [ALL])
                     );
                     return Err(InventoryError::invalid(
                         self.at(key),
@@ -179,7 +179,7 @@ impl Loader<'_> {
                 _ => {
                     let hint = format!(
                         "a group may only hold the keys vars, hosts, children{}",
-                        did_you_mean(key.value.as_str().unwrap_or_default(), GROUP_KEYS)
+                        and_did_you_mean(key, GROUP_KEYS)
                     );
                     return Err(InventoryError::invalid(
                         self.at(key),
@@ -424,4 +424,11 @@ fn shown_key(key: &YamlNode) -> String {
         Some(text) => format!("`{text}`"),
         None => key.value.describe(),
     }
+}
+
+/// `"; did you mean `x`?"` for a misspelt key, or an empty string.
+fn and_did_you_mean<'a>(key: &YamlNode, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    did_you_mean(key.value.as_str().unwrap_or_default(), candidates)
+        .map(|suggestion| format!("; {suggestion}"))
+        .unwrap_or_default()
 }

@@ -23,7 +23,7 @@
 //! that matches no host or group name, and a pattern whose result is empty
 //! are all errors, reported at their column in the pattern.
 
-use fleet_yaml::{Location, closest};
+use fleet_yaml::{Diagnostic, Location, did_you_mean};
 
 use crate::error::InventoryError;
 use crate::loader::ALL;
@@ -52,8 +52,8 @@ struct Term {
     column: usize,
 }
 
-/// A problem at a column of the pattern; turned into an [`InventoryError`]
-/// once the origin is known.
+/// A problem at a column of the pattern; turned into a [`Diagnostic`] once
+/// the origin is known.
 #[derive(Debug)]
 struct Problem {
     column: usize,
@@ -69,6 +69,11 @@ impl Problem {
             hint: hint.into(),
         }
     }
+
+    /// The diagnostic, located with [`locate`] from `origin`.
+    fn located(self, origin: &str) -> Diagnostic {
+        Diagnostic::hinted(locate(origin, self.column), self.message, self.hint)
+    }
 }
 
 const SYNTAX_HINT: &str = "a pattern is names or globs separated by `:` or `,`, \
@@ -81,18 +86,12 @@ pub(crate) fn select<'i>(
     pattern: &str,
     origin: &str,
 ) -> Result<Vec<&'i Host>, InventoryError> {
-    let terms = parse(pattern).map_err(|problem| InventoryError::Pattern {
-        location: locate(origin, problem.column),
-        message: problem.message,
-        hint: problem.hint,
-    })?;
+    let terms =
+        parse(pattern).map_err(|problem| InventoryError::Pattern(problem.located(origin)))?;
     let mut selected = vec![false; inventory.hosts.len()];
     for (position, term) in terms.iter().enumerate() {
-        let matched = matches(inventory, term).map_err(|problem| InventoryError::NoMatch {
-            location: locate(origin, problem.column),
-            message: problem.message,
-            hint: problem.hint,
-        })?;
+        let matched = matches(inventory, term)
+            .map_err(|problem| InventoryError::NoMatch(problem.located(origin)))?;
         if position == 0 && term.op != Op::Union {
             selected.fill(true);
         }
@@ -111,13 +110,12 @@ pub(crate) fn select<'i>(
         .filter_map(|(host, chosen)| chosen.then_some(host))
         .collect();
     if hosts.is_empty() {
-        return Err(InventoryError::NoMatch {
-            location: locate(origin, 1),
-            message: format!("host pattern {pattern:?} matches no hosts"),
-            hint: "every term names something, but together they select nothing: \
-                   check the `&` and `!` terms, and that the groups have hosts"
-                .to_owned(),
-        });
+        return Err(InventoryError::NoMatch(Diagnostic::hinted(
+            locate(origin, 1),
+            format!("host pattern {pattern:?} matches no hosts"),
+            "every term names something, but together they select nothing: \
+             check the `&` and `!` terms, and that the groups have hosts",
+        )));
     }
     Ok(hosts)
 }
@@ -274,8 +272,8 @@ fn unknown_name_hint(inventory: &Inventory, written: &str) -> String {
         .iter()
         .map(|group| group.name.as_str())
         .chain(inventory.hosts.iter().map(|host| host.name.as_str()));
-    if let Some(name) = closest(written, names) {
-        return format!("did you mean `{name}`?");
+    if let Some(suggestion) = did_you_mean(written, names) {
+        return suggestion;
     }
     const SHOWN: usize = 12;
     let groups: Vec<&str> = inventory

@@ -25,6 +25,7 @@ pub enum ParamError {
     #[error("unknown module `{name}`")]
     UnknownModule {
         name: String,
+        /// ``did you mean `copy`?`` when a module has a close name.
         suggestion: Option<String>,
     },
     #[error("`{module}` has no parameter `{param}`")]
@@ -42,9 +43,9 @@ impl ParamError {
     pub fn hint(&self) -> String {
         match self {
             ParamError::UnknownModule {
-                suggestion: Some(name),
+                suggestion: Some(suggestion),
                 ..
-            } => format!("did you mean `{name}`?"),
+            } => suggestion.clone(),
             ParamError::UnknownModule { .. } => {
                 format!("built-in modules: {}", crate::MODULES.join(", "))
             }

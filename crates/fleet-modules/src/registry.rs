@@ -107,7 +107,7 @@ pub fn validate(name: &str, params: &Value) -> Result<(), ParamError> {
     let Some(entry) = entry(name) else {
         return Err(ParamError::UnknownModule {
             name: name.to_string(),
-            suggestion: closest(name, MODULES),
+            suggestion: fleet_yaml::did_you_mean(name, MODULES.iter().copied()),
         });
     };
     let params = normalize(entry, params.clone()).map_err(|message| ParamError::Invalid {
@@ -182,33 +182,6 @@ impl Controller for NoController {
     fn render_template(&self, _src: &str) -> Result<String, ModuleError> {
         Ok(String::new())
     }
-}
-
-/// The candidate nearest to `name` by edit distance, if it is close.
-pub(crate) fn closest(name: &str, candidates: &[&str]) -> Option<String> {
-    candidates
-        .iter()
-        .map(|candidate| (distance(name, candidate), candidate))
-        .filter(|(d, candidate)| *d <= 2.max(candidate.len() / 3))
-        .min()
-        .map(|(_, candidate)| candidate.to_string())
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use fleet_modules::ParamError;
-use fleet_yaml::{Location, Node, YamlNode, closest, quote};
+use fleet_yaml::{Location, Node, YamlNode, did_you_mean, quote};
 use regex::Regex;
 
 use crate::error::PlaybookError;
@@ -200,8 +200,8 @@ impl Checker<'_> {
             let hint = if handlers.is_empty() {
                 "this play has no handlers; define one under `handlers:` with this name".to_owned()
             } else {
-                let near = closest(name, handlers.iter().copied())
-                    .map(|near| format!("did you mean `{near}`? "))
+                let near = did_you_mean(name, handlers.iter().copied())
+                    .map(|near| near + " ")
                     .unwrap_or_default();
                 format!("{near}handlers of this play: {}", handlers.join(", "))
             };
@@ -337,12 +337,12 @@ impl Checker<'_> {
                 let first = unknown.map(|name| (line_of(&source, &name), name)).min();
                 match first {
                     None => Ok(()),
-                    Some((line, name)) => Err(PlaybookError::Undefined {
-                        location: Location::line_only(&label, line as u64),
-                        message: format!("undefined variable `{name}` in the template"),
-                        hint: format!("{}; {used_by}", self.undefined_hint(&name, known)),
+                    Some((line, name)) => Err(PlaybookError::undefined(
+                        Location::line_only(&label, line as u64),
+                        format!("undefined variable `{name}` in the template"),
+                        format!("{}; {used_by}", self.undefined_hint(&name, known)),
                         name,
-                    }),
+                    )),
                 }
             }
         }
@@ -363,12 +363,12 @@ impl Checker<'_> {
             .min_by_key(|name| text.find(name.as_str()));
         match first {
             None => Ok(()),
-            Some(name) => Err(PlaybookError::Undefined {
+            Some(name) => Err(PlaybookError::undefined(
                 location,
-                message: format!("undefined variable `{name}` in {context}"),
-                hint: self.undefined_hint(&name, known),
+                format!("undefined variable `{name}` in {context}"),
+                self.undefined_hint(&name, known),
                 name,
-            }),
+            )),
         }
     }
 
@@ -388,8 +388,8 @@ impl Checker<'_> {
 }
 
 fn undefined_hint(name: &str, known: &BTreeSet<String>) -> String {
-    match closest(name, known.iter().map(String::as_str)) {
-        Some(near) => format!("did you mean `{near}`?"),
+    match did_you_mean(name, known.iter().map(String::as_str)) {
+        Some(near) => near,
         None => format!(
             "define it in the play's `vars`, a vars file, the inventory, or with `-e {name}=...`; \
              a registered result is known only after the task that registers it"

@@ -1,7 +1,7 @@
 //! Errors of this crate.
 //!
-//! Every [`PlaybookError`] except [`PlaybookError::Io`] points at a
-//! [`Location`] and carries a hint. `Display` renders them as
+//! Every [`PlaybookError`] except [`PlaybookError::Io`] is a located
+//! [`Diagnostic`] with a hint. `Display` renders them as
 //!
 //! ```text
 //! playbooks/site.yaml:12:7: unknown module `copyy`
@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 
-use fleet_yaml::{Location, YamlError, YamlErrorKind};
+use fleet_yaml::{Diagnostic, Location, YamlError, YamlErrorKind};
 
 /// Everything that makes a playbook invalid. The CLI maps every variant to
 /// exit code 4: nothing has run on any host yet.
@@ -32,75 +32,54 @@ pub enum PlaybookError {
     },
 
     /// Not valid YAML: a syntax error, a duplicate key, several documents.
-    #[error("{location}: {message}\n  hint: {hint}")]
-    Yaml {
-        /// Where the parser stopped.
-        location: Location,
-        /// What is wrong.
-        message: String,
-        /// What is expected instead.
-        hint: String,
-    },
+    /// Located where the parser stopped.
+    #[error("{0}")]
+    Yaml(Diagnostic),
 
     /// Valid YAML that is not a valid playbook: an unknown key, a wrong
     /// type, a bad module parameter, a missing import, an unknown handler...
-    #[error("{location}: {message}\n  hint: {hint}")]
-    Invalid {
-        /// The offending key or value.
-        location: Location,
-        /// What is wrong.
-        message: String,
-        /// What is expected instead.
-        hint: String,
-    },
+    /// Located at the offending key or value.
+    #[error("{0}")]
+    Invalid(Diagnostic),
 
     /// A template string or template file does not compile, or a template
-    /// file is missing.
-    #[error("{location}: {message}\n  hint: {hint}")]
-    Template {
-        /// The string in the playbook, or the line in the template file.
-        location: Location,
-        /// What is wrong.
-        message: String,
-        /// What is expected instead.
-        hint: String,
-    },
+    /// file is missing. Located at the string in the playbook, or the line
+    /// in the template file.
+    #[error("{0}")]
+    Template(Diagnostic),
 
     /// A template or expression uses a variable that is defined nowhere.
-    #[error("{location}: {message}\n  hint: {hint}")]
+    #[error("{diagnostic}")]
     Undefined {
-        /// The string or expression using it.
-        location: Location,
+        /// The string or expression using it; the message names the
+        /// variable and where it is used, the hint close names or where
+        /// variables come from.
+        diagnostic: Diagnostic,
         /// The variable's name.
         name: String,
-        /// What is wrong (names the variable and where it is used).
-        message: String,
-        /// Close names, or where variables come from.
-        hint: String,
     },
 }
 
 impl PlaybookError {
-    /// Where the error is; `None` only for [`PlaybookError::Io`].
-    pub fn location(&self) -> Option<&Location> {
+    /// The located message; `None` only for [`PlaybookError::Io`].
+    pub fn diagnostic(&self) -> Option<&Diagnostic> {
         match self {
             Self::Io { .. } => None,
-            Self::Yaml { location, .. }
-            | Self::Invalid { location, .. }
-            | Self::Template { location, .. }
-            | Self::Undefined { location, .. } => Some(location),
+            Self::Yaml(diagnostic)
+            | Self::Invalid(diagnostic)
+            | Self::Template(diagnostic)
+            | Self::Undefined { diagnostic, .. } => Some(diagnostic),
         }
+    }
+
+    /// Where the error is; `None` only for [`PlaybookError::Io`].
+    pub fn location(&self) -> Option<&Location> {
+        self.diagnostic().map(|diagnostic| &diagnostic.location)
     }
 
     /// The hint line, without the `hint: ` prefix; `None` for [`PlaybookError::Io`].
     pub fn hint(&self) -> Option<&str> {
-        match self {
-            Self::Io { .. } => None,
-            Self::Yaml { hint, .. }
-            | Self::Invalid { hint, .. }
-            | Self::Template { hint, .. }
-            | Self::Undefined { hint, .. } => Some(hint),
-        }
+        self.diagnostic().and_then(Diagnostic::hint)
     }
 
     pub(crate) fn invalid(
@@ -108,11 +87,7 @@ impl PlaybookError {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Self {
-        Self::Invalid {
-            location,
-            message: message.into(),
-            hint: hint.into(),
-        }
+        Self::Invalid(Diagnostic::hinted(location, message, hint))
     }
 
     pub(crate) fn template(
@@ -120,10 +95,18 @@ impl PlaybookError {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Self {
-        Self::Template {
-            location,
-            message: message.into(),
-            hint: hint.into(),
+        Self::Template(Diagnostic::hinted(location, message, hint))
+    }
+
+    pub(crate) fn undefined(
+        location: Location,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+        name: String,
+    ) -> Self {
+        Self::Undefined {
+            diagnostic: Diagnostic::hinted(location, message, hint),
+            name,
         }
     }
 }
@@ -142,11 +125,7 @@ impl From<YamlError> for PlaybookError {
                 "a playbook file is one document: a play, a list of plays, or a list of `- import: file.yaml`"
             }
         };
-        Self::Yaml {
-            location: err.location,
-            message: err.message,
-            hint: hint.to_owned(),
-        }
+        Self::Yaml(err.diagnostic.with_hint(hint))
     }
 }
 

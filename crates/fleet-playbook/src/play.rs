@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fleet_yaml::{Location, Node, YamlNode, closest, parse_document, quote};
+use fleet_yaml::{Location, Node, YamlNode, did_you_mean, parse_document, quote};
 use serde_json::{Map, Value};
 
 use crate::error::PlaybookError;
@@ -225,10 +225,9 @@ fn unknown_key(f: &Fields, key: &YamlNode) -> PlaybookError {
     let advice = if task_like && !PLAY_KEYS.contains(&word) {
         format!("`{word}` belongs to a task: put it under `tasks:`; ")
     } else {
-        match closest(word, PLAY_KEYS.iter().copied()) {
-            Some(near) => format!("did you mean `{near}`? "),
-            None => String::new(),
-        }
+        did_you_mean(word, PLAY_KEYS.iter().copied())
+            .map(|near| near + " ")
+            .unwrap_or_default()
     };
     PlaybookError::invalid(
         f.at(key),

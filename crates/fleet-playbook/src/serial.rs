@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use fleet_yaml::{Node, YamlNode, closest, quote};
+use fleet_yaml::{Node, YamlNode, did_you_mean, quote};
 use serde::{Serialize, Serializer};
 
 use crate::error::PlaybookError;
@@ -147,8 +147,8 @@ pub(crate) fn parse_rollback(f: &Fields, node: &YamlNode) -> Result<Rollback, Pl
         "all" => Ok(Rollback::All),
         "none" => Ok(Rollback::None),
         other => {
-            let near = closest(other, ROLLBACK_VALUES.iter().copied())
-                .map(|near| format!("did you mean `{near}`? "))
+            let near = did_you_mean(other, ROLLBACK_VALUES.iter().copied())
+                .map(|near| near + " ")
                 .unwrap_or_default();
             Err(PlaybookError::invalid(
                 f.at(node),

@@ -1,6 +1,6 @@
 //! Reads one task (or handler) map: its keywords and its one module.
 
-use fleet_yaml::{Node, YamlNode, closest, quote};
+use fleet_yaml::{Node, YamlNode, did_you_mean, quote};
 use serde_json::Value;
 
 use crate::Task;
@@ -144,10 +144,9 @@ fn unknown_key(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
     let advice = if word.starts_with("with_") {
         "use `loop:` instead of `with_*`; ".to_owned()
     } else {
-        match closest(word, candidates) {
-            Some(near) => format!("did you mean `{near}`? "),
-            None => String::new(),
-        }
+        did_you_mean(word, candidates)
+            .map(|near| near + " ")
+            .unwrap_or_default()
     };
     PlaybookError::invalid(
         f.at(key),

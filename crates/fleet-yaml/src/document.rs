@@ -6,6 +6,7 @@
 
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
+use crate::diagnostic::Diagnostic;
 use crate::location::{Location, location};
 use crate::node::YamlNode;
 
@@ -13,12 +14,11 @@ use crate::node::YamlNode;
 ///
 /// `Display`: `file:line:col: message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{location}: {message}")]
+#[error("{diagnostic}")]
 pub struct YamlError {
-    /// Where the parser stopped.
-    pub location: Location,
-    /// What is wrong, on one line.
-    pub message: String,
+    /// Where the parser stopped and what is wrong, without a hint: the
+    /// hint depends on what the document was meant to be.
+    pub diagnostic: Diagnostic,
     /// What kind of problem it is, so callers can choose their hint.
     pub kind: YamlErrorKind,
 }
@@ -73,8 +73,7 @@ fn yaml_error(err: &serde_saphyr::Error, source: &str) -> YamlError {
         ),
     };
     YamlError {
-        location,
-        message: message.replace('\n', " "),
+        diagnostic: Diagnostic::new(location, message.replace('\n', " ")),
         kind,
     }
 }
@@ -125,15 +124,16 @@ mod tests {
     fn tabs_are_syntax_errors() {
         let err = parse_error("all:\n\thosts: {}\n");
         assert_eq!(err.kind, YamlErrorKind::Syntax);
-        assert_eq!(err.location.line, 2, "{err}");
+        assert_eq!(err.diagnostic.location.line, 2, "{err}");
     }
 
     #[test]
     fn duplicate_keys_name_the_key_and_point_at_the_second_one() {
         let err = parse_error("a: 1\nb: 2\na: 3\n");
         assert_eq!(err.kind, YamlErrorKind::DuplicateKey);
-        assert_eq!(err.message, "duplicate key `a` in the same map");
-        assert_eq!(err.location, Location::new("doc.yaml", 3, 1));
+        assert_eq!(err.diagnostic.message, "duplicate key `a` in the same map");
+        assert_eq!(err.diagnostic.location, Location::new("doc.yaml", 3, 1));
+        assert_eq!(err.diagnostic.hint, None);
         assert_eq!(
             err.to_string(),
             "doc.yaml:3:1: duplicate key `a` in the same map"
@@ -145,7 +145,7 @@ mod tests {
         let err = parse_error("a: 1\n---\nb: 2\n");
         assert_eq!(err.kind, YamlErrorKind::MultipleDocuments);
         assert_eq!(
-            err.message,
+            err.diagnostic.message,
             "more than one YAML document (`---`) in one file"
         );
     }

@@ -1,5 +1,6 @@
 //! YAML documents whose nodes remember where they are: the spanned node
-//! tree, `file:line:col` locations, and did-you-mean suggestions.
+//! tree, `file:line:col` locations, the located [`Diagnostic`] every loader
+//! reports, and did-you-mean suggestions.
 //!
 //! Shared by the inventory and playbook loaders, which read a document with
 //! [`parse_document`], walk its [`Node`]s, and point their own errors at the
@@ -15,11 +16,13 @@
 //! assert_eq!(location("inv.yaml", &value.referenced).to_string(), "inv.yaml:2:3");
 //! ```
 
+mod diagnostic;
 mod document;
 mod location;
 mod node;
 mod suggest;
 
+pub use diagnostic::Diagnostic;
 pub use document::{YamlError, YamlErrorKind, parse_document};
 pub use location::{Location, location};
 pub use node::{Node, YamlNode, quote};

@@ -1,4 +1,10 @@
-//! "Did you mean ...?" suggestions for misspelt keys and names.
+//! "Did you mean ...?" suggestions for misspelt keys, names and modules.
+//!
+//! The one rule of the project: a candidate is a likely typo of `word` when
+//! their edit distance is at most a third of the length of `word` (and at
+//! least 1), so `host` suggests `hosts` but `db` suggests nothing far away.
+//! Of several such candidates the nearest wins; on a tie, the first one
+//! given, so callers order candidates by preference.
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -11,12 +17,13 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, candidate)| candidate)
 }
 
-/// `"; did you mean `x`?"` or an empty string.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    match closest(word, candidates) {
-        Some(candidate) => format!("; did you mean `{candidate}`?"),
-        None => String::new(),
-    }
+/// ``did you mean `x`?`` for the [`closest`] candidate, if there is one:
+/// the wording of every such hint.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(word, candidates).map(|candidate| format!("did you mean `{candidate}`?"))
 }
 
 /// Levenshtein distance, counted in characters.
@@ -54,10 +61,36 @@ mod tests {
     }
 
     #[test]
-    fn did_you_mean_is_empty_without_a_near_miss() {
+    fn on_a_tie_the_first_candidate_wins() {
+        assert_eq!(closest("webb", ["web", "web1"]), Some("web"));
+        assert_eq!(closest("webb", ["web1", "web"]), Some("web1"));
+    }
+
+    #[test]
+    fn the_limit_is_a_third_of_the_word_and_at_least_one() {
+        // Two-letter words: one edit.
+        assert_eq!(closest("db", ["dbs"]), Some("dbs"));
+        assert_eq!(closest("db", ["dbms"]), None);
+        // Six letters: two edits, not three.
+        assert_eq!(closest("sevice", ["service"]), Some("service"));
+        assert_eq!(closest("rollbk", ["rollback"]), Some("rollback"));
+        assert_eq!(closest("rolbk", ["rollback"]), None);
+        // Counted in characters, not bytes.
+        assert_eq!(closest("héllo", ["hello"]), Some("hello"));
+    }
+
+    #[test]
+    fn did_you_mean_words_the_suggestion() {
         let keys = ["vars", "hosts", "children"];
-        assert_eq!(did_you_mean("chidren", keys), "; did you mean `children`?");
-        assert_eq!(did_you_mean("groups", keys), "");
+        assert_eq!(
+            did_you_mean("chidren", keys).as_deref(),
+            Some("did you mean `children`?")
+        );
+        assert_eq!(did_you_mean("groups", keys), None);
+        assert_eq!(
+            did_you_mean("copyy", ["command", "copy", "cron"]).as_deref(),
+            Some("did you mean `copy`?")
+        );
     }
 
     #[test]
