@@ -53,6 +53,8 @@ impl From<Exit> for ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn counts(failed: usize, unreachable: usize) -> Counts {
@@ -70,5 +72,31 @@ mod tests {
         assert_eq!(Exit::from_counts(&counts(0, 2), false), Exit::Unreachable);
         assert_eq!(Exit::from_counts(&counts(1, 2), false), Exit::TaskFailed);
         assert_eq!(Exit::from_counts(&counts(1, 2), true), Exit::Interrupted);
+    }
+
+    #[test]
+    fn invalid_inventories_and_playbooks_are_invalid_input_printed_as_located() {
+        let inventory = fleet_inventory::Inventory::parse("al: {}\n", Path::new("inv.yaml"))
+            .expect_err("unknown top-level key");
+        let err = CliError::from(inventory);
+        assert_eq!(Exit::from_error(&err), Exit::InvalidInput);
+        assert_eq!(ExitCode::from(Exit::from_error(&err)), ExitCode::from(4));
+        let text = err.to_string();
+        assert!(
+            text.starts_with("inv.yaml:1:1: unknown top-level key `al`\n  hint: "),
+            "{text}"
+        );
+        assert!(text.ends_with("; did you mean `all`?"), "{text}");
+
+        let missing = Path::new("no-such-playbook.yaml");
+        let playbook = fleet_playbook::load(missing, &fleet_playbook::LoadOptions::default())
+            .expect_err("missing playbook");
+        let err = CliError::from(playbook);
+        assert_eq!(Exit::from_error(&err), Exit::InvalidInput);
+        assert!(
+            err.to_string()
+                .starts_with("no-such-playbook.yaml: cannot read the playbook: "),
+            "{err}"
+        );
     }
 }
