@@ -29,10 +29,12 @@ fn write<'a>(contents: &'a [u8], attrs: &'a Attrs) -> Write<'a> {
 fn probe_redirects_into_directories_and_limits_content() {
     let script = probe("/srv/", Some("app.conf"), Some(DIFF_LIMIT));
     assert!(script.starts_with(
-        "t=/srv/\nparent=/\nif [ -d \"$t\" ]; then parent=$t; t=\"${t%/}\"/app.conf; fi\n"
+        "t=/srv/\nparent=/\nname=app.conf\n\
+         if [ -d \"$t\" ]; then parent=$t; t=\"${t%/}\"/\"$name\"; fi\n"
     ));
+    assert!(script.contains("\nlimit=1048576\n"), "{script}");
     assert!(script.contains(
-        "if [ \"${attrs##*size=}\" -le 1048576 ]; then { printf 'content='; base64 -w0 < \"$t\"; echo; }\n\
+        "if [ \"${attrs##*size=}\" -le \"$limit\" ]; then { printf 'content='; base64 -w0 < \"$t\"; echo; }\n\
          else sum=$(sha256sum < \"$t\"); printf 'sha256=%s\\n' \"${sum%% *}\"; fi"
     ));
     // Every process costs the host CPU: one `stat`, `readlink` only for
@@ -112,7 +114,7 @@ fn missing_parent_fails_unless_it_may_be_made() {
         },
     )
     .unwrap();
-    assert_eq!(plan.steps[0], Step::run("mkdir -p -- /new/dir"));
+    assert_eq!(plan.steps[0].script_text(), Some("mkdir -p -- /new/dir\n"));
 }
 
 #[test]
@@ -130,11 +132,10 @@ fn attribute_changes_run_chmod_and_chown_only() {
     let found = parse(&existing("hello\n", "")).unwrap();
     let attrs = Attrs::new("copy", Some(0o600), Some("root".into()), None).unwrap();
     let plan = plan(&found, &write(b"hello\n", &attrs)).unwrap();
+    let scripts: Vec<&str> = plan.steps.iter().filter_map(Step::script_text).collect();
     assert_eq!(
-        plan.steps,
-        [Step::run(
-            "chown root -- /etc/motd && chmod 0600 -- /etc/motd"
-        )]
+        scripts,
+        ["chown root -- /etc/motd && chmod 0600 -- /etc/motd\n"]
     );
     assert_eq!(
         plan.diff.unwrap(),
@@ -154,7 +155,13 @@ fn new_content_keeps_mode_and_owner_and_backs_up() {
         },
     )
     .unwrap();
-    assert_eq!(plan.steps[0], Step::run(backup_script("/etc/motd")));
+    assert_eq!(
+        plan.steps[0].script_text(),
+        Some(
+            "p=/etc/motd\nbackup=\"$p\".\"$(date +%Y-%m-%d@%H:%M:%S)\"~ && cp -p -- \"$p\" \"$backup\" \
+             && printf 'backup_file=%s\\n' \"$backup\"\n"
+        )
+    );
     assert_eq!(
         plan.steps[1],
         Step::Upload {
