@@ -1,6 +1,7 @@
 //! Unit tests of `content_file`: probe scripts and plans from fabricated probe output.
 
 use super::*;
+use crate::modules::path_facts::tests::TempDir;
 use base64::Engine;
 
 const HELLO_SHA256: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
@@ -221,4 +222,49 @@ fn parents() {
     assert_eq!(parent("/motd"), "/");
     assert_eq!(parent("motd"), ".");
     assert_eq!(parent("/srv/app/"), "/srv");
+}
+
+#[test]
+fn hostile_destinations_are_probed_and_backed_up_as_data() {
+    let dir = TempDir::new("content");
+    for name in ["-rf", "a'b", "$(touch pwned)", "`touch pwned`"] {
+        let path = dir.file(name, "hello\n");
+        let (rc, out) = dir.sh(&probe(&path, None, Some(DIFF_LIMIT)));
+        assert_eq!(rc, 0, "{out}");
+        let found = parse(&Probe::ok(&out)).unwrap();
+        assert_eq!(
+            (found.path.as_str(), found.parent_exists),
+            (path.as_str(), true)
+        );
+        let State::File(existing) = found.state else {
+            panic!("{out}")
+        };
+        assert_eq!(existing.content.as_deref(), Some(&b"hello\n"[..]));
+        assert_eq!((existing.size, existing.real.as_str()), (6, path.as_str()));
+        let (rc, out) = dir.sh(&backup_script(&path));
+        assert_eq!(rc, 0, "{out}");
+        let backup = out.strip_prefix("backup_file=").unwrap().trim_end();
+        assert!(backup.starts_with(&format!("{path}.")), "{backup}");
+        assert_eq!(std::fs::read(backup).unwrap(), b"hello\n");
+    }
+    let into = dir.join("d");
+    std::fs::create_dir(&into).unwrap();
+    let (_, out) = dir.sh(&probe(&into, Some("-n $(touch pwned)"), None));
+    let found = parse(&Probe::ok(&out)).unwrap();
+    assert_eq!(found.path, format!("{into}/-n $(touch pwned)"));
+    assert_eq!(found.state, State::Absent);
+    let deep = dir.join("new'/$(touch pwned)/f");
+    let (_, out) = dir.sh(&probe(&deep, None, None));
+    let found = parse(&Probe::ok(&out)).unwrap();
+    let attrs = Attrs::default();
+    let make = Write {
+        make_parent: true,
+        ..write(b"x", &attrs)
+    };
+    let plan = plan(&found, &make).unwrap();
+    let Step::Run { script, .. } = &plan.steps[0] else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(dir.sh(script).0, 0, "{script}");
+    assert!(dir.has("new'/$(touch pwned)") && !dir.has("pwned"));
 }

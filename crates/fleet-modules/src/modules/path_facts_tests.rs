@@ -46,12 +46,23 @@ impl TempDir {
     /// Runs `script` with `sh -c` in the directory: its exit code and
     /// stdout (stderr goes to the test's output).
     pub fn sh(&self, script: &Script) -> (i32, String) {
-        let out = std::process::Command::new("sh")
+        self.sh_with_stdin(script, b"")
+    }
+
+    /// [`sh`](Self::sh) with `stdin` on the script's stdin.
+    pub fn sh_with_stdin(&self, script: &Script, stdin: &[u8]) -> (i32, String) {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
             .arg("-c")
             .arg(script.as_str())
             .current_dir(&self.path)
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
         eprint!("{}", String::from_utf8_lossy(&out.stderr));
         (
             out.status.code().unwrap_or(-1),

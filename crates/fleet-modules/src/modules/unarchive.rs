@@ -309,6 +309,7 @@ fn diff(differences: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::modules::archive::tests::sample_tar;
+    use crate::modules::path_facts::tests::TempDir;
     use serde_json::json;
 
     /// Serves `files/app.tar` (the sample tar) and a file that is no archive.
@@ -459,6 +460,59 @@ mod tests {
         assert_eq!(plan.msg.as_deref(), Some("skipped: /etc/done exists"));
         let err = module.plan(&Probe::ok("dest=missing\n")).unwrap_err();
         assert_eq!(err.to_string(), "dest /nope must be an existing directory");
+    }
+
+    /// Probes in `dir` with `sh`, plans, and applies the plan as the
+    /// engine would: uploads written, scripts run with their stdin.
+    fn apply(dir: &TempDir, module: &dyn Module) -> Plan {
+        let (rc, out) = dir.sh(&module.probe().unwrap());
+        assert_eq!(rc, 0, "{out}");
+        let plan = module.plan(&Probe::ok(&out)).unwrap();
+        for step in &plan.steps {
+            match step {
+                Step::Upload { dest, contents, .. } => {
+                    std::fs::write(dir.path.join(dest), contents).unwrap()
+                }
+                Step::Run { script, stdin } => {
+                    let stdin = stdin
+                        .as_ref()
+                        .map(|stdin| stdin.bytes())
+                        .unwrap_or_default();
+                    assert_eq!(dir.sh_with_stdin(script, stdin).0, 0, "{script}");
+                }
+                Step::Fetch { .. } => panic!("{step:?}"),
+            }
+        }
+        plan
+    }
+
+    #[test]
+    fn hostile_destinations_are_extracted_into_as_data() {
+        let dir = TempDir::new("unarchive");
+        let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&dir.path).unwrap());
+        for dest in [dir.join("-d $(touch pwned) 'x'"), "-C".to_string()] {
+            std::fs::create_dir(dir.path.join(&dest)).unwrap();
+            let module = module(json!({
+                "src": "files/app.tar", "dest": dest, "owner": uid.to_string(), "mode": "0750",
+                "creates": dir.join("$(touch pwned)"),
+            }));
+            let plan = apply(&dir, module.as_ref());
+            assert!(plan.changed, "{plan:?}");
+            let extracted = dir.path.join(&dest).join("app");
+            let mode = |name: &str| {
+                let meta = std::fs::metadata(extracted.join(name)).unwrap();
+                std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777
+            };
+            assert_eq!((mode("run.sh"), mode("again")), (0o750, 0o750));
+            assert_eq!(
+                std::fs::read_link(extracted.join("current"))
+                    .unwrap()
+                    .to_str(),
+                Some("run.sh")
+            );
+            assert_eq!(apply(&dir, module.as_ref()), Plan::unchanged());
+        }
+        assert!(!dir.has("pwned") && !dir.has("app"));
     }
 
     #[test]
