@@ -241,6 +241,14 @@ fn hostile_destinations_are_probed_and_backed_up_as_data() {
         };
         assert_eq!(existing.content.as_deref(), Some(&b"hello\n"[..]));
         assert_eq!((existing.size, existing.real.as_str()), (6, path.as_str()));
+        let (_, out) = dir.sh(&probe(&path, None, Some(5)));
+        let State::File(large) = parse(&Probe::ok(&out)).unwrap().state else {
+            panic!("{out}")
+        };
+        assert_eq!(
+            (large.content, large.sha256),
+            (None, HELLO_SHA256.to_string())
+        );
         let (rc, out) = dir.sh(&backup_script(&path));
         assert_eq!(rc, 0, "{out}");
         let backup = out.strip_prefix("backup_file=").unwrap().trim_end();

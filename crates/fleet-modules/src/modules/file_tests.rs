@@ -289,6 +289,19 @@ fn hostile_directories_are_made_with_their_new_parents() {
     );
     assert_eq!(dir.mode("a'b/-R/$(touch pwned)/f"), 0o700);
     assert_eq!(apply(&dir, &recurse), Plan::unchanged());
+    for (name, params) in [
+        ("-only mode", json!({"mode": "0701"})),
+        ("-only owner", json!({"owner": uid.to_string()})),
+        ("-neither", json!({})),
+    ] {
+        let mut params = params;
+        params["path"] = json!(dir.join(&format!("a'b/{name}/sub")));
+        params["state"] = json!("directory");
+        assert!(apply(&dir, &params).changed, "{name}");
+        assert!(dir.has(&format!("a'b/{name}/sub")), "{name}");
+        assert_eq!(apply(&dir, &params), Plan::unchanged(), "{name}");
+    }
+    assert_eq!(dir.mode("a'b/-only mode"), 0o701);
     let absent = json!({"path": dir.join("a'b/-R"), "state": "absent"});
     assert!(apply(&dir, &absent).changed);
     assert!(dir.has("a'b") && !dir.has("a'b/-R") && !dir.has("pwned"));
