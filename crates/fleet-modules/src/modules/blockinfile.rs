@@ -230,7 +230,7 @@ impl Module for Blockinfile {
     }
 
     fn probe(&self) -> Option<crate::Script> {
-        Some(content_file::probe(&self.path, None, None).into())
+        Some(content_file::probe(&self.path, None, None))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

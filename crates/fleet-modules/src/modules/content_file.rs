@@ -6,54 +6,78 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::modules::file_attrs::{Attrs, Current, PRINT_ME, STAT_FORMAT, chown_spec};
-use crate::shell::quote;
-use crate::text::{decode_base64, fields, unified_diff};
-use crate::{Module, ModuleError, Plan, Probe, Step};
+use crate::modules::file_attrs::{Attrs, Scope, chown_spec};
+use crate::modules::path_facts::{Current, Kind, Me, PRINT_ME, PathFacts, STAT_FORMAT};
+use crate::text::unified_diff;
+use crate::{Cmd, Module, ModuleError, Plan, Probe, Script, Step};
 
 /// Content up to this size is sent back by the probe for the diff.
 pub(crate) const DIFF_LIMIT: u64 = 1024 * 1024;
+
+/// With an existing directory at `$t`, the destination is `$t/$name`.
+const INTO_DIR: &str = r#"if [ -d "$t" ]; then parent=$t; t="${t%/}"/"$name"; fi"#;
+
+/// Prints the destination `$t`: whether `$parent` is a directory, its kind
+/// and, for a file, its attributes (`stat_format`), size, resolved path and
+/// content, printed by `$print_content`.
+macro_rules! destination {
+    ($print_content:literal) => {
+        concat!(
+            r#"if [ -d "$parent" ]; then echo parent=1; else echo parent=0; fi
+if [ -d "$t" ]; then echo kind=directory
+elif [ -f "$t" ]; then
+echo kind=file
+attrs=$(stat -L --printf "$stat_format"'size=%s' -- "$t")
+printf '%s\n' "$attrs"
+if [ -L "$t" ]; then real=$(readlink -f -- "$t"); else real=$t; fi
+printf 'real=%s\n' "$real"
+if [ -r "$t" ]; then
+"#,
+            $print_content,
+            r#"
+else echo readable=0; fi
+elif [ -e "$t" ]; then echo kind=other
+else echo kind=absent; fi
+"#
+        )
+    };
+}
+
+/// [`destination!`] printing the whole content.
+const DESTINATION: &str = destination!("{ printf 'content='; base64 -w0 < \"$t\"; echo; }");
+
+/// [`destination!`] printing the content up to `$limit` bytes, else its
+/// sha256.
+const DESTINATION_UP_TO_LIMIT: &str = destination!(
+    "if [ \"${attrs##*size=}\" -le \"$limit\" ]; then { printf 'content='; base64 -w0 < \"$t\"; echo; }\n\
+     else sum=$(sha256sum < \"$t\"); printf 'sha256=%s\\n' \"${sum%% *}\"; fi"
+);
+
+/// Copies `$p` to `$p.YYYY-MM-DD@HH:MM:SS~` (host time), keeping mode,
+/// owner and times, and prints where.
+const BACKUP: &str = "backup=\"$p\".\"$(date +%Y-%m-%d@%H:%M:%S)\"~ && cp -p -- \"$p\" \"$backup\" \
+    && printf 'backup_file=%s\\n' \"$backup\"";
 
 /// The probe for `path`. With `into_dir`, an existing directory at `path`
 /// means `path/into_dir` (`copy: src` into a directory). Content is printed
 /// (base64) up to `content_limit` bytes, or always with `None`; the sha256 is
 /// printed only for a file whose content is not. Every process it starts
 /// costs the host CPU, so only `stat` and `base64` run for a usual file.
-pub(crate) fn probe(path: &str, into_dir: Option<&str>, content_limit: Option<u64>) -> String {
-    let mut script = format!("t={}\nparent={}\n", quote(path), quote(parent(path)));
+pub(crate) fn probe(path: &str, into_dir: Option<&str>, content_limit: Option<u64>) -> Script {
+    let mut script = Script::new().set("t", path).set("parent", parent(path));
     if let Some(name) = into_dir {
-        script.push_str(&format!(
-            "if [ -d \"$t\" ]; then parent=$t; t=\"${{t%/}}\"/{}; fi\n",
-            quote(name)
-        ));
+        script = script.set("name", name).snippet(INTO_DIR);
     }
-    let print_content = "{ printf 'content='; base64 -w0 < \"$t\"; echo; }";
-    let content = match content_limit {
-        Some(limit) => format!(
-            "if [ \"${{attrs##*size=}}\" -le {limit} ]; then {print_content}\n\
-             else sum=$(sha256sum < \"$t\"); printf 'sha256=%s\\n' \"${{sum%% *}}\"; fi"
-        ),
-        None => print_content.to_string(),
-    };
-    script.push_str("printf 'path=%s\\n' \"$t\"\n");
-    script.push_str(PRINT_ME);
-    script.push_str(&format!(
-        r#"if [ -d "$parent" ]; then echo parent=1; else echo parent=0; fi
-if [ -d "$t" ]; then echo kind=directory
-elif [ -f "$t" ]; then
-echo kind=file
-attrs=$(stat -L --printf '{STAT_FORMAT}size=%s' -- "$t")
-printf '%s\n' "$attrs"
-if [ -L "$t" ]; then real=$(readlink -f -- "$t"); else real=$t; fi
-printf 'real=%s\n' "$real"
-if [ -r "$t" ]; then
-{content}
-else echo readable=0; fi
-elif [ -e "$t" ]; then echo kind=other
-else echo kind=absent; fi
-"#
-    ));
-    script
+    let script = script
+        .snippet("printf 'path=%s\\n' \"$t\"")
+        .snippet(PRINT_ME)
+        .set("stat_format", STAT_FORMAT);
+    match content_limit {
+        Some(limit) => script
+            .set("limit", limit.to_string())
+            .snippet(DESTINATION_UP_TO_LIMIT),
+        None => script.snippet(DESTINATION),
+    }
 }
 
 /// What the probe found at the destination.
@@ -62,8 +86,8 @@ pub(crate) struct Found {
     /// The destination (after `into_dir`).
     pub path: String,
     pub parent_exists: bool,
-    /// `uid:gid` the probe (and the steps) run as.
-    pub me: String,
+    /// Who the probe (and the steps) run as.
+    pub me: Me,
     pub state: State,
 }
 
@@ -89,52 +113,42 @@ pub(crate) struct Existing {
 
 /// Reads the probe's output.
 pub(crate) fn parse(probe: &Probe) -> Result<Found, ModuleError> {
-    let facts = fields(&probe.stdout);
-    let field = |name: &str| {
-        facts.get(name).copied().ok_or_else(|| {
-            ModuleError::Probe(format!(
-                "no `{name}` (rc={}): {}",
-                probe.rc,
-                probe.stderr.trim()
-            ))
-        })
+    let facts = PathFacts::parse(&probe.stdout)?;
+    let missing = |name: &str| {
+        ModuleError::Probe(format!(
+            "no `{name}` (rc={}): {}",
+            probe.rc,
+            probe.stderr.trim()
+        ))
     };
-    let path = field("path")?.to_string();
-    let state = match field("kind")? {
-        "absent" => State::Absent,
-        "directory" => State::Directory,
-        "other" => State::Other,
-        "file" => {
-            if facts.get("readable") == Some(&"0") {
+    let path = facts.path.clone().ok_or_else(|| missing("path"))?;
+    let state = match facts.kind.ok_or_else(|| missing("kind"))? {
+        Kind::Absent => State::Absent,
+        Kind::Directory => State::Directory,
+        Kind::Other | Kind::Symlink => State::Other,
+        Kind::File => {
+            if facts.readable == Some(false) {
                 return Err(ModuleError::Failed(format!(
                     "cannot read {path}: permission denied (does the task need become?)"
                 )));
             }
-            let content = match facts.get("content") {
-                Some(text) => Some(decode_base64(text, &format!("content of {path}"))?),
-                None => None,
-            };
-            let size = field("size")?;
-            let sha256 = match &content {
+            let sha256 = match &facts.content {
                 Some(content) => sha256_hex(content),
-                None => field("sha256")?.to_string(),
+                None => facts.sha256.clone().ok_or_else(|| missing("sha256"))?,
             };
             State::File(Existing {
-                real: field("real")?.to_string(),
-                attrs: Current::parse(&facts)?,
-                size: size
-                    .parse()
-                    .map_err(|_| ModuleError::Probe(format!("size {size:?}")))?,
+                real: facts.real.clone().ok_or_else(|| missing("real"))?,
+                attrs: facts.attrs.clone().ok_or_else(|| missing("mode"))?,
+                size: facts.size.ok_or_else(|| missing("size"))?,
                 sha256,
-                content,
+                content: facts.content,
             })
         }
-        other => return Err(ModuleError::Probe(format!("kind {other:?}"))),
     };
     Ok(Found {
         path,
-        parent_exists: field("parent")? == "1",
-        me: field("me")?.to_string(),
+        parent_exists: facts.parent_exists.ok_or_else(|| missing("parent"))?,
+        me: facts.me.ok_or_else(|| missing("me"))?,
         state,
     })
 }
@@ -170,7 +184,8 @@ pub(crate) fn plan(found: &Found, write: &Write) -> Result<Plan, ModuleError> {
                         "destination directory {parent} does not exist"
                     )));
                 }
-                steps.push(Step::run(format!("mkdir -p -- {}", quote(parent))));
+                let mkdir = Cmd::new("mkdir").flag("-p").operand(parent);
+                steps.push(Step::run(Script::of(mkdir)));
             }
             steps.push(Step::Upload {
                 dest: path.clone(),
@@ -187,7 +202,7 @@ pub(crate) fn plan(found: &Found, write: &Write) -> Result<Plan, ModuleError> {
         State::File(existing) => {
             let attr_lines = write.attrs.changes(&existing.attrs);
             if sha256_hex(write.contents) == existing.sha256 {
-                let Some(script) = write.attrs.fix(path, &existing.attrs, "") else {
+                let Some(script) = write.attrs.fix(path, &existing.attrs, Scope::Path) else {
                     return Ok(Plan::unchanged());
                 };
                 return Ok(
@@ -203,7 +218,7 @@ pub(crate) fn plan(found: &Found, write: &Write) -> Result<Plan, ModuleError> {
                 dest: dest.clone(),
                 contents: write.contents.to_vec(),
                 mode: write.attrs.mode.unwrap_or(existing.attrs.mode),
-                owner: kept_owner(write.attrs, &existing.attrs, &found.me),
+                owner: kept_owner(write.attrs, &existing.attrs, found.me),
             });
             let diff = content_diff(
                 path,
@@ -219,27 +234,18 @@ pub(crate) fn plan(found: &Found, write: &Write) -> Result<Plan, ModuleError> {
 /// The owner for an upload replacing a file: the one asked for, else the
 /// file's own when it is not who the steps run as (the new file would
 /// otherwise belong to them).
-fn kept_owner(attrs: &Attrs, current: &Current, me: &str) -> Option<String> {
-    let (my_uid, my_gid) = me.split_once(':').unwrap_or((me, ""));
-    let owner = attrs
-        .owner
-        .as_deref()
-        .or((current.uid != my_uid).then_some(current.uid.as_str()));
-    let group = attrs
-        .group
-        .as_deref()
-        .or((current.gid != my_gid).then_some(current.gid.as_str()));
+fn kept_owner(attrs: &Attrs, current: &Current, me: Me) -> Option<String> {
+    let uid = (current.uid != me.uid).then(|| current.uid.to_string());
+    let gid = (current.gid != me.gid).then(|| current.gid.to_string());
+    let owner = attrs.owner.as_deref().or(uid.as_deref());
+    let group = attrs.group.as_deref().or(gid.as_deref());
     chown_spec(owner, group)
 }
 
 /// Copies `path` to `path.YYYY-MM-DD@HH:MM:SS~` (host time), keeping mode,
 /// owner and times, and prints where.
-pub(crate) fn backup_script(path: &str) -> String {
-    let path = quote(path);
-    format!(
-        "backup={path}.\"$(date +%Y-%m-%d@%H:%M:%S)\"~ && cp -p -- {path} \"$backup\" \
-         && printf 'backup_file=%s\\n' \"$backup\""
-    )
+pub(crate) fn backup_script(path: &str) -> Script {
+    Script::new().set("p", path).snippet(BACKUP)
 }
 
 /// A unified diff for text, a one-line summary otherwise.
@@ -354,8 +360,12 @@ impl Module for WriteFile {
         self.into_dir.is_none().then_some(self.dest.as_str())
     }
 
-    fn probe(&self) -> Option<crate::Script> {
-        Some(probe(&self.dest, self.into_dir.as_deref(), Some(DIFF_LIMIT)).into())
+    fn probe(&self) -> Option<Script> {
+        Some(probe(
+            &self.dest,
+            self.into_dir.as_deref(),
+            Some(DIFF_LIMIT),
+        ))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {

@@ -1,6 +1,7 @@
 //! Unit tests of `content_file`: probe scripts and plans from fabricated probe output.
 
 use super::*;
+use crate::modules::path_facts::tests::TempDir;
 use base64::Engine;
 
 const HELLO_SHA256: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
@@ -29,10 +30,12 @@ fn write<'a>(contents: &'a [u8], attrs: &'a Attrs) -> Write<'a> {
 fn probe_redirects_into_directories_and_limits_content() {
     let script = probe("/srv/", Some("app.conf"), Some(DIFF_LIMIT));
     assert!(script.starts_with(
-        "t=/srv/\nparent=/\nif [ -d \"$t\" ]; then parent=$t; t=\"${t%/}\"/app.conf; fi\n"
+        "t=/srv/\nparent=/\nname=app.conf\n\
+         if [ -d \"$t\" ]; then parent=$t; t=\"${t%/}\"/\"$name\"; fi\n"
     ));
+    assert!(script.contains("\nlimit=1048576\n"), "{script}");
     assert!(script.contains(
-        "if [ \"${attrs##*size=}\" -le 1048576 ]; then { printf 'content='; base64 -w0 < \"$t\"; echo; }\n\
+        "if [ \"${attrs##*size=}\" -le \"$limit\" ]; then { printf 'content='; base64 -w0 < \"$t\"; echo; }\n\
          else sum=$(sha256sum < \"$t\"); printf 'sha256=%s\\n' \"${sum%% *}\"; fi"
     ));
     // Every process costs the host CPU: one `stat`, `readlink` only for
@@ -112,7 +115,7 @@ fn missing_parent_fails_unless_it_may_be_made() {
         },
     )
     .unwrap();
-    assert_eq!(plan.steps[0], Step::run("mkdir -p -- /new/dir"));
+    assert_eq!(plan.steps[0].script_text(), Some("mkdir -p -- /new/dir\n"));
 }
 
 #[test]
@@ -130,11 +133,10 @@ fn attribute_changes_run_chmod_and_chown_only() {
     let found = parse(&existing("hello\n", "")).unwrap();
     let attrs = Attrs::new("copy", Some(0o600), Some("root".into()), None).unwrap();
     let plan = plan(&found, &write(b"hello\n", &attrs)).unwrap();
+    let scripts: Vec<&str> = plan.steps.iter().filter_map(Step::script_text).collect();
     assert_eq!(
-        plan.steps,
-        [Step::run(
-            "chown root -- /etc/motd && chmod 0600 -- /etc/motd"
-        )]
+        scripts,
+        ["chown root -- /etc/motd && chmod 0600 -- /etc/motd\n"]
     );
     assert_eq!(
         plan.diff.unwrap(),
@@ -154,7 +156,13 @@ fn new_content_keeps_mode_and_owner_and_backs_up() {
         },
     )
     .unwrap();
-    assert_eq!(plan.steps[0], Step::run(backup_script("/etc/motd")));
+    assert_eq!(
+        plan.steps[0].script_text(),
+        Some(
+            "p=/etc/motd\nbackup=\"$p\".\"$(date +%Y-%m-%d@%H:%M:%S)\"~ && cp -p -- \"$p\" \"$backup\" \
+             && printf 'backup_file=%s\\n' \"$backup\"\n"
+        )
+    );
     assert_eq!(
         plan.steps[1],
         Step::Upload {
@@ -214,4 +222,57 @@ fn parents() {
     assert_eq!(parent("/motd"), "/");
     assert_eq!(parent("motd"), ".");
     assert_eq!(parent("/srv/app/"), "/srv");
+}
+
+#[test]
+fn hostile_destinations_are_probed_and_backed_up_as_data() {
+    let dir = TempDir::new("content");
+    for name in ["-rf", "a'b", "$(touch pwned)", "`touch pwned`"] {
+        let path = dir.file(name, "hello\n");
+        let (rc, out) = dir.sh(&probe(&path, None, Some(DIFF_LIMIT)));
+        assert_eq!(rc, 0, "{out}");
+        let found = parse(&Probe::ok(&out)).unwrap();
+        assert_eq!(
+            (found.path.as_str(), found.parent_exists),
+            (path.as_str(), true)
+        );
+        let State::File(existing) = found.state else {
+            panic!("{out}")
+        };
+        assert_eq!(existing.content.as_deref(), Some(&b"hello\n"[..]));
+        assert_eq!((existing.size, existing.real.as_str()), (6, path.as_str()));
+        let (_, out) = dir.sh(&probe(&path, None, Some(5)));
+        let State::File(large) = parse(&Probe::ok(&out)).unwrap().state else {
+            panic!("{out}")
+        };
+        assert_eq!(
+            (large.content, large.sha256),
+            (None, HELLO_SHA256.to_string())
+        );
+        let (rc, out) = dir.sh(&backup_script(&path));
+        assert_eq!(rc, 0, "{out}");
+        let backup = out.strip_prefix("backup_file=").unwrap().trim_end();
+        assert!(backup.starts_with(&format!("{path}.")), "{backup}");
+        assert_eq!(std::fs::read(backup).unwrap(), b"hello\n");
+    }
+    let into = dir.join("d");
+    std::fs::create_dir(&into).unwrap();
+    let (_, out) = dir.sh(&probe(&into, Some("-n $(touch pwned)"), None));
+    let found = parse(&Probe::ok(&out)).unwrap();
+    assert_eq!(found.path, format!("{into}/-n $(touch pwned)"));
+    assert_eq!(found.state, State::Absent);
+    let deep = dir.join("new'/$(touch pwned)/f");
+    let (_, out) = dir.sh(&probe(&deep, None, None));
+    let found = parse(&Probe::ok(&out)).unwrap();
+    let attrs = Attrs::default();
+    let make = Write {
+        make_parent: true,
+        ..write(b"x", &attrs)
+    };
+    let plan = plan(&found, &make).unwrap();
+    let Step::Run { script, .. } = &plan.steps[0] else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(dir.sh(script).0, 0, "{script}");
+    assert!(dir.has("new'/$(touch pwned)") && !dir.has("pwned"));
 }

@@ -100,7 +100,12 @@ mod tests {
     fn src_into_a_directory_uses_the_basename() {
         let module = copy(json!({"src": "files/motd", "dest": "/etc"}));
         let probe = module.probe().unwrap();
-        assert!(probe.contains("t=\"${t%/}\"/motd"), "{probe}");
+        assert!(
+            probe.contains(
+                "\nname=motd\nif [ -d \"$t\" ]; then parent=$t; t=\"${t%/}\"/\"$name\"; fi\n"
+            ),
+            "{probe}"
+        );
         let module = copy(json!({"src": "files/motd", "dest": "/srv/new/"}));
         let probe = module.probe().unwrap();
         assert!(probe.starts_with("t=/srv/new/motd\n"), "{probe}");
@@ -109,7 +114,7 @@ mod tests {
                 "path=/srv/new/motd\nme=0:0\nparent=0\nkind=absent\n",
             ))
             .unwrap();
-        assert_eq!(plan.steps[0], Step::run("mkdir -p -- /srv/new"));
+        assert_eq!(plan.steps[0].script_text(), Some("mkdir -p -- /srv/new\n"));
         assert!(matches!(&plan.steps[1], Step::Upload { contents, .. } if contents == b"hello\n"));
     }
 

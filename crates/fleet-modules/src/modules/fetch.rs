@@ -9,10 +9,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::modules::content_file::sha256_hex;
-use crate::shell::quote;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &["src", "dest"];
+
+/// Prints the sha256 of `$src`, a file, else `missing`.
+const SHA256: &str = "if [ -f \"$src\" ]; then sum=$(sha256sum < \"$src\"); \
+    printf '%s\\n' \"${sum%% *}\"; else echo missing; fi";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,14 +56,8 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
 }
 
 impl Module for Fetch {
-    fn probe(&self) -> Option<crate::Script> {
-        let src = quote(&self.src);
-        Some(
-            format!(
-                "if [ -f {src} ]; then sha256sum < {src} | cut -d' ' -f1; else echo missing; fi"
-            )
-            .into(),
-        )
+    fn probe(&self) -> Option<Script> {
+        Some(Script::new().set("src", &self.src).snippet(SHA256))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -99,6 +96,7 @@ impl Module for Fetch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::path_facts::tests::TempDir;
     use crate::modules::tests::NoFiles;
 
     fn fetch(local: Option<&str>) -> Fetch {
@@ -138,10 +136,32 @@ mod tests {
     }
 
     #[test]
-    fn probe_quotes_the_source() {
+    fn probe_binds_the_source() {
         let mut module = fetch(None);
         module.src = "/tmp/a b".into();
-        assert!(module.probe().unwrap().contains("'/tmp/a b'"));
+        assert_eq!(
+            module.probe().unwrap(),
+            "src='/tmp/a b'\nif [ -f \"$src\" ]; then sum=$(sha256sum < \"$src\"); \
+             printf '%s\\n' \"${sum%% *}\"; else echo missing; fi\n"
+        );
+    }
+
+    #[test]
+    fn hostile_sources_are_hashed_not_run() {
+        let dir = TempDir::new("fetch");
+        let mut module = fetch(None);
+        for name in ["-rf", "a'b", "$(touch pwned)", "`touch pwned`"] {
+            module.src = dir.file(name, "hello\n");
+            let (rc, out) = dir.sh(&module.probe().unwrap());
+            assert_eq!((rc, out.trim()), (0, sha256_hex(b"hello\n").as_str()));
+            assert!(module.plan(&Probe::ok(&out)).unwrap().changed);
+        }
+        module.src = dir.join("$(touch pwned)/x");
+        assert_eq!(dir.sh(&module.probe().unwrap()), (0, "missing\n".into()));
+        // A relative source starting with `-` is a path, not an option.
+        module.src = "-rf".into();
+        assert_eq!(dir.sh(&module.probe().unwrap()).0, 0);
+        assert!(!dir.has("pwned"));
     }
 
     #[test]

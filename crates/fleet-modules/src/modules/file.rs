@@ -8,12 +8,11 @@ use serde_json::Value;
 
 use crate::modules::content_file::join_diff;
 use crate::modules::de;
-use crate::modules::file_attrs::{
-    Attrs, Current, EMPTY_DIR, STAT_FORMAT, beside, stat_with_target,
+use crate::modules::file_attrs::{Attrs, Scope, beside, octal};
+use crate::modules::path_facts::{
+    Current, EMPTY_DIR, Kind, PathFacts, STAT_FORMAT, stat_with_target,
 };
-use crate::shell::quote;
-use crate::text::fields;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "path", "state", "mode", "owner", "group", "recurse", "src", "force",
@@ -22,6 +21,42 @@ pub const PARAMS: &[&str] = &[
 /// [`STAT_FORMAT`] for a symlink itself, its keys prefixed with `link_`.
 const LINK_STAT_FORMAT: &str =
     r"link_mode=%a\nlink_uid=%u\nlink_gid=%g\nlink_owner=%U\nlink_group=%G\n";
+
+/// Prints what is at `$p`: for a symlink, its own attributes and target,
+/// then the kind and attributes of what it points to.
+const PROBE: &str = concat!(
+    "if [ -L \"$p\" ]; then\n",
+    stat_with_target!(),
+    "printf 'link=%s\\n' \"$target\"; fi\n",
+    "if [ -d \"$p\" ]; then echo kind=directory\n",
+    "elif [ -f \"$p\" ]; then echo kind=file\n",
+    "elif [ -e \"$p\" ]; then echo kind=other\n",
+    "else echo kind=absent; fi\n",
+    "if [ -e \"$p\" ]; then stat -L --printf \"$attrs_format\" -- \"$p\"; fi\n",
+);
+
+/// Prints whether `$src` exists.
+const SRC_EXISTS: &str = "if [ -e \"$src\" ]; then echo src=1; else echo src=0; fi";
+
+/// Prints `tree=differs` when an entry below the directory `$p` (not a
+/// symlink) has an owner other than `$owner`, a group other than `$group`
+/// or a mode other than `$perm`; each empty one is not compared.
+const TREE_DIFFERS: &str = r#"if [ -d "$p" ]; then set --
+[ -z "$owner" ] || set -- "$@" -o ! -user "$owner"
+[ -z "$group" ] || set -- "$@" -o ! -group "$group"
+[ -z "$perm" ] || set -- "$@" -o ! -perm "$perm"
+shift
+if [ -n "$(find "$p" -mindepth 1 ! -type l \( "$@" \) -print -quit 2>&1)" ]; then echo tree=differs; fi
+fi"#;
+
+/// Collects in `"$@"` the directories `mkdir -p -- "$p"` creates, from the
+/// top.
+const NEW_DIRECTORIES: &str = "set --; d=$p; while [ ! -e \"$d\" ] && [ ! -L \"$d\" ]; do \
+    set -- \"$d\" \"$@\"; d=$(dirname -- \"$d\"); done";
+
+/// Removes the temp link `$t` when the switch failed.
+const DROP_TEMP_LINK_ON_FAILURE: &str =
+    "rc=$?; if [ \"$rc\" -ne 0 ]; then rm -f -- \"$t\"; fi; exit \"$rc\"";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -112,8 +147,8 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 /// What the probe found at the path.
 #[derive(Debug)]
 struct Facts {
-    /// The kind following symlinks: `directory`, `file`, `other`, `absent`.
-    kind: String,
+    /// The kind following symlinks: a directory, a file, other, absent.
+    kind: Kind,
     /// The symlink's target, when the path is one.
     link: Option<String>,
     /// Attributes following symlinks (when the target exists).
@@ -131,36 +166,32 @@ impl Module for File {
         Some(&self.path)
     }
 
-    fn probe(&self) -> Option<crate::Script> {
-        let mut script = format!(
-            "p={path}\nif [ -L \"$p\" ]; then\n{link_stat}printf 'link=%s\\n' \"$target\"; fi\n\
-             if [ -d \"$p\" ]; then echo kind=directory\n\
-             elif [ -f \"$p\" ]; then echo kind=file\n\
-             elif [ -e \"$p\" ]; then echo kind=other\n\
-             else echo kind=absent; fi\n\
-             if [ -e \"$p\" ]; then stat -L --printf '{STAT_FORMAT}' -- \"$p\"; fi\n",
-            path = quote(&self.path),
-            link_stat = stat_with_target(LINK_STAT_FORMAT),
-        );
+    fn probe(&self) -> Option<Script> {
+        let mut script = Script::new()
+            .set("p", &self.path)
+            .set("stat_format", LINK_STAT_FORMAT)
+            .set("attrs_format", STAT_FORMAT)
+            .snippet(PROBE);
         if let Some(src) = &self.src {
-            script.push_str(&format!(
-                "if [ -e {} ]; then echo src=1; else echo src=0; fi\n{EMPTY_DIR}",
-                quote(&beside(&self.path, src))
-            ));
+            script = script
+                .set("src", beside(&self.path, src))
+                .snippet(SRC_EXISTS)
+                .snippet(EMPTY_DIR);
         }
         if self.recurse && !self.attrs.is_empty() {
-            script.push_str(&format!(
-                "if [ -d \"$p\" ] && [ -n \"$(find \"$p\" -mindepth 1 ! -type l \\( {} \\) -print -quit 2>&1)\" ]; \
-                 then echo tree=differs; fi\n",
-                self.tree_test()
-            ));
+            let Attrs { mode, owner, group } = &self.attrs;
+            script = script
+                .set("owner", owner.as_deref().unwrap_or_default())
+                .set("group", group.as_deref().unwrap_or_default())
+                .set("perm", mode.map(octal).unwrap_or_default())
+                .snippet(TREE_DIFFERS);
         }
-        Some(script.into())
+        Some(script)
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
         let facts = self.facts(probe)?;
-        let state = self.state.unwrap_or(if facts.kind == "directory" {
+        let state = self.state.unwrap_or(if facts.kind == Kind::Directory {
             FileState::Directory
         } else {
             FileState::File
@@ -177,121 +208,102 @@ impl Module for File {
 
 impl File {
     fn facts(&self, probe: &Probe) -> Result<Facts, ModuleError> {
-        let facts = fields(&probe.stdout);
-        let kind = facts
-            .get("kind")
-            .ok_or_else(|| {
-                ModuleError::Probe(format!(
-                    "{} (rc={}): {}",
-                    self.path,
-                    probe.rc,
-                    probe.stderr.trim()
-                ))
-            })?
-            .to_string();
-        let attrs = facts
-            .get("mode")
-            .map(|_| Current::parse(&facts))
-            .transpose()?;
-        let link_fields = facts
-            .iter()
-            .filter_map(|(key, value)| Some((key.strip_prefix("link_")?, *value)))
-            .collect();
-        let link = facts.get("link").map(|target| (*target).to_string());
-        let link_attrs = link
-            .as_ref()
-            .map(|_| Current::parse(&link_fields))
-            .transpose()?;
+        let facts = PathFacts::parse(&probe.stdout)?;
+        let kind = facts.kind.ok_or_else(|| {
+            ModuleError::Probe(format!(
+                "{} (rc={}): {}",
+                self.path,
+                probe.rc,
+                probe.stderr.trim()
+            ))
+        })?;
+        if facts.link.is_some() && facts.link_attrs.is_none() {
+            return Err(ModuleError::Probe(format!(
+                "no attributes of the symlink {}",
+                self.path
+            )));
+        }
         Ok(Facts {
             kind,
-            link,
-            attrs,
-            link_attrs,
-            empty_dir: facts.get("empty") == Some(&"1"),
-            src_exists: facts.get("src") == Some(&"1"),
-            tree_differs: facts.get("tree") == Some(&"differs"),
+            link: facts.link,
+            attrs: facts.attrs,
+            link_attrs: facts.link_attrs,
+            empty_dir: facts.empty_dir == Some(true),
+            src_exists: facts.src_exists == Some(true),
+            tree_differs: facts.tree_differs,
         })
     }
 
-    /// A `find` test true for an entry whose owner, group or mode differs.
-    fn tree_test(&self) -> String {
-        let Attrs { mode, owner, group } = &self.attrs;
-        let tests: Vec<String> = [("-user", owner), ("-group", group)]
-            .into_iter()
-            .filter_map(|(test, name)| Some(format!("! {test} {}", quote(name.as_ref()?))))
-            .chain(mode.map(|mode| format!("! -perm {mode:04o}")))
-            .collect();
-        tests.join(" -o ")
-    }
-
     fn absent(&self, facts: &Facts) -> Plan {
-        let before = match (&facts.link, facts.kind.as_str()) {
+        let before = match (&facts.link, facts.kind) {
             (Some(_), _) => "link",
-            (None, "absent") => return Plan::unchanged(),
-            (None, kind) => kind,
+            (None, Kind::Absent) => return Plan::unchanged(),
+            (None, kind) => kind.name(),
         };
-        Plan::change(vec![Step::run(format!("rm -rf -- {}", quote(&self.path)))])
+        let rm = Cmd::new("rm").flag("-rf").operand(&self.path);
+        Plan::change(vec![Step::run(Script::of(rm))])
             .with_diff(Some(format!("state: {before} -> absent\n")))
     }
 
     fn directory(&self, facts: &Facts) -> Result<Plan, ModuleError> {
-        let path = quote(&self.path);
-        match (facts.kind.as_str(), &facts.attrs) {
-            ("absent", _) if facts.link.is_some() => Err(ModuleError::Failed(format!(
+        match (facts.kind, &facts.attrs) {
+            (Kind::Absent, _) if facts.link.is_some() => Err(ModuleError::Failed(format!(
                 "{} is a symlink to a missing path",
                 self.path
             ))),
-            ("absent", _) => {
+            (Kind::Absent, _) => {
                 // Like Ansible, directories created on the way get the
                 // attributes too.
-                let mut script = format!(
-                    "set --; d={path}; while [ ! -e \"$d\" ] && [ ! -L \"$d\" ]; do \
-                     set -- \"$d\" \"$@\"; d=$(dirname -- \"$d\"); done; mkdir -p -- {path}"
-                );
-                if let Some(spec) = self.attrs.chown_spec() {
-                    script.push_str(&format!(" && chown {} -- \"$@\"", quote(&spec)));
-                }
-                if let Some(mode) = self.attrs.mode {
-                    script.push_str(&format!(" && chmod {mode:04o} -- \"$@\""));
-                }
+                let script = Script::new().set("p", &self.path).snippet(NEW_DIRECTORIES);
+                let script = match (self.attrs.chown_spec(), self.attrs.mode) {
+                    (None, None) => script.cmd(Cmd::new("mkdir").flag("-p").operand(Arg::var("p"))),
+                    (Some(spec), None) => script
+                        .set("owner", spec)
+                        .snippet(r#"mkdir -p -- "$p" && chown "$owner" -- "$@""#),
+                    (None, Some(mode)) => script
+                        .set("mode", octal(mode))
+                        .snippet(r#"mkdir -p -- "$p" && chmod "$mode" -- "$@""#),
+                    (Some(spec), Some(mode)) => script.set("owner", spec).set("mode", octal(mode)).snippet(
+                        r#"mkdir -p -- "$p" && chown "$owner" -- "$@" && chmod "$mode" -- "$@""#,
+                    ),
+                };
                 Ok(Plan::change(vec![Step::run(script)])
                     .with_diff(Some("state: absent -> directory\n".into())))
             }
-            ("directory", Some(current)) if facts.tree_differs => {
+            (Kind::Directory, Some(current)) if facts.tree_differs => {
                 let mut lines = self.attrs.changes(current);
                 lines.push(format!("recurse: entries under {} differ", self.path));
-                let script = self.attrs.set(&self.path, "-R ");
+                let script = self.attrs.set(&self.path, Scope::Tree);
                 Ok(changes(script.into_iter().map(Step::run).collect(), lines))
             }
-            ("directory", Some(current)) => Ok(self.fix(current, "")),
+            (Kind::Directory, Some(current)) => Ok(self.fix(current, Scope::Path)),
             (kind, _) => Err(ModuleError::Failed(format!(
-                "{} already exists as a {kind}",
-                self.path
+                "{} already exists as a {}",
+                self.path,
+                kind.name()
             ))),
         }
     }
 
     fn existing_file(&self, facts: &Facts) -> Result<Plan, ModuleError> {
-        match (facts.kind.as_str(), &facts.attrs) {
-            ("file", Some(current)) => Ok(self.fix(current, "")),
+        match (facts.kind, &facts.attrs) {
+            (Kind::File, Some(current)) => Ok(self.fix(current, Scope::Path)),
             (kind, _) => Err(ModuleError::Failed(format!(
-                "file ({}) is {kind}, cannot continue",
-                self.path
+                "file ({}) is {}, cannot continue",
+                self.path,
+                kind.name()
             ))),
         }
     }
 
     /// Like Ansible, always `changed`: the times are updated.
     fn touch(&self, facts: &Facts) -> Plan {
-        let path = quote(&self.path);
         let attrs = match &facts.attrs {
-            Some(current) => self.attrs.fix(&self.path, current, ""),
-            None => self.attrs.set(&self.path, ""),
+            Some(current) => self.attrs.fix_cmds(&self.path, current, Scope::Path),
+            None => self.attrs.set_cmds(&self.path, Scope::Path),
         };
-        let script = match attrs {
-            Some(attrs) => format!("touch -- {path} && {attrs}"),
-            None => format!("touch -- {path}"),
-        };
+        let touch = Cmd::new("touch").operand(&self.path);
+        let script = Script::new().all(std::iter::once(touch).chain(attrs));
         let mut lines = match &facts.attrs {
             Some(current) => self.attrs.changes(current),
             None => vec!["state: absent -> file".into()],
@@ -306,7 +318,7 @@ impl File {
             && target == src
         {
             return Ok(match &facts.link_attrs {
-                Some(current) => self.fix(current, "-h "),
+                Some(current) => self.fix(current, Scope::Link),
                 None => Plan::unchanged(),
             });
         }
@@ -315,32 +327,37 @@ impl File {
                 "src file does not exist, use \"force: true\" if you really want to create the link: {src}"
             )));
         }
-        let (before, clear) = match (&facts.link, facts.kind.as_str()) {
-            (Some(target), _) => (format!("target: {target} -> {src}"), None),
-            (None, "absent") => ("state: absent -> link".to_string(), None),
-            (None, "directory") if !self.force => return Err(self.refuse("directory")),
-            (None, "directory") if !facts.empty_dir => {
+        let (before, clear) = match (&facts.link, facts.kind) {
+            (Some(target), _) => (format!("target: {target} -> {src}"), false),
+            (None, Kind::Absent) => ("state: absent -> link".to_string(), false),
+            (None, Kind::Directory) if !self.force => return Err(self.refuse("directory")),
+            (None, Kind::Directory) if !facts.empty_dir => {
                 return Err(ModuleError::Failed(format!(
                     "the directory {} is not empty, refusing to convert it",
                     self.path
                 )));
             }
-            (None, "directory") => ("state: directory -> link".into(), Some("rmdir")),
-            (None, kind) if !self.force => return Err(self.refuse(kind)),
-            (None, kind) => (format!("state: {kind} -> link"), None),
+            (None, Kind::Directory) => ("state: directory -> link".into(), true),
+            (None, kind) if !self.force => return Err(self.refuse(kind.name())),
+            (None, kind) => (format!("state: {} -> link", kind.name()), false),
         };
-        let path = quote(&self.path);
-        let temp = quote(&temp_link(&self.path));
-        let mut script = format!("rm -f -- {temp} && ln -s -- {} {temp}", quote(src));
+        let (path, temp) = (Arg::var("p"), Arg::var("t"));
+        let mut switch = vec![
+            Cmd::new("rm").flag("-f").operand(temp.clone()),
+            Cmd::new("ln").flag("-s").operand(src).operand(temp.clone()),
+        ];
         if let Some(spec) = self.attrs.chown_spec() {
-            script.push_str(&format!(" && chown -h {} -- {temp}", quote(&spec)));
+            switch.push(Cmd::new("chown").flag("-h").arg(spec).operand(temp.clone()));
         }
-        if let Some(clear) = clear {
-            script.push_str(&format!(" && {clear} -- {path}"));
+        if clear {
+            switch.push(Cmd::new("rmdir").operand(path.clone()));
         }
-        script.push_str(&format!(
-            " && mv -Tf -- {temp} {path} || {{ rc=$?; rm -f -- {temp}; exit $rc; }}"
-        ));
+        switch.push(Cmd::new("mv").flag("-Tf").operand(temp).operand(path));
+        let script = Script::new()
+            .set("p", &self.path)
+            .set("t", temp_link(&self.path))
+            .all(switch)
+            .snippet(DROP_TEMP_LINK_ON_FAILURE);
         Ok(Plan::change(vec![Step::run(script)]).with_diff(Some(format!("{before}\n"))))
     }
 
@@ -351,9 +368,9 @@ impl File {
         ))
     }
 
-    /// Sets the attributes that differ (`flags` `-h `: on a symlink itself).
-    fn fix(&self, current: &Current, flags: &str) -> Plan {
-        let script = self.attrs.fix(&self.path, current, flags);
+    /// Sets the attributes that differ.
+    fn fix(&self, current: &Current, scope: Scope) -> Plan {
+        let script = self.attrs.fix(&self.path, current, scope);
         changes(
             script.into_iter().map(Step::run).collect(),
             self.attrs.changes(current),

@@ -1,49 +1,13 @@
 //! Owner, group and mode as `file`, `copy`, `template`, `lineinfile`,
 //! `blockinfile` and `unarchive` take them: compared with what a probe
-//! printed, shown as diff lines (`mode: 0644 -> 0600`), and applied with
-//! `chown` and `chmod`. Also the probe snippets those modules share, written
-//! to start as few processes as possible on the host.
+//! printed ([`Current`]), shown as diff lines (`mode: 0644 -> 0600`), and
+//! applied with `chown` and `chmod`.
 
-use std::collections::BTreeMap;
+use fleet_shell::{Arg, Cmd, Script};
 
 use crate::ModuleError;
 use crate::modules::content_file::parent;
-use crate::shell::quote;
-
-/// The `stat --printf` format printing what [`Current::parse`] reads.
-pub(crate) const STAT_FORMAT: &str = r"mode=%a\nuid=%u\ngid=%g\nowner=%U\ngroup=%G\n";
-
-/// Shell running `stat --printf '{format}'` once on `$p` and printing
-/// what it printed (`format` ends with a newline). For a symlink it also sets
-/// `target` to what the link points to, read from the same `stat` call
-/// (`%N`); `readlink` runs only when this `stat` ignores `QUOTING_STYLE`.
-pub(crate) fn stat_with_target(format: &str) -> String {
-    format!(
-        "nl='\n'\n\
-         attrs=$(QUOTING_STYLE=literal stat --printf '{format}target=%N' -- \"$p\")\n\
-         printf '%s\\n' \"${{attrs%%\"$nl\"target=*}}\"\n\
-         if [ -L \"$p\" ]; then target=${{attrs#*\"$nl\"target=}}\n\
-         case $target in \"$p -> \"*) target=${{target#\"$p -> \"}};; \
-         *) target=$(readlink -- \"$p\");; esac; fi\n"
-    )
-}
-
-/// Prints `me=<uid>:<gid>` (effective ids) without starting a process when
-/// `/proc` is there.
-pub(crate) const PRINT_ME: &str = r#"me=
-while read -r key real_id effective_id rest; do
-case $key in Uid:) uid=$effective_id;; Gid:) me=$uid:$effective_id; break;; esac
-done 2>/dev/null </proc/self/status
-[ -n "$me" ] || me=$(id -u):$(id -g)
-printf 'me=%s\n' "$me"
-"#;
-
-/// Prints whether `$p`, a directory and not a symlink, is empty, with globs
-/// rather than `ls`.
-pub(crate) const EMPTY_DIR: &str = "if [ -d \"$p\" ] && [ ! -L \"$p\" ]; then empty=1; \
-    for entry in \"$p\"/* \"$p\"/.[!.]* \"$p\"/..?*; do \
-    if [ -e \"$entry\" ] || [ -L \"$entry\" ]; then empty=0; break; fi; done; \
-    echo empty=$empty; fi\n";
+use crate::modules::path_facts::Current;
 
 /// `name` as seen from the directory holding `path` (a symlink's target).
 pub(crate) fn beside(path: &str, name: &str) -> String {
@@ -62,15 +26,15 @@ pub(crate) struct Attrs {
     pub group: Option<String>,
 }
 
-/// The attributes a path has, as the probe printed them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Current {
-    pub mode: u32,
-    pub uid: String,
-    pub gid: String,
-    /// `UNKNOWN` when the uid has no name.
-    pub owner: String,
-    pub group: String,
+/// What `chown` and `chmod` change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The path, or what it points to when it is a symlink.
+    Path,
+    /// A symlink itself (`chown -h`; a symlink has no mode of its own).
+    Link,
+    /// The path and everything below it (`-R`).
+    Tree,
 }
 
 impl Attrs {
@@ -124,9 +88,8 @@ impl Attrs {
         lines
     }
 
-    /// A script setting on `path` what differs from `current`, or `None`.
-    /// `flags` go to both commands (`-h` for a symlink itself).
-    pub fn fix(&self, path: &str, current: &Current, flags: &str) -> Option<String> {
+    /// Commands setting on `path` what differs from `current`.
+    pub fn fix_cmds(&self, path: impl Into<Arg>, current: &Current, scope: Scope) -> Vec<Cmd> {
         let owner = self
             .owner
             .as_deref()
@@ -136,59 +99,24 @@ impl Attrs {
             .as_deref()
             .filter(|group| !current.is_group(group));
         let mode = self.mode.filter(|mode| *mode != current.mode);
-        commands(path, chown_spec(owner, group), mode, flags)
+        commands(path.into(), chown_spec(owner, group), mode, scope)
     }
 
-    /// A script setting every given attribute on `path`, or `None`.
-    /// `flags` is `-R ` for a whole tree.
-    pub fn set(&self, path: &str, flags: &str) -> Option<String> {
-        commands(path, self.chown_spec(), self.mode, flags)
-    }
-}
-
-impl Current {
-    /// Reads the fields [`STAT_FORMAT`] printed.
-    pub fn parse(fields: &BTreeMap<&str, &str>) -> Result<Current, ModuleError> {
-        let field = |name: &str| {
-            fields
-                .get(name)
-                .map(|value| (*value).to_string())
-                .ok_or_else(|| ModuleError::Probe(format!("no `{name}` in the probe output")))
-        };
-        let mode = field("mode")?;
-        let mode = u32::from_str_radix(&mode, 8)
-            .map_err(|_| ModuleError::Probe(format!("mode {mode:?} is not octal")))?;
-        Ok(Current {
-            mode,
-            uid: field("uid")?,
-            gid: field("gid")?,
-            owner: field("owner")?,
-            group: field("group")?,
-        })
+    /// [`fix_cmds`](Self::fix_cmds) as a script, or `None` when nothing
+    /// differs.
+    pub fn fix(&self, path: impl Into<Arg>, current: &Current, scope: Scope) -> Option<Script> {
+        script(self.fix_cmds(path, current, scope))
     }
 
-    pub fn is_owner(&self, owner: &str) -> bool {
-        owner == self.uid || owner == self.owner
+    /// Commands setting every given attribute on `path`.
+    pub fn set_cmds(&self, path: impl Into<Arg>, scope: Scope) -> Vec<Cmd> {
+        commands(path.into(), self.chown_spec(), self.mode, scope)
     }
 
-    pub fn is_group(&self, group: &str) -> bool {
-        group == self.gid || group == self.group
-    }
-
-    fn owner_name(&self) -> &str {
-        if self.owner == "UNKNOWN" {
-            &self.uid
-        } else {
-            &self.owner
-        }
-    }
-
-    fn group_name(&self) -> &str {
-        if self.group == "UNKNOWN" {
-            &self.gid
-        } else {
-            &self.group
-        }
+    /// [`set_cmds`](Self::set_cmds) as a script, or `None` when no
+    /// attribute is given.
+    pub fn set(&self, path: impl Into<Arg>, scope: Scope) -> Option<Script> {
+        script(self.set_cmds(path, scope))
     }
 }
 
@@ -202,16 +130,36 @@ pub(crate) fn chown_spec(owner: Option<&str>, group: Option<&str>) -> Option<Str
 }
 
 /// `chown` first: it clears set-id bits that `chmod` may then set.
-fn commands(path: &str, owner: Option<String>, mode: Option<u32>, flags: &str) -> Option<String> {
-    let path = quote(path);
-    let mut commands = Vec::new();
+fn commands(path: Arg, owner: Option<String>, mode: Option<u32>, scope: Scope) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
     if let Some(spec) = owner {
-        commands.push(format!("chown {flags}{} -- {path}", quote(&spec)));
+        cmds.push(
+            Cmd::new("chown")
+                .flag_if(scope == Scope::Link, "-h")
+                .flag_if(scope == Scope::Tree, "-R")
+                .arg(spec)
+                .operand(path.clone()),
+        );
     }
     if let Some(mode) = mode {
-        commands.push(format!("chmod {flags}{mode:04o} -- {path}"));
+        cmds.push(
+            Cmd::new("chmod")
+                .flag_if(scope == Scope::Tree, "-R")
+                .arg(octal(mode))
+                .operand(path),
+        );
     }
-    (!commands.is_empty()).then(|| commands.join(" && "))
+    cmds
+}
+
+/// `mode` as `chmod` and `find -perm` take it: `0644`.
+pub(crate) fn octal(mode: u32) -> String {
+    format!("{mode:04o}")
+}
+
+/// `cmds` joined with `&&`, or `None` when there are none.
+fn script(cmds: Vec<Cmd>) -> Option<Script> {
+    (!cmds.is_empty()).then(|| Script::new().all(cmds))
 }
 
 /// User and group names as `useradd` allows them, or numeric ids.
@@ -230,8 +178,8 @@ mod tests {
     fn current() -> Current {
         Current {
             mode: 0o644,
-            uid: "0".into(),
-            gid: "0".into(),
+            uid: 0,
+            gid: 0,
             owner: "root".into(),
             group: "root".into(),
         }
@@ -239,14 +187,6 @@ mod tests {
 
     fn attrs(mode: Option<u32>, owner: Option<&str>, group: Option<&str>) -> Attrs {
         Attrs::new("file", mode, owner.map(Into::into), group.map(Into::into)).unwrap()
-    }
-
-    #[test]
-    fn parses_stat_output() {
-        let fields = crate::text::fields("mode=1777\nuid=0\ngid=0\nowner=root\ngroup=root\n");
-        let parsed = Current::parse(&fields).unwrap();
-        assert_eq!(parsed.mode, 0o1777);
-        assert!(Current::parse(&crate::text::fields("mode=644\n")).is_err());
     }
 
     #[test]
@@ -267,17 +207,48 @@ mod tests {
     fn scripts_chown_before_chmod() {
         let wanted = attrs(Some(0o2750), Some("app"), Some("www"));
         assert_eq!(
-            wanted.fix("/srv/a b", &current(), "").unwrap(),
-            "chown app:www -- '/srv/a b' && chmod 2750 -- '/srv/a b'"
+            wanted.fix("/srv/a b", &current(), Scope::Path).unwrap(),
+            "chown app:www -- '/srv/a b' && chmod 2750 -- '/srv/a b'\n"
         );
         assert_eq!(
-            attrs(None, None, Some("adm")).set("/d", "-R ").unwrap(),
-            "chown -R :adm -- /d"
+            attrs(None, None, Some("adm"))
+                .set("/d", Scope::Tree)
+                .unwrap(),
+            "chown -R :adm -- /d\n"
         );
         assert_eq!(
-            attrs(Some(0o644), None, None).fix("/f", &current(), ""),
+            attrs(None, Some("app"), None)
+                .fix("/l", &current(), Scope::Link)
+                .unwrap(),
+            "chown -h app -- /l\n"
+        );
+        assert_eq!(
+            attrs(Some(0o644), None, None).fix("/f", &current(), Scope::Path),
             None
         );
+    }
+
+    #[test]
+    fn hostile_paths_reach_chmod_as_operands() {
+        let dir = crate::modules::path_facts::tests::TempDir::new("attrs");
+        for name in ["-rf", "a'b", "$(touch pwned)", "-R"] {
+            let path = dir.file(name, "x");
+            let script = attrs(Some(0o600), None, None)
+                .set(path.as_str(), Scope::Path)
+                .unwrap();
+            assert!(script.starts_with("chmod 0600 -- "), "{script}");
+            let (rc, _) = dir.sh(&script);
+            assert_eq!(rc, 0, "{script}");
+            assert_eq!(dir.mode(name), 0o600, "{name}");
+        }
+        // A relative `-R` is a file, not chmod's option.
+        let script = attrs(Some(0o640), None, None)
+            .set("-R", Scope::Path)
+            .unwrap();
+        assert_eq!(script, "chmod 0640 -- -R\n");
+        assert_eq!(dir.sh(&script).0, 0);
+        assert_eq!(dir.mode("-R"), 0o640);
+        assert!(!dir.has("pwned"));
     }
 
     #[test]

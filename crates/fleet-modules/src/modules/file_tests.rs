@@ -1,6 +1,7 @@
 //! Unit tests of `file`: probe scripts and plans from fabricated probe output.
 
 use super::*;
+use crate::modules::path_facts::tests::TempDir;
 use crate::modules::tests::NoFiles;
 use serde_json::json;
 
@@ -20,6 +21,11 @@ fn plan(params: Value, probe: &str) -> Plan {
     module(params).plan(&Probe::ok(probe)).unwrap()
 }
 
+/// The scripts of the plan's steps.
+fn scripts(plan: &Plan) -> Vec<&str> {
+    plan.steps.iter().filter_map(Step::script_text).collect()
+}
+
 #[test]
 fn directory_is_created_with_attributes_on_new_parents() {
     let plan = plan(
@@ -27,12 +33,12 @@ fn directory_is_created_with_attributes_on_new_parents() {
         ABSENT,
     );
     assert_eq!(
-        plan.steps,
-        [Step::run(
-            "set --; d=/srv/app/logs; while [ ! -e \"$d\" ] && [ ! -L \"$d\" ]; do \
-             set -- \"$d\" \"$@\"; d=$(dirname -- \"$d\"); done; mkdir -p -- /srv/app/logs \
-             && chown app -- \"$@\" && chmod 0750 -- \"$@\""
-        )]
+        scripts(&plan),
+        ["p=/srv/app/logs\n\
+          set --; d=$p; while [ ! -e \"$d\" ] && [ ! -L \"$d\" ]; do \
+          set -- \"$d\" \"$@\"; d=$(dirname -- \"$d\"); done\n\
+          owner=app\nmode=0750\n\
+          mkdir -p -- \"$p\" && chown \"$owner\" -- \"$@\" && chmod \"$mode\" -- \"$@\"\n"]
     );
     assert_eq!(plan.diff.as_deref(), Some("state: absent -> directory\n"));
 }
@@ -41,7 +47,7 @@ fn directory_is_created_with_attributes_on_new_parents() {
 fn existing_directory_gets_only_the_attributes_that_differ() {
     let params = json!({"path": "/srv", "state": "directory", "mode": "0755", "group": "adm"});
     let plan = plan(params.clone(), DIR);
-    assert_eq!(plan.steps, [Step::run("chown :adm -- /srv")]);
+    assert_eq!(scripts(&plan), ["chown :adm -- /srv\n"]);
     assert_eq!(plan.diff.as_deref(), Some("group: root -> adm\n"));
     let same = DIR.replace("group=root", "group=adm");
     assert_eq!(self::plan(params, &same), Plan::unchanged());
@@ -56,9 +62,11 @@ fn recurse_probes_the_tree_with_find() {
     let params = json!({"path": "/srv/app", "state": "directory", "recurse": true, "owner": "app", "mode": "0750"});
     let probe = module(params.clone()).probe().unwrap();
     assert!(
-        probe.contains(
-            "find \"$p\" -mindepth 1 ! -type l \\( ! -user app -o ! -perm 0750 \\) -print -quit"
-        ),
+        probe.contains("\nowner=app\ngroup=''\nperm=0750\n"),
+        "{probe}"
+    );
+    assert!(
+        probe.contains("find \"$p\" -mindepth 1 ! -type l \\( \"$@\" \\) -print -quit"),
         "{probe}"
     );
     let top_ok = DIR
@@ -67,10 +75,8 @@ fn recurse_probes_the_tree_with_find() {
     assert_eq!(plan(params.clone(), &top_ok), Plan::unchanged());
     let plan = plan(params, &format!("{top_ok}tree=differs\n"));
     assert_eq!(
-        plan.steps,
-        [Step::run(
-            "chown -R app -- /srv/app && chmod -R 0750 -- /srv/app"
-        )]
+        scripts(&plan),
+        ["chown -R app -- /srv/app && chmod -R 0750 -- /srv/app\n"]
     );
     assert_eq!(
         plan.diff.as_deref(),
@@ -85,7 +91,7 @@ fn state_file_requires_the_file() {
         .unwrap_err();
     assert_eq!(err.to_string(), "file (/nope) is absent, cannot continue");
     let plan = plan(json!({"path": "/etc/motd", "mode": "0600"}), FILE);
-    assert_eq!(plan.steps, [Step::run("chmod 0600 -- /etc/motd")]);
+    assert_eq!(scripts(&plan), ["chmod 0600 -- /etc/motd\n"]);
     assert_eq!(plan.diff.as_deref(), Some("mode: 0644 -> 0600\n"));
     // Without a state, an existing directory stays one.
     let dir = self::plan(json!({"path": "/srv", "mode": "0755"}), DIR);
@@ -95,7 +101,7 @@ fn state_file_requires_the_file() {
 #[test]
 fn absent_removes_whatever_is_there() {
     let plan = plan(json!({"path": "/srv/old", "state": "absent"}), DIR);
-    assert_eq!(plan.steps, [Step::run("rm -rf -- /srv/old")]);
+    assert_eq!(scripts(&plan), ["rm -rf -- /srv/old\n"]);
     assert_eq!(plan.diff.as_deref(), Some("state: directory -> absent\n"));
     assert!(!self::plan(json!({"path": "/srv/old", "state": "absent"}), ABSENT).changed);
     let dangling = "link=gone\nlink_mode=777\nlink_uid=0\nlink_gid=0\nlink_owner=root\nlink_group=root\nkind=absent\n";
@@ -109,8 +115,8 @@ fn touch_is_always_changed() {
         ABSENT,
     );
     assert_eq!(
-        plan.steps,
-        [Step::run("touch -- /tmp/t && chmod 0600 -- /tmp/t")]
+        scripts(&plan),
+        ["touch -- /tmp/t && chmod 0600 -- /tmp/t\n"]
     );
     assert_eq!(
         plan.diff.as_deref(),
@@ -121,7 +127,7 @@ fn touch_is_always_changed() {
         FILE,
     );
     assert!(again.changed);
-    assert_eq!(again.steps, [Step::run("touch -- /tmp/t")]);
+    assert_eq!(scripts(&again), ["touch -- /tmp/t\n"]);
 }
 
 const LINK: &str = "link=releases/1\nlink_mode=777\nlink_uid=0\nlink_gid=0\nlink_owner=root\n\
@@ -132,10 +138,17 @@ fn links_are_switched_atomically() {
     let params = json!({"path": "/opt/app/current", "state": "link", "src": "releases/2"});
     let probe = module(params.clone()).probe().unwrap();
     assert!(
-        probe.contains("if [ -e /opt/app/releases/2 ]; then echo src=1"),
+        probe.contains("\nsrc=/opt/app/releases/2\nif [ -e \"$src\" ]; then echo src=1"),
         "{probe}"
     );
-    assert!(probe.contains("stat --printf 'link_mode=%a"), "{probe}");
+    assert!(
+        probe.contains("\nstat_format='link_mode=%a\\nlink_uid=%u"),
+        "{probe}"
+    );
+    assert!(
+        probe.contains("stat --printf \"$stat_format\"'target=%N' -- \"$p\""),
+        "{probe}"
+    );
     assert!(probe.contains("for entry in \"$p\"/* "), "{probe}");
     assert!(
         !probe.contains("ls ") && !probe.contains("dirname"),
@@ -143,12 +156,10 @@ fn links_are_switched_atomically() {
     );
     let plan = plan(params.clone(), LINK);
     assert_eq!(
-        plan.steps,
-        [Step::run(
-            "rm -f -- /opt/app/.current.fleet-link && ln -s -- releases/2 /opt/app/.current.fleet-link \
-             && mv -Tf -- /opt/app/.current.fleet-link /opt/app/current \
-             || { rc=$?; rm -f -- /opt/app/.current.fleet-link; exit $rc; }"
-        )]
+        scripts(&plan),
+        ["p=/opt/app/current\nt=/opt/app/.current.fleet-link\n\
+          rm -f -- \"$t\" && ln -s -- releases/2 \"$t\" && mv -Tf -- \"$t\" \"$p\"\n\
+          rc=$?; if [ \"$rc\" -ne 0 ]; then rm -f -- \"$t\"; fi; exit \"$rc\"\n"]
     );
     assert_eq!(
         plan.diff.as_deref(),
@@ -160,7 +171,7 @@ fn links_are_switched_atomically() {
         json!({"path": "/opt/app/current", "state": "link", "src": "releases/2", "owner": "app"}),
         &same,
     );
-    assert_eq!(owned.steps, [Step::run("chown -h app -- /opt/app/current")]);
+    assert_eq!(scripts(&owned), ["chown -h app -- /opt/app/current\n"]);
 }
 
 #[test]
@@ -194,10 +205,8 @@ fn links_refuse_to_replace_files_and_missing_sources() {
         json!({"path": "/d", "state": "link", "src": "/x", "force": true}),
         &empty_dir,
     );
-    let Step::Run { script, .. } = &plan.steps[0] else {
-        panic!("{plan:?}")
-    };
-    assert!(script.contains("&& rmdir -- /d && mv -Tf"), "{script}");
+    let script = scripts(&plan)[0];
+    assert!(script.contains(" && rmdir -- \"$p\" && mv -Tf"), "{script}");
 }
 
 #[test]
@@ -222,4 +231,93 @@ fn params_are_checked() {
         )
         .is_ok()
     );
+}
+
+/// Probes `params` in `dir` with `sh`, plans, and runs the plan's scripts.
+fn apply(dir: &TempDir, params: &Value) -> Plan {
+    let module = module(params.clone());
+    let (rc, out) = dir.sh(&module.probe().unwrap());
+    assert_eq!(rc, 0, "{out}");
+    let plan = module.plan(&Probe::ok(&out)).unwrap();
+    for step in &plan.steps {
+        let Step::Run { script, .. } = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(dir.sh(script).0, 0, "{script}");
+    }
+    plan
+}
+
+#[test]
+fn hostile_links_and_sources_stay_data() {
+    let dir = TempDir::new("file-link");
+    let path = dir.join("cur $(touch pwned) 'x'");
+    dir.file("-rf", "");
+    let params = json!({"path": path, "state": "link", "src": "-rf"});
+    let plan = apply(&dir, &params);
+    assert_eq!(plan.diff.as_deref(), Some("state: absent -> link\n"));
+    assert_eq!(
+        std::fs::read_link(&path).unwrap().to_str(),
+        Some("-rf"),
+        "{plan:?}"
+    );
+    assert_eq!(apply(&dir, &params), Plan::unchanged());
+    let params = json!({"path": path, "state": "link", "src": "--help", "force": true});
+    assert!(apply(&dir, &params).changed);
+    assert_eq!(std::fs::read_link(&path).unwrap().to_str(), Some("--help"));
+    assert!(!dir.has("pwned") && !dir.has(".cur $(touch pwned) 'x'.fleet-link"));
+}
+
+#[test]
+fn hostile_directories_are_made_with_their_new_parents() {
+    let dir = TempDir::new("file-dir");
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&dir.path).unwrap());
+    let path = dir.join("a'b/-R/$(touch pwned)");
+    let params =
+        json!({"path": path, "state": "directory", "mode": "0700", "owner": uid.to_string()});
+    assert!(apply(&dir, &params).changed);
+    for made in ["a'b", "a'b/-R", "a'b/-R/$(touch pwned)"] {
+        assert_eq!(dir.mode(made), 0o700, "{made}");
+    }
+    assert_eq!(apply(&dir, &params), Plan::unchanged());
+    dir.file("a'b/-R/$(touch pwned)/f", "");
+    let recurse = json!({"path": dir.join("a'b"), "recurse": true, "mode": "0700"});
+    let plan = apply(&dir, &recurse);
+    assert_eq!(
+        plan.diff.as_deref(),
+        Some(format!("recurse: entries under {} differ\n", dir.join("a'b")).as_str())
+    );
+    assert_eq!(dir.mode("a'b/-R/$(touch pwned)/f"), 0o700);
+    assert_eq!(apply(&dir, &recurse), Plan::unchanged());
+    for (name, params) in [
+        ("-only mode", json!({"mode": "0701"})),
+        ("-only owner", json!({"owner": uid.to_string()})),
+        ("-neither", json!({})),
+    ] {
+        let mut params = params;
+        params["path"] = json!(dir.join(&format!("a'b/{name}/sub")));
+        params["state"] = json!("directory");
+        assert!(apply(&dir, &params).changed, "{name}");
+        assert!(dir.has(&format!("a'b/{name}/sub")), "{name}");
+        assert_eq!(apply(&dir, &params), Plan::unchanged(), "{name}");
+    }
+    assert_eq!(dir.mode("a'b/-only mode"), 0o701);
+    let absent = json!({"path": dir.join("a'b/-R"), "state": "absent"});
+    assert!(apply(&dir, &absent).changed);
+    assert!(dir.has("a'b") && !dir.has("a'b/-R") && !dir.has("pwned"));
+}
+
+#[test]
+fn hostile_files_are_touched_by_name() {
+    let dir = TempDir::new("file-touch");
+    let path = dir.join("-n $(touch pwned) `touch pwned`");
+    let params = json!({"path": path, "state": "touch", "mode": "0640"});
+    assert!(apply(&dir, &params).changed);
+    assert_eq!(dir.mode("-n $(touch pwned) `touch pwned`"), 0o640);
+    let params = json!({"path": path, "mode": "0600"});
+    assert_eq!(
+        apply(&dir, &params).diff.as_deref(),
+        Some("mode: 0640 -> 0600\n")
+    );
+    assert!(!dir.has("pwned"));
 }

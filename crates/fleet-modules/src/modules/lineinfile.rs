@@ -162,7 +162,7 @@ impl Module for Lineinfile {
     }
 
     fn probe(&self) -> Option<crate::Script> {
-        Some(content_file::probe(&self.path, None, None).into())
+        Some(content_file::probe(&self.path, None, None))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -314,7 +314,7 @@ mod tests {
             module(json!({"path": "/etc/new.conf", "line": "a=1", "create": true, "mode": "0640"}))
                 .plan(&Probe::ok(ABSENT))
                 .unwrap();
-        assert_eq!(plan.steps[0], Step::run("mkdir -p -- /etc"));
+        assert_eq!(plan.steps[0].script_text(), Some("mkdir -p -- /etc\n"));
         assert!(matches!(
             &plan.steps[1],
             Step::Upload { contents, mode: 0o640, .. } if contents == b"a=1\n"
@@ -338,9 +338,10 @@ mod tests {
         let module =
             module(json!({"path": "/etc/ssh/sshd_config", "line": "Port 22", "mode": "0644"}));
         let plan = module.plan(&file("Port 22\n")).unwrap();
+        assert_eq!(plan.steps.len(), 1);
         assert_eq!(
-            plan.steps,
-            [Step::run("chmod 0644 -- /etc/ssh/sshd_config")]
+            plan.steps[0].script_text(),
+            Some("chmod 0644 -- /etc/ssh/sshd_config\n")
         );
         assert_eq!(plan.diff.as_deref(), Some("mode: 0600 -> 0644\n"));
     }

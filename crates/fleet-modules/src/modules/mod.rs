@@ -29,6 +29,7 @@ mod content_file;
 mod de;
 mod file_attrs;
 mod line_edit;
+mod path_facts;
 
 #[cfg(test)]
 pub(crate) mod tests {

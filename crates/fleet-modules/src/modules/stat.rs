@@ -7,20 +7,49 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::modules::de;
-use crate::modules::file_attrs::stat_with_target;
-use crate::shell::quote;
-use crate::text::fields;
-use crate::{Controller, Module, ModuleError, Plan, Probe, parse_params};
+use crate::modules::path_facts::{PathFacts, stat_with_target};
+use crate::{Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, parse_params};
 
 pub const PARAMS: &[&str] = &["path", "follow", "get_checksum", "checksum_algorithm"];
 
 /// What `stat --printf` prints for [`Stat::describe`].
 const STAT_FORMAT: &str = concat!(
-    r"raw=%f\nuid=%u\ngid=%g\npw_name=%U\ngr_name=%G\nsize=%s\n",
+    r"raw=%f\nuid=%u\ngid=%g\nowner=%U\ngroup=%G\nsize=%s\n",
     r"mtime=%.9Y\natime=%.9X\nctime=%.9Z\ninode=%i\ndev=%d\nnlink=%h\n",
 );
 
-const ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
+/// Each `checksum_algorithm` and the program printing it.
+const ALGORITHMS: &[(&str, &str)] = &[
+    ("md5", "md5sum"),
+    ("sha1", "sha1sum"),
+    ("sha224", "sha224sum"),
+    ("sha256", "sha256sum"),
+    ("sha384", "sha384sum"),
+    ("sha512", "sha512sum"),
+];
+
+/// Prints `exists=0` and stops when nothing is at `$p`, symlinks included.
+const EXISTS: &str =
+    "if ! { [ -e \"$p\" ] || [ -L \"$p\" ]; }; then echo exists=0; exit 0; fi\necho exists=1";
+/// [`EXISTS`] following symlinks.
+const EXISTS_FOLLOWED: &str = "if ! [ -e \"$p\" ]; then echo exists=0; exit 0; fi\necho exists=1";
+
+/// Prints whether `$p` is readable, writeable and executable.
+const ACCESS: &str = "for t in r:readable w:writeable x:executable; do \
+    if [ -\"${t%%:*}\" \"$p\" ]; then echo \"${t#*:}=1\"; else echo \"${t#*:}=0\"; fi; done";
+
+/// Prints a symlink's target (found by [`stat_with_target`]) and the path
+/// it resolves to.
+const LINK: &str = "if [ -L \"$p\" ]; then printf 'link=%s\\n' \"$target\"; \
+    printf 'real=%s\\n' \"$(readlink -f -- \"$p\")\"; fi";
+
+/// Prints the checksum of `$p`, a readable regular file and not a symlink,
+/// by `$checksum_program`.
+const CHECKSUM: &str = "if [ -f \"$p\" ] && [ ! -L \"$p\" ] && [ -r \"$p\" ]; then \
+    sum=$(\"$checksum_program\" < \"$p\"); printf 'checksum=%s\\n' \"${sum%% *}\"; fi";
+/// [`CHECKSUM`] following symlinks.
+const CHECKSUM_FOLLOWED: &str = "if [ -f \"$p\" ] && [ -r \"$p\" ]; then \
+    sum=$(\"$checksum_program\" < \"$p\"); printf 'checksum=%s\\n' \"${sum%% *}\"; fi";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +71,7 @@ fn sha1() -> String {
 #[derive(Debug)]
 pub struct Stat {
     params: StatParams,
+    checksum_program: &'static str,
 }
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -53,63 +83,55 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
     if params.path.is_empty() {
         return Err(invalid("path is empty".into()));
     }
-    if !ALGORITHMS.contains(&params.checksum_algorithm.as_str()) {
+    let Some((_, checksum_program)) = ALGORITHMS
+        .iter()
+        .find(|(name, _)| *name == params.checksum_algorithm)
+    else {
+        let names: Vec<&str> = ALGORITHMS.iter().map(|(name, _)| *name).collect();
         return Err(invalid(format!(
             "checksum_algorithm must be one of {}, got {:?}",
-            ALGORITHMS.join(", "),
+            names.join(", "),
             params.checksum_algorithm
         )));
-    }
-    Ok(Box::new(Stat { params }))
+    };
+    Ok(Box::new(Stat {
+        params,
+        checksum_program,
+    }))
 }
 
 impl Module for Stat {
-    fn probe(&self) -> Option<crate::Script> {
+    fn probe(&self) -> Option<Script> {
         let follow = self.params.follow;
-        let (exists, regular) = if follow {
-            ("[ -e \"$p\" ]", "[ -f \"$p\" ]")
-        } else {
-            (
-                "{ [ -e \"$p\" ] || [ -L \"$p\" ]; }",
-                "[ -f \"$p\" ] && [ ! -L \"$p\" ]",
-            )
-        };
-        let mut script = format!(
-            "p={path}\nif ! {exists}; then echo exists=0; exit 0; fi\necho exists=1\n",
-            path = quote(&self.params.path),
-        );
-        if follow {
-            script.push_str(&format!("stat -L --printf '{STAT_FORMAT}' -- \"$p\"\n"));
+        let script = Script::new().set("p", &self.params.path);
+        let script = if follow {
+            let stat = Cmd::new("stat")
+                .flag("-L")
+                .opt("--printf", STAT_FORMAT)
+                .operand(Arg::var("p"));
+            script.snippet(EXISTS_FOLLOWED).cmd(stat).snippet(ACCESS)
         } else {
             // The link's target comes from the same `stat` call.
-            script.push_str(&stat_with_target(STAT_FORMAT));
+            script
+                .snippet(EXISTS)
+                .set("stat_format", STAT_FORMAT)
+                .snippet(stat_with_target!())
+                .snippet(ACCESS)
+                .snippet(LINK)
+        };
+        if !self.params.get_checksum {
+            return Some(script);
         }
-        script.push_str(
-            "for t in r:readable w:writeable x:executable; do \
-             if [ -\"${t%%:*}\" \"$p\" ]; then echo \"${t#*:}=1\"; else echo \"${t#*:}=0\"; fi; done\n",
-        );
-        if !follow {
-            script.push_str(
-                "if [ -L \"$p\" ]; then printf 'lnk_target=%s\\n' \"$target\"; \
-                 printf 'lnk_source=%s\\n' \"$(readlink -f -- \"$p\")\"; fi\n",
-            );
-        }
-        if self.params.get_checksum {
-            script.push_str(&format!(
-                "if {regular} && [ -r \"$p\" ]; then sum=$({}sum < \"$p\"); \
-                 printf 'checksum=%s\\n' \"${{sum%% *}}\"; fi\n",
-                self.params.checksum_algorithm
-            ));
-        }
-        Some(script.into())
+        let script = script.set("checksum_program", self.checksum_program);
+        Some(script.snippet(if follow { CHECKSUM_FOLLOWED } else { CHECKSUM }))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
-        let facts = fields(&probe.stdout);
-        let stat = match facts.get("exists") {
-            Some(&"0") => json!({ "exists": false }),
-            Some(&"1") => self.describe(&facts)?,
-            _ => {
+        let facts = PathFacts::parse(&probe.stdout)?;
+        let stat = match facts.exists {
+            Some(false) => json!({ "exists": false }),
+            Some(true) => self.describe(&facts)?,
+            None => {
                 return Err(ModuleError::Probe(format!(
                     "stat {} (rc={}): {}",
                     self.params.path,
@@ -128,33 +150,15 @@ impl Module for Stat {
 }
 
 impl Stat {
-    fn describe(
-        &self,
-        facts: &std::collections::BTreeMap<&str, &str>,
-    ) -> Result<Value, ModuleError> {
-        let field = |name: &str| {
-            facts
-                .get(name)
-                .copied()
+    fn describe(&self, facts: &PathFacts) -> Result<Value, ModuleError> {
+        fn field<T: Clone>(value: &Option<T>, name: &str) -> Result<T, ModuleError> {
+            value
+                .clone()
                 .ok_or_else(|| ModuleError::Probe(format!("no `{name}` in the stat output")))
-        };
-        let integer = |name: &str| -> Result<Value, ModuleError> {
-            let text = field(name)?;
-            text.parse::<u64>()
-                .map(Value::from)
-                .map_err(|_| ModuleError::Probe(format!("{name}={text:?}")))
-        };
-        let float = |name: &str| -> Result<Value, ModuleError> {
-            let text = field(name)?;
-            text.parse::<f64>()
-                .map(Value::from)
-                .map_err(|_| ModuleError::Probe(format!("{name}={text:?}")))
-        };
-        let raw = field("raw")?;
-        let raw = u32::from_str_radix(raw, 16)
-            .map_err(|_| ModuleError::Probe(format!("raw mode {raw:?}")))?;
+        }
+        let raw = field(&facts.raw_mode, "raw")?;
+        let attrs = field(&facts.attrs, "uid")?;
         let kind = raw & 0o170_000;
-        let flag = |name: &str| field(name).map(|value| Value::Bool(value == "1"));
         let mut stat = json!({
             "exists": true,
             "path": self.params.path,
@@ -168,30 +172,34 @@ impl Stat {
             "isblk": kind == 0o060_000,
             "isuid": raw & 0o4000 != 0,
             "isgid": raw & 0o2000 != 0,
-            "uid": integer("uid")?,
-            "gid": integer("gid")?,
-            "size": integer("size")?,
-            "mtime": float("mtime")?,
-            "atime": float("atime")?,
-            "ctime": float("ctime")?,
-            "inode": integer("inode")?,
-            "dev": integer("dev")?,
-            "nlink": integer("nlink")?,
-            "readable": flag("readable")?,
-            "writeable": flag("writeable")?,
-            "executable": flag("executable")?,
+            "uid": attrs.uid,
+            "gid": attrs.gid,
+            "size": field(&facts.size, "size")?,
+            "mtime": field(&facts.mtime, "mtime")?,
+            "atime": field(&facts.atime, "atime")?,
+            "ctime": field(&facts.ctime, "ctime")?,
+            "inode": field(&facts.inode, "inode")?,
+            "dev": field(&facts.dev, "dev")?,
+            "nlink": field(&facts.nlink, "nlink")?,
+            "readable": field(&facts.readable, "readable")?,
+            "writeable": field(&facts.writeable, "writeable")?,
+            "executable": field(&facts.executable, "executable")?,
         });
         let Value::Object(map) = &mut stat else {
             return Err(ModuleError::Failed("stat is not an object".into()));
         };
-        for (key, absent) in [("pw_name", "UNKNOWN"), ("gr_name", "UNKNOWN")] {
-            if let Some(name) = facts.get(key).filter(|name| **name != absent) {
-                map.insert(key.into(), Value::from(*name));
+        for (key, name) in [("pw_name", &attrs.owner), ("gr_name", &attrs.group)] {
+            if name != "UNKNOWN" {
+                map.insert(key.into(), Value::from(name.as_str()));
             }
         }
-        for key in ["lnk_target", "lnk_source", "checksum"] {
-            if let Some(value) = facts.get(key) {
-                map.insert(key.into(), Value::from(*value));
+        for (key, value) in [
+            ("lnk_target", &facts.link),
+            ("lnk_source", &facts.real),
+            ("checksum", &facts.checksum),
+        ] {
+            if let Some(value) = value {
+                map.insert(key.into(), Value::from(value.as_str()));
             }
         }
         Ok(stat)
@@ -201,13 +209,15 @@ impl Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::content_file::sha256_hex;
+    use crate::modules::path_facts::tests::TempDir;
     use crate::modules::tests::NoFiles;
 
     fn module(params: Value) -> Box<dyn Module> {
         build(params, &NoFiles).unwrap()
     }
 
-    const FILE: &str = "exists=1\nraw=81a4\nuid=0\ngid=0\npw_name=root\ngr_name=root\nsize=6\n\
+    const FILE: &str = "exists=1\nraw=81a4\nuid=0\ngid=0\nowner=root\ngroup=root\nsize=6\n\
         mtime=1700000000.250000000\natime=1700000001.000000000\nctime=1700000002.000000000\n\
         inode=42\ndev=2049\nnlink=1\nreadable=1\nwriteable=1\nexecutable=0\n\
         checksum=f572d396fae9206628714fb2ce00f72e94f2258f\n";
@@ -241,8 +251,8 @@ mod tests {
         assert_eq!(plan.data["stat"], json!({"exists": false}));
         let link = FILE
             .replace("raw=81a4", "raw=a1ff")
-            .replace("pw_name=root", "pw_name=UNKNOWN")
-            + "lnk_target=../x\nlnk_source=/srv/x\n";
+            .replace("owner=root", "owner=UNKNOWN")
+            + "link=../x\nreal=/srv/x\n";
         let plan = module(json!({"path": "/srv/l"}))
             .plan(&Probe::ok(&link))
             .unwrap();
@@ -264,16 +274,57 @@ mod tests {
         let probe = module(json!({"path": "/a b"})).probe().unwrap();
         assert!(probe.starts_with("p='/a b'\n"));
         assert!(probe.contains("stat --printf"));
-        assert!(probe.contains("lnk_target"));
-        assert!(probe.contains("sum=$(sha1sum < \"$p\")"));
+        assert!(probe.contains("printf 'link=%s\\n' \"$target\""), "{probe}");
+        assert!(probe.contains("\nchecksum_program=sha1sum\n"), "{probe}");
+        assert!(
+            probe.contains("sum=$(\"$checksum_program\" < \"$p\")"),
+            "{probe}"
+        );
         assert!(!probe.contains("cut ") && !probe.contains(" | "), "{probe}");
         assert_eq!(probe.matches("stat ").count(), 1, "{probe}");
         let probe = module(json!({"path": "/a", "follow": true, "get_checksum": false,
             "checksum_algorithm": "sha256"}))
         .probe()
         .unwrap();
-        assert!(probe.contains("stat -L --printf"));
-        assert!(!probe.contains("lnk_target") && !probe.contains("checksum="));
+        assert!(
+            probe.contains("stat -L --printf 'raw=%f\\nuid=%u\\n"),
+            "{probe}"
+        );
+        assert!(!probe.contains("'link=") && !probe.contains("checksum"));
+    }
+
+    #[test]
+    fn hostile_paths_are_described_not_run() {
+        let dir = TempDir::new("stat");
+        dir.file("-rf", "hello\n");
+        let link = dir.join("$(touch pwned) 'l'");
+        std::os::unix::fs::symlink("-rf", &link).unwrap();
+        let stat = |params: Value| {
+            let module = module(params);
+            let (rc, out) = dir.sh(&module.probe().unwrap());
+            assert_eq!(rc, 0, "{out}");
+            module.plan(&Probe::ok(&out)).unwrap().data["stat"].clone()
+        };
+        let linked = stat(json!({"path": link}));
+        assert_eq!(linked["islnk"], true, "{linked}");
+        assert_eq!(linked["lnk_target"], "-rf");
+        assert_eq!(linked["lnk_source"], dir.join("-rf"));
+        assert!(linked.get("checksum").is_none());
+        let followed = stat(json!({"path": link, "follow": true}));
+        assert_eq!(followed["isreg"], true, "{followed}");
+        assert_eq!(followed["size"], 6);
+        assert_eq!(
+            followed["checksum"],
+            "f572d396fae9206628714fb2ce00f72e94f2258f"
+        );
+        let relative = stat(json!({"path": "-rf", "checksum_algorithm": "sha256"}));
+        assert_eq!(relative["isreg"], true, "{relative}");
+        assert_eq!(relative["checksum"], sha256_hex(b"hello\n"));
+        assert_eq!(
+            stat(json!({"path": "$(touch pwned)"})),
+            json!({"exists": false})
+        );
+        assert!(!dir.has("pwned"));
     }
 
     #[test]

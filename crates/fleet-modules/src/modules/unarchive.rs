@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 use crate::modules::archive::{self, Archive, Entry, Kind};
 use crate::modules::content_file::sha256_hex;
 use crate::modules::de;
-use crate::modules::file_attrs::{Attrs, Current};
-use crate::shell::quote;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::modules::file_attrs::{Attrs, octal};
+use crate::modules::path_facts::{FIND_FORMAT, Kind as HostKind, Listed, parse_listing};
+use crate::{Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "src",
@@ -34,6 +34,13 @@ pub const PARAMS: &[&str] = &[
 const TOP_LEVEL_LIMIT: usize = 64 * 1024;
 /// Diff lines shown before "… and N more".
 const DIFF_LINES: usize = 20;
+
+/// Prints `creates=1` and stops when `$creates` exists.
+const CREATES: &str = "if [ -e \"$creates\" ]; then echo creates=1; exit 0; fi";
+
+/// Goes to `$dest`, or prints that it is missing and stops.
+const ENTER_DEST: &str = "cd \"$dest\" 2>/dev/null || { echo dest=missing; exit 0; }\n\
+    echo dest=dir\necho entries:";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,33 +96,24 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
     }))
 }
 
-/// What the probe found at one path under `dest`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Found {
-    /// `find`'s `%y`: `d`, `f`, `l`, …
-    kind: char,
-    attrs: Current,
-    size: u64,
-    mtime: u64,
-    target: String,
-}
-
 impl Module for Unarchive {
-    fn probe(&self) -> Option<crate::Script> {
-        let mut script = String::new();
+    fn probe(&self) -> Option<Script> {
+        let mut script = Script::new();
         if let Some(creates) = &self.params.creates {
-            script.push_str(&format!(
-                "if [ -e {} ]; then echo creates=1; exit 0; fi\n",
-                quote(creates)
-            ));
+            script = script.set("creates", creates).snippet(CREATES);
         }
-        script.push_str(&format!(
-            "cd {} 2>/dev/null || {{ echo dest=missing; exit 0; }}\necho dest=dir\necho entries:\n\
-             find {} -printf '%y\\0%m\\0%U\\0%G\\0%u\\0%g\\0%s\\0%T@\\0%l\\0%p\\0' 2>/dev/null\nexit 0\n",
-            quote(&self.params.dest),
-            self.start_points()
-        ));
-        Some(script.into())
+        let find = self
+            .start_points()
+            .into_iter()
+            .fold(Cmd::without_end_of_options("find"), Cmd::arg)
+            .opt("-printf", FIND_FORMAT)
+            .quiet();
+        let script = script
+            .set("dest", self.dest_dir())
+            .snippet(ENTER_DEST)
+            .cmd(find)
+            .snippet("exit 0");
+        Some(script)
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -170,9 +168,9 @@ impl Module for Unarchive {
 }
 
 impl Unarchive {
-    /// `./name` for each top-level name (so none reads as an option), or
-    /// `.` when there are too many.
-    fn start_points(&self) -> String {
+    /// `./name` for each top-level name (so none reads as an option or an
+    /// expression of `find`), or `.` when there are too many.
+    fn start_points(&self) -> Vec<String> {
         let mut tops: Vec<&str> = self
             .archive
             .entries
@@ -181,24 +179,35 @@ impl Unarchive {
             .collect();
         tops.sort_unstable();
         tops.dedup();
-        let quoted: Vec<String> = tops.iter().map(|top| quote(&format!("./{top}"))).collect();
-        let joined = quoted.join(" ");
-        if joined.is_empty() || joined.len() > TOP_LEVEL_LIMIT {
-            ".".into()
+        let points: Vec<String> = tops.iter().map(|top| format!("./{top}")).collect();
+        let length: usize = points.iter().map(|point| point.len() + 1).sum();
+        if points.is_empty() || length > TOP_LEVEL_LIMIT {
+            vec![".".into()]
         } else {
-            joined
+            points
+        }
+    }
+
+    /// `dest` without a trailing `/`, and as `./dest` when it starts with
+    /// `-` (so `cd` cannot read it as an option).
+    fn dest_dir(&self) -> String {
+        let dest = self.params.dest.trim_end_matches('/');
+        match dest {
+            "" => "/".into(),
+            dest if dest.starts_with('-') => format!("./{dest}"),
+            dest => dest.into(),
         }
     }
 
     /// A diff line when `entry` is not as the archive has it.
-    fn difference(&self, entry: &Entry, found: Option<&Found>) -> Option<String> {
+    fn difference(&self, entry: &Entry, found: Option<&Listed>) -> Option<String> {
         let path = &entry.path;
         let Some(found) = found else {
             return Some(format!("{path}: absent -> {}", entry.kind.name()));
         };
         let detail = match (&entry.kind, found.kind) {
-            (Kind::Dir, 'd') | (Kind::Other, _) => None,
-            (Kind::File { size, mtime }, 'f') => {
+            (Kind::Dir, HostKind::Directory) | (Kind::Other, _) => None,
+            (Kind::File { size, mtime }, HostKind::File) => {
                 let parts: Vec<String> =
                     [("size", found.size, *size), ("mtime", found.mtime, *mtime)]
                         .into_iter()
@@ -207,14 +216,14 @@ impl Unarchive {
                         .collect();
                 (!parts.is_empty()).then(|| parts.join(", "))
             }
-            (Kind::Symlink(target), 'l') if *target != found.target => {
+            (Kind::Symlink(target), HostKind::Symlink) if *target != found.target => {
                 Some(format!("target {} -> {target}", found.target))
             }
-            (Kind::Symlink(_), 'l') => None,
-            (kind, other) => Some(format!("type {other} -> {}", kind.name())),
+            (Kind::Symlink(_), HostKind::Symlink) => None,
+            (kind, other) => Some(format!("type {} -> {}", other.name(), kind.name())),
         };
         let mut attrs = self.attrs.clone();
-        if found.kind == 'l' {
+        if found.kind == HostKind::Symlink {
             attrs.mode = None;
         }
         let attr_lines = attrs.changes(&found.attrs);
@@ -223,8 +232,7 @@ impl Unarchive {
     }
 
     fn steps(&self) -> Vec<Step> {
-        let dest = self.params.dest.trim_end_matches('/');
-        let dest = if dest.is_empty() { "/" } else { dest };
+        let dest = self.dest_dir();
         let extension = if self.archive.gzip { "tar.gz" } else { "tar" };
         let sha = sha256_hex(&self.archive.upload);
         let temp = format!(
@@ -232,25 +240,27 @@ impl Unarchive {
             dest.trim_end_matches('/'),
             &sha[..16]
         );
-        let extra: String = self
-            .params
-            .extra_opts
-            .iter()
-            .map(|opt| format!(" {}", quote(opt)))
-            .collect();
-        let gzip = if self.archive.gzip { " -z" } else { "" };
-        let temp_q = quote(&temp);
+        let tar = Cmd::new("tar")
+            .flag("-x")
+            .flag_if(self.archive.gzip, "-z")
+            .opt("-f", Arg::var("archive"))
+            .opt("-C", Arg::var("dest"));
+        let tar = self.params.extra_opts.iter().fold(tar, Cmd::arg);
+        let extract = Script::new()
+            .set("archive", temp.as_str())
+            .set("dest", dest.as_str())
+            .cmd(tar)
+            .snippet("rc=$?")
+            .cmd(Cmd::new("rm").flag("-f").operand(Arg::var("archive")))
+            .snippet("exit $rc");
         let mut steps = vec![
             Step::Upload {
-                dest: temp.clone(),
+                dest: temp,
                 contents: self.archive.upload.clone(),
                 mode: 0o600,
                 owner: None,
             },
-            Step::run(format!(
-                "tar -x{gzip} -f {temp_q} -C {}{extra}; rc=$?; rm -f -- {temp_q}; exit $rc",
-                quote(dest)
-            )),
+            Step::run(extract),
         ];
         let paths = |keep: &dyn Fn(&Entry) -> bool| -> Vec<u8> {
             let mut list = Vec::new();
@@ -260,65 +270,27 @@ impl Unarchive {
             }
             list
         };
-        let cd = format!("cd {} && xargs -0 -r", quote(dest));
+        // `xargs` appends the paths it reads after the command's `--`.
+        let each_path = |then: &dyn Fn(Cmd) -> Cmd| {
+            let xargs = Cmd::new("xargs").flag("-0").flag("-r");
+            Script::new().set("dest", dest.as_str()).all([
+                Cmd::without_end_of_options("cd").operand(Arg::var("dest")),
+                then(xargs).flag("--"),
+            ])
+        };
         if let Some(spec) = self.attrs.chown_spec() {
-            steps.push(Step::Run {
-                script: format!("{cd} chown -h {} --", quote(&spec)).into(),
-                stdin: Some(paths(&|_| true).into()),
-            });
+            let chown = each_path(&|xargs| xargs.arg("chown").flag("-h").arg(spec.as_str()));
+            steps.push(Step::run_with_stdin(chown, paths(&|_| true)));
         }
         if let Some(mode) = self.attrs.mode {
-            steps.push(Step::Run {
-                script: format!("{cd} chmod {mode:04o} --").into(),
-                stdin: Some(paths(&|e| !matches!(e.kind, Kind::Symlink(_))).into()),
-            });
+            let chmod = each_path(&|xargs| xargs.arg("chmod").arg(octal(mode)));
+            steps.push(Step::run_with_stdin(
+                chmod,
+                paths(&|e| !matches!(e.kind, Kind::Symlink(_))),
+            ));
         }
         steps
     }
-}
-
-/// Reads `find -printf` records of ten NUL-terminated fields.
-fn parse_listing(listing: &str) -> Result<std::collections::HashMap<&str, Found>, ModuleError> {
-    let fields: Vec<&str> = listing.split('\0').collect();
-    let mut found = std::collections::HashMap::new();
-    for record in fields.chunks_exact(10) {
-        let [
-            kind,
-            mode,
-            uid,
-            gid,
-            owner,
-            group,
-            size,
-            mtime,
-            target,
-            path,
-        ] = record
-        else {
-            continue;
-        };
-        let bad =
-            |what: &str, value: &str| ModuleError::Probe(format!("{what} {value:?} for {path}"));
-        let path = path.strip_prefix("./").unwrap_or(path);
-        let seconds = mtime.split('.').next().unwrap_or_default();
-        found.insert(
-            path,
-            Found {
-                kind: kind.chars().next().unwrap_or('?'),
-                attrs: Current {
-                    mode: u32::from_str_radix(mode, 8).map_err(|_| bad("mode", mode))?,
-                    uid: (*uid).to_string(),
-                    gid: (*gid).to_string(),
-                    owner: (*owner).to_string(),
-                    group: (*group).to_string(),
-                },
-                size: size.parse().map_err(|_| bad("size", size))?,
-                mtime: seconds.parse().map_err(|_| bad("mtime", mtime))?,
-                target: (*target).to_string(),
-            },
-        );
-    }
-    Ok(found)
 }
 
 fn diff(differences: &[String]) -> String {
@@ -337,6 +309,7 @@ fn diff(differences: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::modules::archive::tests::sample_tar;
+    use crate::modules::path_facts::tests::TempDir;
     use serde_json::json;
 
     /// Serves `files/app.tar` (the sample tar) and a file that is no archive.
@@ -385,10 +358,14 @@ mod tests {
         let module =
             module(json!({"src": "files/app.tar", "dest": "/opt/x", "creates": "/opt/x/app"}));
         let probe = module.probe().unwrap();
-        assert!(
-            probe.starts_with("if [ -e /opt/x/app ]; then echo creates=1; exit 0; fi\ncd /opt/x ")
+        assert_eq!(
+            probe,
+            "creates=/opt/x/app\nif [ -e \"$creates\" ]; then echo creates=1; exit 0; fi\n\
+             dest=/opt/x\ncd \"$dest\" 2>/dev/null || { echo dest=missing; exit 0; }\n\
+             echo dest=dir\necho entries:\n\
+             find ./app -printf '%y\\0%m\\0%U\\0%G\\0%u\\0%g\\0%s\\0%T@\\0%l\\0%p\\0' 2>/dev/null\n\
+             exit 0\n"
         );
-        assert!(probe.contains("find ./app -printf '%y\\0%m"), "{probe}");
     }
 
     #[test]
@@ -425,18 +402,21 @@ mod tests {
         let sha = sha256_hex(&sample_tar());
         let temp = format!("/opt/x/.fleet-unarchive-{}.tar", &sha[..16]);
         assert_eq!(
-            plan.steps,
-            [
-                Step::Upload {
-                    dest: temp.clone(),
-                    contents: sample_tar(),
-                    mode: 0o600,
-                    owner: None
-                },
-                Step::run(format!(
-                    "tar -x -f {temp} -C /opt/x --no-same-owner; rc=$?; rm -f -- {temp}; exit $rc"
-                )),
-            ]
+            plan.steps[..1],
+            [Step::Upload {
+                dest: temp.clone(),
+                contents: sample_tar(),
+                mode: 0o600,
+                owner: None
+            },][..]
+        );
+        assert_eq!(
+            plan.steps[1].script_text().unwrap(),
+            format!(
+                "archive={temp}\ndest=/opt/x\n\
+                 tar -x -f \"$archive\" -C \"$dest\" --no-same-owner\n\
+                 rc=$?\nrm -f -- \"$archive\"\nexit $rc\n"
+            )
         );
     }
 
@@ -447,20 +427,27 @@ mod tests {
         );
         assert!(!module.plan(&Probe::ok(&extracted("app"))).unwrap().changed);
         let plan = module.plan(&Probe::ok(&extracted("root"))).unwrap();
-        assert!(plan.diff.unwrap().starts_with("app: owner: root -> app\n"));
+        let diff = plan.diff.as_deref().unwrap();
+        assert!(diff.starts_with("app: owner: root -> app\n"), "{diff}");
+        let Step::Run { script, stdin } = &plan.steps[2] else {
+            panic!("{:?}", plan.steps)
+        };
         assert_eq!(
-            plan.steps[2],
-            Step::Run {
-                script: "cd /opt/x && xargs -0 -r chown -h app --".into(),
-                stdin: Some(b"app\0app/run.sh\0app/current\0app/again\0".to_vec().into()),
-            }
+            (script.as_str(), stdin),
+            (
+                "dest=/opt/x\ncd \"$dest\" && xargs -0 -r chown -h app --\n",
+                &Some(b"app\0app/run.sh\0app/current\0app/again\0".to_vec().into())
+            )
         );
+        let Step::Run { script, stdin } = &plan.steps[3] else {
+            panic!("{:?}", plan.steps)
+        };
         assert_eq!(
-            plan.steps[3],
-            Step::Run {
-                script: "cd /opt/x && xargs -0 -r chmod 0755 --".into(),
-                stdin: Some(b"app\0app/run.sh\0app/again\0".to_vec().into()),
-            }
+            (script.as_str(), stdin),
+            (
+                "dest=/opt/x\ncd \"$dest\" && xargs -0 -r chmod 0755 --\n",
+                &Some(b"app\0app/run.sh\0app/again\0".to_vec().into())
+            )
         );
     }
 
@@ -473,6 +460,59 @@ mod tests {
         assert_eq!(plan.msg.as_deref(), Some("skipped: /etc/done exists"));
         let err = module.plan(&Probe::ok("dest=missing\n")).unwrap_err();
         assert_eq!(err.to_string(), "dest /nope must be an existing directory");
+    }
+
+    /// Probes in `dir` with `sh`, plans, and applies the plan as the
+    /// engine would: uploads written, scripts run with their stdin.
+    fn apply(dir: &TempDir, module: &dyn Module) -> Plan {
+        let (rc, out) = dir.sh(&module.probe().unwrap());
+        assert_eq!(rc, 0, "{out}");
+        let plan = module.plan(&Probe::ok(&out)).unwrap();
+        for step in &plan.steps {
+            match step {
+                Step::Upload { dest, contents, .. } => {
+                    std::fs::write(dir.path.join(dest), contents).unwrap()
+                }
+                Step::Run { script, stdin } => {
+                    let stdin = stdin
+                        .as_ref()
+                        .map(|stdin| stdin.bytes())
+                        .unwrap_or_default();
+                    assert_eq!(dir.sh_with_stdin(script, stdin).0, 0, "{script}");
+                }
+                Step::Fetch { .. } => panic!("{step:?}"),
+            }
+        }
+        plan
+    }
+
+    #[test]
+    fn hostile_destinations_are_extracted_into_as_data() {
+        let dir = TempDir::new("unarchive");
+        let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&dir.path).unwrap());
+        for dest in [dir.join("-d $(touch pwned) 'x'"), "-C".to_string()] {
+            std::fs::create_dir(dir.path.join(&dest)).unwrap();
+            let module = module(json!({
+                "src": "files/app.tar", "dest": dest, "owner": uid.to_string(), "mode": "0750",
+                "creates": dir.join("$(touch pwned)"),
+            }));
+            let plan = apply(&dir, module.as_ref());
+            assert!(plan.changed, "{plan:?}");
+            let extracted = dir.path.join(&dest).join("app");
+            let mode = |name: &str| {
+                let meta = std::fs::metadata(extracted.join(name)).unwrap();
+                std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777
+            };
+            assert_eq!((mode("run.sh"), mode("again")), (0o750, 0o750));
+            assert_eq!(
+                std::fs::read_link(extracted.join("current"))
+                    .unwrap()
+                    .to_str(),
+                Some("run.sh")
+            );
+            assert_eq!(apply(&dir, module.as_ref()), Plan::unchanged());
+        }
+        assert!(!dir.has("pwned") && !dir.has("app"));
     }
 
     #[test]
