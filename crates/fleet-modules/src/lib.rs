@@ -11,6 +11,7 @@
 //! Nothing here talks to a host; the engine runs the probe and the steps.
 //! So every module's logic is unit-tested without one.
 
+mod deploy;
 mod error;
 pub mod modules;
 mod plan;
@@ -18,6 +19,10 @@ mod registry;
 pub mod shell;
 pub mod text;
 
+pub use deploy::{
+    DeployRole, Derived, check_derived, deploy_role, deployed_app, derived_params, is_deploy,
+    with_lock_wait,
+};
 pub use error::{ModuleError, ParamError};
 pub use fleet_shell::{Arg, Cmd, Raw, Script, Secret, Stdin};
 pub use plan::{Plan, Probe, Step, StepOutput};

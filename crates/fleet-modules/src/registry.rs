@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::deploy::Deployer;
 use crate::error::{ModuleError, ParamError};
 use crate::modules;
 use crate::{Controller, Module};
@@ -15,6 +16,8 @@ struct Entry {
     /// Accepts a bare string, as in `command: uptime`; it becomes `cmd`.
     free_form: bool,
     build: Build,
+    /// For a module that deploys apps: see `crate::deploy`.
+    deploy: Option<&'static Deployer>,
 }
 
 macro_rules! entry {
@@ -24,6 +27,16 @@ macro_rules! entry {
             params: modules::$module::PARAMS,
             free_form: true,
             build: modules::$module::build,
+            deploy: None,
+        }
+    };
+    ($module:ident, deploys) => {
+        Entry {
+            name: stringify!($module),
+            params: modules::$module::PARAMS,
+            free_form: false,
+            build: modules::$module::build,
+            deploy: Some(&modules::$module::DEPLOYER),
         }
     };
     ($module:ident) => {
@@ -32,6 +45,7 @@ macro_rules! entry {
             params: modules::$module::PARAMS,
             free_form: false,
             build: modules::$module::build,
+            deploy: None,
         }
     };
 }
@@ -53,7 +67,7 @@ const ENTRIES: &[Entry] = &[
     entry!(ufw),
     entry!(pip),
     entry!(unarchive),
-    entry!(release),
+    entry!(release, deploys),
     entry!(fetch),
     entry!(debug),
     entry!(wait_for),
@@ -89,6 +103,11 @@ pub const MODULES: &[&str] = &[
 
 fn entry(name: &str) -> Option<&'static Entry> {
     ENTRIES.iter().find(|entry| entry.name == name)
+}
+
+/// How module `name` answers `crate::deploy`, when it deploys apps.
+pub(crate) fn deployer(name: &str) -> Option<&'static Deployer> {
+    entry(name).and_then(|entry| entry.deploy)
 }
 
 pub fn is_module(name: &str) -> bool {
@@ -163,7 +182,8 @@ fn normalize(entry: &Entry, params: Value) -> Result<Value, String> {
     }
 }
 
-fn is_templated(value: &Value) -> bool {
+/// Whether a string under `value` holds template syntax.
+pub(crate) fn is_templated(value: &Value) -> bool {
     match value {
         Value::String(text) => text.contains("{{") || text.contains("{%"),
         Value::Array(items) => items.iter().any(is_templated),

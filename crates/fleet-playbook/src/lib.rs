@@ -35,6 +35,7 @@ mod fields;
 mod filters;
 mod loader;
 mod play;
+mod references;
 mod serial;
 mod task;
 mod templater;
@@ -48,6 +49,7 @@ use serde_json::{Map, Value};
 
 pub use error::{PlaybookError, TemplateError};
 pub use fleet_yaml::Location;
+pub use references::{needs_facts, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
 pub use templater::{OMIT, Templater};
 pub use vars::{BUILTIN_VARS, add_run_vars, host_vars};

@@ -524,38 +524,11 @@ fn record(
     result
 }
 
-/// Whether a task (or the template it renders, or a play var) refers to
-/// `facts`.
+/// Whether the task's templates read `facts`: its params, conditions,
+/// loop, the template file it renders, or a play var that reads them
+/// (`fleet_playbook::needs_facts`).
 fn mentions_facts(play: &Play, task: &Task) -> bool {
-    let in_vars = [&play.vars, &play.defaults]
-        .iter()
-        .any(|vars| serde_json::to_string(vars).is_ok_and(|text| text.contains("facts")));
-    let in_task = serde_json::to_string(&task.params).is_ok_and(|text| text.contains("facts"))
-        || [
-            &task.when,
-            &task.changed_when,
-            &task.failed_when,
-            &task.until,
-            &task.once_per,
-        ]
-        .into_iter()
-        .flatten()
-        .any(|expr| expr.contains("facts"))
-        || task
-            .r#loop
-            .as_ref()
-            .is_some_and(|spec| spec.to_string().contains("facts"));
-    let in_template = task.module == "template"
-        && task
-            .params
-            .get("src")
-            .and_then(|src| src.as_str())
-            .is_some_and(|src| {
-                play.template_path(src)
-                    .and_then(|path| std::fs::read_to_string(path).ok())
-                    .is_some_and(|text| text.contains("facts"))
-            });
-    in_vars || in_task || in_template
+    fleet_playbook::needs_facts(play, task)
 }
 
 /// One round trip per host, every host at once.

@@ -22,6 +22,8 @@ use serde_json::{Map, Value, json};
 
 use crate::{Module, ModuleError, Plan, Probe, Step, StepOutput};
 
+#[path = "release_derive.rs"]
+mod derive;
 #[path = "release_facts.rs"]
 mod facts;
 #[path = "release_lock.rs"]
@@ -31,6 +33,7 @@ mod params;
 #[path = "release_script.rs"]
 mod script;
 
+pub(crate) use derive::DEPLOYER;
 use facts::{Facts, parse_log_line, prune, release_key};
 use lock::{Guard, Holder};
 use params::invalid;

@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::cli::{PlaybookArgs, Selection, SshArgs};
-use crate::commands::release::set_lock_wait;
 use crate::commands::run::{OnInterrupt, cancel_on_signal};
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -20,19 +19,17 @@ use crate::report;
 use crate::secrets;
 
 /// `check_only` is `fleet check`: check mode with diffs, exit 5 on drift.
-/// `lock_wait` (`--lock-wait`) sets the var `lock_wait` and the param of
-/// every `release` task.
+/// `lock_wait` (`--lock-wait`): see [`set_lock_wait`].
 pub async fn apply(
     args: PlaybookArgs,
     ssh: &SshArgs,
     check_only: bool,
     lock_wait: Option<u32>,
 ) -> Result<Exit, CliError> {
-    let extra_vars = with_lock_wait(&args.extra_vars, lock_wait);
     let run = PlaybookRun {
         selection: &args.selection,
         playbook: &args.playbook,
-        extra_vars: &extra_vars,
+        extra_vars: &args.extra_vars,
         ask_become_pass: args.ask_become_pass,
         check: args.check || check_only,
         diff: args.diff || check_only,
@@ -53,14 +50,23 @@ pub async fn apply(
     )
 }
 
-/// The `-e` specs, then `--lock-wait S` as the var `lock_wait`, which
-/// the deploy playbook passes to the `release` module: the flag wins.
-pub fn with_lock_wait(extra_vars: &[String], lock_wait: Option<u32>) -> Vec<String> {
-    let mut specs = extra_vars.to_vec();
-    if let Some(seconds) = lock_wait {
-        specs.push(serde_json::json!({ "lock_wait": seconds }).to_string());
+/// `--lock-wait S`: every task (and handler) of a module that takes a
+/// deploy lock waits up to S seconds for it, whatever the playbook writes
+/// (`fleet_modules::with_lock_wait`). This is the only way the flag
+/// reaches a module: it sets no variable.
+pub fn set_lock_wait(playbook: &mut Playbook, lock_wait: Option<u32>) {
+    let Some(seconds) = lock_wait else {
+        return;
+    };
+    let tasks = playbook
+        .plays
+        .iter_mut()
+        .flat_map(|play| play.tasks.iter_mut().chain(play.handlers.iter_mut()));
+    for task in tasks {
+        if let Some(params) = fleet_modules::with_lock_wait(&task.module, &task.params, seconds) {
+            task.params = params;
+        }
     }
-    specs
 }
 
 /// What a command that runs a playbook file asks for.
@@ -228,16 +234,5 @@ mod tests {
         );
         assert!(parse_extra_vars(&["novalue".to_string()]).is_err());
         assert!(parse_extra_vars(&["bad key=1".to_string()]).is_err());
-    }
-
-    #[test]
-    fn lock_wait_is_an_extra_var_that_wins() {
-        let specs = with_lock_wait(
-            &["lock_wait=3".to_string(), "app=shop".to_string()],
-            Some(10),
-        );
-        let vars = parse_extra_vars(&specs).unwrap();
-        assert_eq!(Value::Object(vars), json!({"lock_wait": 10, "app": "shop"}));
-        assert_eq!(with_lock_wait(&["a=1".to_string()], None), ["a=1"]);
     }
 }

@@ -1,38 +1,29 @@
 //! `fleet releases`, `fleet rollback` and `fleet unlock`: the deploy
-//! playbook's `release` tasks say where each app lives, how it is restarted
+//! playbook's deploy tasks say where each app lives, how it is restarted
 //! and health-checked. The playbook is loaded and validated as `fleet apply`
-//! does, then only its `release` tasks are kept, switched to `state: info`,
-//! `state: rollback` or `state: unlock`, and run on the selected hosts.
+//! does, then only the tasks of a module that deploys apps are kept, with
+//! the params their module derives for a read, a rollback or an unlock
+//! (`fleet_modules::derived_params`), and run on the selected hosts.
 
+use fleet_modules::{DeployRole, Derived};
 use fleet_playbook::{Playbook, Task};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::cli::{ReleaseArgs, RollbackArgs, SshArgs, UnlockArgs};
-use crate::commands::apply::{PlaybookRun, run_file, with_lock_wait};
+use crate::commands::apply::{PlaybookRun, run_file, set_lock_wait};
 use crate::error::CliError;
 use crate::exit::Exit;
 
-const RELEASE: &str = "release";
-
-/// What the kept `release` tasks do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action<'a> {
-    Info,
-    Rollback { to: Option<&'a str> },
-    Unlock { force: bool },
-}
-
 pub async fn releases(args: ReleaseArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
-    run(&args, ssh, Action::Info, None).await
+    run(&args, ssh, Derived::Info, None).await
 }
 
-pub async fn rollback(mut args: RollbackArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
-    if let Some(to) = &args.to {
-        check_release_name(to)?;
-    }
-    args.release.extra_vars = with_lock_wait(&args.release.extra_vars, args.lock_wait);
-    let to = args.to.as_deref();
-    run(&args.release, ssh, Action::Rollback { to }, args.lock_wait).await
+pub async fn rollback(args: RollbackArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
+    let rollback = Derived::Rollback {
+        to: args.to.as_deref(),
+        only_own_deploy: false,
+    };
+    run(&args.release, ssh, rollback, args.lock_wait).await
 }
 
 pub async fn unlock(args: UnlockArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
@@ -43,13 +34,13 @@ pub async fn unlock(args: UnlockArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
         ask_become_pass: args.ask_become_pass,
     };
     let force = args.force;
-    run(&release, ssh, Action::Unlock { force }, None).await
+    run(&release, ssh, Derived::Unlock { force }, None).await
 }
 
 async fn run(
     args: &ReleaseArgs,
     ssh: &SshArgs,
-    action: Action<'_>,
+    derived: Derived<'_>,
     lock_wait: Option<u32>,
 ) -> Result<Exit, CliError> {
     let run = PlaybookRun {
@@ -64,7 +55,7 @@ async fn run(
         tags: Vec::new(),
     };
     let (counts, interrupted) = run_file(run, ssh, |playbook| {
-        let mut playbook = release_tasks_only(playbook, action)?;
+        let mut playbook = release_tasks_only(playbook, derived)?;
         set_lock_wait(&mut playbook, lock_wait);
         Ok(playbook)
     })
@@ -72,27 +63,12 @@ async fn run(
     Ok(Exit::from_counts(&counts, interrupted))
 }
 
-/// `--lock-wait S`: every `release` task waits up to S seconds for the
-/// deploy lock, whatever its `lock_wait` says.
-pub fn set_lock_wait(playbook: &mut Playbook, lock_wait: Option<u32>) {
-    let Some(seconds) = lock_wait else {
-        return;
-    };
-    let tasks = playbook
-        .plays
-        .iter_mut()
-        .flat_map(|play| play.tasks.iter_mut().chain(play.handlers.iter_mut()));
-    for task in tasks.filter(|task| task.module == RELEASE) {
-        if let Value::Object(params) = &mut task.params {
-            params.insert("lock_wait".into(), json!(seconds));
-        }
-    }
-}
-
 /// `--to` is checked by the module's own rules before any host is contacted.
-fn check_release_name(to: &str) -> Result<(), CliError> {
-    let params = json!({"path": "/srv/app", "state": "rollback", "to": to});
-    fleet_modules::validate(RELEASE, &params).map_err(|_| {
+fn check_release_name(module: &str, derived: Derived<'_>) -> Result<(), CliError> {
+    let Derived::Rollback { to: Some(to), .. } = derived else {
+        return Ok(());
+    };
+    fleet_modules::check_derived(module, derived).map_err(|_| {
         CliError::Usage(format!(
             "--to {to}: not a release name\n  hint: release names look like 20260301_120000 \
              (or 20260301_120000_2 for a second deploy in that second); `fleet releases` lists them"
@@ -100,32 +76,40 @@ fn check_release_name(to: &str) -> Result<(), CliError> {
     })
 }
 
-/// Keeps, in every play, the deploy tasks of the `release` module (its
-/// other tasks only when the play has no deploy: a playbook may also report
-/// or roll back what it deployed, which must not run twice), and of those
-/// the first per app: per `path`, `when` and `loop`. Plays left without
-/// tasks are dropped, and so are all handlers.
-fn release_tasks_only(mut playbook: Playbook, action: Action<'_>) -> Result<Playbook, CliError> {
+/// Keeps, in every play, the deploy tasks (its other tasks of a module
+/// that deploys apps only when the play has no deploy: a playbook may also
+/// report or roll back what it deployed, which must not run twice), and of
+/// those the first per app: per module, app (`fleet_modules::deployed_app`),
+/// `when` and `loop`. Plays left without tasks are dropped, and so are all
+/// handlers.
+fn release_tasks_only(mut playbook: Playbook, derived: Derived<'_>) -> Result<Playbook, CliError> {
     for play in &mut playbook.plays {
-        let releases: Vec<&Task> = play
+        let managed: Vec<(&Task, DeployRole)> = play
             .tasks
             .iter()
-            .filter(|task| task.module == RELEASE)
+            .filter_map(|task| {
+                Some((
+                    task,
+                    fleet_modules::deploy_role(&task.module, &task.params)?,
+                ))
+            })
             .collect();
-        let deploys: Vec<&Task> = releases
+        let deploys: Vec<&Task> = managed
             .iter()
-            .copied()
-            .filter(|task| is_deploy(task))
+            .filter(|(_, role)| *role == DeployRole::Deploy)
+            .map(|(task, _)| *task)
             .collect();
         let candidates = if deploys.is_empty() {
-            releases
+            managed.iter().map(|(task, _)| *task).collect()
         } else {
             deploys
         };
         let mut kept: Vec<&Task> = Vec::new();
         for task in candidates {
             let same_app = |other: &&Task| {
-                other.params.get("path") == task.params.get("path")
+                other.module == task.module
+                    && fleet_modules::deployed_app(&other.module, &other.params)
+                        == fleet_modules::deployed_app(&task.module, &task.params)
                     && other.when == task.when
                     && other.r#loop == task.r#loop
             };
@@ -133,7 +117,12 @@ fn release_tasks_only(mut playbook: Playbook, action: Action<'_>) -> Result<Play
                 kept.push(task);
             }
         }
-        play.tasks = kept.into_iter().map(|task| rewrite(task, action)).collect();
+        let mut tasks = Vec::with_capacity(kept.len());
+        for task in kept {
+            check_release_name(&task.module, derived)?;
+            tasks.extend(rewrite(task, derived));
+        }
+        play.tasks = tasks;
         play.handlers.clear();
     }
     playbook.plays.retain(|play| !play.tasks.is_empty());
@@ -147,58 +136,30 @@ fn release_tasks_only(mut playbook: Playbook, action: Action<'_>) -> Result<Play
     Ok(playbook)
 }
 
-/// A `release` task whose `state` is not `rollback` or `info` as written.
-fn is_deploy(task: &Task) -> bool {
-    !matches!(
-        task.params.get("state").and_then(Value::as_str),
-        Some("rollback" | "info" | "unlock")
-    )
-}
-
-/// The task with its `state` (and `to`, `force`) replaced. What only a
-/// deploy reads (`artifact`) is dropped, and so is what would change how the
-/// result is judged or what follows it (`register`, `notify`,
-/// `changed_when`, `failed_when`, `ignore_errors`, retries, tags); `when`,
-/// `loop`, `become` and the rest of the params are kept.
-fn rewrite(task: &Task, action: Action<'_>) -> Task {
-    let mut params = match &task.params {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
+/// The task with the params its module derives (`None` for a module that
+/// derives none). What would change how the result is judged or what
+/// follows it (`register`, `notify`, `changed_when`, `failed_when`,
+/// `ignore_errors`, retries, tags) is dropped; `when`, `loop` and `become`
+/// are kept.
+fn rewrite(task: &Task, derived: Derived<'_>) -> Option<Task> {
+    let params = fleet_modules::derived_params(&task.module, &task.params, derived)?;
+    let (verb, target) = match derived {
+        Derived::Info => ("releases", None),
+        Derived::Rollback { to, .. } => ("rollback", to.map(|to| format!("to {to}"))),
+        Derived::Unlock { .. } => ("unlock", None),
     };
-    params.remove("artifact");
-    params.remove("to");
-    params.remove("force");
-    params.remove("only_own_deploy");
-    let (verb, target) = match action {
-        Action::Info => {
-            params.insert("state".into(), json!("info"));
-            ("releases", None)
-        }
-        Action::Rollback { to } => {
-            params.insert("state".into(), json!("rollback"));
-            if let Some(to) = to {
-                params.insert("to".into(), json!(to));
-            }
-            ("rollback", to.map(|to| format!("to {to}")))
-        }
-        Action::Unlock { force } => {
-            params.insert("state".into(), json!("unlock"));
-            if force {
-                params.insert("force".into(), json!(true));
-            }
-            ("unlock", None)
-        }
-    };
-    let path = params.get("path").and_then(Value::as_str).unwrap_or("");
-    let name = [verb, path, target.as_deref().unwrap_or("")]
+    let app = fleet_modules::deployed_app(&task.module, &task.params)
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let name = [verb, app, target.as_deref().unwrap_or("")]
         .into_iter()
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    Task {
-        params: Value::Object(params),
+    Some(Task {
+        params,
         ..task.derived(name)
-    }
+    })
 }
 
 #[cfg(test)]

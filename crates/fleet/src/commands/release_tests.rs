@@ -3,6 +3,12 @@ use std::path::PathBuf;
 use fleet_playbook::LoadOptions;
 
 use super::*;
+use serde_json::json;
+
+const ROLLBACK: Derived<'static> = Derived::Rollback {
+    to: None,
+    only_own_deploy: false,
+};
 
 const DEPLOY: &str = r#"
 - name: base
@@ -51,7 +57,7 @@ fn load(test: &str, yaml: &str) -> Playbook {
 
 #[test]
 fn info_keeps_the_deploy_tasks_once_per_app_and_drops_the_rest() {
-    let playbook = release_tasks_only(load("info", DEPLOY), Action::Info).unwrap();
+    let playbook = release_tasks_only(load("info", DEPLOY), Derived::Info).unwrap();
     assert_eq!(playbook.plays.len(), 1);
     let play = &playbook.plays[0];
     assert_eq!(play.name, "deploy");
@@ -71,8 +77,7 @@ fn info_keeps_the_deploy_tasks_once_per_app_and_drops_the_rest() {
 
 #[test]
 fn rollback_sets_the_state_and_the_target_only_when_given() {
-    let playbook =
-        release_tasks_only(load("rollback", DEPLOY), Action::Rollback { to: None }).unwrap();
+    let playbook = release_tasks_only(load("rollback", DEPLOY), ROLLBACK).unwrap();
     let task = &playbook.plays[0].tasks[1];
     assert_eq!(task.name, "rollback /opt/admin");
     assert_eq!(
@@ -80,8 +85,14 @@ fn rollback_sets_the_state_and_the_target_only_when_given() {
         json!({"path": "/opt/admin", "state": "rollback"})
     );
     let to = Some("20260101_000000");
-    let playbook =
-        release_tasks_only(load("rollback_to", DEPLOY), Action::Rollback { to }).unwrap();
+    let playbook = release_tasks_only(
+        load("rollback_to", DEPLOY),
+        Derived::Rollback {
+            to,
+            only_own_deploy: false,
+        },
+    )
+    .unwrap();
     let task = &playbook.plays[0].tasks[1];
     assert_eq!(task.name, "rollback /opt/admin to 20260101_000000");
     assert_eq!(
@@ -96,7 +107,7 @@ fn a_playbook_without_a_release_task_is_refused_with_a_hint() {
         "none",
         "- hosts: all\n  tasks:\n    - command: \"true\"\n  handlers:\n    - name: h\n      release: {path: /opt/x, state: info}\n",
     );
-    let err = release_tasks_only(playbook, Action::Info).unwrap_err();
+    let err = release_tasks_only(playbook, Derived::Info).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("playbook.yaml: no play has a `release` task"),
@@ -107,19 +118,43 @@ fn a_playbook_without_a_release_task_is_refused_with_a_hint() {
 
 #[test]
 fn to_must_be_a_release_name() {
-    assert!(check_release_name("20260101_000000").is_ok());
-    assert!(check_release_name("20260101_000000_2").is_ok());
+    let playbook = load("to", DEPLOY);
+    let module = &playbook.plays[1].tasks[1].module;
+    let rollback = |to| Derived::Rollback {
+        to: Some(to),
+        only_own_deploy: false,
+    };
+    assert!(check_release_name(module, rollback("20260101_000000")).is_ok());
+    assert!(check_release_name(module, rollback("20260101_000000_2")).is_ok());
     for bad in ["latest", "20260101", "../x", "20260101_000000_1"] {
-        let err = check_release_name(bad).unwrap_err().to_string();
+        let err = check_release_name(module, rollback(bad))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("hint: "), "{bad}: {err}");
+        let err = release_tasks_only(load("to_bad", DEPLOY), rollback(bad))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("--to {bad}: not a release name")),
+            "{err}"
+        );
     }
+}
+
+#[test]
+fn a_templated_state_is_a_deploy() {
+    let yaml = "- hosts: web\n  tasks:\n    - release: {path: /opt/x, state: info}\n    - release: {path: /opt/y, artifact: a.tgz, state: \"{{ release_state | default('present') }}\"}\n";
+    let playbook = release_tasks_only(load("templated_state", yaml), Derived::Info).unwrap();
+    let tasks = &playbook.plays[0].tasks;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].name, "releases /opt/y");
+    assert_eq!(tasks[0].params, json!({"path": "/opt/y", "state": "info"}));
 }
 
 #[test]
 fn without_a_deploy_the_other_release_tasks_count_once_per_app() {
     let yaml = "- hosts: web\n  tasks:\n    - release: {path: /opt/x, state: info}\n    - release: {path: /opt/x, state: rollback}\n    - release: {path: /opt/y, state: info}\n";
-    let playbook =
-        release_tasks_only(load("no_deploy", yaml), Action::Rollback { to: None }).unwrap();
+    let playbook = release_tasks_only(load("no_deploy", yaml), ROLLBACK).unwrap();
     let names: Vec<&str> = playbook.plays[0]
         .tasks
         .iter()
@@ -132,7 +167,7 @@ fn without_a_deploy_the_other_release_tasks_count_once_per_app() {
 fn unlock_keeps_the_lock_params_and_forces_only_when_asked() {
     let yaml = "- hosts: web\n  vars: {lock_wait: 0}\n  tasks:\n    - release: {path: /opt/x, artifact: a.tgz, lock_wait: \"{{ lock_wait }}\", lock_ttl: 60}\n";
     let playbook =
-        release_tasks_only(load("unlock", yaml), Action::Unlock { force: false }).unwrap();
+        release_tasks_only(load("unlock", yaml), Derived::Unlock { force: false }).unwrap();
     let task = &playbook.plays[0].tasks[0];
     assert_eq!(task.name, "unlock /opt/x");
     assert_eq!(
@@ -140,14 +175,18 @@ fn unlock_keeps_the_lock_params_and_forces_only_when_asked() {
         json!({"path": "/opt/x", "state": "unlock", "lock_wait": "{{ lock_wait }}", "lock_ttl": 60})
     );
     let playbook =
-        release_tasks_only(load("unlock_force", yaml), Action::Unlock { force: true }).unwrap();
+        release_tasks_only(load("unlock_force", yaml), Derived::Unlock { force: true }).unwrap();
     assert_eq!(playbook.plays[0].tasks[0].params["force"], json!(true));
-    // A rollback keeps them too: `--lock-wait` reaches it through the var.
-    let playbook =
-        release_tasks_only(load("rollback_lock", yaml), Action::Rollback { to: None }).unwrap();
+    // A rollback keeps them too; `--lock-wait` then sets the param.
+    let mut playbook = release_tasks_only(load("rollback_lock", yaml), ROLLBACK).unwrap();
     assert_eq!(
         playbook.plays[0].tasks[0].params,
         json!({"path": "/opt/x", "state": "rollback", "lock_wait": "{{ lock_wait }}", "lock_ttl": 60})
+    );
+    set_lock_wait(&mut playbook, Some(30));
+    assert_eq!(
+        playbook.plays[0].tasks[0].params,
+        json!({"path": "/opt/x", "state": "rollback", "lock_wait": 30, "lock_ttl": 60})
     );
 }
 
@@ -155,7 +194,7 @@ fn unlock_keeps_the_lock_params_and_forces_only_when_asked() {
 fn an_unlock_task_is_not_a_deploy() {
     let yaml = "- hosts: web\n  tasks:\n    - release: {path: /opt/x, state: unlock}\n    - release: {path: /opt/x, artifact: a.tgz}\n";
     let playbook =
-        release_tasks_only(load("unlock_task", yaml), Action::Unlock { force: false }).unwrap();
+        release_tasks_only(load("unlock_task", yaml), Derived::Unlock { force: false }).unwrap();
     let tasks = &playbook.plays[0].tasks;
     assert_eq!(tasks.len(), 1);
     assert_eq!(
