@@ -1,6 +1,7 @@
 //! For tests: runs a module's script in a real `sh`, with programs replaced
-//! by shell functions that print the words they were given, so a test sees
-//! what a hostile value becomes on a host without one.
+//! by shell functions (or, for names such as `apt-get` that cannot be one,
+//! by programs on `PATH`) that print the words they were given, so a test
+//! sees what a hostile value becomes on a host without one.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -23,11 +24,52 @@ pub(crate) fn argv_stubs(programs: &[&str]) -> String {
 /// Runs `script` with `sh -c` after `stubs` (function definitions), in a
 /// temp dir, with `stdin` on its stdin.
 pub(crate) fn run(stubs: &str, script: &Script, stdin: &[u8]) -> StepOutput {
-    let dir = std::env::temp_dir();
+    let path = std::env::var("PATH").unwrap_or_default();
+    sh(&format!("{ARGV}{stubs}{script}"), &path, stdin)
+}
+
+/// [`run`], with `programs` replaced by ones that print their words, first
+/// on `PATH`.
+pub(crate) fn run_with_programs(
+    programs: &[&str],
+    stubs: &str,
+    script: &Script,
+    stdin: &[u8],
+) -> StepOutput {
+    let bin = std::env::temp_dir().join(format!("fleet-stubs-{}", fleet_shell::token()));
+    std::fs::create_dir_all(&bin).expect("temp dir");
+    // A child writes the programs, so that no thread of this process forks
+    // while one is open for writing (running it would fail: "text file
+    // busy").
+    let written = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "cd \"$1\" && printf '%s\\n' '#!/bin/sh' \"$2\" 'argv \"${0##*/}\" \"$@\"' > argv && \
+             chmod 755 argv && shift 2 && for name in \"$@\"; do ln -s argv \"$name\"; done",
+        )
+        .arg("sh")
+        .arg(&bin)
+        .arg(ARGV.trim_end())
+        .args(programs)
+        .status()
+        .expect("sh runs");
+    assert!(written.success());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = sh(&format!("{ARGV}{stubs}{script}"), &path, stdin);
+    let _ = std::fs::remove_dir_all(&bin);
+    out
+}
+
+fn sh(text: &str, path: &str, stdin: &[u8]) -> StepOutput {
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(format!("{ARGV}{stubs}{script}"))
-        .current_dir(dir)
+        .arg(text)
+        .env("PATH", path)
+        .current_dir(std::env::temp_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
