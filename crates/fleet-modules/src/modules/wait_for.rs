@@ -180,11 +180,11 @@ impl Module for WaitFor {
             script
                 .set("limit", p.timeout.to_string())
                 .set("interval", p.sleep.max(1).to_string())
-                .set("done", if sleeping_only { "ok" } else { "timeout" })
+                .set("at_end", if sleeping_only { "ok" } else { "timeout" })
                 .snippet(
                     "start=$(date +%s); end=$((start + $limit))\n\
                      while :; do if check; then echo result=ok; break; fi\n\
-                     if [ \"$(date +%s)\" -ge \"$end\" ]; then echo \"result=$done\"; break; fi\n\
+                     if [ \"$(date +%s)\" -ge \"$end\" ]; then echo \"result=$at_end\"; break; fi\n\
                      sleep \"$interval\"; done\n\
                      echo \"elapsed=$(( $(date +%s) - start ))\"\n",
                 ),
@@ -249,7 +249,7 @@ mod tests {
             script.as_str(),
             format!(
                 "host=127.0.0.1\nport=8000\nconnect=5\n{PORT_OPEN_LOCAL}sleep 2\n\
-                 limit=30\ninterval=1\ndone=timeout\n{LOOP}"
+                 limit=30\ninterval=1\nat_end=timeout\n{LOOP}"
             )
         );
         assert_eq!(
@@ -265,7 +265,7 @@ mod tests {
             remote.as_str(),
             format!(
                 "host=db.internal\nport=5432\nconnect=5\n{PORT_CLOSED}\
-                 limit=300\ninterval=1\ndone=timeout\n{LOOP}"
+                 limit=300\ninterval=1\nat_end=timeout\n{LOOP}"
             )
         );
         assert_eq!(
@@ -300,7 +300,7 @@ mod tests {
     /// The wait loop after `check` and the bound values.
     const LOOP: &str = "start=$(date +%s); end=$((start + $limit))\n\
                         while :; do if check; then echo result=ok; break; fi\n\
-                        if [ \"$(date +%s)\" -ge \"$end\" ]; then echo \"result=$done\"; break; fi\n\
+                        if [ \"$(date +%s)\" -ge \"$end\" ]; then echo \"result=$at_end\"; break; fi\n\
                         sleep \"$interval\"; done\n\
                         echo \"elapsed=$(( $(date +%s) - start ))\"\n";
 
