@@ -5,9 +5,20 @@ use std::fmt;
 
 use crate::cmd::{Arg, Cmd};
 
-/// Environment variables a snippet may read without binding them.
+/// Environment variables a snippet may read without binding them
+/// (`SSH_CONNECTION`: the port the controller came in on, for `ufw`).
 const ENVIRONMENT: &[&str] = &[
-    "HOME", "PATH", "USER", "LOGNAME", "SHELL", "PWD", "IFS", "TMPDIR", "LANG", "LC_ALL",
+    "HOME",
+    "PATH",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "PWD",
+    "IFS",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "SSH_CONNECTION",
 ];
 
 /// Shell text written by the operator: the `shell` module's `cmd` and

@@ -7,9 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de;
-use crate::shell::quote;
 use crate::text::fields;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "name",
@@ -122,13 +121,12 @@ pub struct Apt {
     update_cache: bool,
     cache_valid_time: Option<u64>,
     purge: bool,
-    /// `apt-get` with the environment and lock options every run uses.
-    apt_get: String,
+    /// Seconds `apt-get` waits for the dpkg lock.
+    lock_timeout: u32,
 }
 
+const PERIODIC: &str = "/var/lib/apt/periodic";
 const STAMP: &str = "/var/lib/apt/periodic/update-success-stamp";
-const LISTS: &str = "/var/lib/apt/lists";
-const DPKG_OPTIONS: &str = "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
 
 fn invalid(message: impl Into<String>) -> ModuleError {
     ModuleError::Params {
@@ -163,10 +161,7 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         update_cache,
         cache_valid_time: params.cache_valid_time,
         purge: params.purge,
-        apt_get: format!(
-            "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout={}",
-            params.lock_timeout
-        ),
+        lock_timeout: params.lock_timeout,
     }))
 }
 
@@ -190,9 +185,17 @@ impl Installed<'_> {
 }
 
 impl Apt {
-    fn names(&self) -> String {
-        let names: Vec<String> = self.packages.iter().map(|p| quote(&p.name)).collect();
-        names.join(" ")
+    /// `apt-get` with the lock option every run uses, after
+    /// `verb` and its options.
+    fn apt_get(&self, verb: &'static str) -> Cmd {
+        Cmd::new("apt-get")
+            .opt("-o", format!("DPkg::Lock::Timeout={}", self.lock_timeout))
+            .arg(verb)
+    }
+
+    /// A script where `apt-get` never asks: every step starts with it.
+    fn noninteractive() -> Script {
+        Script::new().snippet("export DEBIAN_FRONTEND=noninteractive\n")
     }
 
     fn cache_due(&self, facts: &BTreeMap<&str, &str>) -> bool {
@@ -221,28 +224,33 @@ impl Apt {
 }
 
 impl Module for Apt {
-    fn probe(&self) -> Option<crate::Script> {
-        let mut script = Vec::new();
+    /// The package names become the positional parameters (`set --`), so
+    /// the loops read them as words whatever they hold.
+    fn probe(&self) -> Option<Script> {
+        let mut script = Script::new();
         if !self.packages.is_empty() {
-            script.push(format!(
-                "for p in {}; do echo \"pkg.$p=$(dpkg-query -W -f='${{db:Status-Abbrev}}|${{Version}}\\n' \"$p\" 2>/dev/null | head -n 1)\"; done",
-                self.names()
-            ));
+            let names = self.packages.iter().map(|p| p.name.as_str());
+            script = script
+                .cmd(Cmd::new("set").operands(names))
+                .set("format", "${db:Status-Abbrev}|${Version}\\n")
+                .snippet(
+                    "for p in \"$@\"; do echo \"pkg.$p=$(dpkg-query -W -f=\"$format\" -- \"$p\" 2>/dev/null | head -n 1)\"; done\n",
+                );
         }
         if self.state == AptState::Latest {
-            script.push(format!(
-                "for p in {}; do echo \"candidate.$p=$(LC_ALL=C apt-cache policy \"$p\" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | head -n 1)\"; done",
-                self.names()
-            ));
+            script = script.snippet(
+                "for p in \"$@\"; do echo \"candidate.$p=$(LC_ALL=C apt-cache policy -- \"$p\" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | head -n 1)\"; done\n",
+            );
         }
         if self.update_cache && self.cache_valid_time.is_some() {
-            script.push(format!(
-                "echo now=$(date +%s); [ -e {STAMP} ] && echo stamp_mtime=$(stat -c %Y {STAMP}); [ -e {LISTS} ] && echo lists_mtime=$(stat -c %Y {LISTS}); true"
-            ));
+            script = script.snippet(
+                "echo now=$(date +%s)\n\
+                 [ -e /var/lib/apt/periodic/update-success-stamp ] && echo stamp_mtime=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp)\n\
+                 [ -e /var/lib/apt/lists ] && echo lists_mtime=$(stat -c %Y /var/lib/apt/lists)\n\
+                 true\n",
+            );
         }
-        (!script.is_empty())
-            .then(|| script.join("\n"))
-            .map(Into::into)
+        (!script.is_empty()).then_some(script)
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -320,28 +328,31 @@ impl Module for Apt {
         let mut steps = Vec::new();
         if update {
             diff.insert(0, "update cache".into());
-            steps.push(Step::run(format!(
-                "{} update -q && mkdir -p {dir} && touch {STAMP}",
-                self.apt_get,
-                dir = "/var/lib/apt/periodic"
-            )));
+            steps.push(Step::run(Apt::noninteractive().all([
+                self.apt_get("update").flag("-q"),
+                Cmd::new("mkdir").flag("-p").operand(PERIODIC),
+                Cmd::new("touch").operand(STAMP),
+            ])));
         }
         if !install.is_empty() {
-            let specs: Vec<String> = install.iter().map(|s| quote(s)).collect();
-            steps.push(Step::run(format!(
-                "{} install -y -q --no-install-recommends {DPKG_OPTIONS} {}",
-                self.apt_get,
-                specs.join(" ")
-            )));
+            steps.push(Step::run(
+                Apt::noninteractive().cmd(
+                    self.apt_get("install")
+                        .flag("-y")
+                        .flag("-q")
+                        .flag("--no-install-recommends")
+                        .opt("-o", "Dpkg::Options::=--force-confdef")
+                        .opt("-o", "Dpkg::Options::=--force-confold")
+                        .operands(install),
+                ),
+            ));
         }
         if !remove.is_empty() {
             let verb = if self.purge { "purge" } else { "remove" };
-            let names: Vec<String> = remove.iter().map(|s| quote(s)).collect();
-            steps.push(Step::run(format!(
-                "{} {verb} -y -q {}",
-                self.apt_get,
-                names.join(" ")
-            )));
+            steps
+                .push(Step::run(Apt::noninteractive().cmd(
+                    self.apt_get(verb).flag("-y").flag("-q").operands(remove),
+                )));
         }
         if steps.is_empty() {
             return Ok(Plan::unchanged());
@@ -356,6 +367,7 @@ impl Module for Apt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::command::stub_sh::{run_with_programs, scripts};
     use crate::modules::tests::NoFiles;
     use serde_json::json;
 
@@ -367,17 +379,33 @@ mod tests {
         build(params, &NoFiles).unwrap_err().to_string()
     }
 
-    const APT_GET: &str = "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60";
+    const APT_GET: &str =
+        "export DEBIAN_FRONTEND=noninteractive\napt-get -o 'DPkg::Lock::Timeout=60'";
+    const DPKG_OPTIONS: &str =
+        "-o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold'";
 
     #[test]
     fn probes_dpkg_and_candidates() {
         let probe = apt(json!({"name": ["tree", "hello"], "state": "latest"}))
             .probe()
             .unwrap();
-        assert!(probe.contains("for p in tree hello; do"), "{probe}");
-        assert!(probe.contains("dpkg-query -W"), "{probe}");
-        assert!(probe.contains("apt-cache policy"), "{probe}");
-        assert!(!probe.contains("stat -c"), "{probe}");
+        assert_eq!(
+            probe,
+            "set -- tree hello\n\
+             format='${db:Status-Abbrev}|${Version}\\n'\n\
+             for p in \"$@\"; do echo \"pkg.$p=$(dpkg-query -W -f=\"$format\" -- \"$p\" 2>/dev/null | head -n 1)\"; done\n\
+             for p in \"$@\"; do echo \"candidate.$p=$(LC_ALL=C apt-cache policy -- \"$p\" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | head -n 1)\"; done\n"
+        );
+        // `echo` as bash's: dash's would turn the `\n` dpkg-query got
+        // into a newline.
+        let stubs = "sed() { cat; }\necho() { printf '%s\\n' \"$*\"; }\n";
+        assert_eq!(
+            run_with_programs(&["dpkg-query", "apt-cache"], stubs, &probe, b"").stdout,
+            "pkg.tree=dpkg-query [-W] [-f=${db:Status-Abbrev}|${Version}\\n] [--] [tree]\n\
+             pkg.hello=dpkg-query [-W] [-f=${db:Status-Abbrev}|${Version}\\n] [--] [hello]\n\
+             candidate.tree=apt-cache [policy] [--] [tree]\n\
+             candidate.hello=apt-cache [policy] [--] [hello]\n"
+        );
         assert_eq!(apt(json!({"update_cache": true})).probe(), None);
     }
 
@@ -390,11 +418,21 @@ mod tests {
         assert!(plan.changed);
         assert_eq!(plan.diff.as_deref(), Some("install: hello\n"));
         assert_eq!(
-            plan.steps,
-            vec![Step::run(format!(
-                "{APT_GET} install -y -q --no-install-recommends {DPKG_OPTIONS} hello"
-            ))]
+            scripts(&plan.steps),
+            [format!(
+                "{APT_GET} install -y -q --no-install-recommends {DPKG_OPTIONS} -- hello\n"
+            )]
         );
+        let Step::Run { script, .. } = &plan.steps[0] else {
+            panic!("not a script")
+        };
+        let out = run_with_programs(&["apt-get"], "", script, b"");
+        assert_eq!(
+            out.stdout,
+            "apt-get [-o] [DPkg::Lock::Timeout=60] [install] [-y] [-q] [--no-install-recommends] \
+             [-o] [Dpkg::Options::=--force-confdef] [-o] [Dpkg::Options::=--force-confold] [--] [hello]\n"
+        );
+
         let plan = module
             .plan(&Probe::ok("pkg.tree=ii |2.1.0-1\npkg.hello=ii |2.10-3\n"))
             .unwrap();
@@ -459,8 +497,8 @@ mod tests {
         let plan = module.plan(&Probe::ok("pkg.cowsay=ii |3.03\n")).unwrap();
         assert_eq!(plan.diff.as_deref(), Some("remove: cowsay\n"));
         assert_eq!(
-            plan.steps,
-            vec![Step::run(format!("{APT_GET} remove -y -q cowsay"))]
+            scripts(&plan.steps),
+            [format!("{APT_GET} remove -y -q -- cowsay\n")]
         );
         assert!(
             !module
@@ -470,8 +508,11 @@ mod tests {
         );
         let waiting = apt(json!({"name": "cowsay", "state": "absent", "lock_timeout": 5}));
         let plan = waiting.plan(&Probe::ok("pkg.cowsay=ii |3.03\n")).unwrap();
-        assert!(
-            matches!(&plan.steps[0], Step::Run { script, .. } if script.contains("-o DPkg::Lock::Timeout=5 remove"))
+        assert_eq!(
+            scripts(&plan.steps),
+            [
+                "export DEBIAN_FRONTEND=noninteractive\napt-get -o 'DPkg::Lock::Timeout=5' remove -y -q -- cowsay\n"
+            ]
         );
         let purge = apt(json!({"name": "cowsay", "state": "absent", "purge": true}));
         let plan = purge.plan(&Probe::ok("pkg.cowsay=rc |3.03\n")).unwrap();
@@ -482,7 +523,13 @@ mod tests {
     #[test]
     fn cache_valid_time_updates_only_a_stale_cache() {
         let module = apt(json!({"cache_valid_time": 3600}));
-        assert!(module.probe().unwrap().contains("stat -c %Y"));
+        assert_eq!(
+            module.probe().unwrap(),
+            "echo now=$(date +%s)\n\
+             [ -e /var/lib/apt/periodic/update-success-stamp ] && echo stamp_mtime=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp)\n\
+             [ -e /var/lib/apt/lists ] && echo lists_mtime=$(stat -c %Y /var/lib/apt/lists)\n\
+             true\n"
+        );
         let fresh = module
             .plan(&Probe::ok(
                 "now=10000\nlists_mtime=9000\nstamp_mtime=7000\n",
@@ -494,8 +541,11 @@ mod tests {
             .unwrap();
         assert!(stale.changed);
         assert_eq!(stale.diff.as_deref(), Some("update cache\n"));
-        assert!(
-            matches!(&stale.steps[0], Step::Run { script, .. } if script.ends_with(" update -q && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp"))
+        assert_eq!(
+            scripts(&stale.steps),
+            [format!(
+                "{APT_GET} update -q && mkdir -p -- /var/lib/apt/periodic && touch -- /var/lib/apt/periodic/update-success-stamp\n"
+            )]
         );
     }
 

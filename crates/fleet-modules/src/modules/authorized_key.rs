@@ -7,9 +7,8 @@ use serde_json::Value;
 
 use super::de;
 use super::group::{Presence, check_account_name};
-use crate::shell::quote;
 use crate::text::{decode_base64, fields, unified_diff};
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &["user", "key", "state", "exclusive", "path", "manage_dir"];
 
@@ -111,19 +110,24 @@ impl AuthorizedKey {
 }
 
 impl Module for AuthorizedKey {
-    fn probe(&self) -> Option<crate::Script> {
-        let user = quote(&self.params.user);
-        let file = match &self.params.path {
-            Some(path) => quote(path),
-            None => "\"$home/.ssh/authorized_keys\"".into(),
+    fn probe(&self) -> Option<Script> {
+        let script = Script::new()
+            .set("user", self.params.user.as_str())
+            .snippet(
+                "entry=$(getent passwd \"$user\") || { echo user=missing; exit 0; }\n\
+                 home=$(printf '%s' \"$entry\" | cut -d: -f6); echo \"home=$home\"\n\
+                 echo \"group=$(id -gn -- \"$user\")\"\n",
+            );
+        let script = match &self.params.path {
+            Some(path) => script.set("f", path.as_str()),
+            None => script.snippet("f=\"$home/.ssh/authorized_keys\"\n"),
         };
-        Some(format!(
-            "entry=$(getent passwd {user}) || {{ echo user=missing; exit 0; }}; \
-             home=$(printf '%s' \"$entry\" | cut -d: -f6); echo \"home=$home\"; \
-             echo \"group=$(id -gn {user})\"; f={file}; d=$(dirname \"$f\"); \
-             [ -d \"$d\" ] && echo \"dir=$(stat -c '%a %U' \"$d\")\"; \
-             [ -f \"$f\" ] && echo \"file=$(stat -c '%a %U' \"$f\")\" && echo \"content=$(base64 -w0 < \"$f\")\"; true"
-        ).into())
+        Some(script.snippet(
+            "d=$(dirname -- \"$f\")\n\
+             [ -d \"$d\" ] && echo \"dir=$(stat -c '%a %U' -- \"$d\")\"\n\
+             [ -f \"$f\" ] && echo \"file=$(stat -c '%a %U' -- \"$f\")\" && echo \"content=$(base64 -w0 < \"$f\")\"\n\
+             true\n",
+        ))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -167,11 +171,15 @@ impl Module for AuthorizedKey {
                 }
             }
             if !attributes.is_empty() {
-                let dir = quote(dir);
-                let owner = quote(&format!("{user}:{group}"));
-                steps.push(Step::run(format!(
-                    "mkdir -p {dir} && chown {owner} {dir} && chmod 0700 {dir}"
-                )));
+                steps.push(Step::run(
+                    Script::new().all([
+                        Cmd::new("mkdir").flag("-p").operand(dir),
+                        Cmd::new("chown")
+                            .arg(format!("{user}:{group}"))
+                            .operand(dir),
+                        Cmd::new("chmod").arg("0700").operand(dir),
+                    ]),
+                ));
             }
         }
         let owner = format!("{user}:{group}");
@@ -197,11 +205,10 @@ impl Module for AuthorizedKey {
             if file_owner != user {
                 attributes.push(format!("owner: {file_owner} -> {user}"));
             }
-            let file = quote(&path);
-            steps.push(Step::run(format!(
-                "chown {} {file} && chmod 0600 {file}",
-                quote(&owner)
-            )));
+            steps.push(Step::run(Script::new().all([
+                Cmd::new("chown").arg(owner).operand(path.as_str()),
+                Cmd::new("chmod").arg("0600").operand(path.as_str()),
+            ])));
         }
         if steps.is_empty() {
             return Ok(Plan::unchanged());
@@ -222,6 +229,7 @@ impl Module for AuthorizedKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::command::stub_sh::{argv_stubs, run, run_step, scripts};
     use crate::modules::tests::NoFiles;
     use base64::Engine;
     use serde_json::json;
@@ -278,10 +286,10 @@ mod tests {
         );
         let plan = key.plan(&Probe::ok("home=/home/app\ngroup=app\n")).unwrap();
         assert_eq!(
-            plan.steps[0],
-            Step::run(
-                "mkdir -p /home/app/.ssh && chown app:app /home/app/.ssh && chmod 0700 /home/app/.ssh"
-            )
+            scripts(&plan.steps[..1]),
+            [
+                "mkdir -p -- /home/app/.ssh && chown app:app -- /home/app/.ssh && chmod 0700 -- /home/app/.ssh\n"
+            ]
         );
         assert_eq!(
             upload(&plan),
@@ -351,10 +359,42 @@ mod tests {
             Some("/home/app/.ssh mode: 0755 -> 0700\nmode: 0644 -> 0600\nowner: root -> app\n")
         );
         assert_eq!(
-            plan.steps[1],
-            Step::run(
-                "chown app:app /home/app/.ssh/authorized_keys && chmod 0600 /home/app/.ssh/authorized_keys"
-            )
+            scripts(&plan.steps[1..]),
+            [
+                "chown app:app -- /home/app/.ssh/authorized_keys && chmod 0600 -- /home/app/.ssh/authorized_keys\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_reach_mkdir_chown_and_chmod_as_operands() {
+        let stubs = argv_stubs(&["mkdir", "chown", "chmod"]);
+        let key = module(json!({"user": "app", "key": A}));
+        let plan = key.plan(&Probe::ok("home=-R\ngroup=app\n")).unwrap();
+        assert_eq!(
+            run_step(&stubs, &plan.steps[0]).stdout,
+            "mkdir [-p] [--] [-R/.ssh]\nchown [app:app] [--] [-R/.ssh]\nchmod [0700] [--] [-R/.ssh]\n"
+        );
+        let plan = key
+            .plan(&Probe::ok(&format!(
+                "home=-R\ngroup=app\ndir=700 app\nfile=644 app\ncontent={}\n",
+                base64::engine::general_purpose::STANDARD.encode(format!("{A}\n"))
+            )))
+            .unwrap();
+        assert_eq!(
+            run_step(&stubs, &plan.steps[0]).stdout,
+            "chown [app:app] [--] [-R/.ssh/authorized_keys]\nchmod [0600] [--] [-R/.ssh/authorized_keys]\n"
+        );
+    }
+
+    #[test]
+    fn the_probe_reads_the_user_and_path_as_data() {
+        let stubs = "getent() { echo 'app:x:1:1::/home/app:/bin/sh'; }\nid() { argv id \"$@\"; }\n";
+        let key = module(json!({"user": "app", "key": A, "path": "/nonexistent/$(id)/keys"}));
+        let out = run(stubs, &key.probe().unwrap(), b"");
+        assert_eq!(
+            (out.rc, out.stdout.as_str()),
+            (0, "home=/home/app\ngroup=id [-gn] [--] [app]\n")
         );
     }
 

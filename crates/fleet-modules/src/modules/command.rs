@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::shell::{quote, split_words};
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::shell::split_words;
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &["cmd", "chdir", "creates", "removes", "stdin"];
 
@@ -22,12 +22,18 @@ pub struct CommandParams {
     pub stdin: Option<String>,
 }
 
+/// What runs: the program and its words (`command`), or the operator's
+/// shell text (`shell`).
+#[derive(Debug)]
+pub(crate) enum Body {
+    Program(Cmd),
+    Text(Script),
+}
+
 #[derive(Debug)]
 pub struct Command {
     params: CommandParams,
-    /// The script that runs it: the words quoted (`command`) or the text as
-    /// written (`shell`).
-    script: String,
+    body: Body,
 }
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -36,41 +42,55 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         module: "command".into(),
         message,
     })?;
-    if words.is_empty() {
-        return Err(ModuleError::Params {
-            module: "command".into(),
-            message: "cmd is empty".into(),
-        });
-    }
-    let script = words
-        .iter()
-        .map(|word| quote(word))
-        .collect::<Vec<_>>()
-        .join(" ");
-    Ok(Box::new(Command::new(params, script)))
+    let program = Cmd::argv(&words).ok_or_else(|| ModuleError::Params {
+        module: "command".into(),
+        message: "cmd is empty".into(),
+    })?;
+    Ok(Box::new(Command::new(params, Body::Program(program))))
 }
 
 impl Command {
-    pub(crate) fn new(params: CommandParams, script: String) -> Command {
-        Command { params, script }
+    pub(crate) fn new(params: CommandParams, body: Body) -> Command {
+        Command { params, body }
+    }
+
+    /// The body, after a `cd` into `chdir` when there is one: a failed `cd`
+    /// is the task's failure and runs nothing.
+    fn script(&self) -> Script {
+        // `cd -` would go to `$OLDPWD`, even after `--`.
+        let dir = self
+            .params
+            .chdir
+            .as_deref()
+            .map(|dir| if dir == "-" { "./-" } else { dir });
+        match (&self.body, dir) {
+            (Body::Program(program), dir) => {
+                let cd = dir.map(|dir| Cmd::new("cd").operand(dir));
+                Script::new().all(cd.into_iter().chain([program.clone()]))
+            }
+            (Body::Text(text), None) => text.clone(),
+            (Body::Text(text), Some(dir)) => Script::new()
+                .set("chdir", dir)
+                .snippet("cd -- \"$chdir\" || exit\n")
+                .then(text.clone()),
+        }
     }
 }
 
 impl Module for Command {
-    fn probe(&self) -> Option<crate::Script> {
-        let test = |path: &Option<String>, name: &str| {
-            path.as_ref()
-                .map(|path| format!("test -e {} && echo {name}=1 || echo {name}=0;", quote(path)))
-        };
-        let script = [
-            test(&self.params.creates, "creates"),
-            test(&self.params.removes, "removes"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-        (!script.is_empty()).then_some(script.into())
+    fn probe(&self) -> Option<Script> {
+        let mut script = Script::new();
+        if let Some(path) = &self.params.creates {
+            script = script
+                .set("creates", path)
+                .snippet("test -e \"$creates\" && echo creates=1 || echo creates=0\n");
+        }
+        if let Some(path) = &self.params.removes {
+            script = script
+                .set("removes", path)
+                .snippet("test -e \"$removes\" && echo removes=1 || echo removes=0\n");
+        }
+        (!script.is_empty()).then_some(script)
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -87,19 +107,11 @@ impl Module for Command {
                 ..Plan::unchanged()
             });
         }
-        let script = match &self.params.chdir {
-            Some(dir) => format!("cd {} && {}", quote(dir), self.script),
-            None => self.script.clone(),
+        let step = match &self.params.stdin {
+            Some(text) => Step::run_with_stdin(self.script(), text.clone().into_bytes()),
+            None => Step::run(self.script()),
         };
-        Ok(Plan::change(vec![Step::Run {
-            script: script.into(),
-            stdin: self
-                .params
-                .stdin
-                .as_ref()
-                .map(|text| text.clone().into_bytes())
-                .map(Into::into),
-        }]))
+        Ok(Plan::change(vec![step]))
     }
 
     /// The command's own exit code is the task's: the engine reports it.
@@ -115,7 +127,12 @@ impl Module for Command {
 }
 
 #[cfg(test)]
+#[path = "stub_sh_tests.rs"]
+pub(crate) mod stub_sh;
+
+#[cfg(test)]
 mod tests {
+    use super::stub_sh::{run, run_step, scripts};
     use super::*;
     use crate::modules::tests::NoFiles;
     use serde_json::json;
@@ -131,9 +148,41 @@ mod tests {
         let plan = module.plan(&Probe::default()).unwrap();
         assert!(plan.changed);
         assert_eq!(
-            plan.steps,
-            vec![Step::run("cd '/tmp dir' && echo 'a|b' '$HOME'")]
+            scripts(&plan.steps),
+            ["cd -- '/tmp dir' && echo 'a|b' '$HOME'\n"]
         );
+        let module =
+            command(json!({"cmd": "printf '%s|' $HOME 'a b' \"$(id)\" '*'", "chdir": "/"}));
+        let out = run_step("", &module.plan(&Probe::default()).unwrap().steps[0]);
+        assert_eq!((out.rc, out.stdout.as_str()), (0, "$HOME|a b|$(id)|*|"));
+    }
+
+    #[test]
+    fn a_word_with_an_equals_sign_is_a_program_not_an_assignment() {
+        let module = command(json!({"cmd": "FOO=bar printf x"}));
+        let plan = module.plan(&Probe::default()).unwrap();
+        assert_eq!(scripts(&plan.steps), ["'FOO=bar' printf x\n"]);
+        let out = run_step("", &plan.steps[0]);
+        assert_eq!(out.rc, 127, "{out:?}");
+        assert_eq!(out.stdout, "");
+    }
+
+    #[test]
+    fn a_failed_chdir_runs_nothing() {
+        let module = command(json!({"cmd": "echo ran", "chdir": "/nonexistent"}));
+        let out = run_step("", &module.plan(&Probe::default()).unwrap().steps[0]);
+        assert_ne!(out.rc, 0);
+        assert_eq!(out.stdout, "");
+        let dash = command(json!({"cmd": "pwd", "chdir": "-"}));
+        let plan = dash.plan(&Probe::default()).unwrap();
+        assert_eq!(scripts(&plan.steps), ["cd -- ./- && pwd\n"]);
+    }
+
+    #[test]
+    fn stdin_reaches_the_program() {
+        let module = command(json!({"cmd": "cat", "stdin": "$(id) 'x'\n"}));
+        let plan = module.plan(&Probe::default()).unwrap();
+        assert_eq!(run_step("", &plan.steps[0]).stdout, "$(id) 'x'\n");
     }
 
     #[test]
@@ -142,7 +191,8 @@ mod tests {
             command(json!({"cmd": "make", "creates": "/opt/built", "removes": "/opt/src"}));
         assert_eq!(
             module.probe().unwrap(),
-            "test -e /opt/built && echo creates=1 || echo creates=0; test -e /opt/src && echo removes=1 || echo removes=0;"
+            "creates=/opt/built\ntest -e \"$creates\" && echo creates=1 || echo creates=0\n\
+             removes=/opt/src\ntest -e \"$removes\" && echo removes=1 || echo removes=0\n"
         );
         assert!(
             !module
@@ -162,6 +212,9 @@ mod tests {
                 .unwrap()
                 .changed
         );
+        let hostile = command(json!({"cmd": "ls", "creates": "/ $(echo x)", "removes": "/"}));
+        let out = run("", &hostile.probe().unwrap(), b"");
+        assert_eq!(out.stdout, "creates=0\nremoves=1\n");
     }
 
     #[test]

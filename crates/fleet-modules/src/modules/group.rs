@@ -5,8 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de;
-use crate::shell::quote;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &["name", "state", "gid", "system"];
 
@@ -61,44 +60,39 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 }
 
 impl Module for Group {
-    fn probe(&self) -> Option<crate::Script> {
+    fn probe(&self) -> Option<Script> {
         Some(
-            format!(
-                "if entry=$(getent group {}); then gid=${{entry#*:*:}}; \
-             echo \"group=${{entry%%:*}}:${{gid%%:*}}\"; else echo group=; fi",
-                quote(&self.params.name)
-            )
-            .into(),
+            Script::new()
+                .set("name", self.params.name.as_str())
+                .snippet(
+                    "if entry=$(getent group \"$name\"); then gid=${entry#*:*:}; \
+                     echo \"group=${entry%%:*}:${gid%%:*}\"; else echo group=; fi\n",
+                ),
         )
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
         let facts = crate::text::fields(&probe.stdout);
-        let name = quote(&self.params.name);
+        let name = self.params.name.as_str();
         let current_gid = facts
             .get("group")
             .and_then(|entry| entry.split_once(':'))
             .map(|(_, gid)| gid.trim());
+        let run = |cmd: Cmd| vec![Step::run(Script::of(cmd.operand(name)))];
         let plan = match (self.params.state, current_gid) {
             (Presence::Absent, None) => Plan::unchanged(),
-            (Presence::Absent, Some(_)) => {
-                Plan::change(vec![Step::run(format!("groupdel {name}"))])
-                    .with_diff(Some("group: present -> absent\n".into()))
-            }
+            (Presence::Absent, Some(_)) => Plan::change(run(Cmd::new("groupdel")))
+                .with_diff(Some("group: present -> absent\n".into())),
             (Presence::Present, None) => {
-                let mut command = String::from("groupadd");
-                if self.params.system {
-                    command.push_str(" -r");
-                }
+                let mut groupadd = Cmd::new("groupadd").flag_if(self.params.system, "-r");
                 if let Some(gid) = self.params.gid {
-                    command.push_str(&format!(" -g {gid}"));
+                    groupadd = groupadd.opt("-g", gid.to_string());
                 }
-                Plan::change(vec![Step::run(format!("{command} {name}"))])
-                    .with_diff(Some("group: absent -> present\n".into()))
+                Plan::change(run(groupadd)).with_diff(Some("group: absent -> present\n".into()))
             }
             (Presence::Present, Some(gid)) => match self.params.gid {
                 Some(wanted) if gid != wanted.to_string() => {
-                    Plan::change(vec![Step::run(format!("groupmod -g {wanted} {name}"))])
+                    Plan::change(run(Cmd::new("groupmod").opt("-g", wanted.to_string())))
                         .with_diff(Some(format!("gid: {gid} -> {wanted}\n")))
                 }
                 _ => Plan::unchanged(),
@@ -111,6 +105,7 @@ impl Module for Group {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::command::stub_sh::{run, scripts};
     use crate::modules::tests::NoFiles;
     use serde_json::json;
 
@@ -123,11 +118,11 @@ mod tests {
         let module = group(json!({"name": "app", "gid": 1500, "system": true}));
         assert_eq!(
             module.probe().unwrap(),
-            "if entry=$(getent group app); then gid=${entry#*:*:}; \
-             echo \"group=${entry%%:*}:${gid%%:*}\"; else echo group=; fi"
+            "name=app\nif entry=$(getent group \"$name\"); then gid=${entry#*:*:}; \
+             echo \"group=${entry%%:*}:${gid%%:*}\"; else echo group=; fi\n"
         );
         let plan = module.plan(&Probe::ok("group=\n")).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("groupadd -r -g 1500 app")]);
+        assert_eq!(scripts(&plan.steps), ["groupadd -r -g 1500 -- app\n"]);
         assert_eq!(plan.diff.as_deref(), Some("group: absent -> present\n"));
         assert!(!module.plan(&Probe::ok("group=app:1500\n")).unwrap().changed);
     }
@@ -136,7 +131,7 @@ mod tests {
     fn changes_the_gid() {
         let module = group(json!({"name": "app", "gid": 1500}));
         let plan = module.plan(&Probe::ok("group=app:1001\n")).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("groupmod -g 1500 app")]);
+        assert_eq!(scripts(&plan.steps), ["groupmod -g 1500 -- app\n"]);
         assert_eq!(plan.diff.as_deref(), Some("gid: 1001 -> 1500\n"));
         let any_gid = group(json!({"name": "app"}));
         assert!(
@@ -151,8 +146,20 @@ mod tests {
     fn removes_a_present_group() {
         let module = group(json!({"name": "app", "state": "absent"}));
         let plan = module.plan(&Probe::ok("group=app:1001\n")).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("groupdel app")]);
+        assert_eq!(scripts(&plan.steps), ["groupdel -- app\n"]);
         assert!(!module.plan(&Probe::ok("group=\n")).unwrap().changed);
+    }
+
+    #[test]
+    fn the_probe_parses_getent() {
+        let getent = "getent() { [ \"$1 $2\" = 'group app' ] && echo 'app:x:1500:alice,bob'; }\n";
+        let module = group(json!({"name": "app"}));
+        assert_eq!(
+            run(getent, &module.probe().unwrap(), b"").stdout,
+            "group=app:1500\n"
+        );
+        let other = group(json!({"name": "web"}));
+        assert_eq!(run(getent, &other.probe().unwrap(), b"").stdout, "group=\n");
     }
 
     #[test]

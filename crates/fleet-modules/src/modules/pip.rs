@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::apt::StringList;
-use crate::shell::{quote, split_words};
+use crate::shell::split_words;
 use crate::text::fields;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "name",
@@ -185,9 +185,11 @@ fn compare_versions(a: &str, b: &str) -> Ordering {
 pub struct Pip {
     params: PipParams,
     requirements: Vec<Requirement>,
+    /// The pip to run: the virtualenv's, `executable`, or `pip3`.
     pip: String,
-    extra_args: String,
-    create_venv: Option<String>,
+    extra_args: Vec<String>,
+    /// The words of `virtualenv_command`, when there is a virtualenv.
+    venv_command: Option<Vec<String>>,
 }
 
 fn invalid(message: impl Into<String>) -> ModuleError {
@@ -197,9 +199,8 @@ fn invalid(message: impl Into<String>) -> ModuleError {
     }
 }
 
-fn quoted_words(text: &str, what: &str) -> Result<String, ModuleError> {
-    let words = split_words(text).map_err(|err| invalid(format!("{what}: {err}")))?;
-    Ok(words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "))
+fn words(text: &str, what: &str) -> Result<Vec<String>, ModuleError> {
+    split_words(text).map_err(|err| invalid(format!("{what}: {err}")))
 }
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -220,27 +221,36 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
     if params.virtualenv.is_some() && params.executable.is_some() {
         return Err(invalid("virtualenv and executable are mutually exclusive"));
     }
+    // The virtualenv is the last word of `virtualenv_command`, which may
+    // not take `--`.
+    if params
+        .virtualenv
+        .as_ref()
+        .is_some_and(|v| v.starts_with('-'))
+    {
+        return Err(invalid("virtualenv must not start with `-`"));
+    }
     let requirements = names
         .iter()
         .map(|spec| Requirement::parse(spec))
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
     let pip = match (&params.virtualenv, &params.executable) {
-        (Some(venv), _) => quote(&format!("{}/bin/pip", venv.trim_end_matches('/'))),
-        (None, Some(executable)) => quote(executable),
+        (Some(venv), _) => format!("{}/bin/pip", venv.trim_end_matches('/')),
+        (None, Some(executable)) => executable.clone(),
         (None, None) => "pip3".into(),
     };
-    let extra_args = quoted_words(
+    let extra_args = words(
         params.extra_args.as_deref().unwrap_or_default(),
         "extra_args",
     )?;
-    let create_venv = match &params.virtualenv {
-        Some(venv) => {
-            let command = quoted_words(&params.virtualenv_command, "virtualenv_command")?;
+    let venv_command = match &params.virtualenv {
+        Some(_) => {
+            let command = words(&params.virtualenv_command, "virtualenv_command")?;
             if command.is_empty() {
                 return Err(invalid("virtualenv_command is empty"));
             }
-            Some(format!("{command} {}", quote(venv)))
+            Some(command)
         }
         None => None,
     };
@@ -249,8 +259,14 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         requirements,
         pip,
         extra_args,
-        create_venv,
+        venv_command,
     }))
+}
+
+/// A script where pip does not look for a newer pip: every pip step
+/// starts with it.
+fn quiet_pip() -> Script {
+    Script::new().snippet("export PIP_DISABLE_PIP_VERSION_CHECK=1\n")
 }
 
 impl Pip {
@@ -261,58 +277,80 @@ impl Pip {
             || self.requirements.iter().any(|r| r.clauses.is_none())
     }
 
-    /// `pip install` with the options every install uses, then `targets`.
-    fn install(&self, targets: &str, dry_run: bool) -> String {
-        let mut words = vec![format!(
-            "PIP_DISABLE_PIP_VERSION_CHECK=1 {} install --no-input",
-            self.pip
-        )];
-        if dry_run {
-            words.push("--dry-run".into());
-        }
-        if self.params.state == PipState::Latest {
-            words.push("-U".into());
-        }
-        if !self.extra_args.is_empty() {
-            words.push(self.extra_args.clone());
-        }
-        words.push(targets.to_string());
-        words.join(" ")
+    fn pip(&self) -> Cmd {
+        Cmd::at(self.pip.as_str())
     }
 
+    /// `install` with the options every install uses, then the
+    /// requirements file or `specs`, as arguments of `base`: pip itself,
+    /// or `set` for the probe's positional parameters.
+    fn install(&self, base: Cmd, specs: &[&str], dry_run: bool) -> Cmd {
+        let install = base
+            .arg("install")
+            .flag("--no-input")
+            .flag_if(dry_run, "--dry-run")
+            .flag_if(self.params.state == PipState::Latest, "-U");
+        let install = self
+            .extra_args
+            .iter()
+            .fold(install, |install, arg| install.arg(arg));
+        match &self.params.requirements {
+            Some(file) => install.opt("-r", file),
+            None => install.operands(specs.iter().copied()),
+        }
+    }
+
+    fn all_specs(&self) -> Vec<&str> {
+        self.requirements.iter().map(|r| r.spec.as_str()).collect()
+    }
+
+    /// What `install` installs, for the diff.
     fn all_targets(&self) -> String {
         match &self.params.requirements {
-            Some(file) => format!("-r {}", quote(file)),
-            None => self
-                .requirements
-                .iter()
-                .map(|r| quote(&r.spec))
-                .collect::<Vec<_>>()
-                .join(" "),
+            Some(file) => format!("-r {file}"),
+            None => self.all_specs().join(" "),
         }
+    }
+
+    fn install_step(&self, specs: &[&str]) -> Step {
+        Step::run(quiet_pip().cmd(self.install(self.pip(), specs, false)))
     }
 }
 
 impl Module for Pip {
-    fn probe(&self) -> Option<crate::Script> {
-        let mut script = String::new();
+    fn probe(&self) -> Option<Script> {
+        let mut script = Script::new();
         if let Some(venv) = &self.params.virtualenv {
-            let python = quote(&format!("{}/bin/python", venv.trim_end_matches('/')));
-            script.push_str(&format!("[ -x {python} ] || {{ echo venv=0; exit 0; }}; "));
+            script = script
+                .set(
+                    "python",
+                    format!("{}/bin/python", venv.trim_end_matches('/')),
+                )
+                .snippet("[ -x \"$python\" ] || { echo venv=0; exit 0; }\n");
         }
         if self.asks_pip() && self.params.state != PipState::Absent {
-            script.push_str(&format!(
-                "if out=$({} 2>&1); then printf '%s\\n' \"$out\" | sed -n 's/^Would install /would=/p'; \
-                 else echo \"pip_error=$({{ printf '%s\\n' \"$out\" | grep ERROR || printf '%s\\n' \"$out\" | tail -n 3; }} | tr '\\n' ' ')\"; fi",
-                self.install(&self.all_targets(), true)
-            ));
+            // pip's arguments are the positional parameters: `"$@"`.
+            let arguments = self.install(Cmd::new("set").flag("--"), &self.all_specs(), true);
+            script = script
+                .then(quiet_pip())
+                .set("pip", self.pip.as_str())
+                .cmd(arguments)
+                .snippet(
+                    "if out=$(\"$pip\" \"$@\" 2>&1); then \
+                     printf '%s\\n' \"$out\" | sed -n 's/^Would install /would=/p'; \
+                     else echo \"pip_error=$({ printf '%s\\n' \"$out\" | grep ERROR || printf '%s\\n' \"$out\" | tail -n 3; } | tr '\\n' ' ')\"; fi\n",
+                );
         } else {
-            script.push_str(&format!(
-                "{} list --format=freeze --disable-pip-version-check 2>/dev/null | sed 's/^/installed: /'",
-                self.pip
-            ));
+            script = script.pipeline([
+                self.pip()
+                    .arg("list")
+                    .opt("--format", "freeze")
+                    .flag("--disable-pip-version-check")
+                    .quiet(),
+                Cmd::new("sed").arg("s/^/installed: /"),
+            ]);
         }
-        Some(script.into())
+        Some(script)
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -328,15 +366,18 @@ impl Module for Pip {
                 return Ok(Plan::unchanged());
             }
             let venv = self.params.virtualenv.as_deref().unwrap_or_default();
-            steps.push(Step::run(self.create_venv.clone().unwrap_or_default()));
-            steps.push(Step::run(self.install(&self.all_targets(), false)));
+            let create = Cmd::argv(self.venv_command.as_deref().unwrap_or_default())
+                .ok_or_else(|| invalid("virtualenv_command is empty"))?
+                .operand(venv);
+            steps.push(Step::run(Script::of(create)));
+            steps.push(self.install_step(&self.all_specs()));
             diff.push(format!("virtualenv: absent -> {venv}"));
             diff.push(format!("install: {}", self.all_targets()));
             return Ok(Plan::change(steps).with_diff(Some(diff.join("\n") + "\n")));
         }
         if self.asks_pip() && !absent {
             if let Some(would) = facts.get("would").filter(|w| !w.trim().is_empty()) {
-                steps.push(Step::run(self.install(&self.all_targets(), false)));
+                steps.push(self.install_step(&self.all_specs()));
                 diff.push(format!("install: {}", would.trim()));
             }
         } else {
@@ -354,32 +395,30 @@ impl Module for Pip {
                 match (version_of(&requirement.name), absent) {
                     (Some(_), true) => {
                         diff.push(format!("remove: {}", requirement.name));
-                        targets.push(quote(&requirement.name));
+                        targets.push(requirement.name.as_str());
                     }
                     (None, false) => {
                         diff.push(format!("install: {}", requirement.spec));
-                        targets.push(quote(&requirement.spec));
+                        targets.push(requirement.spec.as_str());
                     }
                     (Some(version), false) if !requirement.satisfied_by(version) => {
                         diff.push(format!(
                             "version: {} {version} -> {}",
                             requirement.name, requirement.spec
                         ));
-                        targets.push(quote(&requirement.spec));
+                        targets.push(requirement.spec.as_str());
                     }
                     _ => {}
                 }
             }
             if !targets.is_empty() {
-                steps.push(Step::run(if absent {
-                    format!(
-                        "PIP_DISABLE_PIP_VERSION_CHECK=1 {} uninstall -y {}",
-                        self.pip,
-                        targets.join(" ")
+                steps.push(if absent {
+                    Step::run(
+                        quiet_pip().cmd(self.pip().arg("uninstall").flag("-y").operands(targets)),
                     )
                 } else {
-                    self.install(&targets.join(" "), false)
-                }));
+                    self.install_step(&targets)
+                });
             }
         }
         if steps.is_empty() {
@@ -390,185 +429,5 @@ impl Module for Pip {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::modules::tests::NoFiles;
-    use serde_json::json;
-
-    fn pip(params: Value) -> Box<dyn Module> {
-        build(params, &NoFiles).unwrap()
-    }
-
-    const INSTALL: &str =
-        "PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/app/venv/bin/pip install --no-input";
-
-    #[test]
-    fn names_are_normalized_and_versions_compared() {
-        assert_eq!(normalize("Foo__Bar.baz"), "foo-bar-baz");
-        let spec = Requirement::parse("uvicorn[standard]==0.30.1").unwrap();
-        assert_eq!(spec.name, "uvicorn");
-        assert!(spec.satisfied_by("0.30.1") && !spec.satisfied_by("0.30.2"));
-        let range = Requirement::parse("tenacity>=8.2,<9").unwrap();
-        assert!(
-            range.satisfied_by("8.10.0")
-                && !range.satisfied_by("8.1")
-                && !range.satisfied_by("9.0")
-        );
-        let compatible = Requirement::parse("foo~=1.4.5").unwrap();
-        assert!(compatible.satisfied_by("1.4.9") && !compatible.satisfied_by("1.5.0"));
-        let wildcard = Requirement::parse("foo==1.4.*").unwrap();
-        assert!(wildcard.satisfied_by("1.4.2") && !wildcard.satisfied_by("1.40"));
-        assert!(compare_versions("1.0rc1", "1.0").is_lt());
-        assert!(compare_versions("1.0.post1", "1.0").is_gt());
-        assert!(compare_versions("1.0", "1.0.0").is_eq());
-        assert_eq!(
-            Requirement::parse("pkg @ https://x/pkg.whl")
-                .unwrap()
-                .clauses,
-            None
-        );
-        assert!(Requirement::parse("foo=>1").is_err());
-    }
-
-    #[test]
-    fn creates_a_missing_virtualenv_and_installs() {
-        let module =
-            pip(json!({"name": ["uvicorn[standard]==0.30.1"], "virtualenv": "/opt/app/venv"}));
-        let probe = module.probe().unwrap();
-        assert!(
-            probe.starts_with("[ -x /opt/app/venv/bin/python ] || { echo venv=0; exit 0; }"),
-            "{probe}"
-        );
-        assert!(
-            probe.contains("/opt/app/venv/bin/pip list --format=freeze"),
-            "{probe}"
-        );
-        let plan = module.plan(&Probe::ok("venv=0\n")).unwrap();
-        assert_eq!(
-            plan.steps,
-            vec![
-                Step::run("python3 -m venv /opt/app/venv"),
-                Step::run(format!("{INSTALL} 'uvicorn[standard]==0.30.1'")),
-            ]
-        );
-        assert_eq!(
-            plan.diff.as_deref(),
-            Some("virtualenv: absent -> /opt/app/venv\ninstall: 'uvicorn[standard]==0.30.1'\n")
-        );
-    }
-
-    #[test]
-    fn present_installs_missing_and_mismatched_versions_only() {
-        let module = pip(json!({
-            "name": ["uvicorn==0.30.1", "Tenacity", "py_spy>=0.3"],
-            "virtualenv": "/opt/app/venv",
-            "extra_args": "--no-index --find-links /srv/wheels",
-        }));
-        let probe = Probe::ok(
-            "installed: uvicorn==0.29.0\ninstalled: tenacity==8.2.3\ninstalled: py-spy==0.3.14\n",
-        );
-        let plan = module.plan(&probe).unwrap();
-        assert_eq!(
-            plan.steps,
-            vec![Step::run(format!(
-                "{INSTALL} --no-index --find-links /srv/wheels 'uvicorn==0.30.1'"
-            ))]
-        );
-        assert_eq!(
-            plan.diff.as_deref(),
-            Some("version: uvicorn 0.29.0 -> uvicorn==0.30.1\n")
-        );
-        let same = Probe::ok(
-            "installed: uvicorn==0.30.1\ninstalled: tenacity==8.2.3\ninstalled: py-spy==0.3.14\n",
-        );
-        assert_eq!(module.plan(&same).unwrap(), Plan::unchanged());
-    }
-
-    #[test]
-    fn absent_uninstalls_what_is_installed() {
-        let module = pip(
-            json!({"name": "tenacity,uvloop", "state": "absent", "executable": "/usr/bin/pip3"}),
-        );
-        let plan = module
-            .plan(&Probe::ok("installed: tenacity==8.2.3\n"))
-            .unwrap();
-        assert_eq!(
-            plan.steps,
-            vec![Step::run(
-                "PIP_DISABLE_PIP_VERSION_CHECK=1 /usr/bin/pip3 uninstall -y tenacity"
-            )]
-        );
-        assert!(
-            !module
-                .plan(&Probe::ok("installed: pip==23.0.1\n"))
-                .unwrap()
-                .changed
-        );
-    }
-
-    #[test]
-    fn latest_and_requirements_ask_pip_with_a_dry_run() {
-        let module = pip(
-            json!({"requirements": "/opt/app/requirements.txt", "virtualenv": "/opt/app/venv"}),
-        );
-        let probe = module.probe().unwrap();
-        assert!(
-            probe.contains(&format!("{INSTALL} --dry-run -r /opt/app/requirements.txt")),
-            "{probe}"
-        );
-        let plan = module
-            .plan(&Probe::ok("would=tenacity-8.2.3 uvloop-0.19.0\n"))
-            .unwrap();
-        assert_eq!(
-            plan.steps,
-            vec![Step::run(format!("{INSTALL} -r /opt/app/requirements.txt"))]
-        );
-        assert_eq!(
-            plan.diff.as_deref(),
-            Some("install: tenacity-8.2.3 uvloop-0.19.0\n")
-        );
-        assert!(!module.plan(&Probe::ok("")).unwrap().changed);
-        let err = module
-            .plan(&Probe::ok("pip_error=ERROR: No matching distribution\n"))
-            .unwrap_err();
-        assert_eq!(err.to_string(), "pip: ERROR: No matching distribution");
-        let latest = pip(json!({"name": "tenacity", "state": "latest"}));
-        assert!(
-            latest
-                .probe()
-                .unwrap()
-                .contains("pip3 install --no-input --dry-run -U tenacity")
-        );
-    }
-
-    #[test]
-    fn rejects_bad_params() {
-        let err = build(
-            json!({"name": "x", "virtualenv_cmd": "virtualenv"}),
-            &NoFiles,
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("unknown field `virtualenv_cmd`"),
-            "{err}"
-        );
-        assert!(build(json!({}), &NoFiles).is_err());
-        assert!(build(json!({"name": "x", "requirements": "r.txt"}), &NoFiles).is_err());
-        assert!(
-            build(
-                json!({"requirements": "r.txt", "state": "absent"}),
-                &NoFiles
-            )
-            .is_err()
-        );
-        assert!(
-            build(
-                json!({"name": "x", "virtualenv": "/v", "executable": "pip3"}),
-                &NoFiles
-            )
-            .is_err()
-        );
-        assert!(build(json!({"name": "x", "extra_args": "'open"}), &NoFiles).is_err());
-        assert!(build(json!({"name": "[x]"}), &NoFiles).is_err());
-    }
-}
+#[path = "pip_tests.rs"]
+mod tests;

@@ -6,9 +6,8 @@ use serde_json::Value;
 
 use super::de;
 use super::group::Presence;
-use crate::shell::quote;
 use crate::text::{decode_base64, fields, unified_diff};
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &["name", "value", "state", "sysctl_file", "reload"];
 
@@ -68,7 +67,9 @@ fn setting(line: &str) -> Option<(&str, &str)> {
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
     let params: SysctlParams = parse_params("sysctl", params)?;
+    // A leading `-` would make the key an option of `sysctl`.
     let key_ok = !params.name.is_empty()
+        && !params.name.starts_with('-')
         && params
             .name
             .chars()
@@ -129,17 +130,18 @@ impl Sysctl {
 }
 
 impl Module for Sysctl {
-    fn probe(&self) -> Option<crate::Script> {
-        let file = quote(&self.params.sysctl_file);
-        let mut script = format!("[ -f {file} ] && echo \"content=$(base64 -w0 < {file})\"; ");
+    fn probe(&self) -> Option<Script> {
+        let mut script = Script::new()
+            .set("file", self.params.sysctl_file.as_str())
+            .snippet("[ -f \"$file\" ] && echo \"content=$(base64 -w0 < \"$file\")\"\n");
         if self.params.reload && self.params.state == Presence::Present {
-            script.push_str(&format!(
-                "if v=$(sysctl -n {} 2>/dev/null); then printf 'runtime=%s\\n' \"$(printf '%s' \"$v\" | tr '\\t\\n' '  ')\"; else echo runtime_missing=1; fi; ",
-                quote(&self.params.name)
-            ));
+            script = script.set("key", self.params.name.as_str()).snippet(
+                "if v=$(sysctl -n -- \"$key\" 2>/dev/null); then \
+                 printf 'runtime=%s\\n' \"$(printf '%s' \"$v\" | tr '\\t\\n' '  ')\"; \
+                 else echo runtime_missing=1; fi\n",
+            );
         }
-        script.push_str("true");
-        Some(script.into())
+        Some(script.snippet("true\n"))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -173,7 +175,9 @@ impl Module for Sysctl {
             && normalize(runtime) != normalize(&self.value)
         {
             let setting = format!("{name}={}", normalize(&self.value));
-            steps.push(Step::run(format!("sysctl -w {}", quote(&setting))));
+            steps.push(Step::run(Script::of(
+                Cmd::new("sysctl").flag("-w").operand(setting),
+            )));
             diff.push_str(&format!(
                 "value: {} -> {}\n",
                 normalize(runtime),
@@ -190,6 +194,7 @@ impl Module for Sysctl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::command::stub_sh::{argv_stubs, run, run_step, scripts};
     use crate::modules::tests::NoFiles;
     use base64::Engine;
     use serde_json::json;
@@ -213,25 +218,56 @@ mod tests {
     #[test]
     fn writes_the_file_and_sets_the_running_value() {
         let module = sysctl(json!({"name": "net.core.somaxconn", "value": 1024}));
-        let script = module.probe().unwrap();
-        assert!(script.contains("/etc/sysctl.d/99-fleet.conf"), "{script}");
-        assert!(script.contains("sysctl -n net.core.somaxconn"), "{script}");
+        assert_eq!(
+            module.probe().unwrap(),
+            "file=/etc/sysctl.d/99-fleet.conf\n\
+             [ -f \"$file\" ] && echo \"content=$(base64 -w0 < \"$file\")\"\n\
+             key=net.core.somaxconn\n\
+             if v=$(sysctl -n -- \"$key\" 2>/dev/null); then \
+             printf 'runtime=%s\\n' \"$(printf '%s' \"$v\" | tr '\\t\\n' '  ')\"; \
+             else echo runtime_missing=1; fi\n\
+             true\n"
+        );
         let plan = module.plan(&probe(None, Some("4096"))).unwrap();
         assert_eq!(
-            plan.steps,
-            vec![
-                Step::Upload {
-                    dest: DEFAULT_FILE.into(),
-                    contents: b"net.core.somaxconn=1024\n".to_vec(),
-                    mode: 0o644,
-                    owner: None
-                },
-                Step::run("sysctl -w 'net.core.somaxconn=1024'"),
-            ]
+            plan.steps[0],
+            Step::Upload {
+                dest: DEFAULT_FILE.into(),
+                contents: b"net.core.somaxconn=1024\n".to_vec(),
+                mode: 0o644,
+                owner: None
+            }
+        );
+        assert_eq!(
+            scripts(&plan.steps[1..]),
+            ["sysctl -w -- 'net.core.somaxconn=1024'\n"]
         );
         let diff = plan.diff.unwrap();
         assert!(diff.contains("+net.core.somaxconn=1024"), "{diff}");
         assert!(diff.ends_with("value: 4096 -> 1024\n"), "{diff}");
+    }
+
+    #[test]
+    fn the_key_and_the_setting_reach_sysctl_after_end_of_options() {
+        let module = sysctl(json!({"name": "kernel.domainname", "value": "$(id) x"}));
+        let out = run(&argv_stubs(&["sysctl"]), &module.probe().unwrap(), b"");
+        assert_eq!(
+            out.stdout, "runtime=sysctl [-n] [--] [kernel.domainname]\n",
+            "{out:?}"
+        );
+        let plan = module
+            .plan(&probe(Some("kernel.domainname=$(id) x\n"), Some("none")))
+            .unwrap();
+        let out = run_step(&argv_stubs(&["sysctl"]), &plan.steps[0]);
+        assert_eq!(out.stdout, "sysctl [-w] [--] [kernel.domainname=$(id) x]\n");
+    }
+
+    #[test]
+    fn a_key_cannot_be_an_option() {
+        for name in ["-p", "-a", "--system"] {
+            let err = build(json!({"name": name, "value": 1}), &NoFiles).unwrap_err();
+            assert!(err.to_string().contains("invalid key name"), "{err}");
+        }
     }
 
     #[test]
@@ -247,7 +283,12 @@ mod tests {
     #[test]
     fn replaces_the_first_setting_and_drops_duplicates() {
         let module = sysctl(json!({"name": "vm.swappiness", "value": "10", "reload": false}));
-        assert!(!module.probe().unwrap().contains("sysctl -n"));
+        assert_eq!(
+            module.probe().unwrap(),
+            "file=/etc/sysctl.d/99-fleet.conf\n\
+             [ -f \"$file\" ] && echo \"content=$(base64 -w0 < \"$file\")\"\n\
+             true\n"
+        );
         let plan = module
             .plan(&probe(
                 Some("vm.swappiness=60\nfs.file-max=1\nvm.swappiness = 30\n"),

@@ -5,9 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de;
-use crate::shell::quote;
 use crate::text::fields;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &["name", "state", "enabled", "daemon_reload", "masked"];
 
@@ -87,17 +86,15 @@ const FIXED: &[&str] = &["static", "indirect", "generated", "transient"];
 const RUNNING: &[&str] = &["active", "activating", "reloading"];
 
 impl Module for Systemd {
-    fn probe(&self) -> Option<crate::Script> {
-        self.params
-            .name
-            .as_ref()
-            .map(|name| {
-                format!(
-                    "systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload {}",
-                    quote(name)
-                )
-            })
-            .map(Into::into)
+    fn probe(&self) -> Option<Script> {
+        self.params.name.as_ref().map(|name| {
+            Script::of(
+                Cmd::new("systemctl")
+                    .arg("show")
+                    .opt("-p", "LoadState,ActiveState,UnitFileState,NeedDaemonReload")
+                    .operand(name),
+            )
+        })
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -107,7 +104,9 @@ impl Module for Systemd {
         let mut diff = Vec::new();
         let needs_reload = self.params.name.is_none() || fact("NeedDaemonReload") == "yes";
         if self.params.daemon_reload && needs_reload {
-            steps.push(Step::run("systemctl daemon-reload"));
+            steps.push(Step::run(Script::of(
+                Cmd::new("systemctl").arg("daemon-reload"),
+            )));
             diff.push("daemon-reload".to_string());
         }
         let Some(name) = &self.params.name else {
@@ -116,7 +115,6 @@ impl Module for Systemd {
         if probe.rc != 0 {
             return Err(ModuleError::Probe(probe.stderr.trim().to_string()));
         }
-        let unit = quote(name);
         let file_state = fact("UnitFileState");
         let masked = file_state.starts_with("masked") || fact("LoadState") == "masked";
         let not_found = fact("LoadState") == "not-found";
@@ -125,8 +123,9 @@ impl Module for Systemd {
                 "could not find the requested unit {name}"
             )));
         }
-        let mut run = |command: &str, line: String| {
-            steps.push(Step::run(format!("systemctl {command} {unit}")));
+        let mut run = |command: &'static str, line: String| {
+            let systemctl = Cmd::new("systemctl").arg(command).operand(name);
+            steps.push(Step::run(Script::of(systemctl)));
             diff.push(line);
         };
         match self.params.masked {
@@ -178,6 +177,7 @@ impl Systemd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::command::stub_sh::{argv_stubs, run, run_step, scripts};
     use crate::modules::tests::NoFiles;
     use serde_json::json;
 
@@ -197,7 +197,7 @@ mod tests {
             unit(json!({"name": "app-api", "state": "started"}))
                 .probe()
                 .unwrap(),
-            "systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload app-api"
+            "systemctl show -p LoadState,ActiveState,UnitFileState,NeedDaemonReload -- app-api\n"
         );
         assert_eq!(unit(json!({"daemon_reload": true})).probe(), None);
     }
@@ -207,11 +207,8 @@ mod tests {
         let module = unit(json!({"name": "app", "state": "started", "enabled": "yes"}));
         let plan = module.plan(&show("inactive", "disabled")).unwrap();
         assert_eq!(
-            plan.steps,
-            vec![
-                Step::run("systemctl enable app"),
-                Step::run("systemctl start app")
-            ]
+            scripts(&plan.steps),
+            ["systemctl enable -- app\n", "systemctl start -- app\n"]
         );
         assert_eq!(
             plan.diff.as_deref(),
@@ -229,11 +226,8 @@ mod tests {
         let module = unit(json!({"name": "app", "state": "stopped", "enabled": false}));
         let plan = module.plan(&show("active", "enabled")).unwrap();
         assert_eq!(
-            plan.steps,
-            vec![
-                Step::run("systemctl disable app"),
-                Step::run("systemctl stop app")
-            ]
+            scripts(&plan.steps),
+            ["systemctl disable -- app\n", "systemctl stop -- app\n"]
         );
         assert!(!module.plan(&show("failed", "disabled")).unwrap().changed);
     }
@@ -242,12 +236,12 @@ mod tests {
     fn restarted_and_reloaded_always_change() {
         let restart = unit(json!({"name": "app", "state": "restarted"}));
         let plan = restart.plan(&show("active", "enabled")).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("systemctl restart app")]);
+        assert_eq!(scripts(&plan.steps), ["systemctl restart -- app\n"]);
         let reload = unit(json!({"name": "app", "state": "reloaded"}));
         let plan = reload.plan(&show("active", "enabled")).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("systemctl reload app")]);
+        assert_eq!(scripts(&plan.steps), ["systemctl reload -- app\n"]);
         let plan = reload.plan(&show("inactive", "enabled")).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("systemctl start app")]);
+        assert_eq!(scripts(&plan.steps), ["systemctl start -- app\n"]);
     }
 
     #[test]
@@ -255,21 +249,15 @@ mod tests {
         let mask = unit(json!({"name": "app", "masked": true, "state": "stopped"}));
         let plan = mask.plan(&show("active", "enabled")).unwrap();
         assert_eq!(
-            plan.steps,
-            vec![
-                Step::run("systemctl mask app"),
-                Step::run("systemctl stop app")
-            ]
+            scripts(&plan.steps),
+            ["systemctl mask -- app\n", "systemctl stop -- app\n"]
         );
         assert!(!mask.plan(&show("inactive", "masked")).unwrap().changed);
         let unmask = unit(json!({"name": "app", "masked": false, "enabled": true}));
         let plan = unmask.plan(&show("inactive", "masked")).unwrap();
         assert_eq!(
-            plan.steps,
-            vec![
-                Step::run("systemctl unmask app"),
-                Step::run("systemctl enable app")
-            ]
+            scripts(&plan.steps),
+            ["systemctl unmask -- app\n", "systemctl enable -- app\n"]
         );
     }
 
@@ -278,13 +266,28 @@ mod tests {
         let plan = unit(json!({"daemon_reload": true}))
             .plan(&Probe::default())
             .unwrap();
-        assert_eq!(plan.steps, vec![Step::run("systemctl daemon-reload")]);
+        assert_eq!(scripts(&plan.steps), ["systemctl daemon-reload\n"]);
         let named = unit(json!({"name": "app", "daemon_reload": true, "state": "started"}));
         assert!(!named.plan(&show("active", "enabled")).unwrap().changed);
         let stale = Probe::ok("LoadState=loaded\nActiveState=active\nNeedDaemonReload=yes\n");
         assert_eq!(
-            named.plan(&stale).unwrap().steps,
-            vec![Step::run("systemctl daemon-reload")]
+            scripts(&named.plan(&stale).unwrap().steps),
+            ["systemctl daemon-reload\n"]
+        );
+    }
+
+    #[test]
+    fn the_unit_name_is_one_word_after_end_of_options() {
+        let stubs = argv_stubs(&["systemctl"]);
+        let module = unit(json!({"name": "app@$(id) x.service", "state": "restarted"}));
+        assert_eq!(
+            run(&stubs, &module.probe().unwrap(), b"").stdout,
+            "systemctl [show] [-p] [LoadState,ActiveState,UnitFileState,NeedDaemonReload] [--] [app@$(id) x.service]\n"
+        );
+        let plan = module.plan(&show("active", "enabled")).unwrap();
+        assert_eq!(
+            run_step(&stubs, &plan.steps[0]).stdout,
+            "systemctl [restart] [--] [app@$(id) x.service]\n"
         );
     }
 

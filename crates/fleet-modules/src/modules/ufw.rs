@@ -7,9 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de;
-use crate::shell::quote;
 use crate::text::fields;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "state",
@@ -102,8 +101,8 @@ impl Policy {
 #[derive(Debug)]
 pub struct Ufw {
     params: UfwParams,
-    /// The rule's words after `ufw` (quoted), when the task has a rule.
-    rule: Option<String>,
+    /// The rule's words after `ufw`, when the task has a rule.
+    rule: Option<Vec<String>>,
 }
 
 fn invalid(message: impl Into<String>) -> ModuleError {
@@ -157,6 +156,20 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
             "name (an application profile) excludes port and proto",
         ));
     }
+    let values = [
+        ("from_ip", &params.from_ip),
+        ("to_ip", &params.to_ip),
+        ("name", &params.name),
+        ("interface", &params.interface),
+    ];
+    for (what, value) in values {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.is_empty() || v.starts_with('-'))
+        {
+            return Err(invalid(format!("invalid {what} {value:?}")));
+        }
+    }
     let rule = params.rule.map(|policy| {
         let mut words: Vec<String> = Vec::new();
         if params.delete {
@@ -169,29 +182,29 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
             _ => {}
         }
         if let Some(interface) = &params.interface {
-            words.extend(["on".into(), quote(interface)]);
+            words.extend(["on".into(), interface.clone()]);
         }
         words.extend([
             "from".into(),
-            quote(params.from_ip.as_deref().unwrap_or("any")),
+            params.from_ip.as_deref().unwrap_or("any").into(),
         ]);
         if let Some(from_port) = &from_port {
-            words.extend(["port".into(), quote(from_port)]);
+            words.extend(["port".into(), from_port.clone()]);
         }
-        words.extend(["to".into(), quote(params.to_ip.as_deref().unwrap_or("any"))]);
+        words.extend(["to".into(), params.to_ip.as_deref().unwrap_or("any").into()]);
         if let Some(port) = &port {
-            words.extend(["port".into(), quote(port)]);
+            words.extend(["port".into(), port.clone()]);
         }
         if let Some(proto) = params.proto.filter(|p| *p != Proto::Any) {
             words.extend(["proto".into(), format!("{proto:?}").to_lowercase()]);
         }
         if let Some(name) = &params.name {
-            words.extend(["app".into(), quote(name)]);
+            words.extend(["app".into(), name.clone()]);
         }
         if let Some(comment) = &params.comment {
-            words.extend(["comment".into(), quote(comment)]);
+            words.extend(["comment".into(), comment.clone()]);
         }
-        words.join(" ")
+        words
     });
     if params.direction == Some(Direction::Routed) && rule.is_some() {
         return Err(invalid("direction: routed applies to default only"));
@@ -261,11 +274,21 @@ fn dry_run_tuples(lines: &[&str]) -> Vec<(bool, Vec<String>)> {
     sections
 }
 
+/// `ufw` and `words`: ufw reads its arguments as a sentence, and takes no
+/// `--`.
+fn ufw<'a>(words: impl IntoIterator<Item = &'a str>) -> Cmd {
+    words.into_iter().fold(Cmd::new("ufw"), Cmd::arg)
+}
+
+fn run(cmd: Cmd) -> Step {
+    Step::run(Script::of(cmd))
+}
+
 impl Ufw {
     fn default_step(
         &self,
         facts: &std::collections::BTreeMap<&str, &str>,
-    ) -> Option<(String, String)> {
+    ) -> Option<(Cmd, String)> {
         let policy = self.params.default?;
         let (key, direction) = match self.params.direction {
             Some(Direction::Out | Direction::Outgoing) => ("DEFAULT_OUTPUT_POLICY", "outgoing"),
@@ -280,7 +303,7 @@ impl Ufw {
         };
         (current != policy.word()).then(|| {
             (
-                format!("ufw default {} {direction}", policy.word()),
+                ufw(["default", policy.word(), direction]),
                 format!("default {direction}: {current} -> {}", policy.word()),
             )
         })
@@ -306,10 +329,9 @@ impl Ufw {
                 _ => "deny",
             },
         };
-        let own_rule = self
-            .rule
-            .as_ref()
-            .is_some_and(|rule| !self.params.delete && allows_ssh(&format!("ufw {rule}"), port));
+        let own_rule = self.rule.as_ref().is_some_and(|rule| {
+            !self.params.delete && allows_ssh(&format!("ufw {}", rule.join(" ")), port)
+        });
         if incoming_default == "allow"
             || own_rule
             || added.iter().any(|line| allows_ssh(line, port))
@@ -324,25 +346,27 @@ impl Ufw {
 }
 
 impl Module for Ufw {
-    fn probe(&self) -> Option<crate::Script> {
-        let mut script = String::from(
-            "command -v ufw >/dev/null || { echo installed=0; exit 0; }; \
-             echo \"status=$(ufw status | head -n 1)\"; grep '^DEFAULT_' /etc/default/ufw; ",
+    fn probe(&self) -> Option<Script> {
+        let mut script = Script::new().snippet(
+            "command -v ufw >/dev/null || { echo installed=0; exit 0; }\n\
+             echo \"status=$(ufw status | head -n 1)\"; grep '^DEFAULT_' /etc/default/ufw\n",
         );
         if self.params.state == Some(UfwState::Enabled) {
-            script.push_str(
-                "echo \"ssh_port=${SSH_CONNECTION##* }\"; ufw show added | sed -n 's/^ufw /added: ufw /p'; ",
+            script = script.snippet(
+                "echo \"ssh_port=${SSH_CONNECTION##* }\"; ufw show added | sed -n 's/^ufw /added: ufw /p'\n",
             );
         }
         if let Some(rule) = &self.rule {
-            script.push_str(&format!(
-                "for f in /etc/ufw/user.rules /etc/ufw/user6.rules; do grep -h '^### tuple' \"$f\" 2>/dev/null | sed \"s|^|current $f: |\"; done; \
-                 if out=$(ufw --dry-run {rule} 2>&1); then printf '%s\\n' \"$out\" | grep -E '^(\\*filter|:ufw6-user-input|### tuple)' | sed 's/^/dry: /'; \
-                 else echo \"rule_error=$(printf '%s' \"$out\" | tr '\\n' ' ')\"; fi; "
-            ));
+            // The rule's words are the positional parameters: `"$@"`.
+            script = script.cmd(Cmd::new("set").operands(rule)).snippet(
+                "for f in /etc/ufw/user.rules /etc/ufw/user6.rules; do \
+                 grep -h '^### tuple' \"$f\" 2>/dev/null | sed \"s|^|current $f: |\"; done\n\
+                 if out=$(ufw --dry-run \"$@\" 2>&1); then \
+                 printf '%s\\n' \"$out\" | grep -E '^(\\*filter|:ufw6-user-input|### tuple)' | sed 's/^/dry: /'; \
+                 else echo \"rule_error=$(printf '%s' \"$out\" | tr '\\n' ' ')\"; fi\n",
+            );
         }
-        script.push_str("true");
-        Some(script.into())
+        Some(script.snippet("true\n"))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
@@ -368,7 +392,7 @@ impl Module for Ufw {
         let mut steps = Vec::new();
         let mut diff = Vec::new();
         if self.params.state == Some(UfwState::Reset) {
-            steps.push(Step::run("ufw --force reset"));
+            steps.push(run(ufw(["--force", "reset"])));
             diff.push("reset".to_string());
         }
         if let Some(rule) = &self.rule {
@@ -381,12 +405,13 @@ impl Module for Ufw {
                     tuples != current
                 });
             if changes {
-                steps.push(Step::run(format!("ufw {rule}")));
-                diff.push(format!("rule: ufw {rule}"));
+                let cmd = ufw(rule.iter().map(String::as_str));
+                diff.push(format!("rule: {}", cmd.render()));
+                steps.push(run(cmd));
             }
         }
         if let Some((command, line)) = self.default_step(&facts) {
-            steps.push(Step::run(command));
+            steps.push(run(command));
             diff.push(line);
         }
         let active = facts
@@ -395,11 +420,11 @@ impl Module for Ufw {
         match self.params.state {
             Some(UfwState::Enabled) if !active => {
                 self.check_ssh_allowed(&facts, &prefixed("added: "))?;
-                steps.push(Step::run("ufw --force enable"));
+                steps.push(run(ufw(["--force", "enable"])));
                 diff.push("state: inactive -> active".into());
             }
             Some(UfwState::Disabled) if active => {
-                steps.push(Step::run("ufw disable"));
+                steps.push(run(ufw(["disable"])));
                 diff.push("state: active -> inactive".into());
             }
             _ => {}
@@ -412,173 +437,5 @@ impl Module for Ufw {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::modules::tests::NoFiles;
-    use serde_json::json;
-
-    fn ufw(params: Value) -> Box<dyn Module> {
-        build(params, &NoFiles).unwrap()
-    }
-
-    const INACTIVE: &str = "status=Status: inactive\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n";
-    const TUPLE: &str = "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in";
-    const TUPLE6: &str = "### tuple ### allow tcp 22 ::/0 any ::/0 in";
-
-    #[test]
-    fn builds_the_rule_like_ansible() {
-        let module = ufw(json!({"rule": "allow", "port": 22, "proto": "tcp", "comment": "ssh in"}));
-        let probe = module.probe().unwrap();
-        assert!(
-            probe
-                .contains("ufw --dry-run allow from any to any port 22 proto tcp comment 'ssh in'"),
-            "{probe}"
-        );
-        let limited = ufw(
-            json!({"rule": "limit", "direction": "in", "from_ip": "10.0.0.0/8", "name": "OpenSSH", "delete": true}),
-        );
-        assert!(
-            limited
-                .probe()
-                .unwrap()
-                .contains("ufw --dry-run delete limit in from 10.0.0.0/8 to any app OpenSSH")
-        );
-    }
-
-    #[test]
-    fn a_rule_is_new_when_the_dry_run_tuples_differ() {
-        let module = ufw(json!({"rule": "allow", "port": "22", "proto": "tcp"}));
-        let new = format!(
-            "{INACTIVE}dry: *filter\ndry: {TUPLE}\ndry: *filter\ndry: :ufw6-user-input - [0:0]\ndry: {TUPLE6}\n"
-        );
-        let plan = module.plan(&Probe::ok(&new)).unwrap();
-        assert_eq!(
-            plan.steps,
-            vec![Step::run("ufw allow from any to any port 22 proto tcp")]
-        );
-        assert_eq!(
-            plan.diff.as_deref(),
-            Some("rule: ufw allow from any to any port 22 proto tcp\n")
-        );
-        let current = format!(
-            "current /etc/ufw/user.rules: {TUPLE}\ncurrent /etc/ufw/user6.rules: {TUPLE6}\n{}",
-            new.trim_start_matches(INACTIVE)
-        );
-        assert!(
-            !module
-                .plan(&Probe::ok(&format!("{INACTIVE}{current}")))
-                .unwrap()
-                .changed
-        );
-        assert!(
-            !module.plan(&Probe::ok(INACTIVE)).unwrap().changed,
-            "ufw skipped an existing rule"
-        );
-        let err = module
-            .plan(&Probe::ok("rule_error=ERROR: Bad port\n"))
-            .unwrap_err();
-        assert_eq!(err.to_string(), "ufw rejects the rule: ERROR: Bad port");
-    }
-
-    #[test]
-    fn default_policies_come_from_etc_default_ufw() {
-        let deny = ufw(json!({"default": "deny", "direction": "incoming"}));
-        assert!(!deny.plan(&Probe::ok(INACTIVE)).unwrap().changed);
-        let allow_out = ufw(json!({"default": "deny", "direction": "outgoing"}));
-        let plan = allow_out.plan(&Probe::ok(INACTIVE)).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("ufw default deny outgoing")]);
-        assert_eq!(
-            plan.diff.as_deref(),
-            Some("default outgoing: allow -> deny\n")
-        );
-    }
-
-    #[test]
-    fn enabling_needs_an_ssh_rule() {
-        let module = ufw(json!({"state": "enabled"}));
-        assert!(module.probe().unwrap().contains("ufw show added"));
-        let err = module.plan(&Probe::ok(INACTIVE)).unwrap_err();
-        assert!(
-            err.to_string().starts_with("refusing to enable ufw"),
-            "{err}"
-        );
-        for rule in [
-            "ufw allow 22/tcp",
-            "ufw limit OpenSSH",
-            "ufw allow 22",
-            "ufw allow from 10.0.0.0/8 to any port 22 proto tcp",
-        ] {
-            let probe = Probe::ok(&format!("{INACTIVE}added: {rule}\n"));
-            let plan = module.plan(&probe).unwrap();
-            assert_eq!(plan.steps, vec![Step::run("ufw --force enable")], "{rule}");
-        }
-        for rule in [
-            "ufw allow 22/udp",
-            "ufw allow out 22/tcp",
-            "ufw allow 80,443/tcp",
-            "ufw allow from any port 22",
-        ] {
-            let probe = Probe::ok(&format!("{INACTIVE}added: {rule}\n"));
-            assert!(module.plan(&probe).is_err(), "{rule}");
-        }
-        let other_port = Probe::ok(&format!(
-            "{INACTIVE}ssh_port=2222\nadded: ufw allow 2200:2300/tcp\n"
-        ));
-        assert!(module.plan(&other_port).is_ok());
-        let active = Probe::ok("status=Status: active\n");
-        assert_eq!(module.plan(&active).unwrap(), Plan::unchanged());
-    }
-
-    #[test]
-    fn enabling_with_its_own_ssh_rule_adds_the_rule_first() {
-        let module = ufw(json!({"state": "enabled", "rule": "allow", "port": 22, "proto": "tcp"}));
-        let probe = format!("{INACTIVE}dry: *filter\ndry: {TUPLE}\n");
-        let plan = module.plan(&Probe::ok(&probe)).unwrap();
-        assert_eq!(
-            plan.steps,
-            vec![
-                Step::run("ufw allow from any to any port 22 proto tcp"),
-                Step::run("ufw --force enable")
-            ]
-        );
-    }
-
-    #[test]
-    fn disable_and_reset() {
-        let disable = ufw(json!({"state": "disabled"}));
-        let plan = disable.plan(&Probe::ok("status=Status: active\n")).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("ufw disable")]);
-        assert!(!disable.plan(&Probe::ok(INACTIVE)).unwrap().changed);
-        let reset = ufw(json!({"state": "reset"}));
-        assert_eq!(
-            reset.plan(&Probe::ok(INACTIVE)).unwrap().steps,
-            vec![Step::run("ufw --force reset")]
-        );
-        let missing = disable.plan(&Probe::ok("installed=0\n")).unwrap_err();
-        assert_eq!(missing.to_string(), "ufw is not installed on this host");
-    }
-
-    #[test]
-    fn rejects_bad_params() {
-        let err = build(json!({"rule": "allow", "src": "10.0.0.1"}), &NoFiles).unwrap_err();
-        assert!(err.to_string().contains("unknown field `src`"), "{err}");
-        assert!(build(json!({}), &NoFiles).is_err());
-        assert!(build(json!({"port": 22}), &NoFiles).is_err());
-        assert!(build(json!({"rule": "allow", "port": "22; reboot"}), &NoFiles).is_err());
-        assert!(
-            build(
-                json!({"state": "reset", "rule": "allow", "port": 22}),
-                &NoFiles
-            )
-            .is_err()
-        );
-        assert!(build(json!({"default": "limit"}), &NoFiles).is_err());
-        assert!(
-            build(
-                json!({"rule": "allow", "name": "OpenSSH", "port": 22}),
-                &NoFiles
-            )
-            .is_err()
-        );
-    }
-}
+#[path = "ufw_tests.rs"]
+mod tests;

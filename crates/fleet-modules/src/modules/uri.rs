@@ -6,9 +6,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::de;
-use crate::shell::quote;
 use crate::text::{decode_base64, fields};
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, StepOutput, parse_params};
+use crate::{
+    Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, StepOutput, parse_params,
+};
 
 pub const PARAMS: &[&str] = &[
     "url",
@@ -71,8 +72,8 @@ pub struct Uri {
     params: UriParams,
     statuses: Vec<u16>,
     body: Option<String>,
-    /// The curl command without the URL and body.
-    curl: String,
+    /// The curl command without the output, body and URL.
+    curl: Cmd,
 }
 
 fn invalid(message: impl Into<String>) -> ModuleError {
@@ -116,36 +117,42 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
             return Err(invalid("body must be a string unless body_format is json"));
         }
     };
-    let mut curl = vec![format!("curl -sS --max-time {}", params.timeout.max(1))];
-    if !params.validate_certs {
-        curl.push("-k".into());
-    }
-    match params.method.as_str() {
-        "GET" => curl.push("-L".into()),
-        "HEAD" => curl.push("-L --head".into()),
-        method => curl.push(format!("-X {method}")),
-    }
+    let mut curl = Cmd::new("curl")
+        .flag("-sS")
+        .opt("--max-time", params.timeout.max(1).to_string())
+        .flag_if(!params.validate_certs, "-k");
+    curl = match params.method.as_str() {
+        "GET" => curl.flag("-L"),
+        "HEAD" => curl.flag("-L").flag("--head"),
+        method => curl.opt("-X", method),
+    };
     if body.is_some() && params.method == "GET" {
-        curl.push("-X GET".into());
+        curl = curl.opt("-X", "GET");
     }
     let mut has_content_type = false;
     for (name, value) in &params.headers {
         let value =
             scalar(value).ok_or_else(|| invalid(format!("header {name} must be a string")))?;
-        if name.is_empty() || name.contains([':', '\n', ' ']) || value.contains('\n') {
+        // A header name is a token: no `@`, which would make curl read a
+        // file, and no `:`, space or newline.
+        let token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token || value.contains(['\n', '\r']) {
             return Err(invalid(format!("invalid header {name:?}")));
         }
         has_content_type |= name.eq_ignore_ascii_case("content-type");
-        curl.push(format!("-H {}", quote(&format!("{name}: {value}"))));
+        curl = curl.opt("-H", format!("{name}: {value}"));
     }
     if params.body_format == BodyFormat::Json && body.is_some() && !has_content_type {
-        curl.push("-H 'Content-Type: application/json'".into());
+        curl = curl.opt("-H", "Content-Type: application/json");
     }
     Ok(Box::new(Uri {
         params,
         statuses,
         body,
-        curl: curl.join(" "),
+        curl,
     }))
 }
 
@@ -178,45 +185,51 @@ fn split_status(output: &str) -> (&str, u16) {
     (body, status.trim().parse().unwrap_or(0))
 }
 
+impl Uri {
+    /// The request: curl reads the body, if any, from its stdin (`@-`), so
+    /// that no body (one starting with `@`, say) is read as a file name.
+    fn request(&self, discard_content: bool) -> Cmd {
+        let mut curl = self.curl.clone();
+        if discard_content {
+            curl = curl.opt("-o", "/dev/null");
+        }
+        if self.body.is_some() {
+            curl = curl.opt("--data-binary", "@-");
+        }
+        curl.opt("-w", "\\n%{http_code}")
+            .operand(self.params.url.as_str())
+    }
+}
+
 impl Module for Uri {
-    fn probe(&self) -> Option<crate::Script> {
+    /// `response=` and the base64 of what curl printed, in one pipeline:
+    /// `printf` (a builtin) hands curl the body.
+    fn probe(&self) -> Option<Script> {
         if !self.reads_only() {
             return None;
         }
-        let output = if self.params.return_content {
-            ""
-        } else {
-            " -o /dev/null"
+        let curl = self.request(!self.params.return_content);
+        let encode = Cmd::new("base64").flag("-w0");
+        let script = Script::new().cmd(Cmd::without_end_of_options("printf").arg("response="));
+        let script = match &self.body {
+            Some(body) => script.set("body", body.as_str()).pipeline([
+                Cmd::without_end_of_options("printf")
+                    .arg("%s")
+                    .operand(Arg::var("body")),
+                curl,
+                encode,
+            ]),
+            None => script.pipeline([curl, encode]),
         };
-        let data = match &self.body {
-            Some(body) => format!(" --data-binary {}", quote(body)),
-            None => String::new(),
-        };
-        Some(
-            format!(
-                "echo \"response=$({}{output}{data} -w '\\n%{{http_code}}' {} | base64 -w0)\"",
-                self.curl,
-                quote(&self.params.url)
-            )
-            .into(),
-        )
+        Some(script.cmd(Cmd::without_end_of_options("echo")))
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
         if !self.reads_only() {
-            let data = if self.body.is_some() {
-                " --data-binary @-"
-            } else {
-                ""
-            };
-            let script = format!(
-                "{}{data} -w '\\n%{{http_code}}' {}",
-                self.curl,
-                quote(&self.params.url)
-            );
-            let step = Step::Run {
-                script: script.into(),
-                stdin: self.body.clone().map(String::into_bytes).map(Into::into),
+            let script = Script::of(self.request(false));
+            let step = match &self.body {
+                Some(body) => Step::run_with_stdin(script, body.clone().into_bytes()),
+                None => Step::run(script),
             };
             return Ok(Plan::change(vec![step]).with_diff(Some(format!(
                 "{} {}\n",
@@ -255,6 +268,7 @@ impl Module for Uri {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::command::stub_sh::{run, run_step, scripts};
     use crate::modules::tests::NoFiles;
     use base64::Engine;
     use serde_json::json;
@@ -274,7 +288,9 @@ mod tests {
             uri(json!({"url": "http://127.0.0.1:8000/health", "headers": {"X-Token": "a b"}}));
         assert_eq!(
             module.probe().unwrap(),
-            "echo \"response=$(curl -sS --max-time 30 -L -H 'X-Token: a b' -o /dev/null -w '\\n%{http_code}' http://127.0.0.1:8000/health | base64 -w0)\""
+            "printf 'response='\n\
+             curl -sS --max-time 30 -L -H 'X-Token: a b' -o /dev/null -w '\\n%{http_code}' -- http://127.0.0.1:8000/health | base64 -w0\n\
+             echo\n"
         );
         let plan = module.plan(&response("\n200")).unwrap();
         assert!(!plan.changed);
@@ -327,11 +343,13 @@ mod tests {
         let plan = module.plan(&Probe::default()).unwrap();
         assert!(plan.changed);
         assert_eq!(
-            plan.steps,
-            vec![Step::Run {
-                script: "curl -sS --max-time 30 -X POST -H 'Content-Type: application/json' --data-binary @- -w '\\n%{http_code}' http://x/api".into(),
-                stdin: Some(b"{\"a\":1}".to_vec().into()),
-            }]
+            scripts(&plan.steps),
+            [
+                "curl -sS --max-time 30 -X POST -H 'Content-Type: application/json' --data-binary @- -w '\\n%{http_code}' -- http://x/api\n"
+            ]
+        );
+        assert!(
+            matches!(&plan.steps[0], Step::Run { stdin: Some(stdin), .. } if stdin.bytes() == b"{\"a\":1}")
         );
         let created = StepOutput {
             stdout: "{\"id\":1}\n201".into(),
@@ -343,6 +361,29 @@ mod tests {
             ..StepOutput::default()
         };
         assert!(module.outcome(&[rejected]).is_err());
+    }
+
+    /// A curl that prints its words and what it read on stdin.
+    const CURL: &str = "curl() { argv curl \"$@\"; printf 'stdin [%s]\\n' \"$(cat)\"; }\n";
+
+    #[test]
+    fn a_body_is_data_even_when_it_starts_with_an_at_sign() {
+        let get = uri(json!({"url": "http://x/q", "body": "@/etc/passwd", "return_content": true}));
+        let out = run(CURL, &get.probe().unwrap(), b"");
+        let facts = fields(&out.stdout);
+        let sent = decode_base64(facts["response"], "response").unwrap();
+        assert_eq!(
+            String::from_utf8(sent).unwrap(),
+            "curl [-sS] [--max-time] [30] [-L] [-X] [GET] [--data-binary] [@-] [-w] [\\n%{http_code}] [--] [http://x/q]\n\
+             stdin [@/etc/passwd]\n"
+        );
+        let post = uri(json!({"url": "http://x/q", "method": "PUT", "body": "@/etc/shadow $(id)"}));
+        let plan = post.plan(&Probe::default()).unwrap();
+        assert_eq!(
+            run_step(CURL, &plan.steps[0]).stdout,
+            "curl [-sS] [--max-time] [30] [-X] [PUT] [--data-binary] [@-] [-w] [\\n%{http_code}] [--] [http://x/q]\n\
+             stdin [@/etc/shadow $(id)]\n"
+        );
     }
 
     #[test]
@@ -361,6 +402,13 @@ mod tests {
         assert!(
             build(
                 json!({"url": "http://x", "headers": {"A\nB": "c"}}),
+                &NoFiles
+            )
+            .is_err()
+        );
+        assert!(
+            build(
+                json!({"url": "http://x", "headers": {"@/etc/passwd": "c"}}),
                 &NoFiles
             )
             .is_err()

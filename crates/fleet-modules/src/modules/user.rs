@@ -10,9 +10,10 @@ use serde_json::Value;
 use super::apt::StringList;
 use super::de;
 use super::group::{Presence, check_account_name};
-use crate::shell::quote;
 use crate::text::fields;
-use crate::{Controller, Module, ModuleError, Plan, Probe, Step, parse_params};
+use crate::{
+    Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Secret, Stdin, Step, parse_params,
+};
 
 pub const PARAMS: &[&str] = &[
     "name",
@@ -146,49 +147,50 @@ impl<'a> Current<'a> {
 impl User {
     fn create(&self, own_group_exists: bool) -> Vec<Step> {
         let p = &self.params;
-        let mut args = vec!["useradd".to_string()];
-        if p.system {
-            args.push("-r".into());
-        }
+        let mut useradd = Cmd::new("useradd").flag_if(p.system, "-r");
         if let Some(uid) = p.uid {
-            args.push(format!("-u {uid}"));
+            useradd = useradd.opt("-u", uid.to_string());
         }
         match (&p.group, own_group_exists) {
-            (Some(group), _) => args.push(format!("-g {}", quote(group))),
-            (None, true) => args.push(format!("-g {}", quote(&p.name))),
+            (Some(group), _) => useradd = useradd.opt("-g", group),
+            (None, true) => useradd = useradd.opt("-g", &p.name),
             (None, false) => {}
         }
         if let Some(groups) = self.groups.as_ref().filter(|g| !g.is_empty()) {
-            args.push(format!("-G {}", quote(&groups.join(","))));
+            useradd = useradd.opt("-G", groups.join(","));
         }
         let options = [("-s", &p.shell), ("-d", &p.home), ("-c", &p.comment)];
         for (flag, value) in options {
             if let Some(value) = value {
-                args.push(format!("{flag} {}", quote(value)));
+                useradd = useradd.opt(flag, value);
             }
         }
-        args.push(if p.create_home { "-m" } else { "-M" }.into());
-        args.push(quote(&p.name));
-        let mut steps = vec![Step::run(args.join(" "))];
+        let useradd = useradd
+            .flag(if p.create_home { "-m" } else { "-M" })
+            .operand(&p.name);
+        let mut steps = vec![Step::run(Script::of(useradd))];
         steps.extend(self.password_step());
         steps
     }
 
+    /// `chpasswd -e`, with `name:hash` on its stdin.
     fn password_step(&self) -> Option<Step> {
-        self.params.password.as_ref().map(|hash| Step::Run {
-            script: "chpasswd -e".into(),
-            stdin: Some(format!("{}:{hash}\n", self.params.name).into_bytes().into()),
+        self.params.password.as_ref().map(|hash| {
+            Step::run_with_stdin(
+                Script::of(Cmd::new("chpasswd").flag("-e")),
+                Stdin::Secret(Secret::new(format!("{}:{hash}\n", self.params.name))),
+            )
         })
     }
 
     /// `usermod` options and diff lines for an existing user.
     fn modify(&self, current: &Current, shadow: &str) -> (Vec<Step>, Vec<String>) {
         let p = &self.params;
-        let mut options = Vec::new();
+        let mut options: Vec<(&'static str, String)> = Vec::new();
         let mut diff = Vec::new();
-        let mut set = |flag: &str, field: &str, from: &str, to: &str| {
+        let mut set = |flag: &'static str, field: &str, from: &str, to: &str| {
             if from != to {
-                options.push(format!("{flag} {}", quote(to)));
+                options.push((flag, to.to_string()));
                 diff.push(format!("{field}: {from} -> {to}"));
             }
         };
@@ -214,6 +216,7 @@ impl User {
         if let Some(comment) = &p.comment {
             set("-c", "comment", current.comment, comment);
         }
+        let mut groups_option = None;
         if let Some(groups) = &self.groups {
             let primary = p.group.as_deref().unwrap_or(current.primary);
             let wanted: BTreeSet<&str> = groups
@@ -228,8 +231,7 @@ impl User {
                 wanted.clone()
             };
             if target != current.supplementary {
-                let flag = if p.append { "-a -G" } else { "-G" };
-                options.push(format!("{flag} {}", quote(&list(&wanted))));
+                groups_option = Some(list(&wanted));
                 diff.push(format!(
                     "groups: {} -> {}",
                     list(&current.supplementary),
@@ -238,12 +240,16 @@ impl User {
             }
         }
         let mut steps = Vec::new();
-        if !options.is_empty() {
-            steps.push(Step::run(format!(
-                "usermod {} {}",
-                options.join(" "),
-                quote(&p.name)
-            )));
+        if !options.is_empty() || groups_option.is_some() {
+            let mut usermod = options
+                .into_iter()
+                .fold(Cmd::new("usermod"), |usermod, (flag, value)| {
+                    usermod.opt(flag, value)
+                });
+            if let Some(groups) = groups_option {
+                usermod = usermod.flag_if(p.append, "-a").opt("-G", groups);
+            }
+            steps.push(Step::run(Script::of(usermod.operand(&p.name))));
         }
         let password_due = p.update_password == UpdatePassword::Always
             && p.password.as_deref().is_some_and(|hash| hash != shadow);
@@ -256,31 +262,28 @@ impl User {
 }
 
 impl Module for User {
-    fn probe(&self) -> Option<crate::Script> {
-        let name = quote(&self.params.name);
-        let shadow = if self.params.password.is_some() {
-            format!(
-                "shadow=$(getent shadow {name}); shadow=${{shadow#*:}}; \
-                 echo \"shadow=${{shadow%%:*}}\"; "
-            )
-        } else {
-            String::new()
-        };
+    fn probe(&self) -> Option<Script> {
         // `id -Gn` lists the primary group first; the own group matters
         // only to create the user.
-        Some(
-            format!(
-                "if entry=$(getent passwd {name}); then echo \"passwd=$entry\"; \
-             groups=$(id -Gn {name}); echo \"primary=${{groups%% *}}\"; echo \"groups=$groups\"; \
-             {shadow}else getent group {name} >/dev/null && echo own_group=1; fi; true"
+        let script = Script::new().set("name", self.params.name.as_str()).snippet(
+            "if entry=$(getent passwd \"$name\"); then echo \"passwd=$entry\"\n\
+             groups=$(id -Gn -- \"$name\"); echo \"primary=${groups%% *}\"; echo \"groups=$groups\"\n",
+        );
+        let script = if self.params.password.is_some() {
+            script.snippet(
+                "shadow=$(getent shadow \"$name\"); shadow=${shadow#*:}; echo \"shadow=${shadow%%:*}\"\n",
             )
-            .into(),
+        } else {
+            script
+        };
+        Some(
+            script
+                .snippet("else getent group \"$name\" >/dev/null && echo own_group=1; fi\ntrue\n"),
         )
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
         let facts = fields(&probe.stdout);
-        let name = quote(&self.params.name);
         let Some(passwd) = facts.get("passwd") else {
             return Ok(match self.params.state {
                 Presence::Absent => Plan::unchanged(),
@@ -289,11 +292,11 @@ impl Module for User {
             });
         };
         if self.params.state == Presence::Absent {
-            let remove = if self.params.remove { " -r" } else { "" };
-            return Ok(
-                Plan::change(vec![Step::run(format!("userdel{remove} {name}"))])
-                    .with_diff(Some("user: present -> absent\n".into())),
-            );
+            let userdel = Cmd::new("userdel")
+                .flag_if(self.params.remove, "-r")
+                .operand(&self.params.name);
+            return Ok(Plan::change(vec![Step::run(Script::of(userdel))])
+                .with_diff(Some("user: present -> absent\n".into())));
         }
         let value = |key: &str| facts.get(key).copied().unwrap_or_default();
         let current = Current::parse(passwd, value("primary"), value("groups"))?;
@@ -308,6 +311,7 @@ impl Module for User {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::command::stub_sh::{argv_stubs, run, run_step, scripts};
     use crate::modules::tests::NoFiles;
     use serde_json::json;
 
@@ -323,21 +327,27 @@ mod tests {
             "name": "app", "system": true, "shell": "/usr/sbin/nologin", "uid": 990,
             "groups": ["adm", "www-data"], "comment": "App user", "create_home": false,
         }));
-        let probe = module.probe().unwrap();
-        assert!(
-            probe.contains("getent passwd app") && !probe.contains("shadow"),
-            "{probe}"
+        assert_eq!(
+            module.probe().unwrap(),
+            "name=app\n\
+             if entry=$(getent passwd \"$name\"); then echo \"passwd=$entry\"\n\
+             groups=$(id -Gn -- \"$name\"); echo \"primary=${groups%% *}\"; echo \"groups=$groups\"\n\
+             else getent group \"$name\" >/dev/null && echo own_group=1; fi\n\
+             true\n"
         );
         let plan = module.plan(&Probe::ok("")).unwrap();
         assert_eq!(
-            plan.steps,
-            vec![Step::run(
-                "useradd -r -u 990 -G adm,www-data -s /usr/sbin/nologin -c 'App user' -M app"
-            )]
+            scripts(&plan.steps),
+            ["useradd -r -u 990 -G adm,www-data -s /usr/sbin/nologin -c 'App user' -M -- app\n"]
         );
         assert_eq!(plan.diff.as_deref(), Some("user: absent -> present\n"));
         let plan = module.plan(&Probe::ok("own_group=1\n")).unwrap();
-        assert!(matches!(&plan.steps[0], Step::Run { script, .. } if script.contains("-g app")));
+        assert_eq!(
+            scripts(&plan.steps),
+            [
+                "useradd -r -u 990 -g app -G adm,www-data -s /usr/sbin/nologin -c 'App user' -M -- app\n"
+            ]
+        );
     }
 
     #[test]
@@ -348,8 +358,8 @@ mod tests {
             .plan(&Probe::ok(&format!("{PASSWD}groups=app\n")))
             .unwrap();
         assert_eq!(
-            plan.steps,
-            vec![Step::run("usermod -s /usr/sbin/nologin app")]
+            scripts(&plan.steps),
+            ["usermod -s /usr/sbin/nologin -- app\n"]
         );
         assert_eq!(
             plan.diff.as_deref(),
@@ -368,14 +378,14 @@ mod tests {
         let probe = Probe::ok(&format!("{PASSWD}groups=app adm audio\n"));
         let exact = user(json!({"name": "app", "groups": "adm,sudo"}));
         let plan = exact.plan(&probe).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("usermod -G adm,sudo app")]);
+        assert_eq!(scripts(&plan.steps), ["usermod -G adm,sudo -- app\n"]);
         assert_eq!(
             plan.diff.as_deref(),
             Some("groups: adm,audio -> adm,sudo\n")
         );
         let append = user(json!({"name": "app", "groups": ["sudo"], "append": true}));
         let plan = append.plan(&probe).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("usermod -a -G sudo app")]);
+        assert_eq!(scripts(&plan.steps), ["usermod -a -G sudo -- app\n"]);
         assert_eq!(
             plan.diff.as_deref(),
             Some("groups: adm,audio -> adm,audio,sudo\n")
@@ -384,8 +394,8 @@ mod tests {
         assert!(!present.plan(&probe).unwrap().changed);
         let none = user(json!({"name": "app", "groups": []}));
         assert_eq!(
-            none.plan(&probe).unwrap().steps,
-            vec![Step::run("usermod -G '' app")]
+            scripts(&none.plan(&probe).unwrap().steps),
+            ["usermod -G '' -- app\n"]
         );
     }
 
@@ -393,20 +403,27 @@ mod tests {
     fn the_password_goes_to_chpasswd_and_never_into_the_diff() {
         let hash = "$6$salt$secrethash";
         let module = user(json!({"name": "app", "password": hash}));
-        let probe = module.probe().unwrap();
-        assert!(probe.contains("shadow=$(getent shadow app)"), "{probe}");
-        assert!(probe.contains("groups=$(id -Gn app)") && !probe.contains("id -gn"));
-        assert!(!probe.contains("cut ") && !probe.contains(" | "), "{probe}");
+        assert_eq!(
+            module.probe().unwrap(),
+            "name=app\n\
+             if entry=$(getent passwd \"$name\"); then echo \"passwd=$entry\"\n\
+             groups=$(id -Gn -- \"$name\"); echo \"primary=${groups%% *}\"; echo \"groups=$groups\"\n\
+             shadow=$(getent shadow \"$name\"); shadow=${shadow#*:}; echo \"shadow=${shadow%%:*}\"\n\
+             else getent group \"$name\" >/dev/null && echo own_group=1; fi\n\
+             true\n"
+        );
         let plan = module
             .plan(&Probe::ok(&format!("{PASSWD}groups=app\nshadow=!\n")))
             .unwrap();
         assert_eq!(
             plan.steps,
-            vec![Step::Run {
-                script: "chpasswd -e".into(),
-                stdin: Some(format!("app:{hash}\n").into_bytes().into())
-            }]
+            vec![Step::run_with_stdin(
+                Script::of(Cmd::new("chpasswd").flag("-e")),
+                Stdin::Secret(Secret::new(format!("app:{hash}\n")))
+            )]
         );
+        assert_eq!(scripts(&plan.steps), ["chpasswd -e\n"]);
+        assert_eq!(format!("{:?}", plan.steps[0]).matches("secret").count(), 0);
         let diff = plan.diff.unwrap();
         assert_eq!(diff, "password: (changed)\n");
         assert!(!diff.contains("secret"));
@@ -423,8 +440,34 @@ mod tests {
     fn absent_removes_with_or_without_home() {
         let module = user(json!({"name": "app", "state": "absent", "remove": true}));
         let plan = module.plan(&Probe::ok(PASSWD)).unwrap();
-        assert_eq!(plan.steps, vec![Step::run("userdel -r app")]);
+        assert_eq!(scripts(&plan.steps), ["userdel -r -- app\n"]);
         assert!(!module.plan(&Probe::ok("")).unwrap().changed);
+    }
+
+    #[test]
+    fn the_probe_reads_passwd_groups_and_shadow() {
+        let stubs = "getent() { case \"$1 $2\" in\n\
+                     'passwd app') echo 'app:x:1001:1001:App:/home/app:/bin/sh' ;;\n\
+                     'shadow app') echo 'app:$6$s$h:19000:0:99999:7:::' ;;\n\
+                     *) return 2 ;; esac; }\n\
+                     id() { echo 'app adm'; }\n";
+        let module = user(json!({"name": "app", "password": "$6$s$h"}));
+        assert_eq!(
+            run(stubs, &module.probe().unwrap(), b"").stdout,
+            "passwd=app:x:1001:1001:App:/home/app:/bin/sh\nprimary=app\ngroups=app adm\nshadow=$6$s$h\n"
+        );
+        let missing = user(json!({"name": "web"}));
+        assert_eq!(run(stubs, &missing.probe().unwrap(), b"").stdout, "");
+    }
+
+    #[test]
+    fn values_reach_useradd_as_single_words() {
+        let module = user(json!({"name": "app", "comment": "$(id) `x` 'y'", "shell": "-x"}));
+        let plan = module.plan(&Probe::ok("")).unwrap();
+        assert_eq!(
+            run_step(&argv_stubs(&["useradd"]), &plan.steps[0]).stdout,
+            "useradd [-s] [-x] [-c] [$(id) `x` 'y'] [-m] [--] [app]\n"
+        );
     }
 
     #[test]

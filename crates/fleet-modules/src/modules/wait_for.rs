@@ -5,9 +5,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::shell::quote;
 use crate::text::fields;
-use crate::{Controller, Module, ModuleError, Plan, Probe, parse_params};
+use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "host",
@@ -107,36 +106,55 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
     Ok(Box::new(WaitFor { params }))
 }
 
+/// `check`, true while the port accepts connections: a real TCP connect
+/// with bash's `/dev/tcp`, else (for a local port) a listening socket in
+/// `ss`, else `result=nobash`.
+const PORT_OPEN_LOCAL: &str = "if command -v bash >/dev/null 2>&1; then \
+     check() { timeout \"$connect\" bash -c ': < /dev/tcp/$0/$1' \"$host\" \"$port\" 2>/dev/null; }\n\
+     else check() { ss -Hltn \"sport = :$port\" | grep -q .; }; fi\n";
+const PORT_CLOSED_LOCAL: &str = "if command -v bash >/dev/null 2>&1; then \
+     check() { ! timeout \"$connect\" bash -c ': < /dev/tcp/$0/$1' \"$host\" \"$port\" 2>/dev/null; }\n\
+     else check() { ! ss -Hltn \"sport = :$port\" | grep -q .; }; fi\n";
+const PORT_OPEN: &str = "if command -v bash >/dev/null 2>&1; then \
+     check() { timeout \"$connect\" bash -c ': < /dev/tcp/$0/$1' \"$host\" \"$port\" 2>/dev/null; }\n\
+     else echo result=nobash; exit 0; fi\n";
+const PORT_CLOSED: &str = "if command -v bash >/dev/null 2>&1; then \
+     check() { ! timeout \"$connect\" bash -c ': < /dev/tcp/$0/$1' \"$host\" \"$port\" 2>/dev/null; }\n\
+     else echo result=nobash; exit 0; fi\n";
+
 impl WaitFor {
-    /// Shell that defines `check`, true when the awaited condition holds.
-    fn check(&self) -> String {
+    /// The script that defines `check`, true when the awaited condition
+    /// holds.
+    fn check(&self) -> Script {
         let p = &self.params;
-        let negate = if p.state.wants_presence() { "" } else { "! " };
+        let presence = p.state.wants_presence();
         if let Some(port) = p.port {
-            let connect = p.timeout.clamp(1, 5);
-            let mut script = format!(
-                "if command -v bash >/dev/null 2>&1; then \
-                 check() {{ {negate}timeout {connect} bash -c ': < /dev/tcp/$0/$1' {} {port} 2>/dev/null; }}; ",
-                quote(&p.host)
-            );
-            if LOCAL_HOSTS.contains(&p.host.as_str()) {
-                script.push_str(&format!(
-                    "else check() {{ {negate}ss -Hltn 'sport = :{port}' | grep -q .; }}; "
-                ));
-            } else {
-                script.push_str("else echo result=nobash; exit 0; ");
-            }
-            script.push_str("fi; ");
-            return script;
+            let local = LOCAL_HOSTS.contains(&p.host.as_str());
+            let check = match (presence, local) {
+                (true, true) => PORT_OPEN_LOCAL,
+                (false, true) => PORT_CLOSED_LOCAL,
+                (true, false) => PORT_OPEN,
+                (false, false) => PORT_CLOSED,
+            };
+            return Script::new()
+                .set("host", p.host.as_str())
+                .set("port", port.to_string())
+                .set("connect", p.timeout.clamp(1, 5).to_string())
+                .snippet(check);
         }
         match (&p.path, &p.search_regex) {
-            (Some(path), Some(regex)) => format!(
-                "check() {{ grep -Eq -- {} {} 2>/dev/null; }}; ",
-                quote(regex),
-                quote(path)
-            ),
-            (Some(path), None) => format!("check() {{ {negate}[ -e {} ]; }}; ", quote(path)),
-            (None, _) => "check() { false; }; ".into(),
+            (Some(path), Some(regex)) => Script::new()
+                .set("path", path.as_str())
+                .set("regex", regex.as_str())
+                .snippet("check() { grep -Eq -- \"$regex\" \"$path\" 2>/dev/null; }\n"),
+            (Some(path), None) => Script::new()
+                .set("path", path.as_str())
+                .snippet(if presence {
+                    "check() { [ -e \"$path\" ]; }\n"
+                } else {
+                    "check() { ! [ -e \"$path\" ]; }\n"
+                }),
+            (None, _) => Script::new().snippet("check() { false; }\n"),
         }
     }
 
@@ -151,26 +169,25 @@ impl WaitFor {
 }
 
 impl Module for WaitFor {
-    fn probe(&self) -> Option<crate::Script> {
+    fn probe(&self) -> Option<Script> {
         let p = &self.params;
-        let delay = if p.delay > 0 {
-            format!("sleep {}; ", p.delay)
-        } else {
-            String::new()
-        };
+        let mut script = self.check();
+        if p.delay > 0 {
+            script = script.cmd(Cmd::new("sleep").arg(p.delay.to_string()));
+        }
         let sleeping_only = p.port.is_none() && p.path.is_none();
-        let done = if sleeping_only { "ok" } else { "timeout" };
         Some(
-            format!(
-                "{}{delay}start=$(date +%s); end=$((start + {timeout})); \
-             while :; do if check; then echo result=ok; break; fi; \
-             if [ \"$(date +%s)\" -ge \"$end\" ]; then echo result={done}; break; fi; \
-             sleep {sleep}; done; echo \"elapsed=$(( $(date +%s) - start ))\"",
-                self.check(),
-                timeout = p.timeout,
-                sleep = p.sleep.max(1),
-            )
-            .into(),
+            script
+                .set("limit", p.timeout.to_string())
+                .set("interval", p.sleep.max(1).to_string())
+                .set("at_end", if sleeping_only { "ok" } else { "timeout" })
+                .snippet(
+                    "start=$(date +%s); end=$((start + $limit))\n\
+                     while :; do if check; then echo result=ok; break; fi\n\
+                     if [ \"$(date +%s)\" -ge \"$end\" ]; then echo \"result=$at_end\"; break; fi\n\
+                     sleep \"$interval\"; done\n\
+                     echo \"elapsed=$(( $(date +%s) - start ))\"\n",
+                ),
         )
     }
 
@@ -215,6 +232,7 @@ impl Module for WaitFor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::command::stub_sh::run;
     use crate::modules::tests::NoFiles;
     use serde_json::json;
 
@@ -227,20 +245,34 @@ mod tests {
         let script = wait(json!({"port": 8000, "timeout": 30, "delay": 2}))
             .probe()
             .unwrap();
-        assert!(
-            script.starts_with(
-                "if command -v bash >/dev/null 2>&1; then check() { timeout 5 bash -c ': < /dev/tcp/$0/$1' 127.0.0.1 8000 2>/dev/null; }; \
-                 else check() { ss -Hltn 'sport = :8000' | grep -q .; }; fi; sleep 2; start=$(date +%s); end=$((start + 30));"
-            ),
-            "{script}"
+        assert_eq!(
+            script.as_str(),
+            format!(
+                "host=127.0.0.1\nport=8000\nconnect=5\n{PORT_OPEN_LOCAL}sleep 2\n\
+                 limit=30\ninterval=1\nat_end=timeout\n{LOOP}"
+            )
+        );
+        assert_eq!(
+            PORT_OPEN_LOCAL,
+            "if command -v bash >/dev/null 2>&1; then \
+             check() { timeout \"$connect\" bash -c ': < /dev/tcp/$0/$1' \"$host\" \"$port\" 2>/dev/null; }\n\
+             else check() { ss -Hltn \"sport = :$port\" | grep -q .; }; fi\n"
         );
         let remote = wait(json!({"host": "db.internal", "port": 5432, "state": "stopped"}))
             .probe()
             .unwrap();
-        assert!(remote.contains("check() { ! timeout 5 bash"), "{remote}");
-        assert!(
-            remote.contains("else echo result=nobash; exit 0;"),
-            "{remote}"
+        assert_eq!(
+            remote.as_str(),
+            format!(
+                "host=db.internal\nport=5432\nconnect=5\n{PORT_CLOSED}\
+                 limit=300\ninterval=1\nat_end=timeout\n{LOOP}"
+            )
+        );
+        assert_eq!(
+            PORT_CLOSED,
+            "if command -v bash >/dev/null 2>&1; then \
+             check() { ! timeout \"$connect\" bash -c ': < /dev/tcp/$0/$1' \"$host\" \"$port\" 2>/dev/null; }\n\
+             else echo result=nobash; exit 0; fi\n"
         );
     }
 
@@ -250,16 +282,60 @@ mod tests {
             .probe()
             .unwrap();
         assert!(
-            script.starts_with("check() { ! [ -e /run/app.pid ]; };"),
+            script.starts_with("path=/run/app.pid\ncheck() { ! [ -e \"$path\" ]; }\nlimit=300\n"),
             "{script}"
         );
         let script = wait(json!({"path": "/var/log/app.log", "search_regex": "ready|started"}))
             .probe()
             .unwrap();
         assert!(
-            script.starts_with("check() { grep -Eq -- 'ready|started' /var/log/app.log"),
+            script.starts_with(
+                "path=/var/log/app.log\nregex='ready|started'\n\
+                 check() { grep -Eq -- \"$regex\" \"$path\" 2>/dev/null; }\nlimit=300\n"
+            ),
             "{script}"
         );
+    }
+
+    /// The wait loop after `check` and the bound values.
+    const LOOP: &str = "start=$(date +%s); end=$((start + $limit))\n\
+                        while :; do if check; then echo result=ok; break; fi\n\
+                        if [ \"$(date +%s)\" -ge \"$end\" ]; then echo \"result=$at_end\"; break; fi\n\
+                        sleep \"$interval\"; done\n\
+                        echo \"elapsed=$(( $(date +%s) - start ))\"\n";
+
+    #[test]
+    fn paths_and_patterns_are_data_in_a_real_shell() {
+        let result = |params: Value| {
+            let out = run("", &wait(params).probe().unwrap(), b"");
+            out.stdout.lines().next().unwrap_or_default().to_string()
+        };
+        assert_eq!(result(json!({"path": "/", "timeout": 0})), "result=ok");
+        let hostile = "/nonexistent/$(echo /)";
+        assert_eq!(
+            result(json!({"path": hostile, "state": "absent"})),
+            "result=ok"
+        );
+        assert_eq!(
+            result(json!({"path": hostile, "timeout": 0})),
+            "result=timeout"
+        );
+        assert_eq!(
+            result(json!({"path": "/etc/passwd", "search_regex": "^root:", "timeout": 0})),
+            "result=ok"
+        );
+        let log = std::env::temp_dir().join(format!("fleet-wait-{}.log", fleet_shell::token()));
+        std::fs::write(&log, "-x ready\n").unwrap();
+        let log_path = log.to_str().unwrap();
+        assert_eq!(
+            result(json!({"path": log_path, "search_regex": "-x ready", "timeout": 0})),
+            "result=ok"
+        );
+        assert_eq!(
+            result(json!({"path": log_path, "search_regex": "-x started", "timeout": 0})),
+            "result=timeout"
+        );
+        std::fs::remove_file(&log).unwrap();
     }
 
     #[test]
