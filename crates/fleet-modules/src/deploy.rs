@@ -98,6 +98,24 @@ pub fn check_derived(module: &str, derived: Derived<'_>) -> Result<(), ParamErro
     })
 }
 
+/// Checks `derived` before the playbook is even read (`fleet rollback
+/// --to NAME`): it must suit at least one module that deploys apps.
+pub fn check_derived_by_any(derived: Derived<'_>) -> Result<(), ParamError> {
+    let mut first_refusal = None;
+    for (module, deployer) in crate::registry::deployers() {
+        match (deployer.check)(derived) {
+            Ok(()) => return Ok(()),
+            Err(message) => {
+                first_refusal.get_or_insert(ParamError::Invalid {
+                    module: module.to_string(),
+                    message,
+                });
+            }
+        }
+    }
+    first_refusal.map_or(Ok(()), Err)
+}
+
 /// `params` with the module's deploy lock wait set to `seconds`, whatever
 /// they say: `fleet apply --lock-wait S` and `fleet rollback --lock-wait S`
 /// reach the module this way only. `None` when `module` takes no lock.

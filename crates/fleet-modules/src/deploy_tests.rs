@@ -172,3 +172,14 @@ fn lock_wait_overrides_what_the_task_says() {
     let params = with_lock_wait(RELEASE, &json!({"path": "/opt/a"}), 0).unwrap();
     assert_eq!(params, json!({"path": "/opt/a", "lock_wait": 0}));
 }
+
+#[test]
+fn a_rollback_target_is_checked_before_any_playbook_is_read() {
+    let rollback = |to| Derived::Rollback {
+        to: Some(to),
+        only_own_deploy: false,
+    };
+    assert!(crate::check_derived_by_any(rollback("20260301_120000")).is_ok());
+    assert!(crate::check_derived_by_any(rollback("latest")).is_err());
+    assert!(crate::check_derived_by_any(Derived::Info).is_ok());
+}

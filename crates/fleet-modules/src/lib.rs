@@ -20,8 +20,8 @@ pub mod shell;
 pub mod text;
 
 pub use deploy::{
-    DeployRole, Derived, check_derived, deploy_role, deployed_app, derived_params, is_deploy,
-    with_lock_wait,
+    DeployRole, Derived, check_derived, check_derived_by_any, deploy_role, deployed_app,
+    derived_params, is_deploy, with_lock_wait,
 };
 pub use error::{ModuleError, ParamError};
 pub use fleet_shell::{Arg, Cmd, Raw, Script, Secret, Stdin};

@@ -110,6 +110,13 @@ pub(crate) fn deployer(name: &str) -> Option<&'static Deployer> {
     entry(name).and_then(|entry| entry.deploy)
 }
 
+/// Every module that deploys apps, with how it answers `crate::deploy`.
+pub(crate) fn deployers() -> impl Iterator<Item = (&'static str, &'static Deployer)> {
+    ENTRIES
+        .iter()
+        .filter_map(|entry| Some((entry.name, entry.deploy?)))
+}
+
 pub fn is_module(name: &str) -> bool {
     entry(name).is_some()
 }

@@ -23,6 +23,10 @@ pub async fn rollback(args: RollbackArgs, ssh: &SshArgs) -> Result<Exit, CliErro
         to: args.to.as_deref(),
         only_own_deploy: false,
     };
+    // Bad input is refused before the inventory or playbook is read.
+    if let Some(to) = &args.to {
+        fleet_modules::check_derived_by_any(rollback).map_err(|_| not_a_release_name(to))?;
+    }
     run(&args.release, ssh, rollback, args.lock_wait).await
 }
 
@@ -68,12 +72,14 @@ fn check_release_name(module: &str, derived: Derived<'_>) -> Result<(), CliError
     let Derived::Rollback { to: Some(to), .. } = derived else {
         return Ok(());
     };
-    fleet_modules::check_derived(module, derived).map_err(|_| {
-        CliError::Usage(format!(
-            "--to {to}: not a release name\n  hint: release names look like 20260301_120000 \
-             (or 20260301_120000_2 for a second deploy in that second); `fleet releases` lists them"
-        ))
-    })
+    fleet_modules::check_derived(module, derived).map_err(|_| not_a_release_name(to))
+}
+
+fn not_a_release_name(to: &str) -> CliError {
+    CliError::Usage(format!(
+        "--to {to}: not a release name\n  hint: release names look like 20260301_120000 \
+         (or 20260301_120000_2 for a second deploy in that second); `fleet releases` lists them"
+    ))
 }
 
 /// Keeps, in every play, the deploy tasks (its other tasks of a module
