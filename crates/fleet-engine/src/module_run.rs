@@ -511,6 +511,14 @@ fn with_environment(script: &Script, environment: &[(String, String)]) -> Result
 mod tests {
     use super::*;
 
+    fn run(program: &'static str) -> Step {
+        Step::run(Script::of(Cmd::without_end_of_options(program)))
+    }
+
+    fn texts(steps: &[Step]) -> Vec<Option<&str>> {
+        steps.iter().map(Step::script_text).collect()
+    }
+
     #[test]
     fn consecutive_scripts_share_one_round_trip() {
         let upload = Step::Upload {
@@ -520,20 +528,21 @@ mod tests {
             owner: None,
         };
         let steps = vec![
-            Step::run("mkdir /a"),
-            Step::run("chmod 0700 /a"),
+            Step::run(Script::of(Cmd::new("mkdir").operand("/a"))),
+            Step::run(Script::of(Cmd::new("chmod").arg("0700").operand("/a"))),
             upload.clone(),
-            Step::run("echo done"),
+            Step::run(Script::of(Cmd::without_end_of_options("echo").arg("done"))),
         ];
         let merged = merge_runs(steps);
         assert_eq!(
-            merged,
-            vec![
-                Step::run("( mkdir /a\n) && ( chmod 0700 /a\n)\n"),
-                upload,
-                Step::run("echo done")
+            texts(&merged),
+            [
+                Some("( mkdir -- /a\n) && ( chmod 0700 -- /a\n)\n"),
+                None,
+                Some("echo done\n")
             ]
         );
+        assert_eq!(merged[1], upload);
     }
 
     /// A module whose plan takes a lock, works, and releases the lock.
@@ -545,10 +554,8 @@ mod tests {
             None
         }
         fn plan(&self, _: &Probe) -> Result<fleet_modules::Plan, ModuleError> {
-            Ok(
-                fleet_modules::Plan::change(vec![Step::run("lock"), Step::run("work")])
-                    .with_finally(vec![Step::run("unlock"), Step::run("log")]),
-            )
+            Ok(fleet_modules::Plan::change(vec![run("lock"), run("work")])
+                .with_finally(vec![run("unlock"), run("log")]))
         }
     }
 
@@ -558,8 +565,8 @@ mod tests {
         let Decision::Apply(_, steps) = decide(&Locked, &Probe::default(), &ctx) else {
             panic!("expected steps to apply");
         };
-        assert_eq!(steps.steps, vec![Step::run("( lock\n) && ( work\n)\n")]);
-        assert_eq!(steps.finally, vec![Step::run("( unlock\n) && ( log\n)\n")]);
+        assert_eq!(texts(&steps.steps), [Some("( lock\n) && ( work\n)\n")]);
+        assert_eq!(texts(&steps.finally), [Some("( unlock\n) && ( log\n)\n")]);
         let check = RunContext {
             check: true,
             ..RunContext::default()
