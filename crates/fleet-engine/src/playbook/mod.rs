@@ -2,7 +2,8 @@
 //! (`serial`; one batch of every host without it). Within a batch every
 //! host goes through the tasks at its own pace (Ansible's "free" strategy);
 //! a `run_once` task waits for every host of the batch. Handlers run at the
-//! end of each batch.
+//! end of each batch. Hosts reach their tasks over SSH, or on the
+//! controller for `connection: local` (see [`Connection`]).
 
 mod batches;
 mod controller;
@@ -16,14 +17,13 @@ use std::time::Instant;
 use fleet_inventory::{Host, Inventory};
 use fleet_playbook::{Play, Playbook, Task, Templater};
 use fleet_ssh::{Client, ExecOptions, Session};
-
-use crate::connection::{Connection, runs_locally};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::Map;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use crate::connection::{Connection, runs_locally};
 use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 pub use facts::{FACTS_SCRIPT, parse_facts};
