@@ -285,3 +285,35 @@ fn a_delegated_task_runs_on_the_controller_with_the_hosts_vars() {
     assert_eq!(hosts, ["h1", "h2"], "reported under the delegating hosts");
     assert_eq!(scratch.read("h1.rc").as_deref(), Some("0\n"));
 }
+
+#[test]
+fn local_and_ssh_hosts_share_a_run() {
+    let scratch = Scratch::new("mixed");
+    // Nothing listens on port 1: the SSH host is unreachable at once.
+    let inventory = scratch.inventory_with(
+        &[
+            "h1: {connection: local}",
+            "s1: {connection: ssh, address: 127.0.0.1, port: 1}",
+        ],
+        "role: web",
+    );
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  connection: local
+  tasks:
+    - name: touch
+      shell: touch {{ tmp }}/{{ inventory_hostname }}
+"#,
+    );
+    assert_eq!(run.of_host("h1"), [("touch".to_string(), Changed)]);
+    assert!(scratch.exists("h1"));
+    // The inventory's `connection: ssh` wins over the play's keyword.
+    assert_eq!(
+        run.of_host("s1"),
+        [("connect".to_string(), Status::Unreachable)]
+    );
+    assert!(!scratch.exists("s1"));
+}

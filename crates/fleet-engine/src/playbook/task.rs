@@ -544,3 +544,7 @@ fn hide_output(result: &mut TaskResult) {
         result.msg = Some(HIDDEN.into());
     }
 }
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;
