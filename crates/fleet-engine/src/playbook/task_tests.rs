@@ -13,6 +13,7 @@ fn play(tasks: &str) -> Play {
     std::fs::write(&path, format!("hosts: all\ntasks:\n{tasks}")).expect("write");
     let playbook = fleet_playbook::load(&path, &Default::default()).expect("load");
     let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(&dir);
     playbook.plays[0].clone()
 }
 
