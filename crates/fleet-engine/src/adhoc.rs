@@ -1,18 +1,19 @@
-//! `fleet run`: one ad hoc command on every selected host at once.
+//! `fleet run`: one ad hoc command on every selected host at once (over
+//! SSH, or on the controller for hosts with `connection: local`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fleet_inventory::Host;
-use fleet_ssh::{Become, Client, ExecOptions, Session, SshError, Stream};
+use fleet_ssh::{Become, Client, ExecOptions, SshError, Stream};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{Semaphore, mpsc::UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
+use crate::connection::Connection;
 use crate::events::{Counts, Event, OutputStream, Status, TaskResult};
 use crate::lines::LineBuffer;
-use crate::target::ssh_target;
 
 /// What to run, and how.
 #[derive(Debug, Clone)]
@@ -83,13 +84,12 @@ async fn run_on_host(
         result.msg = Some("interrupted before the host was contacted".into());
         return result;
     }
-    let target = ssh_target(host);
     let session = tokio::select! {
         () = cancel.cancelled() => {
             result.msg = Some("interrupted while connecting".into());
             return result;
         }
-        connected = client.connect(&target) => connected,
+        connected = Connection::open(client, host) => connected,
     };
     match session {
         Ok(session) => {
@@ -103,7 +103,7 @@ async fn run_on_host(
 }
 
 async fn execute(
-    session: &Session,
+    session: &Connection,
     host: &Host,
     cmd: &AdhocCommand,
     events: &UnboundedSender<Event>,

@@ -5,9 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use fleet_modules::{Cmd, Module, ModuleError, Probe, Script, Stdin, Step, StepOutput};
-use fleet_ssh::{Become, ExecOptions, Session, SshError};
+use fleet_ssh::{Become, ExecOptions, SshError};
 use serde_json::{Map, Value};
 
+use crate::connection::Connection;
 use crate::events::Status;
 
 /// How one module run ended.
@@ -66,8 +67,13 @@ pub struct RunContext {
     pub environment: Vec<(String, String)>,
 }
 
-/// Probes, plans and applies `module` on the host behind `session`.
-pub async fn run_module(session: &Session, module: &dyn Module, ctx: &RunContext) -> ModuleOutcome {
+/// Probes, plans and applies `module` on the host behind `session` (SSH or
+/// the controller's own shell).
+pub async fn run_module(
+    session: &Connection,
+    module: &dyn Module,
+    ctx: &RunContext,
+) -> ModuleOutcome {
     let probe = match module.probe() {
         Some(script) => match exec(session, &script, None, ctx).await {
             Ok(out) => Probe {
@@ -85,7 +91,7 @@ pub async fn run_module(session: &Session, module: &dyn Module, ctx: &RunContext
 /// Probes several modules in one round trip (see [`exec_marked`]); each
 /// probe gets the round trip's whole stderr.
 pub async fn probe_many(
-    session: &Session,
+    session: &Connection,
     modules: &[&dyn Module],
     ctx: &RunContext,
 ) -> Result<Vec<Probe>, SshError> {
@@ -114,7 +120,7 @@ pub async fn probe_many(
 /// and stdout (found between marker lines, random for each round trip so
 /// that no script can print one), and the merged stderr.
 async fn exec_marked(
-    session: &Session,
+    session: &Connection,
     scripts: &[&Script],
     ctx: &RunContext,
 ) -> Result<(Vec<(i32, String)>, String), SshError> {
@@ -210,7 +216,7 @@ fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
 
 /// Plans from an existing probe and applies the plan.
 pub async fn run_probed(
-    session: &Session,
+    session: &Connection,
     module: &dyn Module,
     probe: &Probe,
     ctx: &RunContext,
@@ -226,7 +232,7 @@ pub async fn run_probed(
 /// round trip. Items run in order, and a failed item does not stop the
 /// others, as with Ansible loops.
 pub async fn run_probed_many(
-    session: &Session,
+    session: &Connection,
     modules: &[&dyn Module],
     probes: &[Probe],
     ctx: &RunContext,
@@ -301,7 +307,7 @@ pub async fn run_probed_many(
 }
 
 async fn apply(
-    session: &Session,
+    session: &Connection,
     module: &dyn Module,
     mut outcome: ModuleOutcome,
     steps: &Steps,
@@ -327,7 +333,7 @@ async fn apply(
 /// Runs `steps` in order until one fails. Returns what each printed, and
 /// the transport error that stopped them, if one did.
 async fn run_steps(
-    session: &Session,
+    session: &Connection,
     steps: &[Step],
     ctx: &RunContext,
 ) -> (Vec<StepOutput>, Option<SshError>) {
@@ -429,7 +435,7 @@ fn would_do(steps: &[Step]) -> String {
 }
 
 async fn exec(
-    session: &Session,
+    session: &Connection,
     script: &Script,
     stdin: Option<&Stdin>,
     ctx: &RunContext,
@@ -451,7 +457,7 @@ async fn exec(
 /// Reads the host's `src` and writes it to the controller's `dest`
 /// atomically. A local write error fails the step like a command would.
 async fn fetch(
-    session: &Session,
+    session: &Connection,
     src: &str,
     dest: &str,
     ctx: &RunContext,
@@ -505,6 +511,14 @@ fn with_environment(script: &Script, environment: &[(String, String)]) -> Result
 mod tests {
     use super::*;
 
+    fn run(program: &'static str) -> Step {
+        Step::run(Script::of(Cmd::without_end_of_options(program)))
+    }
+
+    fn texts(steps: &[Step]) -> Vec<Option<&str>> {
+        steps.iter().map(Step::script_text).collect()
+    }
+
     #[test]
     fn consecutive_scripts_share_one_round_trip() {
         let upload = Step::Upload {
@@ -514,20 +528,21 @@ mod tests {
             owner: None,
         };
         let steps = vec![
-            Step::run("mkdir /a"),
-            Step::run("chmod 0700 /a"),
+            Step::run(Script::of(Cmd::new("mkdir").operand("/a"))),
+            Step::run(Script::of(Cmd::new("chmod").arg("0700").operand("/a"))),
             upload.clone(),
-            Step::run("echo done"),
+            Step::run(Script::of(Cmd::without_end_of_options("echo").arg("done"))),
         ];
         let merged = merge_runs(steps);
         assert_eq!(
-            merged,
-            vec![
-                Step::run("( mkdir /a\n) && ( chmod 0700 /a\n)\n"),
-                upload,
-                Step::run("echo done")
+            texts(&merged),
+            [
+                Some("( mkdir -- /a\n) && ( chmod 0700 -- /a\n)\n"),
+                None,
+                Some("echo done\n")
             ]
         );
+        assert_eq!(merged[1], upload);
     }
 
     /// A module whose plan takes a lock, works, and releases the lock.
@@ -539,10 +554,8 @@ mod tests {
             None
         }
         fn plan(&self, _: &Probe) -> Result<fleet_modules::Plan, ModuleError> {
-            Ok(
-                fleet_modules::Plan::change(vec![Step::run("lock"), Step::run("work")])
-                    .with_finally(vec![Step::run("unlock"), Step::run("log")]),
-            )
+            Ok(fleet_modules::Plan::change(vec![run("lock"), run("work")])
+                .with_finally(vec![run("unlock"), run("log")]))
         }
     }
 
@@ -552,8 +565,8 @@ mod tests {
         let Decision::Apply(_, steps) = decide(&Locked, &Probe::default(), &ctx) else {
             panic!("expected steps to apply");
         };
-        assert_eq!(steps.steps, vec![Step::run("( lock\n) && ( work\n)\n")]);
-        assert_eq!(steps.finally, vec![Step::run("( unlock\n) && ( log\n)\n")]);
+        assert_eq!(texts(&steps.steps), [Some("( lock\n) && ( work\n)\n")]);
+        assert_eq!(texts(&steps.finally), [Some("( unlock\n) && ( log\n)\n")]);
         let check = RunContext {
             check: true,
             ..RunContext::default()

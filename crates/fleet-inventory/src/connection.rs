@@ -8,6 +8,7 @@
 //! | `identity_file` | path string | none             |
 //! | `jump`          | `[user@]host[:port]` | none    |
 //! | `become`        | bool        | false            |
+//! | `connection`    | `ssh` or `local` | `ssh`       |
 //!
 //! They may be set at any level (`all`, group or host vars) and are checked
 //! wherever they appear, so an error points at the line that is wrong, not
@@ -23,8 +24,15 @@ use serde_json::{Map, Value};
 use crate::error::{InventoryError, JumpError};
 
 /// The names of the connection vars.
-pub const CONNECTION_VARS: [&str; 6] =
-    ["address", "port", "user", "identity_file", "jump", "become"];
+pub const CONNECTION_VARS: [&str; 7] = [
+    "address",
+    "port",
+    "user",
+    "identity_file",
+    "jump",
+    "become",
+    "connection",
+];
 
 /// The SSH port used when none is set.
 pub const DEFAULT_PORT: u16 = 22;
@@ -46,6 +54,39 @@ pub struct Connection {
     /// Run tasks through sudo. `become` is a Rust keyword, hence the raw
     /// identifier: write `connection.r#become`.
     pub r#become: bool,
+    /// How commands reach the host: over SSH, or run on the controller
+    /// itself (`connection: local`, Ansible's `ansible_connection=local`).
+    pub transport: Transport,
+}
+
+/// The `connection` var: how commands reach a host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// Over SSH (the default).
+    #[default]
+    Ssh,
+    /// On the controller, through its own `sh`; the other connection vars
+    /// are not used.
+    Local,
+}
+
+impl Transport {
+    /// The value as written in the inventory.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Ssh => "ssh",
+            Transport::Local => "local",
+        }
+    }
+
+    /// Reads `ssh` or `local`.
+    pub fn parse(text: &str) -> Option<Transport> {
+        match text {
+            "ssh" => Some(Transport::Ssh),
+            "local" => Some(Transport::Local),
+            _ => None,
+        }
+    }
 }
 
 /// A ProxyJump spec: `[user@]host[:port]`; an IPv6 host goes in brackets,
@@ -261,6 +302,18 @@ pub(crate) fn check_var(
                 "write `become: true` to run tasks through sudo, or `become: false`",
             )),
         },
+        "connection" => node
+            .value
+            .as_str()
+            .and_then(Transport::parse)
+            .map(|transport| Value::String(transport.as_str().to_owned()))
+            .ok_or_else(|| {
+                fail(
+                    format!("connection must be `ssh` or `local`, got {got}"),
+                    "write `connection: local` to run this host's tasks on the controller, \
+                     or `connection: ssh` (the default)",
+                )
+            }),
         // Not a connection var: free-form.
         _ => Ok(node.value.to_json()),
     }
@@ -313,6 +366,10 @@ impl Connection {
             None => false,
             Some(value) => value.as_bool().ok_or_else(|| bad("become"))?,
         };
+        let transport = match text("connection")? {
+            None => Transport::Ssh,
+            Some(text) => Transport::parse(&text).ok_or_else(|| bad("connection"))?,
+        };
         Ok(Connection {
             address: text("address")?.unwrap_or_else(|| name.to_owned()),
             port,
@@ -320,6 +377,7 @@ impl Connection {
             identity_file: text("identity_file")?.map(PathBuf::from),
             jump,
             r#become,
+            transport,
         })
     }
 }

@@ -23,7 +23,7 @@
 //! - A host entry is a map of vars, or nothing (`web3:` or `web3: {}`).
 //!   A host may be listed in several groups.
 //! - The connection vars (`address`, `port`, `user`, `identity_file`, `jump`,
-//!   `become`) are typed and checked wherever they appear; see [`Connection`].
+//!   `become`, `connection`) are typed and checked wherever they appear; see [`Connection`].
 //! - Vars precedence, lowest first: `all` < parent group < child group < host.
 //!   Between groups of the same depth, the alphabetically later name wins.
 //!   See the `resolve` module docs, or `docs/inventory.md`.
@@ -56,7 +56,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump};
+pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump, Transport};
 pub use error::{InventoryError, JumpError};
 pub use fleet_yaml::Location;
 

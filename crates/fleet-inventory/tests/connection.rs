@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fleet_inventory::{Connection, Inventory, InventoryError, Jump};
+use fleet_inventory::{Connection, Inventory, InventoryError, Jump, Transport};
 
 fn parse_at(yaml: &str, origin: &str) -> Inventory {
     Inventory::parse(yaml, Path::new(origin)).unwrap_or_else(|err| panic!("{err}"))
@@ -37,6 +37,7 @@ fn defaults() {
             identity_file: None,
             jump: None,
             r#become: false,
+            transport: Transport::Ssh,
         }
     );
 }
@@ -70,6 +71,24 @@ all:
         (db2.address.as_str(), db2.user.as_deref()),
         ("db2", Some("root"))
     );
+}
+
+#[test]
+fn connection_local_is_inherited_and_overridden() {
+    let yaml = "
+all:
+  vars: {connection: local}
+  hosts:
+    ctl1:
+    web1: {connection: ssh, address: 10.77.0.11}
+";
+    let inventory = parse_at(yaml, "inv.yaml");
+    let ctl1 = inventory.host("ctl1").expect("ctl1");
+    assert_eq!(ctl1.connection.transport, Transport::Local);
+    assert_eq!(ctl1.vars["connection"], "local");
+    let web1 = inventory.host("web1").expect("web1");
+    assert_eq!(web1.connection.transport, Transport::Ssh);
+    assert_eq!(web1.connection.address, "10.77.0.11");
 }
 
 #[test]
@@ -154,6 +173,10 @@ fn invalid_values_are_reported_where_written() {
     assert_eq!(
         error("all:\n  vars:\n    become: 1\n"),
         "inv.yaml:3:13: become must be true or false, got 1"
+    );
+    assert_eq!(
+        error("all:\n  vars:\n    connection: winrm\n"),
+        "inv.yaml:3:17: connection must be `ssh` or `local`, got \"winrm\""
     );
     assert_eq!(
         error("all:\n  vars:\n    jump: a,b\n"),

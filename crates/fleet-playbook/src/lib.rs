@@ -89,6 +89,9 @@ pub struct Play {
     pub hosts_origin: String,
     pub r#become: bool,
     pub become_user: Option<String>,
+    /// `connection: local` or `ssh`: how the play reaches hosts whose
+    /// inventory does not set `connection` itself. `None` when not written.
+    pub connection: Option<PlayConnection>,
     /// Play vars, then each `vars_files` file merged over them in order.
     pub vars: Map<String, Value>,
     /// The `defaults_files` vars: below the inventory's, like Ansible's
@@ -114,6 +117,14 @@ pub struct Play {
     pub rollback: Rollback,
     /// Where the play starts (`file:line:col`).
     pub origin: String,
+}
+
+/// The play keyword `connection`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlayConnection {
+    Ssh,
+    Local,
 }
 
 /// One task or handler. Strings are not rendered yet: that happens per host.
@@ -156,6 +167,10 @@ pub struct Task {
     pub environment: Vec<(String, String)>,
     /// Seconds.
     pub timeout: Option<f64>,
+    /// `delegate_to: localhost`: the task runs on the controller, with the
+    /// host's vars, and reports under the host. Only `localhost` and
+    /// `127.0.0.1` are accepted.
+    pub delegate_to: Option<String>,
     /// Where the task starts (`file:line:col`).
     pub origin: String,
 }

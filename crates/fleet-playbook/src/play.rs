@@ -12,7 +12,7 @@ use crate::serial::{parse_rollback, parse_serial};
 use crate::task::{TASK_KEYWORDS, parse_task};
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
-use crate::{Play, Rollback};
+use crate::{Play, PlayConnection, Rollback};
 
 /// The keys a play may hold.
 pub(crate) const PLAY_KEYS: &[&str] = &[
@@ -20,6 +20,7 @@ pub(crate) const PLAY_KEYS: &[&str] = &[
     "hosts",
     "become",
     "become_user",
+    "connection",
     "vars",
     "vars_files",
     "defaults_files",
@@ -68,6 +69,7 @@ pub(crate) fn parse_play(
         hosts_origin: String::new(),
         r#become: false,
         become_user: None,
+        connection: None,
         vars: Map::new(),
         tasks: Vec::new(),
         handlers: Vec::new(),
@@ -100,6 +102,7 @@ pub(crate) fn parse_play(
             }
             "become" => play.r#become = f.bool(value, name)?,
             "become_user" => play.become_user = Some(f.string(value, name, "become_user: root")?),
+            "connection" => play.connection = Some(read_connection(f, value)?),
             "vars" => {
                 play.vars.extend(read_vars(f, value, "play vars")?);
                 vars_nodes.push((f.label.to_owned(), value.clone()));
@@ -217,6 +220,21 @@ fn render_hosts(
         ));
     }
     Ok(hosts)
+}
+
+fn read_connection(f: &Fields, node: &YamlNode) -> Result<PlayConnection, PlaybookError> {
+    match node.value.as_str() {
+        Some("local") => Ok(PlayConnection::Local),
+        Some("ssh") => Ok(PlayConnection::Ssh),
+        _ => Err(PlaybookError::invalid(
+            f.at(node),
+            format!(
+                "`connection` must be `local` or `ssh`, got {}",
+                node.value.describe()
+            ),
+            "write `connection: local` to run the play's tasks on the controller",
+        )),
+    }
 }
 
 fn unknown_key(f: &Fields, key: &YamlNode) -> PlaybookError {

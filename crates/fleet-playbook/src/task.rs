@@ -30,7 +30,11 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "check_mode",
     "environment",
     "timeout",
+    "delegate_to",
 ];
+
+/// The `delegate_to` targets fleet supports: the controller itself.
+pub(crate) const DELEGATE_TARGETS: &[&str] = &["localhost", "127.0.0.1"];
 
 /// Reads the task `node`; `what` is "task" or "handler" in messages.
 pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task, PlaybookError> {
@@ -64,6 +68,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         check_mode: true,
         environment: Vec::new(),
         timeout: None,
+        delegate_to: None,
         origin: f.origin(node),
     };
     let mut module: Option<(&YamlNode, &YamlNode)> = None;
@@ -100,6 +105,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "delay" => task.delay = Some(f.number(value, name, 0.0)?),
             "timeout" => task.timeout = Some(read_timeout(f, value)?),
             "environment" => task.environment = read_environment(f, value)?,
+            "delegate_to" => task.delegate_to = Some(read_delegate_to(f, value, what)?),
             _ if fleet_modules::is_module(name) => {
                 if let Some((first, _)) = module {
                     return Err(PlaybookError::invalid(
@@ -193,6 +199,22 @@ fn read_register(f: &Fields, node: &YamlNode) -> Result<String, PlaybookError> {
         ));
     }
     Ok(name)
+}
+
+fn read_delegate_to(f: &Fields, node: &YamlNode, what: &str) -> Result<String, PlaybookError> {
+    let target = f.string(node, "delegate_to", "delegate_to: localhost")?;
+    if DELEGATE_TARGETS.contains(&target.trim()) {
+        return Ok(target.trim().to_owned());
+    }
+    Err(PlaybookError::invalid(
+        f.at(node),
+        format!(
+            "`delegate_to: {}` is not supported: this {what} can be delegated only to the controller",
+            target.trim()
+        ),
+        "write `delegate_to: localhost` (or `127.0.0.1`) to run it on the controller; \
+         to run it on another host, move it to a play for that host",
+    ))
 }
 
 fn read_timeout(f: &Fields, node: &YamlNode) -> Result<f64, PlaybookError> {

@@ -185,6 +185,7 @@ mod tests {
             hosts_origin: "p.yaml:1:8".into(),
             r#become: false,
             become_user: None,
+            connection: None,
             vars: vars.as_object().cloned().unwrap_or_default(),
             defaults: Map::new(),
             tasks: Vec::new(),

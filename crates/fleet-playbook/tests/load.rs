@@ -445,3 +445,46 @@ fn shapes_and_types_are_checked() {
         "4:13: `notify` names no handler of this play: \"h\""
     );
 }
+
+#[test]
+fn connection_local_and_delegate_to_localhost_are_read() {
+    let options = LoadOptions::default();
+    let text = "hosts: all\nconnection: local\ntasks:\n  - command: uptime\n    delegate_to: localhost\n  - command: uptime\n    delegate_to: 127.0.0.1\n  - command: uptime\n";
+    let playbook = load_text(text, &options).unwrap_or_else(|err| panic!("{err}"));
+    let play = &playbook.plays[0];
+    assert_eq!(play.connection, Some(fleet_playbook::PlayConnection::Local));
+    let delegates: Vec<Option<&str>> = play
+        .tasks
+        .iter()
+        .map(|task| task.delegate_to.as_deref())
+        .collect();
+    assert_eq!(delegates, [Some("localhost"), Some("127.0.0.1"), None]);
+    let ssh = load_text("hosts: all\nconnection: ssh\ntasks: []\n", &options)
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(
+        ssh.plays[0].connection,
+        Some(fleet_playbook::PlayConnection::Ssh)
+    );
+}
+
+#[test]
+fn delegating_elsewhere_than_the_controller_is_refused() {
+    assert_eq!(
+        error("hosts: all\ntasks:\n  - command: uptime\n    delegate_to: web2\n"),
+        "4:18: `delegate_to: web2` is not supported: this task can be delegated only to the controller"
+    );
+    assert_eq!(
+        error(
+            "hosts: all\ntasks: []\nhandlers:\n  - name: h\n    command: uptime\n    delegate_to: \"{{ peer }}\"\n"
+        ),
+        "6:18: `delegate_to: {{ peer }}` is not supported: this handler can be delegated only to the controller"
+    );
+    assert_eq!(
+        error("hosts: all\nconnection: winrm\ntasks: []\n"),
+        "2:13: `connection` must be `local` or `ssh`, got \"winrm\""
+    );
+    assert_eq!(
+        error("hosts: all\ndelegate_to: localhost\ntasks: []\n"),
+        "2:1: unknown play key `delegate_to`"
+    );
+}

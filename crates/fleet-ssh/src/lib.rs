@@ -50,7 +50,7 @@ mod error;
 mod known_hosts;
 mod options;
 mod session;
-mod sudo;
+pub mod sudo;
 mod upload;
 
 pub use client::Client;
@@ -60,3 +60,4 @@ pub use options::{
     KEY_PASSPHRASE_ENV, Output, PassphrasePrompt, Secret, SshOptions, Stream, Target,
 };
 pub use session::{MAX_CHANNELS_PER_SESSION, Session};
+pub use upload::script as upload_script;

@@ -13,6 +13,9 @@
 //! sudo's lecture and "Sorry, try again" never reach the caller. Only once
 //! the marker is seen is the caller's stdin sent, so the password can never
 //! end up on the command's stdin (e.g. when sudo did not need it).
+//!
+//! Public so that other transports (the engine's local shell) wrap and
+//! gate commands exactly the same way.
 
 use fleet_shell::quote;
 pub(crate) use fleet_shell::token;
@@ -24,7 +27,7 @@ use crate::options::{Become, Secret};
 /// sessions and a closed channel does not stop a sleeping command, so
 /// without this a timed-out command would keep running. Uses coreutils
 /// `timeout` (TERM, then KILL 5 s later) when the host has it.
-pub(crate) fn with_remote_timeout(command: &str, limit: std::time::Duration) -> String {
+pub fn with_remote_timeout(command: &str, limit: std::time::Duration) -> String {
     let secs = limit.as_secs_f64() + 0.5;
     let quoted = quote(command);
     format!(
@@ -35,13 +38,13 @@ pub(crate) fn with_remote_timeout(command: &str, limit: std::time::Duration) -> 
 
 /// A command wrapped in sudo, with what is needed to talk to sudo.
 #[derive(Debug, Clone)]
-pub(crate) struct Wrapped {
+pub struct Wrapped {
     pub command: String,
     pub gate: Gate,
 }
 
 /// Wraps `command` to run as `how.user` through sudo.
-pub(crate) fn wrap(command: &str, how: &Become, token: &str) -> Wrapped {
+pub fn wrap(command: &str, how: &Become, token: &str) -> Wrapped {
     let prompt = format!("[fleet-sudo-{token}] password: ");
     let marker = format!("FLEET-BECOME-OK-{token}");
     let user = if how.user.is_empty() {
@@ -76,7 +79,7 @@ pub(crate) fn wrap(command: &str, how: &Become, token: &str) -> Wrapped {
 
 /// Watches stderr until sudo lets the command run.
 #[derive(Debug, Clone)]
-pub(crate) struct Gate {
+pub struct Gate {
     prompt: Vec<u8>,
     marker: Vec<u8>,
     password: Option<Secret>,
@@ -89,7 +92,7 @@ pub(crate) struct Gate {
 
 /// What to do after feeding stderr to the [`Gate`].
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum GateStep {
+pub enum GateStep {
     /// Nothing yet: keep reading.
     Wait,
     /// Write this to stdin (the password and a newline), keep reading.
@@ -102,12 +105,17 @@ pub(crate) enum GateStep {
 }
 
 impl Gate {
-    pub(crate) fn is_open(&self) -> bool {
+    /// The user sudo runs the command as.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn is_open(&self) -> bool {
         self.open
     }
 
     /// Feeds stderr received before the gate opened.
-    pub(crate) fn feed(&mut self, data: &[u8]) -> GateStep {
+    pub fn feed(&mut self, data: &[u8]) -> GateStep {
         self.pending.extend_from_slice(data);
         if let Some(at) = find(&self.pending, &self.marker) {
             self.open = true;
@@ -137,7 +145,7 @@ impl Gate {
     }
 
     /// The channel ended before the marker: why sudo refused.
-    pub(crate) fn refusal(&self, status: Option<i32>) -> String {
+    pub fn refusal(&self, status: Option<i32>) -> String {
         let text = String::from_utf8_lossy(&self.pending);
         let prompt = String::from_utf8_lossy(&self.prompt);
         let text = text.replace(prompt.as_ref(), "");

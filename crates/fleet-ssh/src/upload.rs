@@ -11,13 +11,9 @@ use fleet_shell::{Arg, Cmd, Script};
 
 use crate::SshError;
 
-/// The remote shell script for an upload of stdin to `dest`.
-pub(crate) fn script(
-    dest: &str,
-    mode: u32,
-    owner: Option<&str>,
-    token: &str,
-) -> Result<String, SshError> {
+/// The remote shell script for an upload of stdin to `dest`; any transport
+/// runs it with the contents on stdin (`token` names the temp file).
+pub fn script(dest: &str, mode: u32, owner: Option<&str>, token: &str) -> Result<String, SshError> {
     let invalid = |why: &str| SshError::Invalid(format!("upload destination {dest:?}: {why}"));
     if dest.is_empty() {
         return Err(invalid("empty path"));

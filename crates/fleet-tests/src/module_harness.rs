@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use fleet_engine::{ModuleOutcome, RunContext, Status, run_module};
+use fleet_engine::{Connection, ModuleOutcome, RunContext, Status, run_module};
 use fleet_modules::{Controller, ModuleError};
-use fleet_ssh::{Become, Client, Session, SshOptions, Target};
+use fleet_ssh::{Become, Client, SshOptions, Target};
 use serde_json::Value;
 
 use crate::Lab;
@@ -13,7 +13,7 @@ use crate::Lab;
 /// A connection to one lab host, as root (or as `deploy` with sudo).
 pub struct LabHost {
     runtime: tokio::runtime::Runtime,
-    session: Session,
+    session: Connection,
     r#become: Option<Become>,
     files: PathBuf,
 }
@@ -48,9 +48,11 @@ impl LabHost {
             identity_file: Some(lab.key()),
             jump: None,
         };
-        let session = runtime
-            .block_on(client.connect(&target))
-            .expect("connect to lab host");
+        let session = Connection::Ssh(
+            runtime
+                .block_on(client.connect(&target))
+                .expect("connect to lab host"),
+        );
         LabHost {
             runtime,
             session,

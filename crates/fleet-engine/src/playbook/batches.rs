@@ -1,7 +1,7 @@
 //! Rolling batches: how a play's hosts split into batches (`serial`), and
 //! whether the rollout goes on after a batch (`max_fail_percentage`).
 
-use fleet_playbook::Serial;
+use fleet_playbook::{Rollback, Serial};
 
 use crate::events::StopReason;
 
@@ -62,11 +62,62 @@ pub fn stop_reason(
     }
 }
 
+/// The hosts a release-gated play puts back after a batch with failures.
+/// `whole` is when the failures stopped the rollout (or the play has no
+/// batches): then `rollback:` decides, the batch (`batch`), every host done
+/// so far (`all`) or none; failures the threshold tolerates go back host by
+/// host (unless `rollback: none`).
+pub(super) fn rollback_hosts<H: Copy>(
+    policy: Rollback,
+    whole: bool,
+    batch: &[H],
+    done: &[H],
+    failed: impl Fn(&H) -> bool,
+) -> Vec<H> {
+    match (whole, policy) {
+        (_, Rollback::None) => Vec::new(),
+        (true, Rollback::Batch) => batch.to_vec(),
+        (true, Rollback::All) => done.to_vec(),
+        (false, _) => batch.iter().copied().filter(|host| failed(host)).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use fleet_playbook::{BatchSize, Serial};
+    use fleet_playbook::{BatchSize, Rollback, Serial};
 
-    use super::{StopReason, batch_sizes, split, stop_reason};
+    use super::{StopReason, batch_sizes, rollback_hosts, split, stop_reason};
+
+    #[test]
+    fn a_stopped_rollout_rolls_back_per_policy() {
+        let done = ["lab1", "lab2", "lab3", "lab4"];
+        let batch = &done[2..];
+        let failed = |host: &&str| *host == "lab4";
+        assert_eq!(
+            rollback_hosts(Rollback::Batch, true, batch, &done, failed),
+            ["lab3", "lab4"]
+        );
+        assert_eq!(
+            rollback_hosts(Rollback::All, true, batch, &done, failed),
+            done
+        );
+        assert!(rollback_hosts(Rollback::None, true, batch, &done, failed).is_empty());
+    }
+
+    #[test]
+    fn tolerated_failures_roll_back_host_by_host() {
+        let done = ["lab1", "lab2", "lab3", "lab4"];
+        let batch = &done[2..];
+        let failed = |host: &&str| *host == "lab4";
+        for policy in [Rollback::Batch, Rollback::All] {
+            assert_eq!(
+                rollback_hosts(policy, false, batch, &done, failed),
+                ["lab4"],
+                "{policy:?}"
+            );
+        }
+        assert!(rollback_hosts(Rollback::None, false, batch, &done, failed).is_empty());
+    }
 
     fn sizes(ramp: &[BatchSize], hosts: usize) -> Vec<usize> {
         batch_sizes(Some(&Serial(ramp.to_vec())), hosts)

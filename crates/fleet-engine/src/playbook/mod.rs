@@ -2,7 +2,8 @@
 //! (`serial`; one batch of every host without it). Within a batch every
 //! host goes through the tasks at its own pace (Ansible's "free" strategy);
 //! a `run_once` task waits for every host of the batch. Handlers run at the
-//! end of each batch.
+//! end of each batch. Hosts reach their tasks over SSH, or on the
+//! controller for `connection: local` (see [`Connection`]).
 
 mod batches;
 mod controller;
@@ -14,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use fleet_inventory::{Host, Inventory};
-use fleet_playbook::{Play, Playbook, Rollback, Task, Templater};
+use fleet_playbook::{Play, Playbook, Task, Templater};
 use fleet_ssh::{Client, ExecOptions, Session};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -22,6 +23,7 @@ use serde_json::Map;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use crate::connection::{Connection, runs_locally};
 use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 pub use facts::{FACTS_SCRIPT, parse_facts};
@@ -98,7 +100,8 @@ struct Run<'a> {
     events: &'a UnboundedSender<Event>,
     cancel: &'a CancellationToken,
     templater: &'a Templater,
-    /// One connection per host for the whole run; `None` once unreachable.
+    /// One SSH connection per host for the whole run; `None` once
+    /// unreachable. Hosts that run locally need none.
     sessions: BTreeMap<String, Option<Session>>,
     /// Registered results survive from play to play, as in Ansible.
     registered: BTreeMap<String, Map<String, serde_json::Value>>,
@@ -178,16 +181,9 @@ impl Run<'_> {
                 // back per `rollback:`; failures the threshold tolerates go
                 // back host by host.
                 let whole = reason.is_some() || play.serial.is_none();
-                let back: Vec<&Host> = match (whole, play.rollback) {
-                    (_, Rollback::None) => Vec::new(),
-                    (true, Rollback::Batch) => batch.to_vec(),
-                    (true, Rollback::All) => done.clone(),
-                    (false, _) => batch
-                        .iter()
-                        .copied()
-                        .filter(|host| failed.contains(&host.name))
-                        .collect(),
-                };
+                let back = batches::rollback_hosts(play.rollback, whole, batch, &done, |host| {
+                    failed.contains(&host.name)
+                });
                 if !back.is_empty() {
                     let rollback =
                         release_gate::play_of(play, vec![release_gate::rollback_task(deploy)]);
@@ -224,22 +220,29 @@ impl Run<'_> {
     /// failed or were unreachable in it. A host unreachable since an
     /// earlier play is skipped and not counted, as in Ansible.
     async fn batch(&mut self, play: &Play, hosts: &[&Host]) -> Vec<String> {
-        let unreachable_before: BTreeSet<&str> = hosts
+        let (local, remote): (Vec<&Host>, Vec<&Host>) = hosts
+            .iter()
+            .partition(|host| runs_locally(host, play.connection));
+        let unreachable_before: BTreeSet<&str> = remote
             .iter()
             .filter(|host| matches!(self.sessions.get(&host.name), Some(None)))
             .map(|host| host.name.as_str())
             .collect();
-        self.connect(hosts).await;
+        self.connect(&remote).await;
         let mut states: Vec<HostState> = hosts
             .iter()
             .filter_map(|host| {
-                let session = self.sessions.get(&host.name)?.clone()?;
+                let connection = if local.iter().any(|local| local.name == host.name) {
+                    Connection::local(&host.name)
+                } else {
+                    Connection::Ssh(self.sessions.get(&host.name)?.clone()?)
+                };
                 Some(HostState {
                     name: host.name.clone(),
                     inventory_vars: host.vars.clone(),
                     inventory_become: host.connection.r#become,
                     groups: host.groups.clone(),
-                    session,
+                    connection,
                     registered: self.registered.remove(&host.name).unwrap_or_default(),
                     facts: None,
                     notified: Vec::new(),
@@ -248,11 +251,13 @@ impl Run<'_> {
             })
             .collect();
         let play_hosts: Vec<String> = hosts.iter().map(|host| host.name.clone()).collect();
+        let controller = Connection::local("localhost");
         let ctx = TaskContext {
             play,
             play_hosts: &play_hosts,
             templater: self.templater,
             options: self.options,
+            controller: &controller,
         };
         let tasks: Vec<&Task> = play
             .tasks
@@ -536,7 +541,7 @@ async fn gather_facts<'s>(states: impl Iterator<Item = &'s mut HostState>) {
     let mut gathering: FuturesUnordered<_> = states
         .map(|state| async move {
             if let Ok(out) = state
-                .session
+                .connection
                 .exec_collect(FACTS_SCRIPT, &ExecOptions::default())
                 .await
             {

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use fleet_modules::{Module, ModuleError, Probe};
 use fleet_playbook::{Play, Task, Templater};
-use fleet_ssh::{Become, Secret, Session};
+use fleet_ssh::{Become, Secret};
 use serde_json::{Map, Value, json};
 
 use super::controller::PlayController;
+use crate::connection::Connection;
 use crate::events::{Status, TaskResult};
 use crate::module_run::{
     ModuleOutcome, RunContext, probe_many, run_module, run_probed, run_probed_many,
@@ -33,7 +34,8 @@ pub struct HostState {
     pub inventory_vars: Map<String, Value>,
     pub inventory_become: bool,
     pub groups: Vec<String>,
-    pub session: Session,
+    /// The host's own connection (SSH, or local for `connection: local`).
+    pub connection: Connection,
     pub registered: Map<String, Value>,
     pub facts: Option<Value>,
     /// Handlers notified on this host, in notification order.
@@ -46,6 +48,8 @@ pub struct TaskContext<'a> {
     pub play_hosts: &'a [String],
     pub templater: &'a Templater,
     pub options: &'a ApplyOptions,
+    /// Where `delegate_to: localhost` tasks run.
+    pub controller: &'a Connection,
 }
 
 const HIDDEN: &str = "output hidden by no_log";
@@ -76,10 +80,22 @@ impl TaskContext<'_> {
         )
     }
 
+    /// Where `task` runs for `host`: on the controller when delegated, else
+    /// over the host's own connection.
+    fn connection<'c>(&'c self, task: &Task, host: &'c HostState) -> &'c Connection {
+        match task.delegate_to {
+            Some(_) => self.controller,
+            None => &host.connection,
+        }
+    }
+
+    /// The inventory's `become` says how to reach that host: a task
+    /// delegated to the controller follows only the play's and its own.
     fn r#become(&self, task: &Task, host: &HostState) -> Option<Become> {
+        let inventory_become = host.inventory_become && task.delegate_to.is_none();
         let wanted = task
             .r#become
-            .unwrap_or(self.play.r#become || host.inventory_become);
+            .unwrap_or(self.play.r#become || inventory_become);
         wanted.then(|| Become {
             user: task
                 .become_user
@@ -188,8 +204,13 @@ impl TaskContext<'_> {
             if targets.is_some_and(|targets| fleet_modules::unrelated_paths(&targets)) {
                 let modules: Vec<&dyn Module> =
                     prepared.iter().map(|p| p.module.as_ref()).collect();
-                let outcomes =
-                    run_probed_many(&host.session, &modules, probes, &prepared[0].ctx).await;
+                let outcomes = run_probed_many(
+                    self.connection(task, host),
+                    &modules,
+                    probes,
+                    &prepared[0].ctx,
+                )
+                .await;
                 return self.collect_items(task, todo, outcomes);
             }
         }
@@ -269,7 +290,7 @@ impl TaskContext<'_> {
             .collect::<Result<Vec<_>, _>>()
             .ok()?;
         let modules: Vec<&dyn Module> = prepared.iter().map(|p| p.module.as_ref()).collect();
-        let probes = probe_many(&host.session, &modules, &prepared[0].ctx)
+        let probes = probe_many(self.connection(task, host), &modules, &prepared[0].ctx)
             .await
             .ok()?;
         Some((prepared, probes))
@@ -328,9 +349,10 @@ impl TaskContext<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let connection = self.connection(task, host);
             let outcome = match probe.take() {
-                Some(probe) => run_probed(&host.session, module, &probe, ctx).await,
-                None => run_module(&host.session, module, ctx).await,
+                Some(probe) => run_probed(connection, module, &probe, ctx).await,
+                None => run_module(connection, module, ctx).await,
             };
             let mut item_result = ItemResult::from_outcome(outcome, item.clone());
             let done = match &task.until {
@@ -522,3 +544,7 @@ fn hide_output(result: &mut TaskResult) {
         result.msg = Some(HIDDEN.into());
     }
 }
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;
