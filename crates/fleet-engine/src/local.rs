@@ -52,16 +52,7 @@ impl LocalShell {
         on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
     ) -> Result<i32, SshError> {
         let run = self.run(command, opts, on_output);
-        match opts.timeout {
-            None => run.await,
-            Some(limit) => match tokio::time::timeout(limit, run).await {
-                Ok(result) => result,
-                Err(_) => Err(SshError::Timeout {
-                    host: self.label.clone(),
-                    secs: limit.as_secs_f64(),
-                }),
-            },
-        }
+        fleet_ssh::within_timeout(&self.label, opts.timeout, run).await
     }
 
     /// [`exec`](Self::exec), collecting the output.

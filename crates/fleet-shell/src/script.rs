@@ -104,23 +104,17 @@ impl Script {
 
     /// Runs `cmds` joined with `&&`: the first failure stops them and is
     /// the script's exit code. Nothing when `cmds` is empty.
-    pub fn all(mut self, cmds: impl IntoIterator<Item = Cmd>) -> Script {
-        let rendered: Vec<String> = cmds
-            .into_iter()
-            .map(|cmd| {
-                self.check(&cmd.vars());
-                cmd.render()
-            })
-            .collect();
-        if !rendered.is_empty() {
-            self.text.push_str(&rendered.join(" && "));
-            self.text.push('\n');
-        }
-        self
+    pub fn all(self, cmds: impl IntoIterator<Item = Cmd>) -> Script {
+        self.joined(cmds, " && ")
     }
 
     /// `cmds` joined with `|`: each one's stdout is the next one's stdin.
-    pub fn pipeline(mut self, cmds: impl IntoIterator<Item = Cmd>) -> Script {
+    pub fn pipeline(self, cmds: impl IntoIterator<Item = Cmd>) -> Script {
+        self.joined(cmds, " | ")
+    }
+
+    /// `cmds` on one line, between `separator`s.
+    fn joined(mut self, cmds: impl IntoIterator<Item = Cmd>, separator: &str) -> Script {
         let rendered: Vec<String> = cmds
             .into_iter()
             .map(|cmd| {
@@ -129,7 +123,7 @@ impl Script {
             })
             .collect();
         if !rendered.is_empty() {
-            self.text.push_str(&rendered.join(" | "));
+            self.text.push_str(&rendered.join(separator));
             self.text.push('\n');
         }
         self

@@ -59,5 +59,5 @@ pub use options::{
     Become, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_CONNECTS, ExecOptions, JumpTarget,
     KEY_PASSPHRASE_ENV, Output, PassphrasePrompt, Secret, SshOptions, Stream, Target,
 };
-pub use session::{MAX_CHANNELS_PER_SESSION, Session};
+pub use session::{MAX_CHANNELS_PER_SESSION, Session, within_timeout};
 pub use upload::script as upload_script;

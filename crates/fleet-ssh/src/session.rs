@@ -19,6 +19,24 @@ pub const MAX_CHANNELS_PER_SESSION: usize = 10;
 /// How long a refused channel open is retried.
 const OPEN_RETRY_FOR: Duration = Duration::from_secs(5);
 
+/// `run`, failing with [`SshError::Timeout`] for `host` when it takes
+/// longer than `limit`: every transport bounds its commands this way.
+pub async fn within_timeout<T>(
+    host: &str,
+    limit: Option<Duration>,
+    run: impl Future<Output = Result<T, SshError>>,
+) -> Result<T, SshError> {
+    let Some(limit) = limit else {
+        return run.await;
+    };
+    tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
+        Err(SshError::Timeout {
+            host: host.to_owned(),
+            secs: limit.as_secs_f64(),
+        })
+    })
+}
+
 /// One connection to one host. Cheap to clone; all methods take `&self`, so
 /// many tasks may run commands on it at once (at most
 /// [`MAX_CHANNELS_PER_SESSION`] channels are open at a time, the others
@@ -97,16 +115,7 @@ impl Session {
             .await
             .map_err(|_| self.disconnected())?;
         let run = self.run(permit, command, opts, on_output);
-        match opts.timeout {
-            None => run.await,
-            Some(limit) => match tokio::time::timeout(limit, run).await {
-                Ok(result) => result,
-                Err(_) => Err(SshError::Timeout {
-                    host: self.inner.label.clone(),
-                    secs: limit.as_secs_f64(),
-                }),
-            },
-        }
+        within_timeout(&self.inner.label, opts.timeout, run).await
     }
 
     /// [`exec`](Self::exec), collecting the output.
