@@ -16,7 +16,6 @@ mod error;
 pub mod modules;
 mod plan;
 mod registry;
-pub mod shell;
 pub mod text;
 
 pub use deploy::{

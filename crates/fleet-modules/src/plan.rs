@@ -91,9 +91,9 @@ pub enum Step {
 }
 
 impl Step {
-    pub fn run(script: impl Into<Script>) -> Step {
+    pub fn run(script: Script) -> Step {
         Step::Run {
-            script: script.into(),
+            script,
             stdin: None,
         }
     }

@@ -170,6 +170,11 @@ impl Cmd {
         self.redirect(">", path)
     }
 
+    /// Writes stdout to stderr: `>&2`, for messages.
+    pub fn to_stderr(self) -> Cmd {
+        self.redirect(">&", "2")
+    }
+
     /// Drops stderr: `2>/dev/null`.
     pub fn quiet(self) -> Cmd {
         self.redirect("2>", "/dev/null")
@@ -228,6 +233,10 @@ mod tests {
             .operand("-rf");
         assert_eq!(cmd.render(), "chown -h app:www -- -rf");
         assert_eq!(Cmd::new("sync").render(), "sync");
+        let message = Cmd::without_end_of_options("printf")
+            .arg("%s\\n")
+            .arg("a b");
+        assert_eq!(message.to_stderr().render(), "printf '%s\\n' 'a b' >&2");
     }
 
     #[test]

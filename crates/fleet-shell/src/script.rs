@@ -331,24 +331,6 @@ fn scan(text: &str) -> (Vec<String>, Vec<String>) {
     (reads, assigns)
 }
 
-/// TRANSITION: modules still written as format strings. Removed once every
-/// module builds its scripts with [`Cmd`] and [`Script::snippet`].
-impl From<String> for Script {
-    fn from(text: String) -> Script {
-        Script {
-            text,
-            bound: Vec::new(),
-        }
-    }
-}
-
-/// TRANSITION, as above.
-impl From<&str> for Script {
-    fn from(text: &str) -> Script {
-        Script::from(text.to_string())
-    }
-}
-
 /// Reads as its text, for tests and messages.
 impl std::ops::Deref for Script {
     type Target = str;

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::shell::split_words;
 use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
+use fleet_shell::split_words;
 
 pub const PARAMS: &[&str] = &["cmd", "chdir", "creates", "removes", "stdin"];
 

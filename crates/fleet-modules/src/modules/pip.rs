@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::apt::StringList;
-use crate::shell::split_words;
 use crate::text::fields;
 use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
+use fleet_shell::split_words;
 
 pub const PARAMS: &[&str] = &[
     "name",

@@ -110,7 +110,7 @@ const STEP_BUDGET_SECS: u64 = 900;
 
 impl Module for Release {
     fn probe(&self) -> Option<crate::Script> {
-        Some(script::probe(self).into())
+        Some(script::probe(self))
     }
 
     /// Every step is bounded, so that a hung hook or a lost host fails the
@@ -344,6 +344,9 @@ fn listed(releases: &[String]) -> String {
 #[cfg(test)]
 #[path = "release_lock_tests.rs"]
 mod lock_tests;
+#[cfg(test)]
+#[path = "release_run_tests.rs"]
+mod run_tests;
 #[cfg(test)]
 #[path = "release_state_tests.rs"]
 mod state_tests;

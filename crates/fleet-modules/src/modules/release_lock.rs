@@ -22,9 +22,8 @@ use serde_json::{Value, json};
 
 use super::Release;
 use super::facts::Facts;
-use super::script::marker;
-use crate::shell::quote;
-use crate::{ModuleError, Plan, Step};
+use super::script::phase;
+use crate::{ModuleError, Plan, Script, Step};
 
 pub(super) const LOCK_DIR: &str = ".fleet-lock";
 const OWNER_FILE: &str = "owner";
@@ -192,18 +191,24 @@ fn lock_dir(release: &Release) -> String {
     format!("{}/{LOCK_DIR}", release.root)
 }
 
-/// The probe's part (after `p=<path>`): the host's clock in seconds, and
-/// the lock's mtime and owner file when it is held.
-pub(super) fn probe() -> String {
-    format!(
-        "echo \"now_epoch=$(date -u +%s)\"\n\
-         l=\"$p/{LOCK_DIR}\"\n\
-         if [ -e \"$l\" ] || [ -L \"$l\" ]; then \
-         echo \"lock_mtime=$(stat -c %Y -- \"$l\" 2>/dev/null)\"; \
-         if [ -f \"$l/{OWNER_FILE}\" ]; then \
-         echo \"lock_owner=$(base64 -w0 < \"$l/{OWNER_FILE}\")\"; \
-         else echo lock_owner=; fi; fi\n"
-    )
+/// `$l` is the lock dir, `$owner_file` its owner file.
+fn with_lock_paths(release: &Release, script: Script) -> Script {
+    let dir = lock_dir(release);
+    script
+        .set("owner_file", format!("{dir}/{OWNER_FILE}"))
+        .set("l", dir)
+}
+
+const PROBE: &str = r#"echo "now_epoch=$(date -u +%s)"
+if [ -e "$l" ] || [ -L "$l" ]; then
+  echo "lock_mtime=$(stat -c %Y -- "$l" 2>/dev/null)"
+  if [ -f "$owner_file" ]; then echo "lock_owner=$(base64 -w0 < "$owner_file")"; else echo lock_owner=; fi
+fi"#;
+
+/// The probe's part: the host's clock in seconds, and the lock's mtime and
+/// owner file when it is held.
+pub(super) fn probe(release: &Release, script: Script) -> Script {
+    with_lock_paths(release, script).snippet(PROBE)
 }
 
 /// What must still hold once the lock is taken: a run that held it
@@ -218,84 +223,93 @@ pub(super) enum Guard<'a> {
     Current(Option<&'a str>),
 }
 
-/// Takes the lock, waiting up to `lock_wait` seconds (polling every
-/// second), and writes the owner file. When the lock stays held, prints
-/// what [`refusal_in`] reads and fails. Then checks `guard`.
-pub(super) fn acquire(release: &Release, guard: Guard<'_>) -> Step {
-    let holder = &release.holder;
-    let mut lines: Vec<String> = holder.identity().iter().map(|line| quote(line)).collect();
-    lines.push(quote(&format!("playbook={}", holder.playbook)));
-    let check = match guard {
-        Guard::NewRelease(name) => format!(
-            "if [ -e \"$p/releases/\"{name} ]; then\n  echo {} >&2\n  exit 1\nfi",
-            quote(&format!(
-                "fleet-release: release {name} was made while this run waited for the deploy \
-                 lock; nothing was changed: run again"
-            )),
-            name = quote(name),
-        ),
-        Guard::Current(link) => format!(
-            "if [ \"$(readlink -- \"$p/current\" 2>/dev/null)\" != {} ]; then\n  echo {} >&2\n  \
-             exit 1\nfi",
-            quote(link.unwrap_or("")),
-            quote(&format!(
-                "fleet-release: current changed while this run waited for the deploy lock \
-                 (it was {}); nothing was changed: run again",
-                link.unwrap_or("missing")
-            )),
-        ),
-    };
-    Step::run(format!(
-        r#"{marker}
-p={root}
-l="$p/{LOCK_DIR}"
-mkdir -p -- "$p" || exit 1
+/// Takes the lock (`mkdir`), polling every second up to `$wait` times; when
+/// it stays held, prints what [`refusal_in`] reads and fails. Then writes
+/// the owner file.
+const ACQUIRE: &str = r#"mkdir -p -- "$p" || exit 1
 n=0
 while ! mkdir -- "$l" 2>/dev/null; do
   if [ ! -e "$l" ] && [ ! -L "$l" ]; then
     mkdir -- "$l" && break
     exit 1
   fi
-  if [ "$n" -ge {wait} ]; then
-    echo "{REFUSED}now=$(date -u +%s)" >&2
-    echo "{REFUSED}mtime=$(stat -c %Y -- "$l" 2>/dev/null)" >&2
-    echo "{REFUSED}waited=$n" >&2
-    if [ -f "$l/{OWNER_FILE}" ]; then sed 's/^/{REFUSED}owner: /' -- "$l/{OWNER_FILE}" >&2; fi
+  if [ "$n" -ge "$wait" ]; then
+    echo "${refused}now=$(date -u +%s)" >&2
+    echo "${refused}mtime=$(stat -c %Y -- "$l" 2>/dev/null)" >&2
+    echo "${refused}waited=$n" >&2
+    if [ -f "$owner_file" ]; then sed "s/^/${refused}owner: /" -- "$owner_file" >&2; fi
     exit 1
   fi
   n=$((n + 1))
   sleep 1
 done
 set -- $(date -u +'%s %Y-%m-%dT%H:%M:%SZ')
-if ! printf '%s\n' {lines} "since=$1" "since_iso=$2" > "$l/{OWNER_FILE}"; then
+if ! printf '%s\nsince=%s\nsince_iso=%s\n' "$owner_lines" "$1" "$2" > "$owner_file"; then
   rm -rf -- "$l"
   exit 1
-fi
-{check}"#,
-        marker = marker("lock"),
-        root = quote(&release.root),
-        wait = release.lock_wait,
-        lines = lines.join(" "),
-    ))
+fi"#;
+
+const NEW_RELEASE_GUARD: &str = r#"if [ -e "$p/releases/$name" ]; then
+  printf '%s\n' "$changed" >&2
+  exit 1
+fi"#;
+
+const CURRENT_GUARD: &str = r#"if [ "$(readlink -- "$p/current" 2>/dev/null)" != "$link" ]; then
+  printf '%s\n' "$changed" >&2
+  exit 1
+fi"#;
+
+/// Takes the lock, waiting up to `lock_wait` seconds, and writes the owner
+/// file; then checks `guard`.
+pub(super) fn acquire(release: &Release, guard: Guard<'_>) -> Step {
+    let holder = &release.holder;
+    let mut lines = holder.identity().to_vec();
+    lines.push(format!("playbook={}", holder.playbook));
+    let script = with_lock_paths(release, phase("lock").set("p", &release.root))
+        .set("wait", release.lock_wait.to_string())
+        .set("refused", REFUSED)
+        .set("owner_lines", lines.join("\n"))
+        .snippet(ACQUIRE);
+    let script = match guard {
+        Guard::NewRelease(name) => script
+            .set("name", name)
+            .set(
+                "changed",
+                format!(
+                    "fleet-release: release {name} was made while this run waited for the deploy \
+                     lock; nothing was changed: run again"
+                ),
+            )
+            .snippet(NEW_RELEASE_GUARD),
+        Guard::Current(link) => script
+            .set("link", link.unwrap_or(""))
+            .set(
+                "changed",
+                format!(
+                    "fleet-release: current changed while this run waited for the deploy lock \
+                     (it was {}); nothing was changed: run again",
+                    link.unwrap_or("missing")
+                ),
+            )
+            .snippet(CURRENT_GUARD),
+    };
+    Step::run(script)
 }
+
+const RELEASE: &str = r#"if [ -f "$owner_file" ] && grep -qxF -- "$operator" "$owner_file" && grep -qxF -- "$pid" "$owner_file" && grep -qxF -- "$run" "$owner_file"; then
+  rm -rf -- "$l"
+fi"#;
 
 /// Removes the lock when its owner file still names this run: a lock
 /// broken and taken by another run meanwhile is left alone.
 pub(super) fn release(release: &Release) -> Step {
-    let dir = lock_dir(release);
-    let owner = quote(&format!("{dir}/{OWNER_FILE}"));
-    let checks: Vec<String> = release
-        .holder
-        .identity()
-        .iter()
-        .map(|line| format!("grep -qxF -- {} {owner}", quote(line)))
-        .collect();
-    Step::run(format!(
-        "{} && if [ -f {owner} ] && {}; then rm -rf -- {}; fi",
-        marker("unlock"),
-        checks.join(" && "),
-        quote(&dir),
-    ))
+    let [operator, pid, run] = release.holder.identity();
+    let script = with_lock_paths(release, phase("unlock"))
+        .set("operator", operator)
+        .set("pid", pid)
+        .set("run", run)
+        .snippet(RELEASE);
+    Step::run(script)
 }
 
 /// Why the lock step gave up, from what it printed on stderr; `None` when
@@ -389,22 +403,19 @@ pub(super) fn plan_unlock(release: &Release, facts: &Facts) -> Result<Plan, Modu
     Ok(plan)
 }
 
-/// Removes the lock if its owner file is still the one the probe read.
-fn break_lock(release: &Release, lock: &Lock) -> Step {
-    let dir = lock_dir(release);
-    let owner = quote(&format!("{dir}/{OWNER_FILE}"));
-    let dir = quote(&dir);
-    Step::run(format!(
-        r#"{marker}
-if [ ! -e {dir} ] && [ ! -L {dir} ]; then exit 0; fi
-if [ "$(cat -- {owner} 2>/dev/null)" != {read} ]; then
+const BREAK: &str = r#"if [ ! -e "$l" ] && [ ! -L "$l" ]; then exit 0; fi
+if [ "$(cat -- "$owner_file" 2>/dev/null)" != "$read" ]; then
   echo 'fleet-release: the deploy lock changed since it was read (taken again?); not broken: run fleet unlock again to see its owner' >&2
   exit 1
 fi
-rm -rf -- {dir}"#,
-        marker = marker("unlock"),
-        read = quote(lock.text.trim_end_matches('\n')),
-    ))
+rm -rf -- "$l""#;
+
+/// Removes the lock if its owner file is still the one the probe read.
+fn break_lock(release: &Release, lock: &Lock) -> Step {
+    let script = with_lock_paths(release, phase("unlock"))
+        .set("read", lock.text.trim_end_matches('\n'))
+        .snippet(BREAK);
+    Step::run(script)
 }
 
 /// `42s`, `12m05s`, `2h05m`, `3d04h`.

@@ -2,7 +2,7 @@
 //! lock steps of a deploy and a rollback, `unlock`, and the messages.
 
 use super::lock::{Lock, iso_time, span};
-use super::tests::{Artifacts, deploy, module, probe, scripts};
+use super::tests::{Artifacts, deploy, module, phase_started, probe, scripts};
 use super::*;
 use crate::{Controller, Step};
 use serde_json::json;
@@ -58,12 +58,16 @@ fn the_probe_reads_the_lock_and_the_hosts_clock() {
         script.contains("echo \"now_epoch=$(date -u +%s)\""),
         "{script}"
     );
-    assert!(script.contains("l=\"$p/.fleet-lock\""), "{script}");
+    assert!(script.contains("l=/opt/app/.fleet-lock\n"), "{script}");
     assert!(
-        script.contains("echo \"lock_owner=$(base64 -w0 < \"$l/owner\")\""),
+        script.contains("owner_file=/opt/app/.fleet-lock/owner\n"),
         "{script}"
     );
-    assert!(script.ends_with("exit 0"), "{script}");
+    assert!(
+        script.contains("echo \"lock_owner=$(base64 -w0 < \"$owner_file\")\""),
+        "{script}"
+    );
+    assert!(script.ends_with("exit 0\n"), "{script}");
 
     let facts = Facts::parse(&locked_probe(NOW, Some(OWNER))).unwrap();
     assert_eq!(facts.now_epoch, Some(NOW));
@@ -125,32 +129,35 @@ fn a_deploy_takes_the_lock_first_and_always_releases_it() {
         .unwrap();
     let lock = scripts(&plan)[0];
     assert!(
-        lock.starts_with("echo 'fleet-release: lock' >&2\np=/opt/app\n"),
+        lock.starts_with("printf '%s\\n' 'fleet-release: lock' >&2\np=/opt/app\n"),
         "{lock}"
     );
     assert!(
         lock.contains("while ! mkdir -- \"$l\" 2>/dev/null; do"),
         "{lock}"
     );
-    assert!(lock.contains("if [ \"$n\" -ge 10 ]; then"), "{lock}");
+    assert!(lock.contains("wait=10\n"), "{lock}");
+    assert!(lock.contains("if [ \"$n\" -ge \"$wait\" ]; then"), "{lock}");
     assert!(lock.contains("sleep 1"), "{lock}");
     let pid = std::process::id();
     assert!(
-        lock.contains(&format!(
-            "printf '%s\\n' 'operator=alice@ctl' 'pid={pid}' 'run="
-        )),
+        lock.contains(&format!("owner_lines='operator=alice@ctl\npid={pid}\nrun=")),
         "{lock}"
     );
+    assert!(lock.contains("\nplaybook='\n"), "{lock}");
     assert!(
-        lock.contains(" 'playbook=' \"since=$1\" \"since_iso=$2\" > \"$l/owner\""),
+        lock.contains(
+            "printf '%s\\nsince=%s\\nsince_iso=%s\\n' \"$owner_lines\" \"$1\" \"$2\" > \"$owner_file\""
+        ),
         "{lock}"
     );
     // A deploy goes on after waiting, unless another run made its release.
     assert!(
         lock.ends_with(
-            "if [ -e \"$p/releases/\"20261124_081000 ]; then\n  echo 'fleet-release: release \
+            "name=20261124_081000\nchanged='fleet-release: release \
              20261124_081000 was made while this run waited for the deploy lock; nothing was \
-             changed: run again' >&2\n  exit 1\nfi"
+             changed: run again'\nif [ -e \"$p/releases/$name\" ]; then\n  printf '%s\\n' \
+             \"$changed\" >&2\n  exit 1\nfi\n"
         ),
         "{lock}"
     );
@@ -158,21 +165,22 @@ fn a_deploy_takes_the_lock_first_and_always_releases_it() {
         panic!("{:?}", plan.finally)
     };
     let release = script_of(release);
-    assert!(
-        release.starts_with(
-            "echo 'fleet-release: unlock' >&2 && if [ -f /opt/app/.fleet-lock/owner ]"
-        )
-    );
+    assert!(release.starts_with(
+        "printf '%s\\n' 'fleet-release: unlock' >&2\nowner_file=/opt/app/.fleet-lock/owner\n"
+    ));
     // Only this run's lock is removed: operator, pid and run must match.
-    for line in ["operator=alice@ctl", &format!("pid={pid}")] {
+    for line in ["operator='operator=alice@ctl'", &format!("pid='pid={pid}'")] {
+        assert!(release.contains(&format!("{line}\n")), "{release}");
+    }
+    assert!(release.contains("run='run="), "{release}");
+    for var in ["operator", "pid", "run"] {
         assert!(
-            release.contains(&format!("grep -qxF -- '{line}' /opt/app/.fleet-lock/owner")),
+            release.contains(&format!("grep -qxF -- \"${var}\" \"$owner_file\"")),
             "{release}"
         );
     }
-    assert!(release.contains("grep -qxF -- 'run="), "{release}");
     assert!(
-        release.ends_with("then rm -rf -- /opt/app/.fleet-lock; fi"),
+        release.ends_with("then\n  rm -rf -- \"$l\"\nfi\n"),
         "{release}"
     );
 
@@ -182,7 +190,7 @@ fn a_deploy_takes_the_lock_first_and_always_releases_it() {
         .plan(&locked_probe(NOW, Some(OWNER)))
         .unwrap();
     assert_eq!(held.steps.len(), plan.steps.len());
-    assert!(scripts(&held)[0].contains("if [ \"$n\" -ge 0 ]; then"));
+    assert!(scripts(&held)[0].contains("wait=0\n"));
     assert_eq!(held.finally.len(), 1);
 }
 
@@ -191,16 +199,15 @@ fn a_rollback_is_locked_and_no_change_takes_no_lock() {
     let rollback = module(json!({"path": "/opt/app", "state": "rollback"}))
         .plan(&locked_probe(NOW, None))
         .unwrap();
-    assert!(scripts(&rollback)[0].starts_with("echo 'fleet-release: lock'"));
+    assert_eq!(phase_started(scripts(&rollback)[0]), Some("lock"));
     // A rollback's target depends on `current`: it must not have moved.
+    let lock = scripts(&rollback)[0];
+    assert!(lock.contains("link=releases/20260301_120000\n"), "{lock}");
     assert!(
-        scripts(&rollback)[0].contains(
-            "if [ \"$(readlink -- \"$p/current\" 2>/dev/null)\" != releases/20260301_120000 ]"
-        ),
-        "{}",
-        scripts(&rollback)[0]
+        lock.contains("if [ \"$(readlink -- \"$p/current\" 2>/dev/null)\" != \"$link\" ]"),
+        "{lock}"
     );
-    assert!(scripts(&rollback)[1].starts_with("echo 'fleet-release: switch'"));
+    assert_eq!(phase_started(scripts(&rollback)[1]), Some("switch"));
     assert_eq!(rollback.finally.len(), 1);
 
     let same = module(json!({"path": "/opt/app", "state": "rollback", "to": "20260301_120000"}))
@@ -354,16 +361,14 @@ fn unlock_breaks_only_a_stale_lock_unless_forced() {
     let script = script_of(step);
     // Only the lock that was read is removed, not one taken since.
     assert!(
-        script.contains(&format!(
-            "if [ \"$(cat -- /opt/shop/.fleet-lock/owner 2>/dev/null)\" != '{}' ]; then",
-            OWNER.trim_end()
-        )),
+        script.contains(&format!("read='{}'\n", OWNER.trim_end())),
         "{script}"
     );
     assert!(
-        script.ends_with("rm -rf -- /opt/shop/.fleet-lock"),
+        script.contains("if [ \"$(cat -- \"$owner_file\" 2>/dev/null)\" != \"$read\" ]; then"),
         "{script}"
     );
+    assert!(script.ends_with("rm -rf -- \"$l\"\n"), "{script}");
 
     let forced = unlock(json!({"force": true}))
         .plan(&locked_probe(NOW, Some(OWNER)))
@@ -431,11 +436,11 @@ fn the_owner_file_names_the_playbook() {
     .unwrap();
     let plan = module.plan(&locked_probe(NOW, None)).unwrap();
     let lock = scripts(&plan)[0];
-    assert!(lock.contains("'operator=bob@laptop' 'pid="), "{lock}");
     assert!(
-        lock.contains(" 'playbook=playbooks/site.yaml' \"since=$1\""),
+        lock.contains("owner_lines='operator=bob@laptop\npid="),
         "{lock}"
     );
+    assert!(lock.contains("\nplaybook=playbooks/site.yaml'\n"), "{lock}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The shell scripts of `release`: the probe and each phase of a deploy or
-//! a rollback.
+//! a rollback, built with fleet-shell: values are bound to variables, the
+//! shell text around them is fixed.
 //!
 //! Every phase prints `fleet-release: <phase>` on stderr first, so that a
 //! failure can be named. Phases chain commands with `&&` rather than
@@ -7,8 +8,7 @@
 //! the engine joins consecutive scripts into.
 
 use super::{Artifact, LOG_LINES, MARKER_FILE, Release};
-use crate::Step;
-use crate::shell::quote;
+use crate::{Arg, Cmd, Raw, Script, Step};
 
 const PHASES: &[&str] = &[
     "lock", "prepare", "unpack", "link", "pip", "migrate", "switch", "restart", "health", "prune",
@@ -21,40 +21,62 @@ pub(super) fn phase_of(line: &str) -> Option<&str> {
     PHASES.contains(&phase).then_some(phase)
 }
 
-pub(super) fn marker(phase: &str) -> String {
-    format!("echo 'fleet-release: {phase}' >&2")
+/// A script that starts phase `phase`: its marker line on stderr.
+pub(super) fn phase(phase: &'static str) -> Script {
+    debug_assert!(PHASES.contains(&phase), "unknown phase {phase}");
+    Script::new().cmd(message(format!("fleet-release: {phase}")))
 }
 
-impl Release {
-    /// `<root>/<rel>`, quoted.
-    fn at(&self, rel: &str) -> String {
-        quote(&format!("{}/{rel}", self.root))
-    }
+/// Prints `text` on stderr.
+fn message(text: String) -> Cmd {
+    Cmd::without_end_of_options("printf")
+        .arg("%s\\n")
+        .arg(text)
+        .to_stderr()
 }
 
-pub(super) fn probe(release: &Release) -> String {
-    let mut script = format!(
-        "p={root}\n\
-         echo \"now=$(date -u +%Y%m%d_%H%M%S)\"\n\
-         if [ -L \"$p/current\" ]; then echo \"current=$(readlink -- \"$p/current\")\"; fi\n\
-         if [ -f \"$p/current/{MARKER_FILE}\" ]; then \
-         sed -n 's/^sha256=/current_sha256=/p; s/^artifact=/current_artifact=/p; \
-         s/^by=/current_by=/p; s/^pid=/current_pid=/p' \"$p/current/{MARKER_FILE}\"; fi\n\
-         for d in \"$p\"/releases/*; do \
-         if [ -d \"$d\" ] && [ ! -L \"$d\" ]; then echo \"release=${{d##*/}}\"; fi; done\n\
-         {lock}",
-        root = quote(&release.root),
-        lock = super::lock::probe(),
-    );
-    if release.state == super::ReleaseState::Info {
-        let log = quote(&release.log);
-        script.push_str(&format!(
-            "if [ -f {log} ]; then echo \"log=$(tail -n {LOG_LINES} -- {log} | base64 -w0)\"; fi\n"
-        ));
-    }
-    script.push_str("exit 0");
-    script
+const PROBE: &str = r#"echo "now=$(date -u +%Y%m%d_%H%M%S)"
+if [ -L "$p/current" ]; then echo "current=$(readlink -- "$p/current")"; fi
+if [ -f "$p/current/$marker_file" ]; then sed -n 's/^sha256=/current_sha256=/p; s/^artifact=/current_artifact=/p; s/^by=/current_by=/p; s/^pid=/current_pid=/p' -- "$p/current/$marker_file"; fi
+for d in "$p"/releases/*; do if [ -d "$d" ] && [ ! -L "$d" ]; then echo "release=${d##*/}"; fi; done"#;
+
+const PROBE_LOG: &str =
+    r#"if [ -f "$log" ]; then echo "log=$(tail -n "$log_lines" -- "$log" | base64 -w0)"; fi"#;
+
+pub(super) fn probe(release: &Release) -> Script {
+    let script = Script::new()
+        .set("p", &release.root)
+        .set("marker_file", MARKER_FILE)
+        .snippet(PROBE);
+    let script = super::lock::probe(release, script);
+    let script = if release.state == super::ReleaseState::Info {
+        script
+            .set("log", &release.log)
+            .set("log_lines", LOG_LINES.to_string())
+            .snippet(PROBE_LOG)
+    } else {
+        script
+    };
+    script.snippet("exit 0")
 }
+
+const PREPARE: &str = r#"mkdir -p -- "$p/releases" "$p/shared" &&
+find "$p/releases" -mindepth 1 -maxdepth 1 -name '.*' \( -name '*.partial' -o -name '*.tar' -o -name '*.tar.gz' \) -exec rm -rf -- {} + &&
+find "$p" -mindepth 1 -maxdepth 1 -name '.current.*.tmp' -exec rm -f -- {} + &&
+mkdir -- "$partial""#;
+
+/// Closes a phase before the switch: when it fails, the partial release is
+/// removed.
+const ABANDON_ON_FAILURE: &str = r#"} || {
+  rc=$?
+  rm -rf -- "$partial"
+  printf '%s\n' "$abandon" >&2
+  exit "$rc"
+}"#;
+
+const UNPACK_RESULT: &str = r#"rc=$?
+rm -f -- "$tarball"
+[ "$rc" -eq 0 ] && printf 'sha256=%s\nartifact=%s\nby=%s\npid=%s\n' "$sha256" "$artifact" "$by" "$pid" > "$partial/$marker_file""#;
 
 /// The steps of a deploy of `artifact` as release `name`, replacing
 /// `previous`, then deleting `pruned`.
@@ -65,8 +87,7 @@ pub(super) fn deploy(
     previous: Option<&str>,
     pruned: &[String],
 ) -> Vec<Step> {
-    let releases = release.at("releases");
-    let partial = release.at(&format!("releases/.{name}.partial"));
+    let partial = format!("{}/releases/.{name}.partial", release.root);
     let extension = if artifact.gzip { "tar.gz" } else { "tar" };
     let tarball = format!("{}/releases/.{name}.{extension}", release.root);
     let abandon = format!(
@@ -74,24 +95,20 @@ pub(super) fn deploy(
         previous.unwrap_or("none")
     );
     // Before the switch, a failure removes the partial release.
-    let guarded = |phase: &str, body: String| {
-        format!(
-            "{} && {{ {body}; }} || {{ rc=$?; rm -rf -- {partial}; echo {} >&2; exit $rc; }}",
-            marker(phase),
-            quote(&abandon)
-        )
+    let guarded = |phase_name: &'static str, body: Script| {
+        phase(phase_name)
+            .set("partial", &partial)
+            .set("abandon", &abandon)
+            .snippet("{")
+            .then(body)
+            .snippet(ABANDON_ON_FAILURE)
     };
+    let prepare = phase("prepare")
+        .set("p", &release.root)
+        .set("partial", &partial)
+        .snippet(PREPARE);
     let mut steps = vec![
-        Step::run(format!(
-            "{} && mkdir -p -- {releases} {shared} && \
-             find {releases} -mindepth 1 -maxdepth 1 -name '.*' \
-             \\( -name '*.partial' -o -name '*.tar' -o -name '*.tar.gz' \\) -exec rm -rf -- {{}} + && \
-             find {root} -mindepth 1 -maxdepth 1 -name '.current.*.tmp' -exec rm -f -- {{}} + && \
-             mkdir -- {partial}",
-            marker("prepare"),
-            shared = release.at("shared"),
-            root = quote(&release.root),
-        )),
+        Step::run(prepare),
         Step::Upload {
             dest: tarball.clone(),
             contents: artifact.upload.clone(),
@@ -99,20 +116,22 @@ pub(super) fn deploy(
             owner: None,
         },
     ];
-    let gzip = if artifact.gzip { "z" } else { "" };
-    let tarball = quote(&tarball);
-    steps.push(Step::run(guarded(
-        "unpack",
-        format!(
-            "tar -x{gzip} --no-same-owner -f {tarball} -C {partial}; rc=$?; rm -f -- {tarball}; \
-             [ \"$rc\" -eq 0 ] && printf 'sha256=%s\\nartifact=%s\\nby=%s\\npid=%s\\n' {} {} {} {} \
-             > {partial}/{MARKER_FILE}",
-            quote(&artifact.sha256),
-            quote(&artifact.name),
-            quote(&release.holder.operator),
-            release.holder.pid,
-        ),
-    )));
+    let tar = Cmd::new("tar")
+        .flag(if artifact.gzip { "-xz" } else { "-x" })
+        .flag("--no-same-owner")
+        .opt("-f", &tarball)
+        .opt("-C", &partial);
+    let unpack = Script::new()
+        .set("partial", &partial)
+        .set("tarball", &tarball)
+        .set("marker_file", MARKER_FILE)
+        .set("sha256", &artifact.sha256)
+        .set("artifact", &artifact.name)
+        .set("by", &release.holder.operator)
+        .set("pid", release.holder.pid.to_string())
+        .cmd(tar)
+        .snippet(UNPACK_RESULT);
+    steps.push(Step::run(guarded("unpack", unpack)));
     steps.push(Step::run(guarded("link", link(release, &partial))));
     steps.push(Step::run(guarded("pip", pip(release, &partial))));
     if let Some(command) = &release.migrate {
@@ -121,148 +140,230 @@ pub(super) fn deploy(
             migrate(release, &partial, command),
         )));
     }
-    let log = log_line(
-        release,
-        &[
-            ("action", "deploy"),
-            ("release", name),
-            ("artifact", &artifact.name),
-            ("sha256", &artifact.sha256),
-        ],
-    );
-    steps.push(Step::run(format!(
-        "{} && {} && mv -T -- {partial} {} && {} && {log}",
-        marker("switch"),
-        read_previous(release),
-        release.at(&format!("releases/{name}")),
-        switch_current(release, name),
-    )));
+    let log = [
+        ("action", "deploy"),
+        ("release", name),
+        ("artifact", &artifact.name),
+        ("sha256", &artifact.sha256),
+    ];
+    let switch = switch_script(release, name, &log)
+        .set("partial", &partial)
+        .snippet(MOVE_PARTIAL)
+        .snippet(SWITCH_AND_LOG);
+    steps.push(Step::run(switch));
     steps.extend(restart(release));
     steps.extend(health(release, name, previous));
     if !pruned.is_empty() {
-        let doomed: Vec<String> = pruned
+        let doomed = pruned
             .iter()
-            .map(|old| release.at(&format!("releases/{old}")))
-            .collect();
-        steps.push(Step::run(format!(
-            "{} && rm -rf -- {} && echo {}",
-            marker("prune"),
-            doomed.join(" "),
-            quote(&format!("removed: {}", pruned.join(" "))),
-        )));
+            .map(|old| format!("{}/releases/{old}", release.root));
+        let removed = Cmd::without_end_of_options("printf")
+            .arg("%s\\n")
+            .arg(format!("removed: {}", pruned.join(" ")));
+        let prune = phase("prune").all([Cmd::new("rm").flag("-rf").operands(doomed), removed]);
+        steps.push(Step::run(prune));
     }
     steps
 }
 
+/// Reads the release `current` points to before the switch into `$prev`
+/// (for the log: another run may have switched it since the plan was made).
+const READ_PREVIOUS: &str = r#"prev=$(readlink -- "$p/current" 2>/dev/null || true) &&"#;
+
+const MOVE_PARTIAL: &str = r#"mv -T -- "$partial" "$p/releases/$name" &&"#;
+
+const TARGET_EXISTS: &str = r#"if [ ! -d "$p/releases/$name" ]; then printf 'fleet-release: releases/%s is missing\n' "$name" >&2; exit 1; fi &&"#;
+
+/// Points `current` at `releases/<name>`: a new relative symlink renamed
+/// over the old one (`mv -T` is one rename(2)), so `current` always exists.
+/// Then appends one tab-separated line to the release log: the host's UTC
+/// time, the fields, and `previous=`, the release `$prev` names.
+const SWITCH_AND_LOG: &str = r#"tmp="$p/.current.$name.tmp" &&
+rm -f -- "$tmp" && ln -s -- "releases/$name" "$tmp" && mv -T -- "$tmp" "$p/current" &&
+printf 'current -> releases/%s\n' "$name" &&
+mkdir -p -- "$log_dir" &&
+printf 'time=%s\t%s\tprevious=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$log_fields" "${prev##*/}" >> "$log""#;
+
+/// The start of the switch phase to release `name`, logging `fields`: the
+/// values [`SWITCH_AND_LOG`] reads, and `$prev`.
+fn switch_script(release: &Release, name: &str, fields: &[(&str, &str)]) -> Script {
+    let clean = |value: &str| value.replace(['\t', '\n', '\r'], " ");
+    let mut line = vec![format!("by={}", clean(&release.holder.operator))];
+    line.extend(
+        fields
+            .iter()
+            .map(|(key, value)| format!("{key}={}", clean(value))),
+    );
+    let log_dir = match release.log.rsplit_once('/') {
+        Some(("", _)) | None => "/".to_string(),
+        Some((dir, _)) => dir.to_string(),
+    };
+    phase("switch")
+        .set("p", &release.root)
+        .set("name", name)
+        .set("log", &release.log)
+        .set("log_dir", log_dir)
+        .set("log_fields", line.join("\t"))
+        .snippet(READ_PREVIOUS)
+}
+
 /// The steps of a rollback from `previous` to `target`.
 pub(super) fn rollback(release: &Release, target: &str, previous: Option<&str>) -> Vec<Step> {
-    let dir = release.at(&format!("releases/{target}"));
-    let missing = quote(&format!("fleet-release: releases/{target} is missing"));
-    let log = log_line(release, &[("action", "rollback"), ("release", target)]);
-    let mut steps = vec![Step::run(format!(
-        "{} && if [ ! -d {dir} ]; then echo {missing} >&2; exit 1; fi && {} && {} && {log}",
-        marker("switch"),
-        read_previous(release),
-        switch_current(release, target),
-    ))];
+    let fields = [("action", "rollback"), ("release", target)];
+    let switch = switch_script(release, target, &fields)
+        .snippet(TARGET_EXISTS)
+        .snippet(SWITCH_AND_LOG);
+    let mut steps = vec![Step::run(switch)];
     steps.extend(restart(release));
     steps.extend(health(release, target, previous));
     steps
 }
 
-/// Points `current` at `releases/<name>`: a new relative symlink renamed
-/// over the old one (`mv -T` is one rename(2)), so `current` always exists.
-fn switch_current(release: &Release, name: &str) -> String {
-    let temp = release.at(&format!(".current.{name}.tmp"));
-    format!(
-        "rm -f -- {temp} && ln -s -- {} {temp} && mv -T -- {temp} {} && echo {}",
-        quote(&format!("releases/{name}")),
-        release.at("current"),
-        quote(&format!("current -> releases/{name}")),
-    )
-}
+/// Links one shared path into the release: creates it (owned by `$owner`
+/// when that is set) when missing, then replaces `$target` with a link.
+const LINK_SHARED: &str = r#"if [ ! -d "$shared" ]; then mkdir -p -- "$shared" && { [ -z "$owner" ] || chown "$owner" -- "$shared"; }; fi &&
+rm -rf -- "$target" && mkdir -p -- "${target%/*}" && ln -s -- "$shared" "$target""#;
+
+const LINK_ENV: &str = r#"rm -rf -- "$target" && ln -s -- "$env_file" "$target""#;
 
 /// Links the shared paths and the env file into the release, then hands
 /// the release to its owner.
-fn link(release: &Release, partial: &str) -> String {
-    let mut commands = Vec::new();
-    for path in &release.shared {
-        let shared = release.at(&format!("shared/{path}"));
-        let chown = match &release.chown {
-            Some(spec) => format!(" && chown {} -- {shared}", quote(spec)),
-            None => String::new(),
-        };
-        commands.push(format!(
-            "if [ ! -d {shared} ]; then mkdir -p -- {shared}{chown}; fi"
-        ));
-        let target = format!("{partial}/{}", quote(path));
-        commands.push(format!("rm -rf -- {target}"));
-        if let Some((parent, _)) = path.rsplit_once('/') {
-            commands.push(format!("mkdir -p -- {partial}/{}", quote(parent)));
-        }
-        commands.push(format!("ln -s -- {shared} {target}"));
-    }
-    commands.push(format!("rm -rf -- {partial}/.env"));
-    commands.push(format!(
-        "ln -s -- {} {partial}/.env",
-        quote(&release.env_file)
-    ));
+fn link(release: &Release, partial: &str) -> Script {
+    let owner = release.chown.as_deref().unwrap_or_default();
+    let mut parts: Vec<Script> = release
+        .shared
+        .iter()
+        .map(|path| {
+            Script::new()
+                .set("shared", format!("{}/shared/{path}", release.root))
+                .set("target", format!("{partial}/{path}"))
+                .set("owner", owner)
+                .snippet(LINK_SHARED)
+        })
+        .collect();
+    parts.push(
+        Script::new()
+            .set("target", format!("{partial}/.env"))
+            .set("env_file", &release.env_file)
+            .snippet(LINK_ENV),
+    );
     if let Some(spec) = &release.chown {
-        commands.push(format!("chown -R {} -- {partial}", quote(spec)));
+        parts.push(Script::of(
+            Cmd::new("chown").flag("-R").arg(spec).operand(partial),
+        ));
     }
-    commands.join(" && ")
+    Script::all_of(parts)
 }
+
+const PIP_WHEN_NEEDED: &str = r#"if [ ! -f "$partial/$requirements" ]; then
+  true
+elif [ ! -x "$pip" ]; then
+  printf '%s\n' "$no_pip" >&2
+  false
+else
+  cd "$partial" &&"#;
 
 /// Installs the release's requirements into the venv, when it has them.
-fn pip(release: &Release, partial: &str) -> String {
-    let requirements = quote(&release.requirements);
-    let pip = quote(&format!("{}/bin/pip", release.venv));
-    let args: String = release
-        .pip_args
-        .iter()
-        .map(|arg| format!(" {}", quote(arg)))
-        .collect();
-    let no_pip = quote(&format!(
+fn pip(release: &Release, partial: &str) -> Script {
+    let no_pip = format!(
         "fleet-release: the release has {} but {}/bin/pip is missing; create the venv first",
         release.requirements, release.venv
-    ));
-    format!(
-        "if [ -f {partial}/{requirements} ]; then \
-         if [ -x {pip} ]; then cd {partial} && {pip} install -r {requirements}{args}; \
-         else echo {no_pip} >&2; false; fi; fi"
-    )
+    );
+    let install = Cmd::at(Arg::var("pip"))
+        .flag("install")
+        .opt("-r", Arg::var("requirements"));
+    let install = release
+        .pip_args
+        .iter()
+        .fold(install, |install, arg| install.arg(arg));
+    Script::new()
+        .set("partial", partial)
+        .set("requirements", &release.requirements)
+        .set("pip", format!("{}/bin/pip", release.venv))
+        .set("no_pip", no_pip)
+        .snippet(PIP_WHEN_NEEDED)
+        .cmd(install)
+        .snippet("fi")
 }
 
-/// Runs `command` in the release, with the env file's variables, the venv
-/// first on `PATH`, and as the owner when there is one.
-fn migrate(release: &Release, partial: &str, command: &str) -> String {
-    let bin = quote(&format!("{}/bin", release.venv));
-    let inner = quote(&format!("PATH={bin}:\"$PATH\"; export PATH; {command}"));
-    let run_as = match &release.owner {
-        Some(owner) => format!("runuser -u {} -- ", quote(owner)),
-        None => String::new(),
+/// Enters the release with the env file's variables exported; the hook runs
+/// in the subshell this opens. After the env file is sourced, no variable
+/// is read: the hook is inline, and sets `PATH` itself.
+const MIGRATE_ENVIRONMENT: &str = r#"cd "$partial" && (
+if [ -f ./.env ]; then set -a && . ./.env && set +a; fi &&"#;
+
+/// Runs `command` (the operator's shell text) in the release, with the env
+/// file's variables, the venv first on `PATH`, and as the owner when there
+/// is one.
+fn migrate(release: &Release, partial: &str, command: &str) -> Script {
+    let bin = format!("{}/bin", release.venv);
+    let hook = Script::new()
+        .set("bin", bin)
+        .snippet(r#"PATH="$bin:$PATH"; export PATH"#)
+        .raw(Raw::operator_text(command));
+    let sh = match &release.owner {
+        Some(owner) => Cmd::new("runuser")
+            .opt("-u", owner)
+            .operands(["sh", "-c"])
+            .operand(hook.as_str()),
+        None => Cmd::without_end_of_options("sh")
+            .arg("-c")
+            .arg(hook.as_str()),
     };
-    format!(
-        "cd {partial} && ( if [ -f ./.env ]; then set -a && . ./.env && set +a; fi && \
-         PATH={bin}:\"$PATH\" && export PATH && {run_as}sh -c {inner} )"
-    )
+    Script::new()
+        .set("partial", partial)
+        .snippet(MIGRATE_ENVIRONMENT)
+        .cmd(sh)
+        .snippet(")")
 }
+
+const RESTART_UNIT: &str = r#"if systemctl is-enabled --quiet -- "$unit"; then
+  systemctl restart -- "$unit" && printf 'restarted: %s\n' "$unit"
+else
+  printf 'not enabled, not restarted: %s\n' "$unit"
+fi"#;
 
 /// Restarts the enabled ones of the `restart` units, in order.
 fn restart(release: &Release) -> Option<Step> {
     if release.restart.is_empty() {
         return None;
     }
-    let mut commands = vec![marker("restart")];
-    for unit in &release.restart {
-        let unit = quote(unit);
-        commands.push(format!(
-            "if systemctl is-enabled --quiet {unit}; then systemctl restart {unit} && \
-             echo restarted: {unit}; else echo not enabled, not restarted: {unit}; fi"
-        ));
-    }
-    Some(Step::run(commands.join(" && ")))
+    let units = release
+        .restart
+        .iter()
+        .map(|unit| Script::new().set("unit", unit).snippet(RESTART_UNIT));
+    Some(Step::run(phase("restart").then(Script::all_of(units))))
 }
+
+const NEEDS_CURL: &str = r#"command -v curl >/dev/null || { echo 'fleet-release: health_urls need curl on the host' >&2; exit 1; }"#;
+
+/// Waits until `$url` answers 2xx, `$retries` times at most, `$delay`
+/// seconds apart; says how it failed when it does not.
+const CHECK_URL: &str = r#"body=$(mktemp) && err=$(mktemp) || exit 1
+n=0
+while :; do
+  n=$((n + 1))
+  code=$(curl -sS --max-time "$timeout" -o "$body" -w '%{http_code}' "$url" 2>"$err")
+  case $code in 2??) rm -f -- "$body" "$err"; exit 0 ;; esac
+  if [ "$n" -ge "$retries" ]; then break; fi
+  sleep "$delay"
+done
+case $code in 000|'') last=$(cat -- "$err") ;; *) last="HTTP $code: $(head -c 300 -- "$body")" ;; esac
+printf 'fleet-release: health check failed: %s: %s\n' "$url" "$last" >&2
+rm -f -- "$body" "$err"
+exit 1"#;
+
+const HEALTH_FAILED: &str = r#"} || {
+  printf '%s\n' "$context" >&2
+  exit 1
+}"#;
+
+const HEALTH_FAILED_WITH_JOURNAL: &str = r#"} || {
+  printf '%s\n' "$context" >&2
+  printf 'fleet-release: last 30 journal lines of %s:\n' "$unit" >&2
+  journalctl -u "$unit" -n 30 --no-pager >&2
+  exit 1
+}"#;
 
 /// Waits until every health URL answers 2xx. On failure, says which URL
 /// failed and how, which release is current now, and shows the journal of
@@ -271,78 +372,27 @@ fn health(release: &Release, current: &str, previous: Option<&str>) -> Option<St
     if release.health_urls.is_empty() {
         return None;
     }
-    let urls: Vec<String> = release.health_urls.iter().map(|url| quote(url)).collect();
-    let context = quote(&format!(
+    let checks = release.health_urls.iter().map(|url| {
+        Script::new()
+            .set("url", url)
+            .set("timeout", release.health_timeout.to_string())
+            .set("retries", release.health_retries.to_string())
+            .set("delay", release.health_delay.to_string())
+            .snippet(CHECK_URL)
+    });
+    let context = format!(
         "fleet-release: current is now {current} (previous: {}); not switched back",
         previous.unwrap_or("none")
-    ));
-    let journal = match release.restart.first() {
-        Some(unit) => format!(
-            "  echo {} >&2\n  journalctl -u {} -n 30 --no-pager >&2\n",
-            quote(&format!("fleet-release: last 30 journal lines of {unit}:")),
-            quote(unit)
-        ),
-        None => String::new(),
-    };
-    Some(Step::run(format!(
-        r#"{marker}
-command -v curl >/dev/null || {{ echo 'fleet-release: health_urls need curl on the host' >&2; exit 1; }}
-body=$(mktemp) && err=$(mktemp) || exit 1
-failed=
-for url in {urls}; do
-  n=0
-  while :; do
-    n=$((n + 1))
-    code=$(curl -sS --max-time {timeout} -o "$body" -w '%{{http_code}}' "$url" 2>"$err")
-    case $code in 2??) break ;; esac
-    if [ "$n" -ge {retries} ]; then failed=$url; break; fi
-    sleep {delay}
-  done
-  [ -z "$failed" ] || break
-done
-if [ -n "$failed" ]; then
-  case $code in 000|'') last=$(cat "$err") ;; *) last="HTTP $code: $(head -c 300 "$body")" ;; esac
-  printf 'fleet-release: health check failed: %s: %s\n' "$failed" "$last" >&2
-  echo {context} >&2
-{journal}fi
-rm -f -- "$body" "$err"
-[ -z "$failed" ]"#,
-        marker = marker("health"),
-        urls = urls.join(" "),
-        timeout = release.health_timeout,
-        retries = release.health_retries,
-        delay = release.health_delay,
-    )))
-}
-
-/// Reads the release `current` points to before the switch into `$prev`
-/// (for the log: another run may have switched it since the plan was made).
-fn read_previous(release: &Release) -> String {
-    format!(
-        "prev=$(readlink -- {} 2>/dev/null || true)",
-        release.at("current")
-    )
-}
-
-/// Appends one tab-separated `key=value` line to the release log, after
-/// the host's UTC time and the operator, ending with `previous=`: the
-/// release `$prev` names (see [`read_previous`]).
-fn log_line(release: &Release, fields: &[(&str, &str)]) -> String {
-    let clean = |value: &str| value.replace(['\t', '\n', '\r'], " ");
-    let mut rest = vec![format!("by={}", clean(&release.holder.operator))];
-    rest.extend(
-        fields
-            .iter()
-            .map(|(key, value)| format!("{key}={}", clean(value))),
     );
-    let dir = match release.log.rsplit_once('/') {
-        Some(("", _)) | None => "/".to_string(),
-        Some((dir, _)) => dir.to_string(),
+    let script = phase("health").snippet(NEEDS_CURL).set("context", context);
+    let script = match release.restart.first() {
+        Some(unit) => script.set("unit", unit),
+        None => script,
     };
-    format!(
-        "mkdir -p -- {} && printf 'time=%s\\t%s\\tprevious=%s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" {} \"${{prev##*/}}\" >> {}",
-        quote(&dir),
-        quote(&rest.join("\t")),
-        quote(&release.log)
-    )
+    let script = script.snippet("{").then(Script::all_of(checks));
+    let script = match release.restart.first() {
+        Some(_) => script.snippet(HEALTH_FAILED_WITH_JOURNAL),
+        None => script.snippet(HEALTH_FAILED),
+    };
+    Some(Step::run(script))
 }

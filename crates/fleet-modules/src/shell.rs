@@ -1,3 +1,0 @@
-//! The typed command layer, from fleet-shell.
-
-pub use fleet_shell::{quote, split_words};
