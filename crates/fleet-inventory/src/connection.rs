@@ -18,7 +18,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use fleet_yaml::{Location, Node, YamlNode, location, quote};
+use fleet_yaml::{Location, Node, YamlNode, location, message_quote};
 use serde_json::{Map, Value};
 
 use crate::error::{InventoryError, JumpError};
@@ -277,9 +277,9 @@ pub(crate) fn check_var(
                     HINT,
                 ));
             };
-            let path = paths
-                .resolve(raw)
-                .map_err(|why| fail(format!("identity_file {}: {why}", quote(raw)), HINT))?;
+            let path = paths.resolve(raw).map_err(|why| {
+                fail(format!("identity_file {}: {why}", message_quote(raw)), HINT)
+            })?;
             Ok(Value::String(path.to_string_lossy().into_owned()))
         }
         "jump" => {
@@ -291,7 +291,7 @@ pub(crate) fn check_var(
                 ));
             };
             let jump: Jump = spec.parse().map_err(|err: JumpError| {
-                fail(format!("invalid jump {}: {err}", quote(spec)), HINT)
+                fail(format!("invalid jump {}: {err}", message_quote(spec)), HINT)
             })?;
             Ok(Value::String(jump.to_string()))
         }
@@ -338,7 +338,7 @@ impl Connection {
                 at.clone(),
                 format!(
                     "host {}: connection var `{var}` has an unexpected value",
-                    quote(name)
+                    message_quote(name)
                 ),
                 "see docs/inventory.md for the connection vars and their types",
             )

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use fleet_yaml::{Location, Node, YamlNode, did_you_mean, location, quote};
+use fleet_yaml::{Location, Node, YamlNode, did_you_mean, location, message_quote};
 use serde_json::{Map, Value};
 
 use crate::connection::{PathContext, check_var, is_connection_var};
@@ -397,7 +397,7 @@ impl Loader<'_> {
                 self.at(key),
                 format!(
                     "{kind} name {} contains {bad}, which is not allowed in names",
-                    quote(name)
+                    message_quote(name)
                 ),
                 format!(
                     "names may not contain whitespace or any of {}, which host patterns use; \

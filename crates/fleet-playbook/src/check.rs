@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use fleet_modules::ParamError;
-use fleet_yaml::{Location, Node, YamlNode, did_you_mean, quote};
+use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote};
 use regex::Regex;
 
 use crate::error::PlaybookError;
@@ -207,7 +207,10 @@ impl Checker<'_> {
             };
             return Err(PlaybookError::invalid(
                 self.f.at(at),
-                format!("`notify` names no handler of this play: {}", quote(name)),
+                format!(
+                    "`notify` names no handler of this play: {}",
+                    message_quote(name)
+                ),
                 hint,
             ));
         }
@@ -247,7 +250,7 @@ impl Checker<'_> {
                 };
                 Err(PlaybookError::template(
                     f.at(node),
-                    format!("{message} in {}{within}", quote(text)),
+                    format!("{message} in {}{within}", message_quote(text)),
                     "every `{{` needs its `}}` and every `{%` its `%}`; \
                      a YAML value that starts with `{{` must be quoted",
                 ))
@@ -278,7 +281,7 @@ impl Checker<'_> {
                 self.f.at(node),
                 format!(
                     "`{key}` is not a valid expression: {message} in {}",
-                    quote(text)
+                    message_quote(text)
                 ),
                 format!(
                     "write a bare Jinja expression without braces, e.g. \
@@ -311,7 +314,7 @@ impl Checker<'_> {
                 .collect();
             return Err(PlaybookError::template(
                 self.f.at(src_node),
-                format!("template file {} not found", quote(src)),
+                format!("template file {} not found", message_quote(src)),
                 format!("looked for {}", looked.join(", ")),
             ));
         };

@@ -26,7 +26,7 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("dirname", dirname);
     env.add_filter("bool", to_bool);
     env.add_filter("int", to_int);
-    env.add_filter("quote", quote);
+    env.add_filter("quote", shell_quoted);
     env.add_filter("mandatory", mandatory);
 }
 
@@ -277,7 +277,7 @@ fn parse_int(text: &str, base: u32) -> Option<i64> {
 
 /// Quotes a value for a POSIX shell, like Python's `shlex.quote` (with
 /// fleet's one quoter, which also quotes `=`).
-fn quote(value: &Value) -> Result<String, Error> {
+fn shell_quoted(value: &Value) -> Result<String, Error> {
     defined(value, "quote")?;
     let text = match value.as_str() {
         Some(text) => text.to_owned(),

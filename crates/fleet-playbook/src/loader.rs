@@ -7,7 +7,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use fleet_yaml::{Location, Node, YamlNode, parse_document, quote};
+use fleet_yaml::{Location, Node, YamlNode, message_quote, parse_document};
 
 use crate::LoadOptions;
 use crate::error::PlaybookError;
@@ -132,7 +132,7 @@ impl Loader<'_> {
                 };
                 return Err(PlaybookError::invalid(
                     f.at(node),
-                    format!("cannot import {}: {why}", quote(&name)),
+                    format!("cannot import {}: {why}", message_quote(&name)),
                     format!(
                         "looked for {}; import paths are relative to the importing file",
                         path.display()

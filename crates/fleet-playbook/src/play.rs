@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fleet_yaml::{Location, Node, YamlNode, did_you_mean, parse_document, quote};
+use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote, parse_document};
 use serde_json::{Map, Value};
 
 use crate::error::PlaybookError;
@@ -166,7 +166,7 @@ pub(crate) fn parse_play(
         if let Some(first) = play.handlers.iter().find(|h| h.name == handler.name) {
             return Err(PlaybookError::invalid(
                 f.at(node),
-                format!("two handlers are named {}", quote(&handler.name)),
+                format!("two handlers are named {}", message_quote(&handler.name)),
                 format!(
                     "the first one is at {}; handler names must be unique within a play",
                     first.origin
@@ -347,7 +347,11 @@ fn read_vars_files(
         let text = std::fs::read_to_string(&path).map_err(|err| {
             PlaybookError::invalid(
                 f.at(item),
-                format!("cannot read vars file {}: {}", quote(&name), reason(&err)),
+                format!(
+                    "cannot read vars file {}: {}",
+                    message_quote(&name),
+                    reason(&err)
+                ),
                 format!(
                     "looked for {}; vars file paths are relative to the playbook's folder",
                     path.display()

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use fleet_yaml::{Node, YamlNode, did_you_mean, quote};
+use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote};
 use serde::{Serialize, Serializer};
 
 use crate::error::PlaybookError;
@@ -104,7 +104,7 @@ fn batch_size(f: &Fields, node: &YamlNode) -> Result<BatchSize, PlaybookError> {
         ))),
         Node::Str(text) if is_template(text) => Err(PlaybookError::invalid(
             f.at(node),
-            format!("`serial` cannot be a template, got {}", quote(text)),
+            format!("`serial` cannot be a template, got {}", message_quote(text)),
             "batches are computed when the playbook loads; write the size itself, \
              e.g. `serial: 2` or `serial: \"30%\"`",
         )),
@@ -117,11 +117,11 @@ fn batch_size(f: &Fields, node: &YamlNode) -> Result<BatchSize, PlaybookError> {
                     }
                     Ok(_) => Err(invalid(format!(
                         "a `serial` percentage must be from 1% to 100%, got {}",
-                        quote(text)
+                        message_quote(text)
                     ))),
                     Err(_) => Err(invalid(format!(
                         "`serial` percentage {} is not a number",
-                        quote(text)
+                        message_quote(text)
                     ))),
                 };
             }
@@ -129,7 +129,7 @@ fn batch_size(f: &Fields, node: &YamlNode) -> Result<BatchSize, PlaybookError> {
                 Ok(count) if count >= 1 => Ok(BatchSize::Count(count)),
                 _ => Err(invalid(format!(
                     "`serial` must be a host count or a percentage like \"30%\", got {}",
-                    quote(text)
+                    message_quote(text)
                 ))),
             }
         }
@@ -152,7 +152,7 @@ pub(crate) fn parse_rollback(f: &Fields, node: &YamlNode) -> Result<Rollback, Pl
                 .unwrap_or_default();
             Err(PlaybookError::invalid(
                 f.at(node),
-                format!("unknown `rollback` value {}", quote(other)),
+                format!("unknown `rollback` value {}", message_quote(other)),
                 format!(
                     "{near}`rollback` is `batch` (the default: the failed batch), \
                      `all` (every batch so far) or `none`"

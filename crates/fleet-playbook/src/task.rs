@@ -1,6 +1,6 @@
 //! Reads one task (or handler) map: its keywords and its one module.
 
-use fleet_yaml::{Node, YamlNode, did_you_mean, quote};
+use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote};
 use serde_json::Value;
 
 use crate::Task;
@@ -184,7 +184,10 @@ fn read_register(f: &Fields, node: &YamlNode) -> Result<String, PlaybookError> {
     if !is_identifier(&name) {
         return Err(PlaybookError::invalid(
             f.at(node),
-            format!("`register` needs a variable name, got {}", quote(&name)),
+            format!(
+                "`register` needs a variable name, got {}",
+                message_quote(&name)
+            ),
             "use letters, digits and `_`, not starting with a digit, e.g. `register: app_status`",
         ));
     }

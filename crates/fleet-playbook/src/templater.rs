@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use fleet_yaml::quote;
+use fleet_yaml::message_quote;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
@@ -106,7 +106,7 @@ impl Failure {
         let message = if file.is_some() {
             self.message
         } else {
-            format!("{} in {}", self.message, quote(text))
+            format!("{} in {}", self.message, message_quote(text))
         };
         let line = self.line;
         match self.kind {
@@ -219,7 +219,10 @@ impl Templater {
         serde_json::to_value(&value).map_err(|err| TemplateError::Render {
             file: None,
             line: 1,
-            message: format!("cannot convert the result: {err} in {}", quote(text)),
+            message: format!(
+                "cannot convert the result: {err} in {}",
+                message_quote(text)
+            ),
         })
     }
 

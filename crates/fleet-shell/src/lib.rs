@@ -12,12 +12,17 @@
 //!   `shell` module and `fleet run`: it has to be asked for by name.
 //! - [`Stdin`] carries payloads (bodies, file contents) and [`Secret`]s,
 //!   which never appear in a command line and print as `***`.
+//! - [`is_account_name`] and [`is_owner_spec`] are the one rule for user
+//!   and group names and for `chown`'s `user:group`, so a name reaches a
+//!   command as neither an option nor shell text.
 
+mod account;
 mod cmd;
 mod quote;
 mod script;
 mod secret;
 
+pub use account::{is_account_name, is_owner_spec};
 pub use cmd::{Arg, Cmd};
 pub use quote::{quote, split_words};
 pub use script::{Raw, Script};

@@ -84,7 +84,7 @@ mod tests {
     }
 
     #[test]
-    fn quotes_only_when_needed() {
+    fn only_words_with_special_characters_get_quoted() {
         assert_eq!(quote("/etc/hosts"), "/etc/hosts");
         assert_eq!(quote(""), "''");
         assert_eq!(quote("a b"), "'a b'");

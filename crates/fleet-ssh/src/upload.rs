@@ -7,7 +7,7 @@
 //! The bytes travel as the stdin of `cat`, so they are binary-safe, and the
 //! whole script runs under sudo when `become` is given.
 
-use fleet_shell::{Arg, Cmd, Script};
+use fleet_shell::{Arg, Cmd, Script, is_owner_spec};
 
 use crate::SshError;
 
@@ -32,17 +32,12 @@ pub fn script(dest: &str, mode: u32, owner: Option<&str>, token: &str) -> Result
     if name == "." || name == ".." {
         return Err(invalid("names a directory"));
     }
-    if let Some(owner) = owner {
-        let ok = !owner.is_empty()
-            && owner.split(':').count() <= 2
-            && owner
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '$'));
-        if !ok {
-            return Err(SshError::Invalid(format!(
-                "upload to {dest:?}: invalid owner {owner:?} (expected user or user:group)"
-            )));
-        }
+    if let Some(owner) = owner
+        && !is_owner_spec(owner)
+    {
+        return Err(SshError::Invalid(format!(
+            "upload to {dest:?}: invalid owner {owner:?} (expected user, user:group or :group)"
+        )));
     }
     let tmp = if dir == "/" {
         format!("/.{name}.fleet-tmp-{token}")
@@ -127,8 +122,11 @@ mod tests {
         for dest in ["", "/etc/", "a/..", "x\ny"] {
             assert!(script(dest, 0o644, None, "t").is_err(), "{dest:?}");
         }
-        for owner in ["", "a:b:c", "x;rm", "a b"] {
+        for owner in ["", "a:b:c", "x;rm", "a b", ":", "-R", "app:-R"] {
             assert!(script("/f", 0o644, Some(owner), "t").is_err(), "{owner:?}");
+        }
+        for owner in ["app", "app:app", ":app", "0:0"] {
+            assert!(script("/f", 0o644, Some(owner), "t").is_ok(), "{owner:?}");
         }
     }
 

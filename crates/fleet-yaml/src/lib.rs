@@ -25,5 +25,5 @@ mod suggest;
 pub use diagnostic::Diagnostic;
 pub use document::{YamlError, YamlErrorKind, parse_document};
 pub use location::{Location, location};
-pub use node::{Node, YamlNode, quote};
+pub use node::{Node, YamlNode, message_quote};
 pub use suggest::{closest, did_you_mean};

@@ -42,7 +42,7 @@ impl Node {
             Node::Bool(value) => value.to_string(),
             Node::Int(value) => value.to_string(),
             Node::Float(value) => value.to_string(),
-            Node::Str(text) => quote(text),
+            Node::Str(text) => message_quote(text),
             Node::Seq(_) => "a list".to_owned(),
             Node::Map(_) => "a map".to_owned(),
         }
@@ -81,8 +81,10 @@ impl Node {
     }
 }
 
-/// Quotes a string for a message, shortening very long ones.
-pub fn quote(text: &str) -> String {
+/// `text` for an error message: in double quotes with `\n`-style escapes,
+/// cut after 60 characters (`"..."...`). Not for a shell; that is
+/// `fleet_shell::quote`.
+pub fn message_quote(text: &str) -> String {
     const MAX: usize = 60;
     if text.chars().count() > MAX {
         let short: String = text.chars().take(MAX).collect();

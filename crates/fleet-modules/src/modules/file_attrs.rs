@@ -3,7 +3,7 @@
 //! printed ([`Current`]), shown as diff lines (`mode: 0644 -> 0600`), and
 //! applied with `chown` and `chmod`.
 
-use fleet_shell::{Arg, Cmd, Script};
+use fleet_shell::{Arg, Cmd, Script, is_account_name};
 
 use crate::ModuleError;
 use crate::modules::content_file::parent;
@@ -47,7 +47,7 @@ impl Attrs {
     ) -> Result<Attrs, ModuleError> {
         for (what, name) in [("owner", &owner), ("group", &group)] {
             if let Some(name) = name
-                && !is_valid_name(name)
+                && !is_account_name(name)
             {
                 return Err(ModuleError::Params {
                     module: module.to_string(),
@@ -160,15 +160,6 @@ pub(crate) fn octal(mode: u32) -> String {
 /// `cmds` joined with `&&`, or `None` when there are none.
 fn script(cmds: Vec<Cmd>) -> Option<Script> {
     (!cmds.is_empty()).then(|| Script::new().all(cmds))
-}
-
-/// User and group names as `useradd` allows them, or numeric ids.
-fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('-')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$'))
 }
 
 #[cfg(test)]

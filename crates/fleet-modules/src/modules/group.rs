@@ -37,13 +37,7 @@ pub struct Group {
 /// Checks a user or group name: what `useradd`/`groupadd` accept, and safe
 /// to print in a `key=value` probe line.
 pub(crate) fn check_account_name(module: &str, name: &str) -> Result<(), ModuleError> {
-    let ok = !name.is_empty()
-        && !name.starts_with('-')
-        && name.len() <= 32
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$'));
-    if ok {
+    if fleet_shell::is_account_name(name) {
         Ok(())
     } else {
         Err(ModuleError::Params {
