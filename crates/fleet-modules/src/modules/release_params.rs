@@ -189,6 +189,7 @@ fn check_relative(name: &str, path: &str) -> Result<(), ModuleError> {
     Ok(())
 }
 
+/// A word the scripts pass as one argument (a unit name).
 fn check_word(name: &str, word: &str) -> Result<(), ModuleError> {
     if word.is_empty() || word.starts_with('-') || word.contains(['/', ':', '\n', '\t']) {
         return Err(invalid(format!("invalid {name} {word:?}")));
@@ -220,11 +221,13 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
     for (name, path) in [("env_file", &env_file), ("venv", &venv), ("log", &log)] {
         check_absolute(name, path)?;
     }
-    if let Some(owner) = &params.owner {
-        check_word("owner", owner)?;
-    }
-    if let Some(group) = &params.group {
-        check_word("group", group)?;
+    for (name, account) in [("owner", &params.owner), ("group", &params.group)] {
+        match account {
+            Some(account) if !fleet_shell::is_account_name(account) => {
+                return Err(invalid(format!("invalid {name} {account:?}")));
+            }
+            _ => {}
+        }
     }
     let chown = match (&params.owner, &params.group) {
         (Some(owner), Some(group)) => Some(format!("{owner}:{group}")),

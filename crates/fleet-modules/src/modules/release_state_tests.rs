@@ -191,6 +191,8 @@ fn params_are_checked() {
         json!({"path": "/opt/app", "state": "info", "requirements": "/r.txt"}),
         json!({"path": "/opt/app", "state": "info", "venv": "venv"}),
         json!({"path": "/opt/app", "state": "info", "owner": "a:b"}),
+        json!({"path": "/opt/app", "state": "info", "owner": "x;rm"}),
+        json!({"path": "/opt/app", "state": "info", "group": "a b"}),
         json!({"path": "/opt/app", "state": "info", "restart": ["-x"]}),
         json!({"path": "/opt/app", "state": "info", "keep_releases": 0}),
         json!({"path": "/opt/app", "state": "info", "health_retries": 0}),
