@@ -8,8 +8,10 @@
 //!   bound to shell variables by name ([`Script::set`]); fixed shell text
 //!   ([`Script::snippet`]) may only read variables that are bound or that
 //!   it assigns itself, and a `&'static str` is the only text it takes.
-//! - [`Raw`] is shell text written by the operator, allowed only for the
-//!   `shell` module and `fleet run`: it has to be asked for by name.
+//! - [`Raw`] is shell text written by the operator, allowed only where a
+//!   parameter is documented as a shell command (the `shell` module,
+//!   `fleet run`, `release`'s `migrate` hook): it has to be asked for by
+//!   name.
 //! - [`Stdin`] carries payloads (bodies, file contents) and [`Secret`]s,
 //!   which never appear in a command line and print as `***`.
 //! - [`is_account_name`] and [`is_owner_spec`] are the one rule for user

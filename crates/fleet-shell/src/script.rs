@@ -21,9 +21,9 @@ const ENVIRONMENT: &[&str] = &[
     "SSH_CONNECTION",
 ];
 
-/// Shell text written by the operator: the `shell` module's `cmd` and
-/// `fleet run -- COMMAND`. Nothing else may put unquoted text in a
-/// [`Script`].
+/// Shell text written by the operator: the `shell` module's `cmd`,
+/// `fleet run -- COMMAND` and `release`'s `migrate` hook. Nothing else may
+/// put unquoted text in a [`Script`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Raw(String);
 
