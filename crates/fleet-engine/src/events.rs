@@ -46,6 +46,13 @@ pub struct Counts {
     pub unreachable: usize,
     /// Failures of tasks marked `ignore_errors`: reported, never fatal.
     pub ignored: usize,
+    /// Failures a block's `rescue` handles: reported, not fatal.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rescued: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Counts {
@@ -56,6 +63,7 @@ impl Counts {
         self.skipped += other.skipped;
         self.unreachable += other.unreachable;
         self.ignored += other.ignored;
+        self.rescued += other.rescued;
     }
 
     pub fn add(&mut self, status: Status) {
@@ -87,6 +95,9 @@ pub struct TaskResult {
     /// A failure that `ignore_errors` tolerates.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ignored: bool,
+    /// A failure that a block's `rescue` handles.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rescued: bool,
 }
 
 impl TaskResult {
@@ -103,6 +114,7 @@ impl TaskResult {
             duration_ms: 0,
             msg: None,
             ignored: false,
+            rescued: false,
         }
     }
 }

@@ -91,15 +91,27 @@ impl Checker<'_> {
             })?;
         }
         let mut registered = before;
-        for (task, node) in play.tasks.iter().zip(&self.parsed.task_nodes) {
-            self.check_task(task, node, &registered)?;
+        for (task, (label, node)) in play.tasks.iter().zip(&self.parsed.task_nodes) {
+            self.in_file(label).check_task(task, node, &registered)?;
             registered.extend(task.register.clone());
         }
-        for (handler, node) in play.handlers.iter().zip(&self.parsed.handler_nodes) {
-            self.check_task(handler, node, &every_registered)?;
+        for (handler, (label, node)) in play.handlers.iter().zip(&self.parsed.handler_nodes) {
+            self.in_file(label)
+                .check_task(handler, node, &every_registered)?;
         }
         registered.extend(play.handlers.iter().filter_map(|h| h.register.clone()));
         Ok(registered)
+    }
+
+    /// This checker, reporting locations in the file `label`.
+    fn in_file<'l>(&'l self, label: &'l str) -> Checker<'l> {
+        Checker {
+            templater: self.templater,
+            parsed: self.parsed,
+            f: Fields { label, text: "" },
+            known: self.known.clone(),
+            registers: self.registers.clone(),
+        }
     }
 
     /// The play's known names plus `registered` and `extra`.
@@ -128,7 +140,15 @@ impl Checker<'_> {
         } else {
             &[]
         };
-        let known = self.with(registered, item);
+        let mut known = self.with(registered, item);
+        known.extend(task.scope_vars.keys().cloned());
+        if task
+            .blocks
+            .iter()
+            .any(|part| part.section == crate::Section::Rescue)
+        {
+            known.extend(["ansible_failed_task", "ansible_failed_result"].map(String::from));
+        }
         if task.module == "template" {
             self.check_template_file(task, params, &known)?;
         }

@@ -31,6 +31,7 @@
 
 mod check;
 mod error;
+mod expand;
 mod fields;
 mod filters;
 mod loader;
@@ -52,7 +53,7 @@ pub use fleet_yaml::Location;
 pub use references::{needs_facts, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
 pub use templater::{OMIT, Templater};
-pub use vars::{BUILTIN_VARS, add_run_vars, host_vars};
+pub use vars::{BUILTIN_VARS, add_run_vars, host_vars, task_host_vars};
 
 /// What the caller knows before loading.
 #[derive(Debug, Clone, Default)]
@@ -171,8 +172,34 @@ pub struct Task {
     /// host's vars, and reports under the host. Only `localhost` and
     /// `127.0.0.1` are accepted.
     pub delegate_to: Option<String>,
+    /// The blocks the task is in, outermost first, and which part of each
+    /// (`block`, `rescue` or `always`) holds it.
+    pub blocks: Vec<BlockPart>,
+    /// The vars its blocks and includes set (`vars:` on a block, an
+    /// `import_tasks`…), above play vars and below registered results.
+    pub scope_vars: Map<String, Value>,
     /// Where the task starts (`file:line:col`).
     pub origin: String,
+}
+
+/// A task's place in one block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BlockPart {
+    /// Numbers the blocks of a play, from 0.
+    pub block: usize,
+    pub section: Section,
+}
+
+/// The three parts of a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    /// `block:` runs first.
+    Body,
+    /// `rescue:` runs when a task of the body failed.
+    Rescue,
+    /// `always:` runs in every case.
+    Always,
 }
 
 impl Task {
@@ -192,6 +219,7 @@ impl Task {
             retries: None,
             delay: None,
             until: None,
+            blocks: Vec::new(),
             ..self.clone()
         }
     }

@@ -6,10 +6,11 @@ use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote, parse_do
 use serde_json::{Map, Value};
 
 use crate::error::PlaybookError;
+use crate::expand::{Entry, Expander};
 use crate::fields::{Fields, is_identifier, shown_key};
 use crate::loader::normalize;
 use crate::serial::{parse_rollback, parse_serial};
-use crate::task::{TASK_KEYWORDS, parse_task};
+use crate::task::TASK_KEYWORDS;
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
 use crate::{Play, PlayConnection, Rollback};
@@ -24,7 +25,9 @@ pub(crate) const PLAY_KEYS: &[&str] = &[
     "vars",
     "vars_files",
     "defaults_files",
+    "pre_tasks",
     "tasks",
+    "post_tasks",
     "handlers",
     "force_handlers",
     "tags",
@@ -40,10 +43,10 @@ pub(crate) struct ParsedPlay {
     pub(crate) play: Play,
     /// The file the play is in.
     pub(crate) label: String,
-    /// The task maps, parallel to `play.tasks`.
-    pub(crate) task_nodes: Vec<YamlNode>,
-    /// The handler maps, parallel to `play.handlers`.
-    pub(crate) handler_nodes: Vec<YamlNode>,
+    /// The task maps and their files, parallel to `play.tasks`.
+    pub(crate) task_nodes: Vec<(String, YamlNode)>,
+    /// The handler maps and their files, parallel to `play.handlers`.
+    pub(crate) handler_nodes: Vec<(String, YamlNode)>,
     /// The `vars` map and each vars file's map, with their file labels.
     pub(crate) vars_nodes: Vec<(String, YamlNode)>,
 }
@@ -83,7 +86,8 @@ pub(crate) fn parse_play(
         rollback: Rollback::default(),
         origin: f.origin(node),
     };
-    let mut task_nodes = Vec::new();
+    let (mut pre_task_nodes, mut task_nodes, mut post_task_nodes) =
+        (Vec::new(), Vec::new(), Vec::new());
     let mut handler_nodes = Vec::new();
     let mut vars_nodes = Vec::new();
     let mut vars_files = None;
@@ -109,7 +113,9 @@ pub(crate) fn parse_play(
             }
             "vars_files" => vars_files = Some(value),
             "defaults_files" => defaults_files = Some(value),
+            "pre_tasks" => pre_task_nodes = task_list(f, value, name)?,
             "tasks" => task_nodes = task_list(f, value, name)?,
+            "post_tasks" => post_task_nodes = task_list(f, value, name)?,
             "handlers" => handler_nodes = task_list(f, value, name)?,
             "force_handlers" => play.force_handlers = f.bool(value, name)?,
             "tags" => play.tags = f.strings(value, name, "tags: [setup]")?,
@@ -151,21 +157,34 @@ pub(crate) fn parse_play(
     if let Some(node) = hosts_node.filter(|_| is_template(&play.hosts)) {
         play.hosts = render_hosts(f, node, &play, context)?;
     }
-    for node in &task_nodes {
-        play.tasks.push(parse_task(f, node, "task")?);
+    let mut expander = Expander::new(context.dir);
+    let mut tasks = Vec::new();
+    for nodes in [&pre_task_nodes, &task_nodes, &post_task_nodes] {
+        tasks.extend(expander.expand(f, nodes, "task")?);
     }
-    for node in &handler_nodes {
-        let handler = parse_task(f, node, "handler")?;
-        if crate::fields::entry(node, "name").is_none() {
+    let handlers = expander.expand(f, &handler_nodes, "handler")?;
+    let mut task_nodes = Vec::with_capacity(tasks.len());
+    for Entry { task, node, label } in tasks {
+        play.tasks.push(task);
+        task_nodes.push((label, node));
+    }
+    let mut handler_nodes = Vec::with_capacity(handlers.len());
+    for Entry {
+        task: handler,
+        node,
+        label,
+    } in handlers
+    {
+        if crate::fields::entry(&node, "name").is_none() {
             return Err(PlaybookError::invalid(
-                f.at(node),
+                fleet_yaml::location(&label, &node.referenced),
                 "this handler has no `name`",
                 "`notify:` refers to handlers by name; add e.g. `name: restart nginx`",
             ));
         }
         if let Some(first) = play.handlers.iter().find(|h| h.name == handler.name) {
             return Err(PlaybookError::invalid(
-                f.at(node),
+                fleet_yaml::location(&label, &node.referenced),
                 format!("two handlers are named {}", message_quote(&handler.name)),
                 format!(
                     "the first one is at {}; handler names must be unique within a play",
@@ -174,6 +193,7 @@ pub(crate) fn parse_play(
             ));
         }
         play.handlers.push(handler);
+        handler_nodes.push((label, node));
     }
     if play.name.is_empty() {
         play.name.clone_from(&play.hosts);

@@ -69,6 +69,8 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         environment: Vec::new(),
         timeout: None,
         delegate_to: None,
+        blocks: Vec::new(),
+        scope_vars: serde_json::Map::new(),
         origin: f.origin(node),
     };
     let mut module: Option<(&YamlNode, &YamlNode)> = None;
@@ -204,7 +206,11 @@ fn read_register(f: &Fields, node: &YamlNode) -> Result<String, PlaybookError> {
     Ok(name)
 }
 
-fn read_delegate_to(f: &Fields, node: &YamlNode, what: &str) -> Result<String, PlaybookError> {
+pub(crate) fn read_delegate_to(
+    f: &Fields,
+    node: &YamlNode,
+    what: &str,
+) -> Result<String, PlaybookError> {
     let target = f.string(node, "delegate_to", "delegate_to: localhost")?;
     if DELEGATE_TARGETS.contains(&target.trim()) {
         return Ok(target.trim().to_owned());
@@ -233,7 +239,10 @@ fn read_timeout(f: &Fields, node: &YamlNode) -> Result<f64, PlaybookError> {
     }
 }
 
-fn read_environment(f: &Fields, node: &YamlNode) -> Result<Vec<(String, String)>, PlaybookError> {
+pub(crate) fn read_environment(
+    f: &Fields,
+    node: &YamlNode,
+) -> Result<Vec<(String, String)>, PlaybookError> {
     const EXAMPLE: &str = "environment: {LANG: C.UTF-8, APP_ENV: \"{{ app_env }}\"}";
     let entries = match &node.value {
         Node::Null => return Ok(Vec::new()),

@@ -52,9 +52,32 @@ pub fn host_vars(
     host_name: &str,
     facts: Option<&Value>,
 ) -> Value {
+    task_host_vars(
+        inventory_vars,
+        play,
+        &Map::new(),
+        registered,
+        extra,
+        host_name,
+        facts,
+    )
+}
+
+/// [`host_vars`] for one task: its `scope` vars (from its blocks and
+/// includes, [`crate::Task::scope_vars`]) go above the play's.
+pub fn task_host_vars(
+    inventory_vars: &Map<String, Value>,
+    play: &Play,
+    scope: &Map<String, Value>,
+    registered: &Map<String, Value>,
+    extra: &Map<String, Value>,
+    host_name: &str,
+    facts: Option<&Value>,
+) -> Value {
     let mut vars = play.defaults.clone();
     vars.extend(inventory_vars.clone());
     vars.extend(play.vars.clone());
+    vars.extend(scope.clone());
     vars.extend(registered.clone());
     vars.extend(extra.clone());
     vars.insert("inventory_hostname".into(), Value::String(host_name.into()));

@@ -6,6 +6,7 @@
 //! controller for `connection: local` (see [`Connection`]).
 
 mod batches;
+mod blocks;
 mod controller;
 mod facts;
 mod release_gate;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::connection::{Connection, runs_locally};
 use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
+use blocks::{BlockMap, Failure};
 pub use facts::{FACTS_SCRIPT, parse_facts};
 pub use task::ApplyOptions;
 use task::{HostState, TaskContext};
@@ -247,6 +249,7 @@ impl Run<'_> {
                     facts: None,
                     notified: Vec::new(),
                     failed: false,
+                    blocks: Default::default(),
                 })
             })
             .collect();
@@ -264,22 +267,30 @@ impl Run<'_> {
             .iter()
             .filter(|task| self.selected(play, task))
             .collect();
+        let map = BlockMap::new(&tasks);
         // Hosts go through the tasks independently (Ansible's "free"
         // strategy); a `run_once` or `once_per` task waits for every host.
         let barrier = |task: &&Task| task.run_once || task.once_per.is_some();
+        let mut start = 0;
         for segment in tasks.split_inclusive(barrier) {
             let (free, once) = match segment.split_last() {
                 Some((last, rest)) if barrier(last) => (rest, Some(*last)),
                 _ => (segment, None),
             };
-            self.free_tasks(&ctx, free, &mut states).await;
+            self.free_tasks(&ctx, free, start, &map, &mut states).await;
             if let Some(task) = once
                 && !self.cancel.is_cancelled()
             {
-                self.task(&ctx, task, &mut states, |state| !state.failed)
-                    .await;
+                let runs = |state: &HostState| !state.failed && state.blocks.runs(task);
+                self.task(&ctx, task, &mut states, &map, runs).await;
+                let index = start + free.len();
+                for state in states.iter_mut().filter(|state| !state.failed) {
+                    state.failed = state.blocks.after(index, &map);
+                }
             }
+            start += segment.len();
         }
+        let no_blocks = BlockMap::default();
         for handler in &play.handlers {
             if self.cancel.is_cancelled() {
                 break;
@@ -288,7 +299,8 @@ impl Run<'_> {
                 state.notified.contains(&handler.name) && (!state.failed || play.force_handlers)
             };
             if states.iter().any(notified) {
-                self.task(&ctx, handler, &mut states, notified).await;
+                self.task(&ctx, handler, &mut states, &no_blocks, notified)
+                    .await;
             }
         }
         let failed = hosts
@@ -314,6 +326,8 @@ impl Run<'_> {
         &mut self,
         ctx: &TaskContext<'_>,
         tasks: &[&Task],
+        start: usize,
+        map: &BlockMap,
         states: &mut [HostState],
     ) {
         if tasks.is_empty() {
@@ -331,16 +345,21 @@ impl Run<'_> {
             .filter(|state| !state.failed)
             .map(|state| async move {
                 let mut counts = Counts::default();
-                for (task, wants_facts) in tasks.iter().zip(wants_facts) {
+                for (offset, (task, wants_facts)) in tasks.iter().zip(wants_facts).enumerate() {
                     if cancel.is_cancelled() || state.failed {
                         break;
                     }
-                    if state.facts.is_none() && *wants_facts {
-                        gather_facts(std::iter::once(&mut *state)).await;
+                    if state.blocks.runs(task) {
+                        if state.facts.is_none() && *wants_facts {
+                            gather_facts(std::iter::once(&mut *state)).await;
+                        }
+                        let result = ctx.run(task, state).await;
+                        let result = record(result, task, state, &mut counts, map);
+                        let _ = events.send(Event::TaskResult(result));
                     }
-                    let result = ctx.run(task, state).await;
-                    let _ =
-                        events.send(Event::TaskResult(record(result, task, state, &mut counts)));
+                    if !state.failed {
+                        state.failed = state.blocks.after(start + offset, map);
+                    }
                 }
                 counts
             })
@@ -357,6 +376,7 @@ impl Run<'_> {
         ctx: &TaskContext<'_>,
         task: &Task,
         states: &mut [HostState],
+        map: &BlockMap,
         eligible: impl Fn(&HostState) -> bool,
     ) {
         let name = states
@@ -384,7 +404,7 @@ impl Run<'_> {
             .collect();
         let mut shared = Vec::new();
         while let Some((index, state, result)) = runs.next().await {
-            let result = record(result, task, state, &mut self.counts);
+            let result = record(result, task, state, &mut self.counts, map);
             let registered = task
                 .register
                 .as_ref()
@@ -434,7 +454,7 @@ impl Run<'_> {
                 continue;
             }
             let key = match (&task.once_per, task.run_once) {
-                (Some(template), _) => ctx.render_key(template, state),
+                (Some(template), _) => ctx.render_key(task, template, state),
                 (None, true) => String::new(),
                 (None, false) => {
                     groups.insert(index, Vec::new());
@@ -508,23 +528,40 @@ impl Run<'_> {
     }
 }
 
-/// Counts a result, marks its host failed unless `ignore_errors` applies,
-/// and returns it ready to send.
+/// Counts a result and, unless `ignore_errors` applies, sends a failure
+/// where its blocks say (a rescue, or the host), then returns it ready to
+/// send.
 fn record(
     mut result: TaskResult,
     task: &Task,
     state: &mut HostState,
     counts: &mut Counts,
+    map: &BlockMap,
 ) -> TaskResult {
-    let ignored = result.status == Status::Failed && task.ignore_errors;
-    if matches!(result.status, Status::Failed | Status::Unreachable) && !ignored {
-        state.failed = true;
-    }
-    if ignored {
-        result.ignored = true;
-        counts.ignored += 1;
-    } else {
-        counts.add(result.status);
+    match result.status {
+        Status::Failed if task.ignore_errors => {
+            result.ignored = true;
+            counts.ignored += 1;
+        }
+        Status::Failed => {
+            if !task.blocks.is_empty() {
+                state.keep_failure(task, &result);
+            }
+            if map.rescues(task) {
+                result.rescued = true;
+                counts.rescued += 1;
+            } else {
+                counts.add(Status::Failed);
+            }
+            if state.blocks.failed(task, map) == Failure::Host {
+                state.failed = true;
+            }
+        }
+        Status::Unreachable => {
+            state.failed = true;
+            counts.add(Status::Unreachable);
+        }
+        status => counts.add(status),
     }
     result
 }

@@ -106,6 +106,14 @@ impl Run {
             .collect()
     }
 
+    /// The counts of the run.
+    pub fn counts(&self) -> fleet_engine::Counts {
+        match self.events.last() {
+            Some(Event::RunDone { counts, .. }) => *counts,
+            other => panic!("the last event is not run_done: {other:?}"),
+        }
+    }
+
     /// Whether the run ended interrupted.
     pub fn interrupted(&self) -> bool {
         match self.events.last() {

@@ -1,0 +1,387 @@
+//! Turns a play's task list into flat tasks: blocks (`block`, `rescue`,
+//! `always`) and task files (`import_tasks`, `include_tasks`, the legacy
+//! `include`) are expanded in place, and the keywords written on them are
+//! given to every task inside, as Ansible does.
+//!
+//! Each task keeps which blocks it is in ([`BlockPart`]), so that the
+//! engine can run `rescue` when the body fails on a host and `always` in
+//! every case.
+
+use std::path::{Path, PathBuf};
+
+use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote, parse_document};
+use serde_json::{Map, Value};
+
+use crate::error::PlaybookError;
+use crate::fields::{Fields, entry, shown_key};
+use crate::loader::normalize;
+use crate::play::read_vars;
+use crate::task::{parse_task, read_delegate_to, read_environment};
+use crate::templater::is_template;
+use crate::{BlockPart, Section, Task};
+
+/// A task with the map it was read from, for validation.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) task: Task,
+    pub(crate) node: YamlNode,
+    /// The file the task is in.
+    pub(crate) label: String,
+}
+
+/// The keywords a block or a task file include may hold besides its own.
+const INHERITED: &[&str] = &[
+    "name",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "vars",
+    "environment",
+    "ignore_errors",
+    "no_log",
+    "check_mode",
+    "delegate_to",
+    "run_once",
+];
+
+/// The keys that make a task list entry a task file include.
+const INCLUDES: &[&str] = &["import_tasks", "include_tasks", "include"];
+
+/// What enclosing blocks and includes give the tasks inside them.
+#[derive(Debug, Clone, Default)]
+struct Scope {
+    /// Conditions, outermost first: all must hold.
+    when: Vec<String>,
+    tags: Vec<String>,
+    r#become: Option<bool>,
+    become_user: Option<String>,
+    vars: Map<String, Value>,
+    environment: Vec<(String, String)>,
+    ignore_errors: Option<bool>,
+    no_log: Option<bool>,
+    check_mode: Option<bool>,
+    delegate_to: Option<String>,
+    run_once: Option<bool>,
+    blocks: Vec<BlockPart>,
+}
+
+/// Expands the task lists of one play.
+pub(crate) struct Expander<'a> {
+    /// The play's folder: task files are looked for next to the file that
+    /// includes them, then here.
+    play_dir: &'a Path,
+    next_block: usize,
+    /// The task files being read, outermost first, for cycles.
+    stack: Vec<PathBuf>,
+}
+
+impl<'a> Expander<'a> {
+    pub(crate) fn new(play_dir: &'a Path) -> Expander<'a> {
+        Expander {
+            play_dir,
+            next_block: 0,
+            stack: Vec::new(),
+        }
+    }
+
+    /// The tasks of the list `nodes` in file `f`; `what` is "task" or
+    /// "handler".
+    pub(crate) fn expand(
+        &mut self,
+        f: &Fields,
+        nodes: &[YamlNode],
+        what: &str,
+    ) -> Result<Vec<Entry>, PlaybookError> {
+        let mut out = Vec::new();
+        let dir = Path::new(f.label).parent().unwrap_or(Path::new(""));
+        self.list(f, dir, nodes, &Scope::default(), what, &mut out)?;
+        Ok(out)
+    }
+
+    fn list(
+        &mut self,
+        f: &Fields,
+        dir: &Path,
+        nodes: &[YamlNode],
+        scope: &Scope,
+        what: &str,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), PlaybookError> {
+        for node in nodes {
+            if entry(node, "block").is_some() {
+                self.block(f, dir, node, scope, what, out)?;
+            } else if let Some((key, value)) =
+                INCLUDES.iter().find_map(|include| entry(node, include))
+            {
+                self.include(f, dir, node, key, value, scope, what, out)?;
+            } else {
+                let mut task = parse_task(f, node, what)?;
+                inherit(scope, node, &mut task);
+                out.push(Entry {
+                    task,
+                    node: node.clone(),
+                    label: f.label.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn block(
+        &mut self,
+        f: &Fields,
+        dir: &Path,
+        node: &YamlNode,
+        scope: &Scope,
+        what: &str,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), PlaybookError> {
+        if what == "handler" {
+            return Err(PlaybookError::invalid(
+                f.at(node),
+                "a handler cannot be a block yet",
+                "write each handler as one task; notify several of them, or use `listen`",
+            ));
+        }
+        const PARTS: [(&str, Section); 3] = [
+            ("block", Section::Body),
+            ("rescue", Section::Rescue),
+            ("always", Section::Always),
+        ];
+        let own: Vec<&str> = PARTS.iter().map(|(key, _)| *key).collect();
+        let scope = scope_of(f, node, scope, &own, "block")?;
+        let block = self.next_block;
+        self.next_block += 1;
+        for (key, section) in PARTS {
+            let Some((_, value)) = entry(node, key) else {
+                continue;
+            };
+            let items = match &value.value {
+                Node::Seq(items) => items.as_slice(),
+                Node::Null => &[],
+                _ => {
+                    return Err(f.wrong_type(
+                        value,
+                        key,
+                        "a list of tasks",
+                        &format!("{key}: [{{command: uptime}}]"),
+                    ));
+                }
+            };
+            let mut inner = scope.clone();
+            inner.blocks.push(BlockPart { block, section });
+            self.list(f, dir, items, &inner, what, out)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn include(
+        &mut self,
+        f: &Fields,
+        dir: &Path,
+        node: &YamlNode,
+        key: &YamlNode,
+        value: &YamlNode,
+        scope: &Scope,
+        what: &str,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), PlaybookError> {
+        let keyword = key.value.as_str().unwrap_or_default();
+        let example = format!("{keyword}: tasks/app.yml");
+        let name = match &value.value {
+            Node::Map(_) => match entry(value, "file") {
+                Some((_, file)) => f.string(file, "file", &example)?,
+                None => return Err(f.wrong_type(value, keyword, "a file name", &example)),
+            },
+            _ => f.string(value, keyword, &example)?,
+        };
+        if is_template(&name) {
+            return Err(PlaybookError::invalid(
+                f.at(value),
+                format!(
+                    "`{keyword}` with a templated file name ({}) is not supported yet",
+                    message_quote(&name)
+                ),
+                "name the file itself, e.g. `include_tasks: tasks/debian.yml`, and choose \
+                 with `when:`",
+            ));
+        }
+        if let Some((loop_key, _)) = ["loop", "with_items"]
+            .iter()
+            .find_map(|key| entry(node, key))
+        {
+            return Err(PlaybookError::invalid(
+                f.at(loop_key),
+                format!("`{keyword}` with a loop is not supported yet"),
+                "put the loop on the tasks of the included file instead",
+            ));
+        }
+        let own = [keyword];
+        let scope = scope_of(f, node, scope, &own, keyword)?;
+        let path = [dir, self.play_dir]
+            .iter()
+            .map(|base| normalize(&base.join(&name)))
+            .find(|path| path.is_file())
+            .ok_or_else(|| {
+                PlaybookError::invalid(
+                    f.at(value),
+                    format!("cannot include {}: not found", message_quote(&name)),
+                    format!(
+                        "looked in {} and {}; task file paths are relative to the including file",
+                        dir.display(),
+                        self.play_dir.display()
+                    ),
+                )
+            })?;
+        let id = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if self.stack.contains(&id) {
+            return Err(PlaybookError::invalid(
+                f.at(value),
+                format!("task file {} includes itself", path.display()),
+                "a task file must not include, directly or not, a file that includes it",
+            ));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| PlaybookError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let label = path.display().to_string();
+        let file = Fields {
+            label: &label,
+            text: &text,
+        };
+        let root = parse_document(&text, &label)?;
+        let items = match &root.value {
+            Node::Seq(items) => items.as_slice(),
+            Node::Null => &[],
+            other => {
+                return Err(PlaybookError::invalid(
+                    file.at(&root),
+                    format!(
+                        "a task file must be a list of tasks, got {}",
+                        other.describe()
+                    ),
+                    "write one `- name: ...` entry per task",
+                ));
+            }
+        };
+        let inner_dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        self.stack.push(id);
+        let read = self.list(&file, &inner_dir, items, &scope, what, out);
+        self.stack.pop();
+        read
+    }
+}
+
+/// `scope` with the keywords of the block or include `node` added; `own`
+/// are the keys that make it one.
+fn scope_of(
+    f: &Fields,
+    node: &YamlNode,
+    scope: &Scope,
+    own: &[&str],
+    what: &str,
+) -> Result<Scope, PlaybookError> {
+    let Node::Map(entries) = &node.value else {
+        return Err(f.wrong_type(node, what, "a map", "block: [{command: uptime}]"));
+    };
+    let mut scope = scope.clone();
+    for (key, value) in entries {
+        let name = key.value.as_str().unwrap_or_default();
+        match name {
+            _ if own.contains(&name) => {}
+            "name" => {
+                f.string(value, name, "name: app setup")?;
+            }
+            "when" => scope.when.push(f.condition(value, name, true)?),
+            "tags" => scope.tags.extend(f.strings(value, name, "tags: [setup]")?),
+            "become" => scope.r#become = Some(f.bool(value, name)?),
+            "become_user" => {
+                scope.become_user = Some(f.string(value, name, "become_user: postgres")?);
+            }
+            "vars" => scope.vars.extend(read_vars(f, value, "block vars")?),
+            "environment" => {
+                for (var, text) in read_environment(f, value)? {
+                    scope.environment.retain(|(name, _)| *name != var);
+                    scope.environment.push((var, text));
+                }
+            }
+            "ignore_errors" => scope.ignore_errors = Some(f.bool(value, name)?),
+            "no_log" => scope.no_log = Some(f.bool(value, name)?),
+            "check_mode" => scope.check_mode = Some(f.bool(value, name)?),
+            "run_once" => scope.run_once = Some(f.bool(value, name)?),
+            "delegate_to" => scope.delegate_to = Some(read_delegate_to(f, value, what)?),
+            _ => {
+                let keys: Vec<&str> = own.iter().chain(INHERITED).copied().collect();
+                let advice = did_you_mean(name, keys.iter().copied())
+                    .map(|near| near + " ")
+                    .unwrap_or_default();
+                return Err(PlaybookError::invalid(
+                    f.at(key),
+                    format!("unknown key {} on `{what}`", shown_key(key)),
+                    format!("{advice}`{what}` may hold the keys {}", keys.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(scope)
+}
+
+/// Gives `task` (read from `node`) what its scope sets and it does not.
+fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task) {
+    let written = |key: &str| entry(node, key).is_some();
+    let mut conditions = scope.when.clone();
+    conditions.extend(task.when.take());
+    task.when = match conditions.len() {
+        0 => None,
+        1 => conditions.pop(),
+        _ => Some(
+            conditions
+                .iter()
+                .map(|condition| format!("({condition})"))
+                .collect::<Vec<_>>()
+                .join(" and "),
+        ),
+    };
+    for tag in &scope.tags {
+        if !task.tags.contains(tag) {
+            task.tags.push(tag.clone());
+        }
+    }
+    if task.r#become.is_none() {
+        task.r#become = scope.r#become;
+    }
+    if task.become_user.is_none() {
+        task.become_user.clone_from(&scope.become_user);
+    }
+    if task.delegate_to.is_none() {
+        task.delegate_to.clone_from(&scope.delegate_to);
+    }
+    let mut vars = scope.vars.clone();
+    vars.extend(std::mem::take(&mut task.scope_vars));
+    task.scope_vars = vars;
+    let mut environment = scope.environment.clone();
+    for (name, value) in std::mem::take(&mut task.environment) {
+        environment.retain(|(var, _)| *var != name);
+        environment.push((name, value));
+    }
+    task.environment = environment;
+    let flags = [
+        (
+            "ignore_errors",
+            scope.ignore_errors,
+            &mut task.ignore_errors,
+        ),
+        ("no_log", scope.no_log, &mut task.no_log),
+        ("check_mode", scope.check_mode, &mut task.check_mode),
+        ("run_once", scope.run_once, &mut task.run_once),
+    ];
+    for (key, inherited, flag) in flags {
+        if let Some(value) = inherited.filter(|_| !written(key)) {
+            *flag = value;
+        }
+    }
+    task.blocks = scope.blocks.clone();
+}
