@@ -152,7 +152,11 @@ impl Checker<'_> {
         if task.module == "template" {
             self.check_template_file(task, params, &known)?;
         }
-        if let Err(err) = fleet_modules::validate(&task.module, &task.params) {
+        let validated = match task.module.as_str() {
+            "meta" => Ok(()),
+            module => fleet_modules::validate(module, &task.params),
+        };
+        if let Err(err) = validated {
             let at = match &err {
                 ParamError::UnknownParam { param, .. } => {
                     entry(params, param).map_or(module_key, |(key, _)| key)
@@ -201,7 +205,8 @@ impl Checker<'_> {
             .play
             .handlers
             .iter()
-            .map(|h| h.name.as_str())
+            .flat_map(|h| std::iter::once(&h.name).chain(&h.listen))
+            .map(String::as_str)
             .collect();
         let Some((_, notify)) = entry(node, "notify") else {
             return Ok(());

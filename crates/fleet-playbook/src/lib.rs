@@ -52,6 +52,7 @@ pub use error::{PlaybookError, TemplateError};
 pub use fleet_yaml::Location;
 pub use references::{needs_facts, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
+pub use task::META_ACTIONS;
 pub use templater::{OMIT, Templater};
 pub use vars::{BUILTIN_VARS, add_run_vars, host_vars, task_host_vars};
 
@@ -172,6 +173,8 @@ pub struct Task {
     /// host's vars, and reports under the host. Only `localhost` and
     /// `127.0.0.1` are accepted.
     pub delegate_to: Option<String>,
+    /// A handler's `listen` topics: a `notify` of one runs it too.
+    pub listen: Vec<String>,
     /// The blocks the task is in, outermost first, and which part of each
     /// (`block`, `rescue` or `always`) holds it.
     pub blocks: Vec<BlockPart>,

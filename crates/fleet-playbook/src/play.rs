@@ -159,7 +159,13 @@ pub(crate) fn parse_play(
     }
     let mut expander = Expander::new(context.dir);
     let mut tasks = Vec::new();
-    for nodes in [&pre_task_nodes, &task_nodes, &post_task_nodes] {
+    let sections = [&pre_task_nodes, &task_nodes, &post_task_nodes];
+    for (index, nodes) in sections.iter().enumerate() {
+        // Like Ansible, handlers notified by `pre_tasks` run before
+        // `tasks`, and those notified by `tasks` before `post_tasks`.
+        if index > 0 && !nodes.is_empty() && !tasks.is_empty() && !handler_nodes.is_empty() {
+            tasks.push(flush_handlers(f.label)?);
+        }
         tasks.extend(expander.expand(f, nodes, "task")?);
     }
     let handlers = expander.expand(f, &handler_nodes, "handler")?;
@@ -204,6 +210,19 @@ pub(crate) fn parse_play(
         task_nodes,
         handler_nodes,
         vars_nodes,
+    })
+}
+
+/// The `meta: flush_handlers` that ends `pre_tasks` and `tasks`.
+fn flush_handlers(label: &str) -> Result<Entry, PlaybookError> {
+    const TEXT: &str = "name: flush handlers\nmeta: flush_handlers\n";
+    let node = parse_document(TEXT, label)?;
+    let file = Fields { label, text: TEXT };
+    let task = crate::task::parse_task(&file, &node, "task")?;
+    Ok(Entry {
+        task,
+        node,
+        label: label.to_owned(),
     })
 }
 

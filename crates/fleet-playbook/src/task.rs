@@ -31,6 +31,16 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "environment",
     "timeout",
     "delegate_to",
+    "listen",
+];
+
+/// `meta:` actions fleet runs, as Ansible does.
+pub const META_ACTIONS: &[&str] = &[
+    "flush_handlers",
+    "noop",
+    "end_host",
+    "end_play",
+    "end_batch",
 ];
 
 /// The `delegate_to` targets fleet supports: the controller itself.
@@ -69,6 +79,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         environment: Vec::new(),
         timeout: None,
         delegate_to: None,
+        listen: Vec::new(),
         blocks: Vec::new(),
         scope_vars: serde_json::Map::new(),
         origin: f.origin(node),
@@ -108,7 +119,10 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "timeout" => task.timeout = Some(read_timeout(f, value)?),
             "environment" => task.environment = read_environment(f, value)?,
             "delegate_to" => task.delegate_to = Some(read_delegate_to(f, value, what)?),
-            _ if fleet_modules::is_module(name) => {
+            "listen" if what == "handler" => {
+                task.listen = f.strings(value, name, "listen: restart web")?;
+            }
+            _ if fleet_modules::is_module(name) || name == "meta" => {
                 if let Some((first, _)) = module {
                     return Err(PlaybookError::invalid(
                         f.at(key),
@@ -140,6 +154,19 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
     }
     task.module = key.value.as_str().unwrap_or_default().to_owned();
     task.params = value.value.to_json();
+    if task.module == "meta" {
+        let action = task.params.as_str().unwrap_or_default();
+        if !META_ACTIONS.contains(&action) {
+            return Err(PlaybookError::invalid(
+                f.at(value),
+                format!(
+                    "unknown or unsupported `meta` action {}",
+                    value.value.describe()
+                ),
+                format!("fleet runs the meta actions {}", META_ACTIONS.join(", ")),
+            ));
+        }
+    }
     if task.name.is_empty() {
         task.name = summary(&task.module, &task.params);
     }

@@ -77,6 +77,7 @@ pub async fn run_playbook(
         registered: BTreeMap::new(),
         counts: Counts::default(),
         rollout_stopped: false,
+        play_ended: false,
     };
     for (play, hosts) in plays {
         if cancel.is_cancelled() || run.rollout_stopped {
@@ -110,6 +111,8 @@ struct Run<'a> {
     counts: Counts,
     /// Set when a play's rollout stops early: no later play starts.
     rollout_stopped: bool,
+    /// Set by `meta: end_play`: no later batch of the play starts.
+    play_ended: bool,
 }
 
 impl Run<'_> {
@@ -143,8 +146,9 @@ impl Run<'_> {
         let batches = batches::split(hosts, play.serial.as_ref());
         let of = batches.len();
         let mut done: Vec<&Host> = Vec::new();
+        self.play_ended = false;
         for (index, batch) in batches.into_iter().enumerate() {
-            if self.cancel.is_cancelled() {
+            if self.cancel.is_cancelled() || self.play_ended {
                 break;
             }
             if play.serial.is_some() {
@@ -249,6 +253,7 @@ impl Run<'_> {
                     facts: None,
                     notified: Vec::new(),
                     failed: false,
+                    ended: false,
                     blocks: Default::default(),
                 })
             })
@@ -269,8 +274,9 @@ impl Run<'_> {
             .collect();
         let map = BlockMap::new(&tasks);
         // Hosts go through the tasks independently (Ansible's "free"
-        // strategy); a `run_once` or `once_per` task waits for every host.
-        let barrier = |task: &&Task| task.run_once || task.once_per.is_some();
+        // strategy); a `run_once`, `once_per` or `meta` task waits for
+        // every host.
+        let barrier = |task: &&Task| task.run_once || task.once_per.is_some() || is_meta(task);
         let mut start = 0;
         for segment in tasks.split_inclusive(barrier) {
             let (free, once) = match segment.split_last() {
@@ -281,28 +287,20 @@ impl Run<'_> {
             if let Some(task) = once
                 && !self.cancel.is_cancelled()
             {
-                let runs = |state: &HostState| !state.failed && state.blocks.runs(task);
-                self.task(&ctx, task, &mut states, &map, runs).await;
+                let runs = |state: &HostState| state.active() && state.blocks.runs(task);
+                if is_meta(task) {
+                    self.meta(&ctx, task, &mut states, runs).await;
+                } else {
+                    self.task(&ctx, task, &mut states, &map, runs).await;
+                }
                 let index = start + free.len();
-                for state in states.iter_mut().filter(|state| !state.failed) {
+                for state in states.iter_mut().filter(|state| state.active()) {
                     state.failed = state.blocks.after(index, &map);
                 }
             }
             start += segment.len();
         }
-        let no_blocks = BlockMap::default();
-        for handler in &play.handlers {
-            if self.cancel.is_cancelled() {
-                break;
-            }
-            let notified = |state: &HostState| {
-                state.notified.contains(&handler.name) && (!state.failed || play.force_handlers)
-            };
-            if states.iter().any(notified) {
-                self.task(&ctx, handler, &mut states, &no_blocks, notified)
-                    .await;
-            }
-        }
+        self.flush_handlers(&ctx, &mut states).await;
         let failed = hosts
             .iter()
             .filter(|host| !unreachable_before.contains(host.name.as_str()))
@@ -318,6 +316,84 @@ impl Run<'_> {
             self.registered.insert(state.name, state.registered);
         }
         failed
+    }
+
+    /// Runs a `meta` task on the hosts `runs` picks (and whose `when`
+    /// holds).
+    async fn meta(
+        &mut self,
+        ctx: &TaskContext<'_>,
+        task: &Task,
+        states: &mut [HostState],
+        runs: impl Fn(&HostState) -> bool,
+    ) {
+        let chosen: Vec<bool> = states
+            .iter()
+            .map(|state| runs(state) && ctx.when_holds(task, state))
+            .collect();
+        match task.params.as_str().unwrap_or_default() {
+            "flush_handlers" => self.flush_handlers(ctx, states).await,
+            "end_host" => {
+                for (state, _) in states
+                    .iter_mut()
+                    .zip(&chosen)
+                    .filter(|(_, chosen)| **chosen)
+                {
+                    state.ended = true;
+                }
+            }
+            "end_batch" | "end_play" if chosen.contains(&true) => {
+                for state in states.iter_mut() {
+                    state.ended = true;
+                }
+                self.play_ended |= task.params == "end_play";
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs the notified handlers, in the order the play lists them, on the
+    /// hosts that notified them (failed ones too with `force_handlers`). A
+    /// handler that notifies another one runs it in the same flush.
+    async fn flush_handlers(&mut self, ctx: &TaskContext<'_>, states: &mut [HostState]) {
+        let play = ctx.play;
+        let no_blocks = BlockMap::default();
+        for _ in 0..=play.handlers.len() {
+            let mut ran = false;
+            for handler in &play.handlers {
+                if self.cancel.is_cancelled() {
+                    return;
+                }
+                let answers =
+                    |topic: &String| *topic == handler.name || handler.listen.contains(topic);
+                let chosen: BTreeSet<String> = states
+                    .iter()
+                    .filter(|state| {
+                        !state.ended
+                            && state.notified.iter().any(answers)
+                            && (!state.failed || play.force_handlers)
+                    })
+                    .map(|state| state.name.clone())
+                    .collect();
+                if chosen.is_empty() {
+                    continue;
+                }
+                for state in states
+                    .iter_mut()
+                    .filter(|state| chosen.contains(&state.name))
+                {
+                    state.notified.retain(|topic| !answers(topic));
+                }
+                self.task(ctx, handler, states, &no_blocks, |state| {
+                    chosen.contains(&state.name)
+                })
+                .await;
+                ran = true;
+            }
+            if !ran {
+                break;
+            }
+        }
     }
 
     /// Every host runs `tasks` in order, at its own pace, until one fails
@@ -342,11 +418,11 @@ impl Run<'_> {
         let wants_facts = &wants_facts;
         let mut runs: FuturesUnordered<_> = states
             .iter_mut()
-            .filter(|state| !state.failed)
+            .filter(|state| state.active())
             .map(|state| async move {
                 let mut counts = Counts::default();
                 for (offset, (task, wants_facts)) in tasks.iter().zip(wants_facts).enumerate() {
-                    if cancel.is_cancelled() || state.failed {
+                    if cancel.is_cancelled() || !state.active() {
                         break;
                     }
                     if state.blocks.runs(task) {
@@ -357,7 +433,7 @@ impl Run<'_> {
                         let result = record(result, task, state, &mut counts, map);
                         let _ = events.send(Event::TaskResult(result));
                     }
-                    if !state.failed {
+                    if state.active() {
                         state.failed = state.blocks.after(start + offset, map);
                     }
                 }
@@ -526,6 +602,10 @@ impl Run<'_> {
         }
         wanted.is_empty() || tags.any(|tag| tag == "always" || wanted.contains(tag))
     }
+}
+
+fn is_meta(task: &Task) -> bool {
+    task.module == "meta"
 }
 
 /// Counts a result and, unless `ignore_errors` applies, sends a failure

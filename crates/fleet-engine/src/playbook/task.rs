@@ -41,11 +41,19 @@ pub struct HostState {
     /// Handlers notified on this host, in notification order.
     pub notified: Vec<String>,
     pub failed: bool,
+    /// Set by `meta: end_host` (and `end_batch`, `end_play`): no more
+    /// tasks, without failing.
+    pub ended: bool,
     /// How the blocks of the play stand on this host.
     pub blocks: super::blocks::HostBlocks,
 }
 
 impl HostState {
+    /// Whether the host goes on to its next task.
+    pub fn active(&self) -> bool {
+        !self.failed && !self.ended
+    }
+
     /// Keeps a failed task and its result as `ansible_failed_task` and
     /// `ansible_failed_result`, for the rescue that may handle it.
     pub fn keep_failure(&mut self, task: &Task, result: &TaskResult) {
@@ -133,6 +141,16 @@ impl TaskContext<'_> {
                 .or_else(|| self.play.become_user.clone())
                 .unwrap_or_else(|| "root".into()),
             password: self.options.become_password.clone(),
+        })
+    }
+
+    /// Whether `task`'s `when` holds on `host` (false when it cannot be
+    /// evaluated).
+    pub fn when_holds(&self, task: &Task, host: &HostState) -> bool {
+        task.when.as_ref().is_none_or(|when| {
+            self.templater
+                .eval_bool(when, &self.vars(task, host))
+                .unwrap_or(false)
         })
     }
 

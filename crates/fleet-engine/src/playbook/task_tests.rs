@@ -28,6 +28,7 @@ fn host(inventory_become: bool) -> HostState {
         facts: None,
         notified: Vec::new(),
         failed: false,
+        ended: false,
         blocks: Default::default(),
     }
 }

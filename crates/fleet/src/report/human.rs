@@ -121,6 +121,8 @@ impl Human {
             for result in self.results.iter().filter(|r| &r.host == host) {
                 if result.ignored {
                     counts.ignored += 1;
+                } else if result.rescued {
+                    counts.rescued += 1;
                 } else {
                     counts.add(result.status);
                 }
@@ -134,7 +136,7 @@ impl Human {
             } else {
                 Status::Ok
             };
-            let line = format!(
+            let mut line = format!(
                 "{host:<width$}  ok={:<3} changed={:<3} failed={:<3} skipped={:<3} unreachable={:<3} ignored={}",
                 counts.ok,
                 counts.changed,
@@ -144,6 +146,9 @@ impl Human {
                 counts.ignored,
                 width = self.width,
             );
+            if counts.rescued > 0 {
+                line.push_str(&format!(" rescued={}", counts.rescued));
+            }
             writeln!(out, "{}", self.paint(&line, worst))?;
         }
         Ok(())
@@ -151,9 +156,10 @@ impl Human {
 
     /// A task's result as one line, then what explains a failure or change.
     fn task_line(&self, result: &TaskResult) -> Result<(), CliError> {
-        let status = match (result.status, result.ignored) {
-            (Status::Failed, true) => "failed (ignored)".to_string(),
-            (status, _) => status.as_str().to_string(),
+        let status = match (result.status, result.ignored, result.rescued) {
+            (Status::Failed, true, _) => "failed (ignored)".to_string(),
+            (Status::Failed, _, true) => "failed (rescued)".to_string(),
+            (status, _, _) => status.as_str().to_string(),
         };
         let mut line = format!(
             "  {:<width$}  {}  {}",
@@ -289,6 +295,7 @@ impl Reporter for Human {
 fn summarize(counts: &Counts) -> String {
     let parts = [
         (counts.ignored, "ignored"),
+        (counts.rescued, "rescued"),
         (counts.ok, "ok"),
         (counts.changed, "changed"),
         (counts.failed, "failed"),

@@ -1,0 +1,78 @@
+//! Handlers and `meta` over the local connection: `listen`, handlers
+//! notifying handlers, `meta: flush_handlers`, the flush after
+//! `pre_tasks`, and `end_host`/`end_play`.
+
+mod common;
+
+use common::{Scratch, run};
+
+#[test]
+fn handlers_listen_chain_and_flush_in_the_order_the_play_lists_them() {
+    let scratch = Scratch::new("handlers");
+    let inventory = scratch.inventory(&["h1:", "h2:"]);
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  pre_tasks:
+    - name: pre
+      shell: echo pre >> {{ tmp }}/{{ inventory_hostname }}
+      notify: reload
+  tasks:
+    - name: change
+      shell: echo change >> {{ tmp }}/{{ inventory_hostname }}
+      notify: web changed
+      when: inventory_hostname == 'h1'
+    - meta: flush_handlers
+    - name: after flush
+      shell: echo after >> {{ tmp }}/{{ inventory_hostname }}
+  handlers:
+    - name: restart
+      shell: echo restart >> {{ tmp }}/{{ inventory_hostname }}
+      listen: web changed
+      notify: cleanup
+    - name: reload
+      shell: echo reload >> {{ tmp }}/{{ inventory_hostname }}
+    - name: cleanup
+      shell: echo cleanup >> {{ tmp }}/{{ inventory_hostname }}
+"#,
+    );
+    assert_eq!(
+        scratch.read("h1").as_deref(),
+        Some("pre\nreload\nchange\nrestart\ncleanup\nafter\n")
+    );
+    assert_eq!(scratch.read("h2").as_deref(), Some("pre\nreload\nafter\n"));
+    assert_eq!(run.counts().failed, 0);
+}
+
+#[test]
+fn end_host_stops_one_host_and_end_play_every_host() {
+    let scratch = Scratch::new("end");
+    let inventory = scratch.inventory(&["h1:", "h2:"]);
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  tasks:
+    - name: first
+      shell: echo first >> {{ tmp }}/{{ inventory_hostname }}
+    - meta: end_host
+      when: inventory_hostname == 'h2'
+    - name: second
+      shell: echo second >> {{ tmp }}/{{ inventory_hostname }}
+    - meta: end_play
+    - name: never
+      shell: echo never >> {{ tmp }}/{{ inventory_hostname }}
+- hosts: all
+  tasks:
+    - name: next play
+      shell: echo next >> {{ tmp }}/{{ inventory_hostname }}
+"#,
+    );
+    assert_eq!(scratch.read("h1").as_deref(), Some("first\nsecond\nnext\n"));
+    assert_eq!(scratch.read("h2").as_deref(), Some("first\nnext\n"));
+    let counts = run.counts();
+    assert_eq!((counts.failed, counts.changed), (0, 5), "{counts:?}");
+}
