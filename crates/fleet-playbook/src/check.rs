@@ -142,6 +142,7 @@ impl Checker<'_> {
         };
         let mut known = self.with(registered, item);
         known.extend(task.scope_vars.keys().cloned());
+        known.extend(task.role_defaults.keys().cloned());
         if task
             .blocks
             .iter()
@@ -331,7 +332,12 @@ impl Checker<'_> {
             return Ok(());
         };
         let play = &self.parsed.play;
-        let candidates = template_candidates(&play.dir, &play.template_dirs, src);
+        let candidates = template_candidates(
+            task.role_dir.as_deref(),
+            &play.dir,
+            &play.template_dirs,
+            src,
+        );
         let Some(path) = candidates.iter().find(|path| path.is_file()) else {
             let looked: Vec<String> = candidates
                 .iter()

@@ -8,6 +8,7 @@
 //! every case.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote, parse_document};
 use serde_json::{Map, Value};
@@ -29,8 +30,9 @@ pub(crate) struct Entry {
     pub(crate) label: String,
 }
 
-/// The keywords a block or a task file include may hold besides its own.
-const INHERITED: &[&str] = &[
+/// The keywords a block, a task file include or a role may hold besides
+/// its own.
+pub(crate) const INHERITED: &[&str] = &[
     "name",
     "when",
     "tags",
@@ -48,15 +50,25 @@ const INHERITED: &[&str] = &[
 /// The keys that make a task list entry a task file include.
 const INCLUDES: &[&str] = &["import_tasks", "include_tasks", "include"];
 
-/// What enclosing blocks and includes give the tasks inside them.
+/// The keys that make a task list entry a role.
+const ROLE_TASKS: &[&str] = &["import_role", "include_role"];
+
+/// The role a task comes from.
+#[derive(Debug)]
+pub(crate) struct RoleScope {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) defaults: Map<String, Value>,
+}
+
+/// What enclosing blocks, includes and roles give the tasks inside them.
 #[derive(Debug, Clone, Default)]
-struct Scope {
+pub(crate) struct Scope {
     /// Conditions, outermost first: all must hold.
     when: Vec<String>,
     tags: Vec<String>,
     r#become: Option<bool>,
     become_user: Option<String>,
-    vars: Map<String, Value>,
     environment: Vec<(String, String)>,
     ignore_errors: Option<bool>,
     no_log: Option<bool>,
@@ -64,25 +76,57 @@ struct Scope {
     delegate_to: Option<String>,
     run_once: Option<bool>,
     blocks: Vec<BlockPart>,
+    pub(crate) vars: Map<String, Value>,
+    pub(crate) role: Option<Rc<RoleScope>>,
 }
 
 /// Expands the task lists of one play.
 pub(crate) struct Expander<'a> {
     /// The play's folder: task files are looked for next to the file that
-    /// includes them, then here.
-    play_dir: &'a Path,
+    /// includes them, then here; roles under its `roles/`.
+    pub(crate) play_dir: &'a Path,
     next_block: usize,
     /// The task files being read, outermost first, for cycles.
     stack: Vec<PathBuf>,
+    /// `ANSIBLE_ROLES_PATH`.
+    pub(crate) roles_path: Vec<PathBuf>,
+    /// The roles expanded so far: folder, params and `tasks_from`.
+    pub(crate) roles_seen: Vec<(PathBuf, Value, String)>,
+    /// Every role's defaults and vars, in the order the roles came.
+    pub(crate) role_defaults: Map<String, Value>,
+    pub(crate) role_vars: Map<String, Value>,
+    /// Every role's handlers.
+    pub(crate) role_handlers: Vec<Entry>,
 }
 
 impl<'a> Expander<'a> {
     pub(crate) fn new(play_dir: &'a Path) -> Expander<'a> {
+        let roles_path = std::env::var_os("ANSIBLE_ROLES_PATH")
+            .map(|paths| std::env::split_paths(&paths).collect())
+            .unwrap_or_default();
         Expander {
             play_dir,
             next_block: 0,
             stack: Vec::new(),
+            roles_path,
+            roles_seen: Vec::new(),
+            role_defaults: Map::new(),
+            role_vars: Map::new(),
+            role_handlers: Vec::new(),
         }
+    }
+
+    /// The tasks of the play's `roles:` list `nodes`, in file `f`.
+    pub(crate) fn roles(
+        &mut self,
+        f: &Fields,
+        nodes: &[YamlNode],
+    ) -> Result<Vec<Entry>, PlaybookError> {
+        let mut out = Vec::new();
+        for node in nodes {
+            self.role_entry(f, node, &Scope::default(), &mut out)?;
+        }
+        Ok(out)
     }
 
     /// The tasks of the list `nodes` in file `f`; `what` is "task" or
@@ -115,9 +159,13 @@ impl<'a> Expander<'a> {
                 INCLUDES.iter().find_map(|include| entry(node, include))
             {
                 self.include(f, dir, node, key, value, scope, what, out)?;
+            } else if let Some((key, value)) = ROLE_TASKS.iter().find_map(|role| entry(node, role))
+            {
+                let key = key.value.as_str().unwrap_or_default();
+                self.role_task(f, node, key, value, scope, out)?;
             } else {
                 let mut task = parse_task(f, node, what)?;
-                inherit(scope, node, &mut task);
+                inherit(scope, node, &mut task, what);
                 out.push(Entry {
                     task,
                     node: node.clone(),
@@ -235,16 +283,27 @@ impl<'a> Expander<'a> {
                     ),
                 )
             })?;
-        let id = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        self.task_file(&path, &scope, what, out)
+    }
+
+    /// The tasks of the task file at `path`, in `scope`.
+    pub(crate) fn task_file(
+        &mut self,
+        path: &Path,
+        scope: &Scope,
+        what: &str,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), PlaybookError> {
+        let id = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if self.stack.contains(&id) {
             return Err(PlaybookError::invalid(
-                f.at(value),
+                fleet_yaml::Location::line_only(path.display().to_string(), 1),
                 format!("task file {} includes itself", path.display()),
                 "a task file must not include, directly or not, a file that includes it",
             ));
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| PlaybookError::Io {
-            path: path.clone(),
+        let text = std::fs::read_to_string(path).map_err(|source| PlaybookError::Io {
+            path: path.to_path_buf(),
             source,
         })?;
         let label = path.display().to_string();
@@ -269,7 +328,7 @@ impl<'a> Expander<'a> {
         };
         let inner_dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         self.stack.push(id);
-        let read = self.list(&file, &inner_dir, items, &scope, what, out);
+        let read = self.list(&file, &inner_dir, items, scope, what, out);
         self.stack.pop();
         read
     }
@@ -277,7 +336,7 @@ impl<'a> Expander<'a> {
 
 /// `scope` with the keywords of the block or include `node` added; `own`
 /// are the keys that make it one.
-fn scope_of(
+pub(crate) fn scope_of(
     f: &Fields,
     node: &YamlNode,
     scope: &Scope,
@@ -330,7 +389,7 @@ fn scope_of(
 }
 
 /// Gives `task` (read from `node`) what its scope sets and it does not.
-fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task) {
+fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
     let written = |key: &str| entry(node, key).is_some();
     let mut conditions = scope.when.clone();
     conditions.extend(task.when.take());
@@ -384,4 +443,13 @@ fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task) {
         }
     }
     task.blocks = scope.blocks.clone();
+    if let Some(role) = &scope.role {
+        task.role_dir = Some(role.dir.clone());
+        task.role_defaults = role.defaults.clone();
+        if what == "task" {
+            task.name = format!("{} : {}", role.name, task.name);
+        } else {
+            task.listen.push(format!("{} : {}", role.name, task.name));
+        }
+    }
 }

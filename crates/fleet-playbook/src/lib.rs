@@ -37,6 +37,7 @@ mod filters;
 mod loader;
 mod play;
 mod references;
+mod roles;
 mod serial;
 mod task;
 mod templater;
@@ -179,8 +180,15 @@ pub struct Task {
     /// (`block`, `rescue` or `always`) holds it.
     pub blocks: Vec<BlockPart>,
     /// The vars its blocks and includes set (`vars:` on a block, an
-    /// `import_tasks`…), above play vars and below registered results.
+    /// `import_tasks`…), its role's vars and params, above play vars and
+    /// below registered results.
     pub scope_vars: Map<String, Value>,
+    /// Its role's defaults, above the play's (and every role's) defaults
+    /// and below the inventory.
+    pub role_defaults: Map<String, Value>,
+    /// The folder of the role the task comes from: its `templates/` and
+    /// `files/` are looked in first.
+    pub role_dir: Option<PathBuf>,
     /// Where the task starts (`file:line:col`).
     pub origin: String,
 }
@@ -233,7 +241,13 @@ impl Play {
     /// first that exists of `dir/src`, `dir/templates/src`, then each of
     /// `template_dirs`.
     pub fn template_path(&self, src: &str) -> Option<PathBuf> {
-        template_candidates(&self.dir, &self.template_dirs, src)
+        self.template_path_in(None, src)
+    }
+
+    /// [`Play::template_path`] for a task of the role in `role_dir`: its
+    /// `templates/src` and `src` come first.
+    pub fn template_path_in(&self, role_dir: Option<&Path>, src: &str) -> Option<PathBuf> {
+        template_candidates(role_dir, &self.dir, &self.template_dirs, src)
             .into_iter()
             .find(|path| path.is_file())
     }
@@ -241,6 +255,7 @@ impl Play {
 
 /// The places `src` is looked for, in order.
 pub(crate) fn template_candidates(
+    role_dir: Option<&Path>,
     dir: &Path,
     template_dirs: &[PathBuf],
     src: &str,
@@ -249,10 +264,17 @@ pub(crate) fn template_candidates(
     if path.is_absolute() {
         return vec![path.to_path_buf()];
     }
-    let mut candidates = vec![
+    let in_role = role_dir.into_iter().flat_map(|role| {
+        [
+            loader::normalize(&role.join("templates").join(path)),
+            loader::normalize(&role.join(path)),
+        ]
+    });
+    let mut candidates: Vec<PathBuf> = in_role.collect();
+    candidates.extend([
         loader::normalize(&dir.join(path)),
         loader::normalize(&dir.join("templates").join(path)),
-    ];
+    ]);
     for folder in template_dirs {
         let candidate = loader::normalize(&folder.join(path));
         if !candidates.contains(&candidate) {

@@ -26,6 +26,7 @@ pub(crate) const PLAY_KEYS: &[&str] = &[
     "vars_files",
     "defaults_files",
     "pre_tasks",
+    "roles",
     "tasks",
     "post_tasks",
     "handlers",
@@ -88,6 +89,7 @@ pub(crate) fn parse_play(
     };
     let (mut pre_task_nodes, mut task_nodes, mut post_task_nodes) =
         (Vec::new(), Vec::new(), Vec::new());
+    let mut role_nodes = Vec::new();
     let mut handler_nodes = Vec::new();
     let mut vars_nodes = Vec::new();
     let mut vars_files = None;
@@ -114,6 +116,7 @@ pub(crate) fn parse_play(
             "vars_files" => vars_files = Some(value),
             "defaults_files" => defaults_files = Some(value),
             "pre_tasks" => pre_task_nodes = task_list(f, value, name)?,
+            "roles" => role_nodes = task_list(f, value, name)?,
             "tasks" => task_nodes = task_list(f, value, name)?,
             "post_tasks" => post_task_nodes = task_list(f, value, name)?,
             "handlers" => handler_nodes = task_list(f, value, name)?,
@@ -158,17 +161,25 @@ pub(crate) fn parse_play(
         play.hosts = render_hosts(f, node, &play, context)?;
     }
     let mut expander = Expander::new(context.dir);
+    let pre_tasks = expander.expand(f, &pre_task_nodes, "task")?;
+    let mut main = expander.roles(f, &role_nodes)?;
+    main.extend(expander.expand(f, &task_nodes, "task")?);
+    let post_tasks = expander.expand(f, &post_task_nodes, "task")?;
+    let mut handlers = std::mem::take(&mut expander.role_handlers);
+    handlers.extend(expander.expand(f, &handler_nodes, "handler")?);
     let mut tasks = Vec::new();
-    let sections = [&pre_task_nodes, &task_nodes, &post_task_nodes];
-    for (index, nodes) in sections.iter().enumerate() {
-        // Like Ansible, handlers notified by `pre_tasks` run before
-        // `tasks`, and those notified by `tasks` before `post_tasks`.
-        if index > 0 && !nodes.is_empty() && !tasks.is_empty() && !handler_nodes.is_empty() {
+    for section in [pre_tasks, main, post_tasks] {
+        // Like Ansible, handlers notified by `pre_tasks` run before the
+        // roles and `tasks`, and those notified by them before `post_tasks`.
+        if !section.is_empty() && !tasks.is_empty() && !handlers.is_empty() {
             tasks.push(flush_handlers(f.label)?);
         }
-        tasks.extend(expander.expand(f, nodes, "task")?);
+        tasks.extend(section);
     }
-    let handlers = expander.expand(f, &handler_nodes, "handler")?;
+    let mut defaults = std::mem::take(&mut expander.role_defaults);
+    defaults.extend(std::mem::take(&mut play.defaults));
+    play.defaults = defaults;
+    play.vars.extend(std::mem::take(&mut expander.role_vars));
     let mut task_nodes = Vec::with_capacity(tasks.len());
     for Entry { task, node, label } in tasks {
         play.tasks.push(task);
@@ -188,7 +199,12 @@ pub(crate) fn parse_play(
                 "`notify:` refers to handlers by name; add e.g. `name: restart nginx`",
             ));
         }
-        if let Some(first) = play.handlers.iter().find(|h| h.name == handler.name) {
+        let from_role = handler.role_dir.is_some();
+        if let Some(first) = play
+            .handlers
+            .iter()
+            .find(|h| h.name == handler.name && !from_role && h.role_dir.is_none())
+        {
             return Err(PlaybookError::invalid(
                 fleet_yaml::location(&label, &node.referenced),
                 format!("two handlers are named {}", message_quote(&handler.name)),

@@ -69,7 +69,7 @@ fn template_source(play: &Play, task: &Task) -> Option<String> {
         .get("src")?
         .as_str()
         .filter(|src| !is_template(src))?;
-    std::fs::read_to_string(play.template_path(src)?).ok()
+    std::fs::read_to_string(play.template_path_in(task.role_dir.as_deref(), src)?).ok()
 }
 
 /// `names` and what the play vars and defaults among them read, until no

@@ -82,6 +82,8 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         listen: Vec::new(),
         blocks: Vec::new(),
         scope_vars: serde_json::Map::new(),
+        role_defaults: serde_json::Map::new(),
+        role_dir: None,
         origin: f.origin(node),
     };
     let mut module: Option<(&YamlNode, &YamlNode)> = None;

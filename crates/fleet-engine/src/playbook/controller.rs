@@ -1,7 +1,7 @@
 //! What modules may read on the controller: files next to the playbook and
 //! templates rendered with the host's vars.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use fleet_modules::{Controller, ModuleError};
 use fleet_playbook::{Play, Templater};
@@ -9,31 +9,38 @@ use serde_json::Value;
 
 pub struct PlayController<'a> {
     pub play: &'a Play,
+    /// The folder of the task's role, searched first.
+    pub role_dir: Option<&'a Path>,
     pub templater: &'a Templater,
     pub vars: &'a Value,
 }
 
 impl PlayController<'_> {
-    /// `src` as given when absolute, else the first that exists of: under
+    /// `src` as given when absolute, else the first that exists of: the
+    /// role's `files/` and the role itself (for a task of a role), under
     /// the play's `files/`, next to the playbook (Ansible's search path),
-    /// then from the current directory (for paths given with `-e`).
+    /// then from the current directory (for paths given with `-e`). None
+    /// existing: next to the playbook, for the message.
     fn file_path(&self, src: &str) -> PathBuf {
         let path = PathBuf::from(src);
         if path.is_absolute() {
             return path;
         }
-        let candidates = [
+        let next_to_playbook = self.play.dir.join(src);
+        let in_role = self
+            .role_dir
+            .into_iter()
+            .flat_map(|role| [role.join("files").join(src), role.join(src)]);
+        let mut candidates: Vec<PathBuf> = in_role.collect();
+        candidates.extend([
             self.play.dir.join("files").join(src),
-            self.play.dir.join(src),
+            next_to_playbook.clone(),
             path,
-        ];
-        let found = candidates.iter().position(|path| path.exists());
-        let [in_files, next_to_playbook, from_cwd] = candidates;
-        match found {
-            Some(0) => in_files,
-            Some(2) => from_cwd,
-            _ => next_to_playbook,
-        }
+        ]);
+        candidates
+            .into_iter()
+            .find(|path| path.exists())
+            .unwrap_or(next_to_playbook)
     }
 }
 
@@ -57,7 +64,7 @@ impl Controller for PlayController<'_> {
     fn render_template(&self, src: &str) -> Result<String, ModuleError> {
         let path = self
             .play
-            .template_path(src)
+            .template_path_in(self.role_dir, src)
             .ok_or_else(|| ModuleError::Template {
                 path: src.to_string(),
                 reason: "not found next to the playbook or in templates/".into(),

@@ -107,6 +107,12 @@ impl TaskContext<'_> {
         if let Value::Object(run_vars) = run_vars {
             base.extend(run_vars);
         }
+        let mut base = base;
+        if !task.role_defaults.is_empty() {
+            let mut layered = task.role_defaults.clone();
+            layered.extend(base);
+            base = layered;
+        }
         fleet_playbook::task_host_vars(
             &base,
             self.play,
@@ -352,6 +358,7 @@ impl TaskContext<'_> {
             .map_err(|e| e.to_string())?;
         let controller = PlayController {
             play: self.play,
+            role_dir: task.role_dir.as_deref(),
             templater: self.templater,
             vars,
         };
