@@ -116,7 +116,7 @@ impl Checker<'_> {
         node: &YamlNode,
         registered: &BTreeSet<String>,
     ) -> Result<(), PlaybookError> {
-        let (module_key, params) = entry(node, &task.module).ok_or_else(|| {
+        let (module_key, params) = entry(node, &task.module_as_written).ok_or_else(|| {
             PlaybookError::invalid(
                 self.f.at(node),
                 "internal: the module key went missing",

@@ -34,6 +34,7 @@ mod error;
 mod fields;
 mod filters;
 mod loader;
+mod module_names;
 mod play;
 mod references;
 mod serial;
@@ -132,7 +133,11 @@ pub enum PlayConnection {
 pub struct Task {
     /// As given, or `module: short summary`.
     pub name: String,
+    /// The fleet module, by its short name (`command`), whatever name the
+    /// task gave it.
     pub module: String,
+    /// The module key as written: `ansible.builtin.command`, `command`.
+    pub module_as_written: String,
     /// The module's params as written: a map, or a string for free-form
     /// modules (`command: uptime`), or null.
     pub params: Value,

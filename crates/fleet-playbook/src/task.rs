@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::Task;
 use crate::error::PlaybookError;
 use crate::fields::{Fields, is_identifier, shown_key};
+use crate::module_names::{ModuleName, qualified_names, resolve};
 use crate::vars::BUILTIN_VARS;
 
 /// The keys a task may hold besides its module.
@@ -48,6 +49,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
     let mut task = Task {
         name: String::new(),
         module: String::new(),
+        module_as_written: String::new(),
         params: Value::Null,
         when: None,
         r#loop: None,
@@ -71,7 +73,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         delegate_to: None,
         origin: f.origin(node),
     };
-    let mut module: Option<(&YamlNode, &YamlNode)> = None;
+    let mut module: Option<(&YamlNode, &YamlNode, &'static str)> = None;
     for (key, value) in entries {
         let Some(name) = key.value.as_str() else {
             return Err(unknown_key(f, key, what));
@@ -106,8 +108,13 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "timeout" => task.timeout = Some(read_timeout(f, value)?),
             "environment" => task.environment = read_environment(f, value)?,
             "delegate_to" => task.delegate_to = Some(read_delegate_to(f, value, what)?),
-            _ if fleet_modules::is_module(name) => {
-                if let Some((first, _)) = module {
+            _ => {
+                let short = match resolve(name) {
+                    ModuleName::Fleet(short) => short,
+                    ModuleName::Unimplemented => return Err(unimplemented(f, key, what)),
+                    ModuleName::Unknown => return Err(unknown_key(f, key, what)),
+                };
+                if let Some((first, _, _)) = module {
                     return Err(PlaybookError::invalid(
                         f.at(key),
                         format!(
@@ -117,12 +124,11 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
                         "a task runs exactly one module; split it into two tasks",
                     ));
                 }
-                module = Some((key, value));
+                module = Some((key, value, short));
             }
-            _ => return Err(unknown_key(f, key, what)),
         }
     }
-    let Some((key, value)) = module else {
+    let Some((key, value, short)) = module else {
         return Err(PlaybookError::invalid(
             f.at(node),
             format!("this {what} has no module"),
@@ -136,7 +142,8 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         // Ansible's default: `until` alone retries 3 times.
         task.retries = Some(3);
     }
-    task.module = key.value.as_str().unwrap_or_default().to_owned();
+    task.module = short.to_owned();
+    task.module_as_written = key.value.as_str().unwrap_or_default().to_owned();
     task.params = value.value.to_json();
     if task.name.is_empty() {
         task.name = summary(&task.module, &task.params);
@@ -161,6 +168,25 @@ fn unknown_key(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
             "{advice}a {what} holds one module ({}) and any of the keys {}",
             fleet_modules::MODULES.join(", "),
             TASK_KEYWORDS.join(", ")
+        ),
+    )
+}
+
+/// A collection name of a module fleet does not implement.
+fn unimplemented(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
+    let written = key.value.as_str().unwrap_or_default();
+    let known: Vec<String> = qualified_names().collect();
+    let near = did_you_mean(written, known.iter().map(String::as_str))
+        .map(|near| near + " ")
+        .unwrap_or_default();
+    PlaybookError::invalid(
+        f.at(key),
+        format!("this {what} uses the module `{written}`, which fleet does not implement"),
+        format!(
+            "{near}fleet runs its own modules ({}), also under their Ansible names such as \
+             `ansible.builtin.copy` or `ansible.posix.sysctl`; do this step with one of them, \
+             or with `command`/`shell`",
+            fleet_modules::MODULES.join(", ")
         ),
     )
 }
