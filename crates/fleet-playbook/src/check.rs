@@ -2,7 +2,8 @@
 //! syntax, template files, and variables defined nowhere.
 //!
 //! A variable is known at a task when the inventory (any selected host) or
-//! `-e` defines it, the play's vars or vars files do, it is built in, it is
+//! `-e` defines it, the play's vars or vars files do, the task's own `vars`
+//! do, it is built in, it is
 //! `item` in a looped task, or an earlier task registers it (handlers see
 //! every registered name; `changed_when`, `failed_when` and `until` also see
 //! the task's own result, under its `register` name and as `result`).
@@ -102,6 +103,11 @@ impl Checker<'_> {
         Ok(registered)
     }
 
+    /// `registered` plus the names of the task's own `vars`.
+    fn with_task_vars(&self, task: &Task, registered: &BTreeSet<String>) -> BTreeSet<String> {
+        registered.iter().chain(task.vars.keys()).cloned().collect()
+    }
+
     /// The play's known names plus `registered` and `extra`.
     fn with(&self, registered: &BTreeSet<String>, extra: &[&str]) -> BTreeSet<String> {
         let mut known = self.known.clone();
@@ -128,15 +134,17 @@ impl Checker<'_> {
         } else {
             &[]
         };
+        let registered = &self.with_task_vars(task, registered);
         let known = self.with(registered, item);
         if task.module == "template" {
             self.check_template_file(task, params, &known)?;
         }
-        if let Err(err) = fleet_modules::validate(&task.module, &task.params) {
+        let args = entry(node, "args").map(|(_, args)| args);
+        if let Err(err) = validate(task) {
             let at = match &err {
-                ParamError::UnknownParam { param, .. } => {
-                    entry(params, param).map_or(module_key, |(key, _)| key)
-                }
+                ParamError::UnknownParam { param, .. } => entry(params, param)
+                    .or_else(|| args.and_then(|args| entry(args, param)))
+                    .map_or(module_key, |(key, _)| key),
                 _ => module_key,
             };
             return Err(PlaybookError::invalid(
@@ -151,6 +159,12 @@ impl Checker<'_> {
         }
         let context = format!("the `{}` params", task.module);
         self.check_strings(params, &known, &context)?;
+        if let Some(args) = args {
+            self.check_strings(args, &known, "`args`")?;
+        }
+        if let Some((_, vars)) = entry(node, "vars") {
+            self.check_strings(vars, &known, "the task vars")?;
+        }
         if let Some((_, environment)) = entry(node, "environment") {
             self.check_strings(environment, &known, "`environment`")?;
         }
@@ -388,6 +402,17 @@ impl Checker<'_> {
         }
         undefined_hint(name, known)
     }
+}
+
+/// The module's params checked by the module, except params given as one
+/// template (`apt: "{{ apt_params }}"`), known only per host.
+fn validate(task: &Task) -> Result<(), ParamError> {
+    let variable = !fleet_modules::takes_free_form(&task.module)
+        && task.params.as_str().is_some_and(is_template);
+    if variable {
+        return Ok(());
+    }
+    fleet_modules::validate(&task.module, &task.params)
 }
 
 fn undefined_hint(name: &str, known: &BTreeSet<String>) -> String {

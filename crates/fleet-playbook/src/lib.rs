@@ -33,12 +33,14 @@ mod check;
 mod error;
 mod fields;
 mod filters;
+mod free_form;
 mod loader;
 mod module_names;
 mod play;
 mod references;
 mod serial;
 mod task;
+mod task_params;
 mod templater;
 mod vars;
 
@@ -53,7 +55,7 @@ pub use fleet_yaml::Location;
 pub use references::{needs_facts, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
 pub use templater::{OMIT, Templater};
-pub use vars::{BUILTIN_VARS, add_run_vars, host_vars};
+pub use vars::{BUILTIN_VARS, add_run_vars, host_vars, task_host_vars};
 
 /// What the caller knows before loading.
 #[derive(Debug, Clone, Default)]
@@ -176,6 +178,9 @@ pub struct Task {
     /// host's vars, and reports under the host. Only `localhost` and
     /// `127.0.0.1` are accepted.
     pub delegate_to: Option<String>,
+    /// The task's `vars`: seen by this task only, over the play's vars and
+    /// vars files, under registered results and `-e` (Ansible's task vars).
+    pub vars: Map<String, Value>,
     /// Where the task starts (`file:line:col`).
     pub origin: String,
 }

@@ -1,17 +1,21 @@
 //! Reads one task (or handler) map: its keywords and its one module.
 
 use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::Task;
 use crate::error::PlaybookError;
 use crate::fields::{Fields, is_identifier, shown_key};
 use crate::module_names::{ModuleName, qualified_names, resolve};
+use crate::play::read_vars;
+use crate::task_params::read_params;
 use crate::vars::BUILTIN_VARS;
 
 /// The keys a task may hold besides its module.
 pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "name",
+    "args",
+    "vars",
     "when",
     "loop",
     "register",
@@ -71,8 +75,10 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         environment: Vec::new(),
         timeout: None,
         delegate_to: None,
+        vars: Map::new(),
         origin: f.origin(node),
     };
+    let mut args = None;
     let mut module: Option<(&YamlNode, &YamlNode, &'static str)> = None;
     for (key, value) in entries {
         let Some(name) = key.value.as_str() else {
@@ -80,6 +86,8 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         };
         match name {
             "name" => task.name = f.string(value, "name", "name: install nginx")?,
+            "args" => args = Some(value),
+            "vars" => task.vars = read_vars(f, value, &format!("{what} vars"))?,
             "when" => task.when = Some(f.condition(value, name, true)?),
             "changed_when" => task.changed_when = Some(f.condition(value, name, true)?),
             "failed_when" => task.failed_when = Some(f.condition(value, name, true)?),
@@ -144,7 +152,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
     }
     task.module = short.to_owned();
     task.module_as_written = key.value.as_str().unwrap_or_default().to_owned();
-    task.params = value.value.to_json();
+    task.params = read_params(f, short, key, value, args)?;
     if task.name.is_empty() {
         task.name = summary(&task.module, &task.params);
     }

@@ -434,7 +434,7 @@ impl Run<'_> {
                 continue;
             }
             let key = match (&task.once_per, task.run_once) {
-                (Some(template), _) => ctx.render_key(template, state),
+                (Some(template), _) => ctx.render_key(task, template, state),
                 (None, true) => String::new(),
                 (None, false) => {
                     groups.insert(index, Vec::new());

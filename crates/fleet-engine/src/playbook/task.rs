@@ -55,9 +55,10 @@ pub struct TaskContext<'a> {
 const HIDDEN: &str = "output hidden by no_log";
 
 impl TaskContext<'_> {
-    /// The host's vars. The run-wide built-ins (`groups`, `play_hosts`…)
-    /// go in first, so that play vars built on them render.
-    fn vars(&self, host: &HostState) -> Value {
+    /// The host's vars for `task` (with its own `vars`). The run-wide
+    /// built-ins (`groups`, `play_hosts`…) go in first, so that play vars
+    /// built on them render.
+    fn vars(&self, task: &Task, host: &HostState) -> Value {
         let mut run_vars = Value::Object(Map::new());
         fleet_playbook::add_run_vars(
             &mut run_vars,
@@ -70,9 +71,10 @@ impl TaskContext<'_> {
         if let Value::Object(run_vars) = run_vars {
             base.extend(run_vars);
         }
-        fleet_playbook::host_vars(
+        fleet_playbook::task_host_vars(
             &base,
             self.play,
+            &task.vars,
             &host.registered,
             &self.options.extra_vars,
             &host.name,
@@ -106,11 +108,11 @@ impl TaskContext<'_> {
         })
     }
 
-    /// The rendered `once_per` key of `host`; a key that fails to render
-    /// is its own group, so the task runs there and reports the error.
-    pub fn render_key(&self, template: &str, host: &HostState) -> String {
+    /// The rendered `once_per` key of `task` on `host`; a key that fails to
+    /// render is its own group, so the task runs there and reports the error.
+    pub fn render_key(&self, task: &Task, template: &str, host: &HostState) -> String {
         self.templater
-            .render_str(template, &self.vars(host))
+            .render_str(template, &self.vars(task, host))
             .unwrap_or_else(|err| format!("{}: {err}", host.name))
     }
 
@@ -118,14 +120,14 @@ impl TaskContext<'_> {
     /// cannot be rendered yet).
     pub fn task_name(&self, task: &Task, host: &HostState) -> String {
         self.templater
-            .render_str(&task.name, &self.vars(host))
+            .render_str(&task.name, &self.vars(task, host))
             .unwrap_or_else(|_| task.name.clone())
     }
 
     /// Runs `task` on `host` and returns its result; registers and notifies.
     pub async fn run(&self, task: &Task, host: &mut HostState) -> TaskResult {
         let started = Instant::now();
-        let vars = self.vars(host);
+        let vars = self.vars(task, host);
         let task_name = self
             .templater
             .render_str(&task.name, &vars)
