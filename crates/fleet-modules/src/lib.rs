@@ -25,7 +25,7 @@ pub use deploy::{
 pub use error::{ModuleError, ParamError};
 pub use fleet_shell::{Arg, Cmd, Raw, Script, Secret, Stdin};
 pub use plan::{Plan, Probe, Step, StepOutput};
-pub use registry::{MODULES, build, is_module, params_of, validate};
+pub use registry::{MODULES, build, is_module, params_of, takes_free_form, validate};
 
 use serde_json::Value;
 

@@ -121,6 +121,12 @@ pub fn is_module(name: &str) -> bool {
     entry(name).is_some()
 }
 
+/// Whether module `name` takes a bare string as its command (`cmd`), as in
+/// `command: uptime`.
+pub fn takes_free_form(name: &str) -> bool {
+    entry(name).is_some_and(|entry| entry.free_form)
+}
+
 /// The parameter names `name` accepts.
 pub fn params_of(name: &str) -> Option<&'static [&'static str]> {
     entry(name).map(|entry| entry.params)

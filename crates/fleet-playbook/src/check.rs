@@ -2,7 +2,8 @@
 //! syntax, template files, and variables defined nowhere.
 //!
 //! A variable is known at a task when the inventory (any selected host) or
-//! `-e` defines it, the play's vars or vars files do, it is built in, it is
+//! `-e` defines it, the play's vars or vars files do, the task's own `vars`
+//! do, it is built in, it is
 //! `item` in a looped task, or an earlier task registers it (handlers see
 //! every registered name; `changed_when`, `failed_when` and `until` also see
 //! the task's own result, under its `register` name and as `result`).
@@ -114,6 +115,11 @@ impl Checker<'_> {
         }
     }
 
+    /// `registered` plus the names of the task's own `vars`.
+    fn with_task_vars(&self, task: &Task, registered: &BTreeSet<String>) -> BTreeSet<String> {
+        registered.iter().chain(task.vars.keys()).cloned().collect()
+    }
+
     /// The play's known names plus `registered` and `extra`.
     fn with(&self, registered: &BTreeSet<String>, extra: &[&str]) -> BTreeSet<String> {
         let mut known = self.known.clone();
@@ -128,7 +134,7 @@ impl Checker<'_> {
         node: &YamlNode,
         registered: &BTreeSet<String>,
     ) -> Result<(), PlaybookError> {
-        let (module_key, params) = entry(node, &task.module).ok_or_else(|| {
+        let (module_key, params) = entry(node, &task.module_as_written).ok_or_else(|| {
             PlaybookError::invalid(
                 self.f.at(node),
                 "internal: the module key went missing",
@@ -140,8 +146,8 @@ impl Checker<'_> {
         } else {
             &[]
         };
+        let registered = &self.with_task_vars(task, registered);
         let mut known = self.with(registered, item);
-        known.extend(task.scope_vars.keys().cloned());
         known.extend(task.role_defaults.keys().cloned());
         if task
             .blocks
@@ -153,15 +159,16 @@ impl Checker<'_> {
         if task.module == "template" {
             self.check_template_file(task, params, &known)?;
         }
+        let args = entry(node, "args").map(|(_, args)| args);
         let validated = match task.module.as_str() {
             "meta" => Ok(()),
-            module => fleet_modules::validate(module, &task.params),
+            _ => validate(task),
         };
         if let Err(err) = validated {
             let at = match &err {
-                ParamError::UnknownParam { param, .. } => {
-                    entry(params, param).map_or(module_key, |(key, _)| key)
-                }
+                ParamError::UnknownParam { param, .. } => entry(params, param)
+                    .or_else(|| args.and_then(|args| entry(args, param)))
+                    .map_or(module_key, |(key, _)| key),
                 _ => module_key,
             };
             return Err(PlaybookError::invalid(
@@ -176,6 +183,12 @@ impl Checker<'_> {
         }
         let context = format!("the `{}` params", task.module);
         self.check_strings(params, &known, &context)?;
+        if let Some(args) = args {
+            self.check_strings(args, &known, "`args`")?;
+        }
+        if let Some((_, vars)) = entry(node, "vars") {
+            self.check_strings(vars, &known, "the task vars")?;
+        }
         if let Some((_, environment)) = entry(node, "environment") {
             self.check_strings(environment, &known, "`environment`")?;
         }
@@ -419,6 +432,17 @@ impl Checker<'_> {
         }
         undefined_hint(name, known)
     }
+}
+
+/// The module's params checked by the module, except params given as one
+/// template (`apt: "{{ apt_params }}"`), known only per host.
+fn validate(task: &Task) -> Result<(), ParamError> {
+    let variable = !fleet_modules::takes_free_form(&task.module)
+        && task.params.as_str().is_some_and(is_template);
+    if variable {
+        return Ok(());
+    }
+    fleet_modules::validate(&task.module, &task.params)
 }
 
 fn undefined_hint(name: &str, known: &BTreeSet<String>) -> String {

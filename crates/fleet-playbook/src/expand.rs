@@ -419,8 +419,8 @@ fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
         task.delegate_to.clone_from(&scope.delegate_to);
     }
     let mut vars = scope.vars.clone();
-    vars.extend(std::mem::take(&mut task.scope_vars));
-    task.scope_vars = vars;
+    vars.extend(std::mem::take(&mut task.vars));
+    task.vars = vars;
     let mut environment = scope.environment.clone();
     for (name, value) in std::mem::take(&mut task.environment) {
         environment.retain(|(var, _)| *var != name);

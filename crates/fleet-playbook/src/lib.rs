@@ -34,12 +34,15 @@ mod error;
 mod expand;
 mod fields;
 mod filters;
+mod free_form;
 mod loader;
+mod module_names;
 mod play;
 mod references;
 mod roles;
 mod serial;
 mod task;
+mod task_params;
 mod templater;
 mod vars;
 
@@ -135,7 +138,11 @@ pub enum PlayConnection {
 pub struct Task {
     /// As given, or `module: short summary`.
     pub name: String,
+    /// The fleet module, by its short name (`command`), whatever name the
+    /// task gave it.
     pub module: String,
+    /// The module key as written: `ansible.builtin.command`, `command`.
+    pub module_as_written: String,
     /// The module's params as written: a map, or a string for free-form
     /// modules (`command: uptime`), or null.
     pub params: Value,
@@ -179,16 +186,16 @@ pub struct Task {
     /// The blocks the task is in, outermost first, and which part of each
     /// (`block`, `rescue` or `always`) holds it.
     pub blocks: Vec<BlockPart>,
-    /// The vars its blocks and includes set (`vars:` on a block, an
-    /// `import_tasks`…), its role's vars and params, above play vars and
-    /// below registered results.
-    pub scope_vars: Map<String, Value>,
     /// Its role's defaults, above the play's (and every role's) defaults
     /// and below the inventory.
     pub role_defaults: Map<String, Value>,
     /// The folder of the role the task comes from: its `templates/` and
     /// `files/` are looked in first.
     pub role_dir: Option<PathBuf>,
+    /// The task's `vars`, after those of its blocks, includes and role
+    /// (its role's vars and params): over the play's vars and vars files,
+    /// under registered results and `-e` (Ansible's task vars).
+    pub vars: Map<String, Value>,
     /// Where the task starts (`file:line:col`).
     pub origin: String,
 }

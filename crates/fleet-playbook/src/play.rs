@@ -294,7 +294,7 @@ fn read_connection(f: &Fields, node: &YamlNode) -> Result<PlayConnection, Playbo
 
 fn unknown_key(f: &Fields, key: &YamlNode) -> PlaybookError {
     let word = key.value.as_str().unwrap_or_default();
-    let task_like = TASK_KEYWORDS.contains(&word) || fleet_modules::is_module(word);
+    let task_like = TASK_KEYWORDS.contains(&word) || crate::module_names::is_module_name(word);
     let advice = if task_like && !PLAY_KEYS.contains(&word) {
         format!("`{word}` belongs to a task: put it under `tasks:`; ")
     } else {

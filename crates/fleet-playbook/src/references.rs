@@ -16,8 +16,8 @@ static TEMPLATER: LazyLock<Templater> = LazyLock::new(Templater::new);
 /// The top-level variable names `task` reads: in its params, name, `when`,
 /// `changed_when`, `failed_when`, `until`, `loop`, `once_per`,
 /// `environment` and `become_user`, in the template file of a `template:`
-/// task (when `src` is not itself templated), and, for each play var or
-/// default among them, the names its value reads, and so on. Inventory
+/// task (when `src` is not itself templated), and, for each task var, play
+/// var or default among them, the names its value reads, and so on. Inventory
 /// vars are not followed (their values are not known before the run).
 pub fn task_variables(play: &Play, task: &Task) -> BTreeSet<String> {
     let templater = &*TEMPLATER;
@@ -49,7 +49,7 @@ pub fn task_variables(play: &Play, task: &Task) -> BTreeSet<String> {
     if let Some(source) = template_source(play, task) {
         string_names(templater, &source, &mut names);
     }
-    follow_play_vars(templater, play, names)
+    follow_vars(templater, play, task, names)
 }
 
 /// Whether `task` reads `facts`, directly or through a play var
@@ -72,16 +72,21 @@ fn template_source(play: &Play, task: &Task) -> Option<String> {
     std::fs::read_to_string(play.template_path_in(task.role_dir.as_deref(), src)?).ok()
 }
 
-/// `names` and what the play vars and defaults among them read, until no
-/// new name turns up.
-fn follow_play_vars(
+/// `names` and what the task vars, play vars and defaults among them read,
+/// until no new name turns up.
+fn follow_vars(
     templater: &Templater,
     play: &Play,
+    task: &Task,
     mut names: BTreeSet<String>,
 ) -> BTreeSet<String> {
     let mut pending: Vec<String> = names.iter().cloned().collect();
     while let Some(name) = pending.pop() {
-        let values = [play.vars.get(&name), play.defaults.get(&name)];
+        let values = [
+            task.vars.get(&name),
+            play.vars.get(&name),
+            play.defaults.get(&name),
+        ];
         let mut found = BTreeSet::new();
         for value in values.into_iter().flatten() {
             value_names(templater, value, &mut found);

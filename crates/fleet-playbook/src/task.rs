@@ -1,16 +1,21 @@
 //! Reads one task (or handler) map: its keywords and its one module.
 
 use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::Task;
 use crate::error::PlaybookError;
 use crate::fields::{Fields, is_identifier, shown_key};
+use crate::module_names::{ModuleName, qualified_names, resolve};
+use crate::play::read_vars;
+use crate::task_params::read_params;
 use crate::vars::BUILTIN_VARS;
 
 /// The keys a task may hold besides its module.
 pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "name",
+    "args",
+    "vars",
     "when",
     "loop",
     "register",
@@ -33,6 +38,9 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "delegate_to",
     "listen",
 ];
+
+/// The names of the `meta` action.
+const META_NAMES: &[&str] = &["meta", "ansible.builtin.meta", "ansible.legacy.meta"];
 
 /// `meta:` actions fleet runs, as Ansible does.
 pub const META_ACTIONS: &[&str] = &[
@@ -58,6 +66,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
     let mut task = Task {
         name: String::new(),
         module: String::new(),
+        module_as_written: String::new(),
         params: Value::Null,
         when: None,
         r#loop: None,
@@ -81,18 +90,21 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         delegate_to: None,
         listen: Vec::new(),
         blocks: Vec::new(),
-        scope_vars: serde_json::Map::new(),
-        role_defaults: serde_json::Map::new(),
+        role_defaults: Map::new(),
         role_dir: None,
+        vars: Map::new(),
         origin: f.origin(node),
     };
-    let mut module: Option<(&YamlNode, &YamlNode)> = None;
+    let mut args = None;
+    let mut module: Option<(&YamlNode, &YamlNode, &'static str)> = None;
     for (key, value) in entries {
         let Some(name) = key.value.as_str() else {
             return Err(unknown_key(f, key, what));
         };
         match name {
             "name" => task.name = f.string(value, "name", "name: install nginx")?,
+            "args" => args = Some(value),
+            "vars" => task.vars = read_vars(f, value, &format!("{what} vars"))?,
             "when" => task.when = Some(f.condition(value, name, true)?),
             "changed_when" => task.changed_when = Some(f.condition(value, name, true)?),
             "failed_when" => task.failed_when = Some(f.condition(value, name, true)?),
@@ -124,8 +136,14 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "listen" if what == "handler" => {
                 task.listen = f.strings(value, name, "listen: restart web")?;
             }
-            _ if fleet_modules::is_module(name) || name == "meta" => {
-                if let Some((first, _)) = module {
+            _ => {
+                let short = match resolve(name) {
+                    _ if META_NAMES.contains(&name) => "meta",
+                    ModuleName::Fleet(short) => short,
+                    ModuleName::Unimplemented => return Err(unimplemented(f, key, what)),
+                    ModuleName::Unknown => return Err(unknown_key(f, key, what)),
+                };
+                if let Some((first, _, _)) = module {
                     return Err(PlaybookError::invalid(
                         f.at(key),
                         format!(
@@ -135,12 +153,11 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
                         "a task runs exactly one module; split it into two tasks",
                     ));
                 }
-                module = Some((key, value));
+                module = Some((key, value, short));
             }
-            _ => return Err(unknown_key(f, key, what)),
         }
     }
-    let Some((key, value)) = module else {
+    let Some((key, value, short)) = module else {
         return Err(PlaybookError::invalid(
             f.at(node),
             format!("this {what} has no module"),
@@ -154,8 +171,12 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         // Ansible's default: `until` alone retries 3 times.
         task.retries = Some(3);
     }
-    task.module = key.value.as_str().unwrap_or_default().to_owned();
-    task.params = value.value.to_json();
+    task.module = short.to_owned();
+    task.module_as_written = key.value.as_str().unwrap_or_default().to_owned();
+    task.params = match short {
+        "meta" => value.value.to_json(),
+        _ => read_params(f, short, key, value, args)?,
+    };
     if task.module == "meta" {
         let action = task.params.as_str().unwrap_or_default();
         if !META_ACTIONS.contains(&action) {
@@ -192,6 +213,25 @@ fn unknown_key(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
             "{advice}a {what} holds one module ({}) and any of the keys {}",
             fleet_modules::MODULES.join(", "),
             TASK_KEYWORDS.join(", ")
+        ),
+    )
+}
+
+/// A collection name of a module fleet does not implement.
+fn unimplemented(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
+    let written = key.value.as_str().unwrap_or_default();
+    let known: Vec<String> = qualified_names().collect();
+    let near = did_you_mean(written, known.iter().map(String::as_str))
+        .map(|near| near + " ")
+        .unwrap_or_default();
+    PlaybookError::invalid(
+        f.at(key),
+        format!("this {what} uses the module `{written}`, which fleet does not implement"),
+        format!(
+            "{near}fleet runs its own modules ({}), also under their Ansible names such as \
+             `ansible.builtin.copy` or `ansible.posix.sysctl`; do this step with one of them, \
+             or with `command`/`shell`",
+            fleet_modules::MODULES.join(", ")
         ),
     )
 }

@@ -1,7 +1,7 @@
 //! One host's variables, in precedence order.
 //!
-//! Lowest first: inventory vars, play vars, vars files, registered results,
-//! `-e` extra vars. Then the built-in variables, which nothing overrides:
+//! Lowest first: inventory vars, play vars, vars files, the task's own
+//! vars, registered results, `-e` extra vars. Then the built-in variables, which nothing overrides:
 //! `inventory_hostname`, `omit`, `facts` (once gathered) and, through
 //! [`add_run_vars`], `group_names`, `play_hosts` and `ansible_check_mode`.
 //!
@@ -52,10 +52,11 @@ pub fn host_vars(
     host_name: &str,
     facts: Option<&Value>,
 ) -> Value {
+    let no_task_vars = Map::new();
     task_host_vars(
         inventory_vars,
         play,
-        &Map::new(),
+        &no_task_vars,
         registered,
         extra,
         host_name,
@@ -63,12 +64,13 @@ pub fn host_vars(
     )
 }
 
-/// [`host_vars`] for one task: its `scope` vars (from its blocks and
-/// includes, [`crate::Task::scope_vars`]) go above the play's.
+/// [`host_vars`] for one task: its `vars` (`task_vars`) sit over the play's
+/// vars and vars files and under registered results, as Ansible's task vars
+/// do. They are rendered like the others.
 pub fn task_host_vars(
     inventory_vars: &Map<String, Value>,
     play: &Play,
-    scope: &Map<String, Value>,
+    task_vars: &Map<String, Value>,
     registered: &Map<String, Value>,
     extra: &Map<String, Value>,
     host_name: &str,
@@ -77,7 +79,7 @@ pub fn task_host_vars(
     let mut vars = play.defaults.clone();
     vars.extend(inventory_vars.clone());
     vars.extend(play.vars.clone());
-    vars.extend(scope.clone());
+    vars.extend(task_vars.clone());
     vars.extend(registered.clone());
     vars.extend(extra.clone());
     vars.insert("inventory_hostname".into(), Value::String(host_name.into()));
@@ -298,6 +300,31 @@ mod tests {
             .render_str("{{ arch }}", &vars)
             .unwrap_err();
         assert!(err.to_string().contains("`facts` is undefined"), "{err}");
+    }
+
+    #[test]
+    fn task_vars_sit_over_play_vars_and_under_registered_and_extra() {
+        let inventory = map(json!({"a": "inv"}));
+        let play = play(json!({"b": "play", "c": "play", "d": "play", "dir": "/opt/{{ sub }}"}));
+        let task_vars =
+            map(json!({"a": "task", "b": "task", "c": "task", "d": "task", "sub": "x"}));
+        let registered = map(json!({"c": "reg"}));
+        let extra = map(json!({"d": "extra"}));
+        let vars = task_host_vars(
+            &inventory,
+            &play,
+            &task_vars,
+            &registered,
+            &extra,
+            "h",
+            None,
+        );
+        assert_eq!(
+            [&vars["a"], &vars["b"], &vars["c"], &vars["d"]],
+            ["task", "task", "reg", "extra"]
+        );
+        // A play var sees the task's vars, as Ansible's lazy templating does.
+        assert_eq!(vars["dir"], "/opt/x");
     }
 
     #[test]

@@ -92,8 +92,9 @@ pub struct TaskContext<'a> {
 const HIDDEN: &str = "output hidden by no_log";
 
 impl TaskContext<'_> {
-    /// The host's vars. The run-wide built-ins (`groups`, `play_hosts`…)
-    /// go in first, so that play vars built on them render.
+    /// The host's vars for `task` (with its own `vars`). The run-wide
+    /// built-ins (`groups`, `play_hosts`…) go in first, so that play vars
+    /// built on them render.
     fn vars(&self, task: &Task, host: &HostState) -> Value {
         let mut run_vars = Value::Object(Map::new());
         fleet_playbook::add_run_vars(
@@ -116,7 +117,7 @@ impl TaskContext<'_> {
         fleet_playbook::task_host_vars(
             &base,
             self.play,
-            &task.scope_vars,
+            &task.vars,
             &host.registered,
             &self.options.extra_vars,
             &host.name,
@@ -160,8 +161,8 @@ impl TaskContext<'_> {
         })
     }
 
-    /// The rendered `once_per` key of `host`; a key that fails to render
-    /// is its own group, so the task runs there and reports the error.
+    /// The rendered `once_per` key of `task` on `host`; a key that fails to
+    /// render is its own group, so the task runs there and reports the error.
     pub fn render_key(&self, task: &Task, template: &str, host: &HostState) -> String {
         self.templater
             .render_str(template, &self.vars(task, host))

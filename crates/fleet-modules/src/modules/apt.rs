@@ -29,11 +29,15 @@ pub struct AptParams {
     pub update_cache: bool,
     /// Seconds; implies `update_cache`, which then runs only when the lists
     /// are older than this.
+    #[serde(default, deserialize_with = "de::optional_whole_number")]
     pub cache_valid_time: Option<u64>,
     #[serde(default, deserialize_with = "de::boolean")]
     pub purge: bool,
     /// Seconds to wait for another apt or dpkg to release its lock.
-    #[serde(default = "default_lock_timeout")]
+    #[serde(
+        default = "default_lock_timeout",
+        deserialize_with = "de::whole_number"
+    )]
     pub lock_timeout: u32,
 }
 

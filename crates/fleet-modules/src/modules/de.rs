@@ -32,6 +32,43 @@ fn parse_bool(value: &Value) -> Option<bool> {
     }
 }
 
+/// A whole number, also written as a string: `key=value` arguments give
+/// strings (`port=22`), and so does a template with text around it. As
+/// Ansible's `int` parameters take them.
+pub(crate) fn whole_number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    let value = Value::deserialize(deserializer)?;
+    parse_whole_number(&value).ok_or_else(|| {
+        D::Error::custom(format!("expected a whole number within range, got {value}"))
+    })
+}
+
+/// [`whole_number`] for an optional parameter (`null` is none).
+pub(crate) fn optional_whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => parse_whole_number(&value).map(Some).ok_or_else(|| {
+            D::Error::custom(format!("expected a whole number within range, got {value}"))
+        }),
+    }
+}
+
+fn parse_whole_number<T: TryFrom<u64>>(value: &Value) -> Option<T> {
+    let number = match value {
+        Value::Number(number) => number.as_u64()?,
+        Value::String(text) => text.trim().parse().ok()?,
+        _ => return None,
+    };
+    T::try_from(number).ok()
+}
+
 /// `true`, for `#[serde(default = ...)]`.
 pub(crate) fn yes() -> bool {
     true
@@ -55,6 +92,34 @@ pub(crate) fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    struct Numbers {
+        #[serde(deserialize_with = "whole_number")]
+        port: u16,
+        #[serde(default, deserialize_with = "optional_whole_number")]
+        uid: Option<u32>,
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_strings() {
+        let parse =
+            |value: Value| serde_json::from_value::<Numbers>(value).map_err(|e| e.to_string());
+        let numbers = parse(json!({"port": "22", "uid": 1000})).unwrap();
+        assert_eq!((numbers.port, numbers.uid), (22, Some(1000)));
+        assert_eq!(parse(json!({"port": 8000})).unwrap().uid, None);
+        assert_eq!(parse(json!({"port": 1, "uid": null})).unwrap().uid, None);
+        for bad in [
+            json!("70000"),
+            json!("-1"),
+            json!("2.5"),
+            json!(true),
+            json!("x"),
+        ] {
+            let err = parse(json!({ "port": bad })).unwrap_err();
+            assert!(err.contains("expected a whole number"), "{err}");
+        }
+    }
 
     #[derive(Debug, Deserialize)]
     struct Params {

@@ -15,6 +15,7 @@ pub struct GroupParams {
     pub name: String,
     #[serde(default)]
     pub state: Presence,
+    #[serde(default, deserialize_with = "de::optional_whole_number")]
     pub gid: Option<u32>,
     #[serde(default, deserialize_with = "de::boolean")]
     pub system: bool,

@@ -33,7 +33,7 @@ pub struct UriParams {
     pub status_code: Option<StatusCodes>,
     #[serde(default, deserialize_with = "de::boolean")]
     pub return_content: bool,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "default_timeout", deserialize_with = "de::whole_number")]
     pub timeout: u64,
     #[serde(default)]
     pub headers: Map<String, Value>,

@@ -44,6 +44,7 @@ pub struct UserParams {
     pub home: Option<String>,
     #[serde(default = "de::yes", deserialize_with = "de::boolean")]
     pub create_home: bool,
+    #[serde(default, deserialize_with = "de::optional_whole_number")]
     pub uid: Option<u32>,
     /// The primary group, by name or gid.
     pub group: Option<String>,

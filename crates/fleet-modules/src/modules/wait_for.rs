@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::de;
 use crate::text::fields;
 use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, parse_params};
 
@@ -25,6 +26,7 @@ pub const PARAMS: &[&str] = &[
 pub struct WaitForParams {
     #[serde(default = "default_host")]
     pub host: String,
+    #[serde(default, deserialize_with = "de::optional_whole_number")]
     pub port: Option<u16>,
     pub path: Option<String>,
     /// With `path`: wait until the file contains a match (extended regex).
@@ -32,13 +34,13 @@ pub struct WaitForParams {
     #[serde(default)]
     pub state: WaitState,
     /// Seconds before failing.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "default_timeout", deserialize_with = "de::whole_number")]
     pub timeout: u64,
     /// Seconds to wait before the first check.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::whole_number")]
     pub delay: u64,
     /// Seconds between checks.
-    #[serde(default = "default_sleep")]
+    #[serde(default = "default_sleep", deserialize_with = "de::whole_number")]
     pub sleep: u64,
     /// The failure message instead of the default one.
     pub msg: Option<String>,
