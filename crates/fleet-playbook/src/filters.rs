@@ -30,11 +30,11 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("mandatory", mandatory);
 }
 
-fn failed(message: impl Into<String>) -> Error {
+pub(crate) fn failed(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())
 }
 
-fn defined(value: &Value, filter: &str) -> Result<(), Error> {
+pub(crate) fn defined(value: &Value, filter: &str) -> Result<(), Error> {
     if value.is_undefined() {
         Err(Error::new(
             ErrorKind::UndefinedError,

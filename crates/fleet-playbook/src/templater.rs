@@ -17,6 +17,12 @@ use crate::fields::strip_braces;
 use crate::filters;
 use crate::vars::UNRESOLVED;
 
+// Ansible's tests, filters and lookups, one file each; see each file.
+#[path = "predicates.rs"]
+mod predicates;
+#[path = "version.rs"]
+mod version;
+
 /// The value of the `omit` variable: a map entry rendered to it is dropped
 /// (`mode: "{{ mode | default(omit) }}"`).
 pub const OMIT: &str = "__fleet_omit_place_holder__";
@@ -164,6 +170,7 @@ impl Templater {
         }
         env.set_auto_escape_callback(|_| AutoEscape::None);
         filters::register(&mut env);
+        predicates::register(&mut env);
         Templater { env }
     }
 
