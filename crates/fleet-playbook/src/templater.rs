@@ -18,10 +18,22 @@ use crate::filters;
 use crate::vars::UNRESOLVED;
 
 // Ansible's tests, filters and lookups, one file each; see each file.
+#[path = "filters_data.rs"]
+mod filters_data;
+#[path = "filters_text.rs"]
+mod filters_text;
+#[path = "password_hash.rs"]
+mod password_hash;
 #[path = "predicates.rs"]
 mod predicates;
+#[path = "pyrandom.rs"]
+mod pyrandom;
+#[path = "serialize.rs"]
+mod serialize;
 #[path = "version.rs"]
 mod version;
+#[path = "yaml_emit.rs"]
+mod yaml_emit;
 
 /// The value of the `omit` variable: a map entry rendered to it is dropped
 /// (`mode: "{{ mode | default(omit) }}"`).
@@ -169,7 +181,13 @@ impl Templater {
             env.set_syntax(syntax);
         }
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        // Python's methods on strings, maps and lists: `name.split('.')`,
+        // `cfg.items()`, `cfg.get('port', 80)`, `path.startswith('/')`.
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
+        serialize::register(&mut env);
+        filters_data::register(&mut env);
+        filters_text::register(&mut env);
         predicates::register(&mut env);
         Templater { env }
     }

@@ -69,7 +69,7 @@ fn default_works_with_undefined_under_strict() {
 fn filter_to_json_and_to_nice_json() {
     assert_eq!(
         render("{{ env | to_json }}"),
-        r#"{"APP_ENV":"prod","WORKERS":4}"#
+        r#"{"APP_ENV": "prod", "WORKERS": 4}"#
     );
     assert_eq!(
         render("{{ env | to_nice_json }}"),
@@ -83,7 +83,10 @@ fn filter_to_json_and_to_nice_json() {
 
 #[test]
 fn filter_to_yaml() {
-    assert_eq!(render("{{ env | to_yaml }}"), "APP_ENV: prod\nWORKERS: 4\n");
+    assert_eq!(
+        render("{{ env | to_yaml }}"),
+        "{APP_ENV: prod, WORKERS: 4}\n"
+    );
     assert_eq!(
         render("{{ dirs | to_nice_yaml }}"),
         "- releases\n- shared\n"
