@@ -22,6 +22,10 @@ use crate::vars::UNRESOLVED;
 mod filters_data;
 #[path = "filters_text.rs"]
 mod filters_text;
+#[path = "lookup_password.rs"]
+mod lookup_password;
+#[path = "lookups.rs"]
+mod lookups;
 #[path = "password_hash.rs"]
 mod password_hash;
 #[path = "predicates.rs"]
@@ -189,6 +193,7 @@ impl Templater {
         filters_data::register(&mut env);
         filters_text::register(&mut env);
         predicates::register(&mut env);
+        lookups::register(&mut env);
         Templater { env }
     }
 

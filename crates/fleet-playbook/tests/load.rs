@@ -488,3 +488,9 @@ fn delegating_elsewhere_than_the_controller_is_refused() {
         "2:1: unknown play key `delegate_to`"
     );
 }
+
+#[test]
+fn lookups_and_playbook_dir_pass_validation() {
+    let text = "hosts: all\nvars:\n  motd: \"{{ lookup('file', 'motd') }}\"\ntasks:\n  - copy: {content: \"{{ motd }} {{ query('fileglob', '*.conf') | length }}\", dest: /etc/motd}\n    when: (playbook_dir ~ '/files/motd') is file and lookup('env', 'HOME') is defined\n";
+    load_text(text, &LoadOptions::default()).unwrap_or_else(|err| panic!("{err}"));
+}
