@@ -281,8 +281,18 @@ impl Templater {
     /// `until`): a bare expression such as `result.rc != 0`, `true` or
     /// `false`. `{{ expr }}` is accepted too. The result's truthiness
     /// counts, as in Jinja: the string `"false"` is true (use `| bool`).
+    ///
+    /// A condition with templates inside (`"'{{ env }}' == 'prod'"`) is
+    /// rendered first and the text evaluated, as Ansible does.
     pub fn eval_bool(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
         let bare = strip_braces(expr);
+        let rendered;
+        let bare = if is_template(bare) {
+            rendered = self.render_str(bare, vars)?;
+            rendered.as_str()
+        } else {
+            bare
+        };
         self.eval(bare, vars)
             .map(|value| value.is_true())
             .map_err(|failure| failure.explained(vars).into_error(expr, None))
@@ -315,10 +325,12 @@ impl Templater {
 
     /// Like [`Templater::template_names`] for a bare expression.
     pub(crate) fn expression_names(&self, expr: &str) -> Result<BTreeSet<String>, (usize, String)> {
-        let compiled = self
-            .env
-            .compile_expression(strip_braces(expr))
-            .map_err(failure_parts)?;
+        let bare = strip_braces(expr);
+        if is_template(bare) {
+            // Rendered before it is evaluated (see `eval_bool`).
+            return self.template_names(bare);
+        }
+        let compiled = self.env.compile_expression(bare).map_err(failure_parts)?;
         Ok(self.without_globals(compiled.undeclared_variables(false)))
     }
 

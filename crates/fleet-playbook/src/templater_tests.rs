@@ -306,3 +306,24 @@ fn undeclared_names_skip_globals_and_locals() {
     );
     assert!(t.template_names("{{ app ").is_err());
 }
+
+#[test]
+fn conditions_with_redundant_or_embedded_templates_are_accepted() {
+    let t = Templater::new();
+    let vars = json!({"app_env": "prod", "flag": true, "result": {"changed": true}});
+    assert!(t.eval_bool("{{ flag }}", &vars).unwrap());
+    assert!(t.eval_bool("{{ result is changed }}", &vars).unwrap());
+    assert!(t.eval_bool("  {{ app_env == 'prod' }}  ", &vars).unwrap());
+    // Rendered first, then evaluated, as Ansible does.
+    assert!(t.eval_bool("'{{ app_env }}' == 'prod'", &vars).unwrap());
+    assert!(!t.eval_bool("'{{ app_env }}' == 'dev'", &vars).unwrap());
+    let err = t.eval_bool("'{{ nope }}' == 'x'", &vars).unwrap_err();
+    assert!(err.to_string().contains("`nope` is undefined"), "{err}");
+    assert_eq!(
+        t.expression_names("'{{ app_env }}' == 'prod'")
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["app_env"]
+    );
+}
