@@ -1,10 +1,10 @@
 //! The Ansible filters playbooks expect, on top of minijinja's built-ins
 //! (`default`, `join`, `lower`, `replace`, `length`, `map`, `select`...).
 //!
-//! Added or replaced: `d` (alias of `default`), `to_json`, `to_nice_json`,
-//! `to_yaml`, `to_nice_yaml`, `ternary`, `b64encode`, `b64decode`,
-//! `regex_replace`, `basename`, `dirname`, `bool`, `int`, `quote`,
-//! `mandatory`.
+//! Added or replaced: `d` (alias of `default`), `ternary`, `b64encode`,
+//! `b64decode`, `regex_replace`, `basename`, `dirname`, `bool`, `int`,
+//! `quote`, `mandatory`. The others are in the `filters_*`, `serialize`
+//! and `password_hash` modules.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -14,10 +14,6 @@ use minijinja::{Environment, Error, ErrorKind, Value};
 /// Adds the filters to `env`.
 pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("d", minijinja::filters::default);
-    env.add_filter("to_json", to_json);
-    env.add_filter("to_nice_json", to_nice_json);
-    env.add_filter("to_yaml", to_yaml);
-    env.add_filter("to_nice_yaml", to_yaml);
     env.add_filter("ternary", ternary);
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
@@ -30,11 +26,11 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("mandatory", mandatory);
 }
 
-fn failed(message: impl Into<String>) -> Error {
+pub(crate) fn failed(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())
 }
 
-fn defined(value: &Value, filter: &str) -> Result<(), Error> {
+pub(crate) fn defined(value: &Value, filter: &str) -> Result<(), Error> {
     if value.is_undefined() {
         Err(Error::new(
             ErrorKind::UndefinedError,
@@ -43,39 +39,6 @@ fn defined(value: &Value, filter: &str) -> Result<(), Error> {
     } else {
         Ok(())
     }
-}
-
-fn to_json_value(value: &Value) -> Result<serde_json::Value, Error> {
-    serde_json::to_value(value).map_err(|err| failed(format!("cannot convert to JSON: {err}")))
-}
-
-/// Compact JSON: `{"a":1}`.
-fn to_json(value: &Value) -> Result<String, Error> {
-    defined(value, "to_json")?;
-    serde_json::to_string(&to_json_value(value)?).map_err(|err| failed(err.to_string()))
-}
-
-/// Indented JSON, 4 spaces unless `indent` says otherwise; keys keep their order.
-fn to_nice_json(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
-    defined(value, "to_nice_json")?;
-    let indent = match indent {
-        Some(indent) => indent,
-        None => kwargs.get::<Option<usize>>("indent")?.unwrap_or(4),
-    };
-    kwargs.assert_all_used()?;
-    let json = to_json_value(value)?;
-    let spaces = " ".repeat(indent);
-    let mut out = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(spaces.as_bytes());
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-    serde::Serialize::serialize(&json, &mut serializer).map_err(|err| failed(err.to_string()))?;
-    String::from_utf8(out).map_err(|err| failed(err.to_string()))
-}
-
-/// Block-style YAML.
-fn to_yaml(value: &Value) -> Result<String, Error> {
-    defined(value, "to_yaml")?;
-    serde_saphyr::to_string(&to_json_value(value)?).map_err(|err| failed(err.to_string()))
 }
 
 /// `cond | ternary(a, b)`: `a` when `cond` is true, else `b`; with a third

@@ -17,6 +17,28 @@ use crate::fields::strip_braces;
 use crate::filters;
 use crate::vars::UNRESOLVED;
 
+// Ansible's tests, filters and lookups, one file each; see each file.
+#[path = "filters_data.rs"]
+mod filters_data;
+#[path = "filters_text.rs"]
+mod filters_text;
+#[path = "lookup_password.rs"]
+mod lookup_password;
+#[path = "lookups.rs"]
+mod lookups;
+#[path = "password_hash.rs"]
+mod password_hash;
+#[path = "predicates.rs"]
+mod predicates;
+#[path = "pyrandom.rs"]
+mod pyrandom;
+#[path = "serialize.rs"]
+mod serialize;
+#[path = "version.rs"]
+mod version;
+#[path = "yaml_emit.rs"]
+mod yaml_emit;
+
 /// The value of the `omit` variable: a map entry rendered to it is dropped
 /// (`mode: "{{ mode | default(omit) }}"`).
 pub const OMIT: &str = "__fleet_omit_place_holder__";
@@ -163,7 +185,15 @@ impl Templater {
             env.set_syntax(syntax);
         }
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        // Python's methods on strings, maps and lists: `name.split('.')`,
+        // `cfg.items()`, `cfg.get('port', 80)`, `path.startswith('/')`.
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
+        serialize::register(&mut env);
+        filters_data::register(&mut env);
+        filters_text::register(&mut env);
+        predicates::register(&mut env);
+        lookups::register(&mut env);
         Templater { env }
     }
 
@@ -251,8 +281,18 @@ impl Templater {
     /// `until`): a bare expression such as `result.rc != 0`, `true` or
     /// `false`. `{{ expr }}` is accepted too. The result's truthiness
     /// counts, as in Jinja: the string `"false"` is true (use `| bool`).
+    ///
+    /// A condition with templates inside (`"'{{ env }}' == 'prod'"`) is
+    /// rendered first and the text evaluated, as Ansible does.
     pub fn eval_bool(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
         let bare = strip_braces(expr);
+        let rendered;
+        let bare = if is_template(bare) {
+            rendered = self.render_str(bare, vars)?;
+            rendered.as_str()
+        } else {
+            bare
+        };
         self.eval(bare, vars)
             .map(|value| value.is_true())
             .map_err(|failure| failure.explained(vars).into_error(expr, None))
@@ -285,10 +325,12 @@ impl Templater {
 
     /// Like [`Templater::template_names`] for a bare expression.
     pub(crate) fn expression_names(&self, expr: &str) -> Result<BTreeSet<String>, (usize, String)> {
-        let compiled = self
-            .env
-            .compile_expression(strip_braces(expr))
-            .map_err(failure_parts)?;
+        let bare = strip_braces(expr);
+        if is_template(bare) {
+            // Rendered before it is evaluated (see `eval_bool`).
+            return self.template_names(bare);
+        }
+        let compiled = self.env.compile_expression(bare).map_err(failure_parts)?;
         Ok(self.without_globals(compiled.undeclared_variables(false)))
     }
 

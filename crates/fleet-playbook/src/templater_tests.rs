@@ -69,7 +69,7 @@ fn default_works_with_undefined_under_strict() {
 fn filter_to_json_and_to_nice_json() {
     assert_eq!(
         render("{{ env | to_json }}"),
-        r#"{"APP_ENV":"prod","WORKERS":4}"#
+        r#"{"APP_ENV": "prod", "WORKERS": 4}"#
     );
     assert_eq!(
         render("{{ env | to_nice_json }}"),
@@ -83,7 +83,10 @@ fn filter_to_json_and_to_nice_json() {
 
 #[test]
 fn filter_to_yaml() {
-    assert_eq!(render("{{ env | to_yaml }}"), "APP_ENV: prod\nWORKERS: 4\n");
+    assert_eq!(
+        render("{{ env | to_yaml }}"),
+        "{APP_ENV: prod, WORKERS: 4}\n"
+    );
     assert_eq!(
         render("{{ dirs | to_nice_yaml }}"),
         "- releases\n- shared\n"
@@ -302,4 +305,25 @@ fn undeclared_names_skip_globals_and_locals() {
         ["dirs", "item", "result"]
     );
     assert!(t.template_names("{{ app ").is_err());
+}
+
+#[test]
+fn conditions_with_redundant_or_embedded_templates_are_accepted() {
+    let t = Templater::new();
+    let vars = json!({"app_env": "prod", "flag": true, "result": {"changed": true}});
+    assert!(t.eval_bool("{{ flag }}", &vars).unwrap());
+    assert!(t.eval_bool("{{ result is changed }}", &vars).unwrap());
+    assert!(t.eval_bool("  {{ app_env == 'prod' }}  ", &vars).unwrap());
+    // Rendered first, then evaluated, as Ansible does.
+    assert!(t.eval_bool("'{{ app_env }}' == 'prod'", &vars).unwrap());
+    assert!(!t.eval_bool("'{{ app_env }}' == 'dev'", &vars).unwrap());
+    let err = t.eval_bool("'{{ nope }}' == 'x'", &vars).unwrap_err();
+    assert!(err.to_string().contains("`nope` is undefined"), "{err}");
+    assert_eq!(
+        t.expression_names("'{{ app_env }}' == 'prod'")
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["app_env"]
+    );
 }

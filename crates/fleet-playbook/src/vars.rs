@@ -1,8 +1,9 @@
 //! One host's variables, in precedence order.
 //!
 //! Lowest first: inventory vars, play vars, vars files, the task's own
-//! vars, registered results, `-e` extra vars. Then the built-in variables, which nothing overrides:
-//! `inventory_hostname`, `omit`, `facts` (once gathered) and, through
+//! vars, registered results, `-e` extra vars. Then the built-in variables,
+//! which nothing overrides: `inventory_hostname`, `omit`, `playbook_dir`,
+//! `facts` (once gathered) and, through
 //! [`add_run_vars`], `group_names`, `play_hosts` and `ansible_check_mode`.
 //!
 //! Variables whose values are templates (`dir: "/opt/{{ app }}"`) are
@@ -25,6 +26,7 @@ pub const BUILTIN_VARS: &[&str] = &[
     "groups",
     "ansible_check_mode",
     "omit",
+    "playbook_dir",
 ];
 
 /// Where the messages of variables that could not be rendered are kept,
@@ -84,6 +86,12 @@ pub fn task_host_vars(
     vars.extend(extra.clone());
     vars.insert("inventory_hostname".into(), Value::String(host_name.into()));
     vars.insert("omit".into(), Value::String(OMIT.into()));
+    // Where lookups find controller files, as in Ansible.
+    let playbook_dir = std::path::absolute(&play.dir).unwrap_or_else(|_| play.dir.clone());
+    vars.insert(
+        "playbook_dir".into(),
+        Value::String(playbook_dir.display().to_string()),
+    );
     if let Some(facts) = facts {
         vars.insert("facts".into(), facts.clone());
     }
@@ -247,6 +255,19 @@ mod tests {
         let facts = json!({"os": "debian"});
         let vars = host_vars(&inventory, &play, &registered, &extra, "web1", Some(&facts));
         assert_eq!(vars["facts"]["os"], "debian");
+    }
+
+    #[test]
+    fn playbook_dir_is_the_plays_folder_made_absolute() {
+        let mut play = play(json!({"conf": "{{ playbook_dir }}/files/app.conf"}));
+        play.dir = "playbooks".into();
+        let vars = host_vars(&Map::new(), &play, &Map::new(), &Map::new(), "h", None);
+        let expected = std::env::current_dir().unwrap().join("playbooks");
+        assert_eq!(vars["playbook_dir"], expected.display().to_string());
+        assert_eq!(
+            vars["conf"],
+            format!("{}/files/app.conf", expected.display())
+        );
     }
 
     #[test]

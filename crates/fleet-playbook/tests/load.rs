@@ -488,3 +488,25 @@ fn delegating_elsewhere_than_the_controller_is_refused() {
         "2:1: unknown play key `delegate_to`"
     );
 }
+
+#[test]
+fn lookups_and_playbook_dir_pass_validation() {
+    let text = "hosts: all\nvars:\n  motd: \"{{ lookup('file', 'motd') }}\"\ntasks:\n  - copy: {content: \"{{ motd }} {{ query('fileglob', '*.conf') | length }}\", dest: /etc/motd}\n    when: (playbook_dir ~ '/files/motd') is file and lookup('env', 'HOME') is defined\n";
+    load_text(text, &LoadOptions::default()).unwrap_or_else(|err| panic!("{err}"));
+}
+
+#[test]
+fn conditions_wrapped_in_braces_or_holding_templates_load() {
+    let playbook = load_text(
+        "hosts: all\nvars: {app_env: prod}\ntasks:\n  - command: uptime\n    register: up\n  - command: uptime\n    when: \"{{ up is changed }}\"\n  - command: uptime\n    when: \"'{{ app_env }}' == 'prod'\"\n",
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
+    let tasks = &playbook.plays[0].tasks;
+    assert_eq!(tasks[1].when.as_deref(), Some("up is changed"));
+    assert_eq!(tasks[2].when.as_deref(), Some("'{{ app_env }}' == 'prod'"));
+    let err = error(
+        "hosts: all\ntasks:\n  - command: uptime\n    when: \"'{{ app_envv }}' == 'prod'\"\n",
+    );
+    assert!(err.contains("app_envv"), "{err}");
+}
