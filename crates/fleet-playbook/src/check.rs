@@ -33,6 +33,13 @@ pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), P
         known.extend(options.extra_vars.keys().cloned());
         known.extend(parsed.play.vars.keys().cloned());
         known.extend(parsed.play.defaults.keys().cloned());
+        known.extend(
+            parsed
+                .play
+                .vars_prompt
+                .iter()
+                .map(|prompt| prompt.name.clone()),
+        );
         let checker = Checker {
             templater: &templater,
             parsed,

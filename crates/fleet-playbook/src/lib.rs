@@ -38,6 +38,7 @@ mod free_form;
 mod loader;
 mod module_names;
 mod play;
+mod play_keys;
 mod references;
 mod roles;
 mod serial;
@@ -54,6 +55,7 @@ use serde_json::{Map, Value};
 
 pub use error::{PlaybookError, TemplateError};
 pub use fleet_yaml::Location;
+pub use play_keys::{HostOrder, Strategy, VarPrompt};
 pub use references::{needs_facts, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
 pub use task::META_ACTIONS;
@@ -121,6 +123,20 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     /// What a failed rollout rolls back; `batch` unless written.
     pub rollback: Rollback,
+    /// `linear` or `free` (the default).
+    pub strategy: Strategy,
+    /// The order the play takes its hosts in.
+    pub order: HostOrder,
+    /// At most this many hosts at once.
+    pub throttle: Option<usize>,
+    /// A failure on any host stops the play (and the rollout) on every
+    /// host.
+    pub any_errors_fatal: bool,
+    /// The SSH user for hosts whose inventory does not name one.
+    pub remote_user: Option<String>,
+    /// Variables the operator gives when the play starts (`-e`, or typed
+    /// at a terminal).
+    pub vars_prompt: Vec<VarPrompt>,
     /// Where the play starts (`file:line:col`).
     pub origin: String,
 }

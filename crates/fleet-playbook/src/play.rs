@@ -9,6 +9,7 @@ use crate::error::PlaybookError;
 use crate::expand::{Entry, Expander};
 use crate::fields::{Fields, is_identifier, shown_key};
 use crate::loader::normalize;
+use crate::play_keys::{self, HostOrder, Strategy};
 use crate::serial::{parse_rollback, parse_serial};
 use crate::task::TASK_KEYWORDS;
 use crate::templater::{Templater, is_template};
@@ -36,6 +37,16 @@ pub(crate) const PLAY_KEYS: &[&str] = &[
     "serial",
     "max_fail_percentage",
     "rollback",
+    "strategy",
+    "order",
+    "throttle",
+    "any_errors_fatal",
+    "remote_user",
+    "become_method",
+    "become_flags",
+    "environment",
+    "module_defaults",
+    "vars_prompt",
 ];
 
 /// A play with what validation needs to point at its parts.
@@ -85,8 +96,16 @@ pub(crate) fn parse_play(
         serial: None,
         max_fail_percentage: None,
         rollback: Rollback::default(),
+        strategy: Strategy::default(),
+        order: HostOrder::default(),
+        throttle: None,
+        any_errors_fatal: false,
+        remote_user: None,
+        vars_prompt: Vec::new(),
         origin: f.origin(node),
     };
+    let mut environment = Vec::new();
+    let mut module_defaults = Vec::new();
     let (mut pre_task_nodes, mut task_nodes, mut post_task_nodes) =
         (Vec::new(), Vec::new(), Vec::new());
     let mut role_nodes = Vec::new();
@@ -138,6 +157,18 @@ pub(crate) fn parse_play(
                 play.max_fail_percentage = Some(percent);
             }
             "rollback" => play.rollback = parse_rollback(f, value)?,
+            "strategy" => play.strategy = play_keys::read_strategy(f, value)?,
+            "order" => play.order = play_keys::read_order(f, value)?,
+            "throttle" => play.throttle = Some(play_keys::read_throttle(f, value)?),
+            "any_errors_fatal" => play.any_errors_fatal = f.bool(value, name)?,
+            "remote_user" => {
+                play.remote_user = Some(f.string(value, name, "remote_user: deploy")?)
+            }
+            "become_method" => play_keys::read_become_method(f, value)?,
+            "become_flags" => play_keys::read_become_flags(f, value)?,
+            "environment" => environment = crate::task::read_environment(f, value)?,
+            "module_defaults" => module_defaults = play_keys::read_module_defaults(f, value)?,
+            "vars_prompt" => play.vars_prompt = play_keys::read_vars_prompt(f, value)?,
             _ => return Err(unknown_key(f, key)),
         }
     }
@@ -217,6 +248,10 @@ pub(crate) fn parse_play(
         play.handlers.push(handler);
         handler_nodes.push((label, node));
     }
+    play_keys::apply_environment(&mut play.tasks, &environment);
+    play_keys::apply_module_defaults(&mut play.tasks, &module_defaults);
+    play_keys::apply_environment(&mut play.handlers, &environment);
+    play_keys::apply_module_defaults(&mut play.handlers, &module_defaults);
     if play.name.is_empty() {
         play.name.clone_from(&play.hosts);
     }

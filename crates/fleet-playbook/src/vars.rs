@@ -230,6 +230,12 @@ mod tests {
             serial: None,
             max_fail_percentage: None,
             rollback: crate::Rollback::default(),
+            strategy: crate::Strategy::default(),
+            order: crate::HostOrder::default(),
+            throttle: None,
+            any_errors_fatal: false,
+            remote_user: None,
+            vars_prompt: Vec::new(),
             origin: "p.yaml:1:1".into(),
         }
     }

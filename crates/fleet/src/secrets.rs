@@ -56,3 +56,47 @@ pub fn become_password(ask: bool) -> Result<Option<Secret>, CliError> {
     let password = rpassword::prompt_password("BECOME password: ")?;
     Ok(Some(Secret::new(password)))
 }
+
+/// The values of the playbook's `vars_prompt` variables that `-e` does not
+/// give, added to `extra`: typed at a terminal (hidden when `private`), or
+/// the prompt's `default`. Off a terminal, one without a default is bad
+/// input, before any host is contacted.
+pub fn prompted_vars(
+    playbook: &fleet_playbook::Playbook,
+    extra: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), CliError> {
+    let prompts = playbook.plays.iter().flat_map(|play| &play.vars_prompt);
+    for prompt in prompts {
+        if extra.contains_key(&prompt.name) {
+            continue;
+        }
+        let value = if std::io::stdin().is_terminal() {
+            let shown = match &prompt.default {
+                Some(default) => format!("{} [{default}]: ", prompt.prompt),
+                None => format!("{}: ", prompt.prompt),
+            };
+            let typed = if prompt.private {
+                rpassword::prompt_password(shown)?
+            } else {
+                eprint!("{shown}");
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\n', '\r']).to_owned()
+            };
+            match (&prompt.default, typed.is_empty()) {
+                (Some(default), true) => default.clone(),
+                _ => typed,
+            }
+        } else if let Some(default) = &prompt.default {
+            default.clone()
+        } else {
+            return Err(CliError::Usage(format!(
+                "{}: `vars_prompt` variable `{}` needs a value, and stdin is not a terminal\n  \
+                 hint: pass it with `-e {}=VALUE`",
+                prompt.origin, prompt.name, prompt.name
+            )));
+        };
+        extra.insert(prompt.name.clone(), serde_json::Value::String(value));
+    }
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! Rolling batches: how a play's hosts split into batches (`serial`), and
 //! whether the rollout goes on after a batch (`max_fail_percentage`).
 
-use fleet_playbook::{Rollback, Serial};
+use fleet_playbook::{HostOrder, Rollback, Serial};
 
 use crate::events::StopReason;
 
@@ -30,6 +30,35 @@ pub fn batch_sizes(serial: Option<&Serial>, play_hosts: usize) -> Vec<usize> {
 }
 
 /// `hosts` cut into consecutive batches of [`batch_sizes`].
+/// `hosts` in the play's `order`; `shuffle` draws a new order each run.
+pub(super) fn ordered<'h, T>(
+    hosts: &[&'h T],
+    order: HostOrder,
+    name: impl Fn(&T) -> &str,
+) -> Vec<&'h T> {
+    let mut hosts = hosts.to_vec();
+    match order {
+        HostOrder::Inventory => {}
+        HostOrder::ReverseInventory => hosts.reverse(),
+        HostOrder::Sorted => hosts.sort_by(|a, b| name(a).cmp(name(b))),
+        HostOrder::ReverseSorted => hosts.sort_by(|a, b| name(b).cmp(name(a))),
+        HostOrder::Shuffle => {
+            let seed = fleet_shell::token();
+            let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+            });
+            for index in (1..hosts.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let other = usize::try_from(state % (index as u64 + 1)).unwrap_or(0);
+                hosts.swap(index, other);
+            }
+        }
+    }
+    hosts
+}
+
 pub(super) fn split<'h, T>(hosts: &'h [T], serial: Option<&Serial>) -> Vec<&'h [T]> {
     let mut rest = hosts;
     batch_sizes(serial, hosts.len())

@@ -16,8 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use fleet_inventory::{Host, Inventory};
-use fleet_playbook::{Play, Playbook, Task, Templater};
-use fleet_ssh::{Client, ExecOptions, Session};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use fleet_playbook::{Play, Playbook, Strategy, Task, Templater};
+use fleet_ssh::{Client, ExecOptions, Session, Target};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::Map;
@@ -74,6 +76,7 @@ pub async fn run_playbook(
         cancel,
         templater: &templater,
         sessions: BTreeMap::new(),
+        session_users: BTreeMap::new(),
         registered: BTreeMap::new(),
         counts: Counts::default(),
         rollout_stopped: false,
@@ -106,6 +109,8 @@ struct Run<'a> {
     /// One SSH connection per host for the whole run; `None` once
     /// unreachable. Hosts that run locally need none.
     sessions: BTreeMap<String, Option<Session>>,
+    /// The SSH user each session logged in as.
+    session_users: BTreeMap<String, Option<String>>,
     /// Registered results survive from play to play, as in Ansible.
     registered: BTreeMap<String, Map<String, serde_json::Value>>,
     counts: Counts,
@@ -143,6 +148,8 @@ impl Run<'_> {
             }
             None => play,
         };
+        let hosts = batches::ordered(hosts, play.order, |host: &Host| host.name.as_str());
+        let hosts = hosts.as_slice();
         let batches = batches::split(hosts, play.serial.as_ref());
         let of = batches.len();
         let mut done: Vec<&Host> = Vec::new();
@@ -234,7 +241,7 @@ impl Run<'_> {
             .filter(|host| matches!(self.sessions.get(&host.name), Some(None)))
             .map(|host| host.name.as_str())
             .collect();
-        self.connect(&remote).await;
+        self.connect(&remote, play.remote_user.as_deref()).await;
         let mut states: Vec<HostState> = hosts
             .iter()
             .filter_map(|host| {
@@ -276,7 +283,9 @@ impl Run<'_> {
         // Hosts go through the tasks independently (Ansible's "free"
         // strategy); a `run_once`, `once_per` or `meta` task waits for
         // every host.
-        let barrier = |task: &&Task| task.run_once || task.once_per.is_some() || is_meta(task);
+        let linear = play.strategy == Strategy::Linear;
+        let barrier =
+            |task: &&Task| linear || task.run_once || task.once_per.is_some() || is_meta(task);
         let mut start = 0;
         for segment in tasks.split_inclusive(barrier) {
             let (free, once) = match segment.split_last() {
@@ -299,6 +308,10 @@ impl Run<'_> {
                 }
             }
             start += segment.len();
+            if play.any_errors_fatal && states.iter().any(|state| state.failed) {
+                self.stop_on_fatal_error(&mut states);
+                break;
+            }
         }
         self.flush_handlers(&ctx, &mut states).await;
         let failed = hosts
@@ -316,6 +329,15 @@ impl Run<'_> {
             self.registered.insert(state.name, state.registered);
         }
         failed
+    }
+
+    /// `any_errors_fatal`: a host failed, so the play stops on every host
+    /// and no later batch or play starts.
+    fn stop_on_fatal_error(&mut self, states: &mut [HostState]) {
+        for state in states.iter_mut() {
+            state.ended = true;
+        }
+        self.rollout_stopped = true;
     }
 
     /// Runs a `meta` task on the hosts `runs` picks (and whose `when`
@@ -416,13 +438,18 @@ impl Run<'_> {
             .map(|task| mentions_facts(ctx.play, task))
             .collect();
         let wants_facts = &wants_facts;
-        let mut runs: FuturesUnordered<_> = states
+        // With `any_errors_fatal`, a failure on one host starts no new task
+        // on the others.
+        let fatal = AtomicBool::new(false);
+        let fatal = &fatal;
+        let any_errors_fatal = ctx.play.any_errors_fatal;
+        let runs = states
             .iter_mut()
             .filter(|state| state.active())
             .map(|state| async move {
                 let mut counts = Counts::default();
                 for (offset, (task, wants_facts)) in tasks.iter().zip(wants_facts).enumerate() {
-                    if cancel.is_cancelled() || !state.active() {
+                    if cancel.is_cancelled() || !state.active() || fatal.load(Ordering::Relaxed) {
                         break;
                     }
                     if state.blocks.runs(task) {
@@ -436,10 +463,13 @@ impl Run<'_> {
                     if state.active() {
                         state.failed = state.blocks.after(start + offset, map);
                     }
+                    if state.failed && any_errors_fatal {
+                        fatal.store(true, Ordering::Relaxed);
+                    }
                 }
                 counts
-            })
-            .collect();
+            });
+        let mut runs = futures::stream::iter(runs).buffer_unordered(throttle(ctx.play));
         while let Some(counts) = runs.next().await {
             self.counts.merge(&counts);
         }
@@ -469,15 +499,15 @@ impl Run<'_> {
             .await;
         }
         let groups = self.groups(ctx, task, states, &eligible);
-        let mut runs: FuturesUnordered<_> = states
+        let runs = states
             .iter_mut()
             .enumerate()
             .filter(|(index, _)| groups.contains_key(index))
             .map(|(index, state)| async move {
                 let result = ctx.run(task, state).await;
                 (index, state, result)
-            })
-            .collect();
+            });
+        let mut runs = futures::stream::iter(runs).buffer_unordered(throttle(ctx.play));
         let mut shared = Vec::new();
         while let Some((index, state, result)) = runs.next().await {
             let result = record(result, task, state, &mut self.counts, map);
@@ -550,19 +580,38 @@ impl Run<'_> {
 
     /// Opens the connections this play still needs, all at once (the
     /// client throttles how many start together).
-    async fn connect(&mut self, hosts: &[&Host]) {
-        let missing: Vec<&Host> = hosts
+    async fn connect(&mut self, hosts: &[&Host], remote_user: Option<&str>) {
+        let target = |host: &Host| {
+            let mut target = crate::target::ssh_target(host);
+            if target.user.is_none() {
+                target.user = remote_user.map(str::to_owned);
+            }
+            target
+        };
+        // A play with another `remote_user` needs its own connection.
+        let missing: Vec<(&Host, Target)> = hosts
             .iter()
             .copied()
-            .filter(|host| !self.sessions.contains_key(&host.name))
+            .map(|host| (host, target(host)))
+            .filter(|(host, target)| {
+                self.session_users.get(&host.name) != Some(&target.user)
+                    || !self.sessions.contains_key(&host.name)
+            })
             .collect();
+        for (host, target) in &missing {
+            if let Some(Some(session)) = self.sessions.remove(&host.name) {
+                session.close().await;
+            }
+            self.session_users
+                .insert(host.name.clone(), target.user.clone());
+        }
         let client = self.client;
         let mut connecting: FuturesUnordered<_> = missing
             .iter()
-            .map(|host| async move {
+            .map(|(host, target)| async move {
                 let started = Instant::now();
-                let connected = client.connect(&crate::target::ssh_target(host)).await;
-                (host, connected, started.elapsed())
+                let connected = client.connect(target).await;
+                (*host, connected, started.elapsed())
             })
             .collect();
         let mut results = Vec::new();
@@ -602,6 +651,11 @@ impl Run<'_> {
         }
         wanted.is_empty() || tags.any(|tag| tag == "always" || wanted.contains(tag))
     }
+}
+
+/// How many hosts run at once: the play's `throttle`, else all.
+fn throttle(play: &Play) -> usize {
+    play.throttle.unwrap_or(usize::MAX).max(1)
 }
 
 fn is_meta(task: &Task) -> bool {

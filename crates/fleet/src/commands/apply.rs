@@ -96,7 +96,7 @@ pub async fn run_file(
         .into_iter()
         .map(|host| host.name.clone())
         .collect();
-    let extra_vars = parse_extra_vars(run.extra_vars)?;
+    let mut extra_vars = parse_extra_vars(run.extra_vars)?;
     let mut known_vars: BTreeSet<String> = extra_vars.keys().cloned().collect();
     for host in inventory
         .hosts()
@@ -111,6 +111,7 @@ pub async fn run_file(
         template_dirs: template_dirs(run.playbook),
     };
     let playbook = transform(fleet_playbook::load(run.playbook, &load_options)?)?;
+    secrets::prompted_vars(&playbook, &mut extra_vars)?;
     let mut plays = Vec::with_capacity(playbook.plays.len());
     for play in &playbook.plays {
         plays.push((play, play_hosts(&inventory, play, &limit)?));

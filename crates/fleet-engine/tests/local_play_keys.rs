@@ -1,0 +1,102 @@
+//! Play keys over the local connection: `strategy: linear`, `order`,
+//! `throttle`, `any_errors_fatal`, play `environment` and
+//! `module_defaults`.
+
+mod common;
+
+use common::{Scratch, run};
+
+#[test]
+fn linear_finishes_each_task_on_every_host_before_the_next() {
+    let scratch = Scratch::new("linear");
+    let inventory = scratch.inventory(&["h1:", "h2:"]);
+    run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  strategy: linear
+  tasks:
+    - name: one
+      shell: "{% if inventory_hostname == 'h1' %}sleep 0.3; {% endif %}echo one >> {{ tmp }}/log"
+    - name: two
+      shell: echo two >> {{ tmp }}/log
+"#,
+    );
+    assert_eq!(scratch.read("log").as_deref(), Some("one\none\ntwo\ntwo\n"));
+}
+
+#[test]
+fn order_and_throttle_choose_which_hosts_run_when() {
+    let scratch = Scratch::new("order");
+    let inventory = scratch.inventory(&["h1:", "h3:", "h2:"]);
+    run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  order: reverse_sorted
+  serial: 1
+  tasks:
+    - shell: echo {{ inventory_hostname }} >> {{ tmp }}/order
+- hosts: all
+  throttle: 1
+  tasks:
+    - shell: echo start >> {{ tmp }}/throttle; sleep 0.1; echo end >> {{ tmp }}/throttle
+"#,
+    );
+    assert_eq!(scratch.read("order").as_deref(), Some("h3\nh2\nh1\n"));
+    assert_eq!(
+        scratch.read("throttle").as_deref(),
+        Some("start\nend\nstart\nend\nstart\nend\n")
+    );
+}
+
+#[test]
+fn any_errors_fatal_stops_every_host_and_the_run() {
+    let scratch = Scratch::new("fatal");
+    let inventory = scratch.inventory(&["h1:", "h2:"]);
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  any_errors_fatal: true
+  tasks:
+    - name: one
+      shell: "{% if inventory_hostname == 'h1' %}sleep 0.3{% else %}false{% endif %}"
+    - name: two
+      shell: echo two >> {{ tmp }}/{{ inventory_hostname }}
+- hosts: all
+  tasks:
+    - name: next play
+      shell: echo next >> {{ tmp }}/{{ inventory_hostname }}
+"#,
+    );
+    assert!(!scratch.exists("h1") && !scratch.exists("h2"));
+    assert_eq!(run.counts().failed, 1);
+}
+
+#[test]
+fn play_environment_and_module_defaults_reach_the_tasks() {
+    let scratch = Scratch::new("defaults");
+    let inventory = scratch.inventory(&["h1:"]);
+    std::fs::create_dir_all(scratch.path("work")).unwrap();
+    run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  environment: {GREETING: hello, OTHER: play}
+  module_defaults:
+    ansible.builtin.shell: {chdir: "{{ tmp }}/work"}
+  tasks:
+    - shell: echo "$GREETING $OTHER $(pwd)" > {{ tmp }}/out
+      environment: {OTHER: task}
+"#,
+    );
+    assert_eq!(
+        scratch.read("out"),
+        Some(format!("hello task {}\n", scratch.path("work").display()))
+    );
+}
