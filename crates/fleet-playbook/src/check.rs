@@ -3,10 +3,11 @@
 //!
 //! A variable is known at a task when the inventory (any selected host) or
 //! `-e` defines it, the play's vars or vars files do, the task's own `vars`
-//! do, it is built in, it is
-//! `item` in a looped task, or an earlier task registers it (handlers see
-//! every registered name; `changed_when`, `failed_when` and `until` also see
-//! the task's own result, under its `register` name and as `result`).
+//! do, it is built in, it is a loop variable of a looped task (`item`, or
+//! `loop_control`'s `loop_var` and `index_var`, and `ansible_loop`), or an
+//! earlier task registers it (handlers see every registered name;
+//! `changed_when`, `failed_when` and `until` also see the task's own result,
+//! under its `register` name and as `result`).
 //! Names only used as `name | default(...)` or `name is defined` are fine.
 
 use std::collections::BTreeSet;
@@ -129,10 +130,10 @@ impl Checker<'_> {
                 "report this",
             )
         })?;
-        let item: &[&str] = if task.r#loop.is_some() {
-            &["item"]
+        let item: &[&str] = &if task.r#loop.is_some() {
+            task.loop_control.variables()
         } else {
-            &[]
+            Vec::new()
         };
         let registered = &self.with_task_vars(task, registered);
         let known = self.with(registered, item);
@@ -171,8 +172,13 @@ impl Checker<'_> {
         if let Some((_, key)) = entry(node, "once_per") {
             self.check_strings(key, &self.with(registered, &[]), "`once_per`")?;
         }
-        if let Some((_, spec)) = entry(node, "loop") {
-            self.check_strings(spec, &self.with(registered, &[]), "`loop`")?;
+        let loop_key = task.loop_with.map_or("loop", |lookup| lookup.keyword());
+        if let Some((_, spec)) = entry(node, loop_key) {
+            let context = format!("`{loop_key}`");
+            self.check_strings(spec, &self.with(registered, &[]), &context)?;
+        }
+        if let Some((_, control)) = entry(node, "loop_control") {
+            self.check_strings(control, &known, "`loop_control`")?;
         }
         if let Some((_, when)) = entry(node, "when") {
             self.check_condition(when, &known, "when")?;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::Task;
 use crate::error::PlaybookError;
 use crate::fields::{Fields, is_identifier, shown_key};
+use crate::loops::{LoopControl, loop_keyword, read_loop_control, read_terms};
 use crate::module_names::{ModuleName, qualified_names, resolve};
 use crate::play::read_vars;
 use crate::task_params::read_params;
@@ -18,6 +19,7 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "vars",
     "when",
     "loop",
+    "loop_control",
     "register",
     "notify",
     "become",
@@ -57,6 +59,8 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         params: Value::Null,
         when: None,
         r#loop: None,
+        loop_with: None,
+        loop_control: LoopControl::default(),
         register: None,
         notify: Vec::new(),
         r#become: None,
@@ -79,6 +83,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         origin: f.origin(node),
     };
     let mut args = None;
+    let mut loop_key: Option<&YamlNode> = None;
     let mut module: Option<(&YamlNode, &YamlNode, &'static str)> = None;
     for (key, value) in entries {
         let Some(name) = key.value.as_str() else {
@@ -92,7 +97,11 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "changed_when" => task.changed_when = Some(f.condition(value, name, true)?),
             "failed_when" => task.failed_when = Some(f.condition(value, name, true)?),
             "until" => task.until = Some(f.condition(value, name, true)?),
-            "loop" => task.r#loop = Some(read_loop(f, value)?),
+            "loop" => {
+                one_loop(f, &mut loop_key, key, what)?;
+                task.r#loop = Some(read_loop(f, value)?);
+            }
+            "loop_control" => task.loop_control = read_loop_control(f, value)?,
             "register" => task.register = Some(read_register(f, value)?),
             "notify" => task.notify = f.strings(value, name, "notify: restart nginx")?,
             "become" => task.r#become = Some(f.bool(value, name)?),
@@ -116,6 +125,11 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "timeout" => task.timeout = Some(read_timeout(f, value)?),
             "environment" => task.environment = read_environment(f, value)?,
             "delegate_to" => task.delegate_to = Some(read_delegate_to(f, value, what)?),
+            _ if let Some(lookup) = loop_keyword(f, key, name)? => {
+                one_loop(f, &mut loop_key, key, what)?;
+                task.r#loop = Some(read_terms(f, value, lookup)?);
+                task.loop_with = Some(lookup);
+            }
             _ => {
                 let short = match resolve(name) {
                     ModuleName::Fleet(short) => short,
@@ -162,13 +176,9 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
 fn unknown_key(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
     let word = key.value.as_str().unwrap_or_default();
     let candidates = TASK_KEYWORDS.iter().chain(fleet_modules::MODULES).copied();
-    let advice = if word.starts_with("with_") {
-        "use `loop:` instead of `with_*`; ".to_owned()
-    } else {
-        did_you_mean(word, candidates)
-            .map(|near| near + " ")
-            .unwrap_or_default()
-    };
+    let advice = did_you_mean(word, candidates)
+        .map(|near| near + " ")
+        .unwrap_or_default();
     PlaybookError::invalid(
         f.at(key),
         format!("unknown {what} key or module {}", shown_key(key)),
@@ -178,6 +188,28 @@ fn unknown_key(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
             TASK_KEYWORDS.join(", ")
         ),
     )
+}
+
+/// Notes the loop keyword `key`; a second one is an error.
+fn one_loop<'n>(
+    f: &Fields,
+    seen: &mut Option<&'n YamlNode>,
+    key: &'n YamlNode,
+    what: &str,
+) -> Result<(), PlaybookError> {
+    if let Some(first) = seen {
+        return Err(PlaybookError::invalid(
+            f.at(key),
+            format!(
+                "this {what} has two loops, {} and {}",
+                shown_key(first),
+                shown_key(key)
+            ),
+            "a task loops over one list: keep one of them; `loop:` can hold what any `with_*` gives",
+        ));
+    }
+    *seen = Some(key);
+    Ok(())
 }
 
 /// A collection name of a module fleet does not implement.

@@ -8,6 +8,7 @@
 mod batches;
 mod controller;
 mod facts;
+mod loop_items;
 mod release_gate;
 mod task;
 
@@ -258,6 +259,7 @@ impl Run<'_> {
             templater: self.templater,
             options: self.options,
             controller: &controller,
+            cancel: self.cancel,
         };
         let tasks: Vec<&Task> = play
             .tasks

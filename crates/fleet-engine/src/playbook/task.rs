@@ -7,8 +7,10 @@ use fleet_modules::{Module, ModuleError, Probe};
 use fleet_playbook::{Play, Task, Templater};
 use fleet_ssh::{Become, Secret};
 use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::controller::PlayController;
+use super::loop_items::{LoopItem, passes};
 use crate::connection::Connection;
 use crate::events::{Status, TaskResult};
 use crate::module_run::{
@@ -50,6 +52,8 @@ pub struct TaskContext<'a> {
     pub options: &'a ApplyOptions,
     /// Where `delegate_to: localhost` tasks run.
     pub controller: &'a Connection,
+    /// Cut short waits (`loop_control.pause`) when the run is interrupted.
+    pub cancel: &'a CancellationToken,
 }
 
 const HIDDEN: &str = "output hidden by no_log";
@@ -174,23 +178,10 @@ impl TaskContext<'_> {
         host: &HostState,
         vars: Value,
     ) -> Result<Vec<ItemResult>, String> {
-        let items = match &task.r#loop {
-            None => vec![None],
-            Some(spec) => match self
-                .templater
-                .render_value(spec, &vars)
-                .map_err(|e| e.to_string())?
-            {
-                Value::Array(items) => items.into_iter().map(Some).collect(),
-                other => return Err(format!("loop must be a list, got {other}")),
-            },
-        };
-        let mut todo = Vec::with_capacity(items.len());
-        for item in items {
-            let mut vars = vars.clone();
-            if let (Some(item), Value::Object(map)) = (&item, &mut vars) {
-                map.insert("item".into(), item.clone());
-            }
+        let passes = passes(self.templater, self.play, task, &vars)?;
+        let mut todo = Vec::with_capacity(passes.len());
+        for pass in passes {
+            let (item, vars) = (pass.item, pass.vars);
             let wanted = match &task.when {
                 Some(when) => self
                     .templater
@@ -221,7 +212,11 @@ impl TaskContext<'_> {
             None => (Vec::new().into_iter(), Vec::new().into_iter()),
         };
         let mut results = Vec::with_capacity(todo.len());
-        for (item, vars, wanted) in todo {
+        let pause = task.loop_control.pause.filter(|seconds| *seconds > 0.0);
+        for (index, (item, vars, wanted)) in todo.into_iter().enumerate() {
+            if let Some(seconds) = pause.filter(|_| index > 0) {
+                self.wait(seconds).await;
+            }
             if !wanted {
                 results.push(ItemResult::skipped(item));
                 continue;
@@ -251,7 +246,7 @@ impl TaskContext<'_> {
     fn collect_items(
         &self,
         task: &Task,
-        todo: Vec<(Option<Value>, Value, bool)>,
+        todo: Vec<(Option<LoopItem>, Value, bool)>,
         outcomes: Vec<ModuleOutcome>,
     ) -> Result<Vec<ItemResult>, String> {
         let mut outcomes = outcomes.into_iter();
@@ -276,14 +271,15 @@ impl TaskContext<'_> {
         &self,
         task: &Task,
         host: &HostState,
-        todo: &[(Option<Value>, Value, bool)],
+        todo: &[(Option<LoopItem>, Value, bool)],
     ) -> Option<(Vec<Prepared>, Vec<Probe>)> {
         let wanted: Vec<&Value> = todo
             .iter()
             .filter(|(_, _, wanted)| *wanted)
             .map(|(_, vars, _)| vars)
             .collect();
-        if wanted.len() < 2 || task.retries.is_some() || task.until.is_some() {
+        let paused = task.loop_control.pause.is_some_and(|seconds| seconds > 0.0);
+        if wanted.len() < 2 || task.retries.is_some() || task.until.is_some() || paused {
             return None;
         }
         let prepared = wanted
@@ -342,7 +338,7 @@ impl TaskContext<'_> {
         task: &Task,
         host: &HostState,
         vars: &Value,
-        item: Option<Value>,
+        item: Option<LoopItem>,
         prepared: &Prepared,
         mut probe: Option<Probe>,
     ) -> Result<ItemResult, String> {
@@ -411,6 +407,14 @@ impl TaskContext<'_> {
         Ok(())
     }
 
+    /// Waits `seconds`, or until the run is interrupted.
+    async fn wait(&self, seconds: f64) {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs_f64(seconds)) => {}
+            () = self.cancel.cancelled() => {}
+        }
+    }
+
     fn eval_with_result(
         &self,
         expr: &str,
@@ -440,14 +444,14 @@ struct Prepared {
 
 /// One loop item's outcome.
 struct ItemResult {
-    item: Option<Value>,
+    item: Option<LoopItem>,
     outcome: ModuleOutcome,
     skipped: bool,
     changed_by_module: bool,
 }
 
 impl ItemResult {
-    fn skipped(item: Option<Value>) -> ItemResult {
+    fn skipped(item: Option<LoopItem>) -> ItemResult {
         ItemResult {
             item,
             outcome: ModuleOutcome {
@@ -464,13 +468,29 @@ impl ItemResult {
         }
     }
 
-    fn from_outcome(outcome: ModuleOutcome, item: Option<Value>) -> ItemResult {
+    fn from_outcome(outcome: ModuleOutcome, item: Option<LoopItem>) -> ItemResult {
         let changed_by_module = outcome.status == Status::Changed;
         ItemResult {
             item,
             outcome,
             skipped: false,
             changed_by_module,
+        }
+    }
+
+    /// What the output says of this item: its message, after the item's
+    /// label when the task loops (`(item=nginx) ...`); a failed item says
+    /// so even without a message.
+    fn message(&self) -> Option<String> {
+        let Some(item) = &self.item else {
+            return self.outcome.msg.clone();
+        };
+        match &self.outcome.msg {
+            Some(msg) => Some(format!("(item={}) {msg}", item.label)),
+            None if self.outcome.status == Status::Failed => {
+                Some(format!("(item={}) failed", item.label))
+            }
+            None => None,
         }
     }
 
@@ -490,7 +510,7 @@ impl ItemResult {
         );
         map.insert("msg".into(), json!(out.msg));
         if let Some(item) = &self.item {
-            map.insert("item".into(), item.clone());
+            map.extend(item.fields.clone());
         }
         Value::Object(map)
     }
@@ -516,7 +536,7 @@ fn summarize(items: Vec<ItemResult>, result: &mut TaskResult) -> (Value, Status)
         result.stderr.push_str(&item.outcome.stderr);
         result.rc = item.outcome.rc.or(result.rc);
         diffs.extend(item.outcome.diff.clone());
-        msgs.extend(item.outcome.msg.clone());
+        msgs.extend(item.message());
     }
     result.diff = (!diffs.is_empty()).then(|| diffs.join(""));
     msgs.dedup();
