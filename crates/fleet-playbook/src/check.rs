@@ -17,7 +17,7 @@ use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote};
 use regex::Regex;
 
 use crate::error::PlaybookError;
-use crate::fields::{Fields, entry};
+use crate::fields::{Fields, entry, strip_braces};
 use crate::play::ParsedPlay;
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
@@ -66,7 +66,7 @@ fn registered_at(parsed: &ParsedPlay) -> Vec<(String, String)> {
     play.tasks
         .iter()
         .chain(&play.handlers)
-        .filter_map(|task| Some((task.register.clone()?, task.origin.clone())))
+        .flat_map(|task| defined_by(task).map(|name| (name, task.origin.clone())))
         .collect()
 }
 
@@ -78,12 +78,7 @@ impl Checker<'_> {
         let every_registered: BTreeSet<String> = before
             .iter()
             .cloned()
-            .chain(
-                play.tasks
-                    .iter()
-                    .chain(&play.handlers)
-                    .filter_map(|t| t.register.clone()),
-            )
+            .chain(play.tasks.iter().chain(&play.handlers).flat_map(defined_by))
             .collect();
         for (label, node) in &self.parsed.vars_nodes {
             let f = Fields { label, text: "" };
@@ -95,12 +90,12 @@ impl Checker<'_> {
         let mut registered = before;
         for (task, node) in play.tasks.iter().zip(&self.parsed.task_nodes) {
             self.check_task(task, node, &registered)?;
-            registered.extend(task.register.clone());
+            registered.extend(defined_by(task));
         }
         for (handler, node) in play.handlers.iter().zip(&self.parsed.handler_nodes) {
             self.check_task(handler, node, &every_registered)?;
         }
-        registered.extend(play.handlers.iter().filter_map(|h| h.register.clone()));
+        registered.extend(play.handlers.iter().flat_map(defined_by));
         Ok(registered)
     }
 
@@ -183,6 +178,7 @@ impl Checker<'_> {
         if let Some((_, when)) = entry(node, "when") {
             self.check_condition(when, &known, "when")?;
         }
+        self.check_expression_params(task, params, args, &known)?;
         let mut own = vec!["result"];
         own.extend(task.register.as_deref());
         own.extend(item);
@@ -190,6 +186,44 @@ impl Checker<'_> {
         for key in ["changed_when", "failed_when", "until"] {
             if let Some((_, condition)) = entry(node, key) {
                 self.check_condition(condition, &with_result, key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The params a module evaluates as expressions: `assert`'s `that` are
+    /// conditions, like `when`; `debug`'s `var` must compile, and may name
+    /// what is undefined (it says so when it runs).
+    fn check_expression_params(
+        &self,
+        task: &Task,
+        params: &YamlNode,
+        args: Option<&YamlNode>,
+        known: &BTreeSet<String>,
+    ) -> Result<(), PlaybookError> {
+        for key in fleet_modules::expression_params(&task.module) {
+            let Some((_, node)) = entry(params, key).or_else(|| args.and_then(|a| entry(a, key)))
+            else {
+                continue;
+            };
+            if task.module == "assert" {
+                self.check_condition(node, known, key)?;
+                continue;
+            }
+            let Some(text) = node.value.as_str() else {
+                continue;
+            };
+            if let Err((_, message)) = self.templater.expression_names(text) {
+                return Err(PlaybookError::template(
+                    self.f.at(node),
+                    format!(
+                        "`{key}` is not a valid expression: {message} in {}",
+                        message_quote(text)
+                    ),
+                    format!(
+                        "write a variable name or a bare expression, e.g. `{key}: result.stdout_lines`"
+                    ),
+                ));
             }
         }
         Ok(())
@@ -295,6 +329,10 @@ impl Checker<'_> {
             _ => return Ok(()),
         };
         let context = format!("`{key}`");
+        if is_template(text) && strip_braces(text) == text.trim() {
+            // `"{{ a }} == 1"`: a template first, as Ansible allows.
+            return self.check_template_string(&self.f, node, text, known, &context);
+        }
         match self.templater.expression_names(text) {
             Ok(names) => self.check_names(self.f.at(node), text, names, known, &context),
             Err((_, message)) => Err(PlaybookError::template(
@@ -408,6 +446,20 @@ impl Checker<'_> {
         }
         undefined_hint(name, known)
     }
+}
+
+/// The variables a task defines for the tasks after it: its `register`,
+/// and the names a `set_fact` sets.
+fn defined_by(task: &Task) -> impl Iterator<Item = String> + '_ {
+    let facts = match (&task.params, task.module.as_str()) {
+        (serde_json::Value::Object(params), "set_fact") => params
+            .keys()
+            .filter(|name| *name != "cacheable")
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    task.register.iter().cloned().chain(facts)
 }
 
 /// The module's params checked by the module, except params given as one

@@ -36,6 +36,20 @@ pub fn task_variables(play: &Play, task: &Task) -> BTreeSet<String> {
     for text in strings {
         string_names(templater, text, &mut names);
     }
+    for key in fleet_modules::expression_params(&task.module) {
+        let expressions = match task.params.get(*key) {
+            Some(Value::String(text)) => vec![text.as_str()],
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for expression in expressions {
+            match templater.expression_names(expression) {
+                Ok(found) => names.extend(found),
+                // `{{ a }} == 1`: a template around the expression.
+                Err(_) => string_names(templater, expression, &mut names),
+            }
+        }
+    }
     let conditions = [
         &task.when,
         &task.changed_when,

@@ -167,6 +167,13 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
     task.module = short.to_owned();
     task.module_as_written = key.value.as_str().unwrap_or_default().to_owned();
     task.params = read_params(f, short, key, value, args)?;
+    match short {
+        "set_fact" => check_fact_names(f, value, &task.params)?,
+        // Ansible runs a pause once for all hosts (its action bypasses the
+        // host loop): its result is every host's.
+        "pause" => task.run_once = true,
+        _ => {}
+    }
     if task.name.is_empty() {
         task.name = summary(&task.module, &task.params);
     }
@@ -243,6 +250,37 @@ fn read_loop(f: &Fields, node: &YamlNode) -> Result<Value, PlaybookError> {
             "write `loop: [a, b]`, or `loop: \"{{ packages }}\"` for a list variable",
         )),
     }
+}
+
+/// The names a `set_fact` sets are variable names, and none is built in.
+fn check_fact_names(f: &Fields, node: &YamlNode, params: &Value) -> Result<(), PlaybookError> {
+    let Value::Object(params) = params else {
+        return Ok(());
+    };
+    for name in params.keys().filter(|name| *name != "cacheable") {
+        let at = crate::fields::entry(node, name).map_or(node, |(key, _)| key);
+        if !is_identifier(name) {
+            return Err(PlaybookError::invalid(
+                f.at(at),
+                format!(
+                    "`set_fact` needs variable names, got {}",
+                    message_quote(name)
+                ),
+                "use letters, digits and `_`, not starting with a digit, e.g. `app_version`",
+            ));
+        }
+        if BUILTIN_VARS.contains(&name.as_str()) {
+            return Err(PlaybookError::invalid(
+                f.at(at),
+                format!("`set_fact` cannot set the built-in variable `{name}`"),
+                format!(
+                    "pick another name; built-in variables: {}",
+                    BUILTIN_VARS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read_register(f: &Fields, node: &YamlNode) -> Result<String, PlaybookError> {

@@ -8,7 +8,9 @@
 mod batches;
 mod controller;
 mod facts;
+mod item_result;
 mod loop_items;
+mod pause;
 mod release_gate;
 mod task;
 
@@ -387,10 +389,7 @@ impl Run<'_> {
         let mut shared = Vec::new();
         while let Some((index, state, result)) = runs.next().await {
             let result = record(result, task, state, &mut self.counts);
-            let registered = task
-                .register
-                .as_ref()
-                .and_then(|name| Some((name.clone(), state.registered.get(name)?.clone())));
+            let registered = task::shared_vars(task, state);
             shared.push((index, state.name.clone(), state.failed, registered));
             let _ = self.events.send(Event::TaskResult(result));
         }
@@ -401,7 +400,7 @@ impl Run<'_> {
             };
             for &member in members {
                 let state = &mut states[member];
-                if let Some((name, value)) = &registered {
+                for (name, value) in &registered {
                     state.registered.insert(name.clone(), value.clone());
                 }
                 if failed && task.once_per.is_some() {
