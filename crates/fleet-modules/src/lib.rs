@@ -24,8 +24,11 @@ pub use deploy::{
 };
 pub use error::{ModuleError, ParamError};
 pub use fleet_shell::{Arg, Cmd, Raw, Script, Secret, Stdin};
-pub use plan::{Plan, Probe, Step, StepOutput};
-pub use registry::{MODULES, build, is_module, params_of, takes_free_form, validate};
+pub use plan::{Plan, Probe, Step, StepOutput, Wait};
+pub use registry::{
+    MODULES, build, expression_params, is_module, params_of, takes_any_params, takes_free_form,
+    validate,
+};
 
 use serde_json::Value;
 
@@ -54,6 +57,18 @@ pub trait Module: std::fmt::Debug + Send + Sync {
         None
     }
 
+    /// The run's verbosity (the count of `-v`) this module's output needs;
+    /// below it the task is skipped (`debug`'s `verbosity`).
+    fn verbosity(&self) -> u8 {
+        0
+    }
+
+    /// A wait the engine takes on the controller instead of running
+    /// anything on the host (`pause`).
+    fn controller_wait(&self) -> Option<&Wait> {
+        None
+    }
+
     /// Checks what the steps printed once they ran. The default fails the
     /// task when a step exited non-zero.
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
@@ -74,6 +89,20 @@ pub trait Controller {
     fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError>;
     /// A template rendered with the host's vars (`template: src`).
     fn render_template(&self, src: &str) -> Result<String, ModuleError>;
+    /// Whether a condition holds (`assert`'s `that`): a bare Jinja
+    /// expression, evaluated with the host's vars.
+    fn condition(&self, expression: &str) -> Result<bool, ModuleError> {
+        Err(ModuleError::Failed(format!(
+            "cannot evaluate `{expression}`: no variables here"
+        )))
+    }
+    /// The value of an expression (`debug`'s `var`) with the host's vars;
+    /// `None` when it is undefined.
+    fn variable(&self, expression: &str) -> Result<Option<Value>, ModuleError> {
+        Err(ModuleError::Failed(format!(
+            "cannot evaluate `{expression}`: no variables here"
+        )))
+    }
     /// Where a controller path the task writes (`fetch: dest`) lives.
     fn local_path(&self, path: &str) -> String {
         path.to_string()

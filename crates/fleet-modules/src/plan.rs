@@ -69,6 +69,19 @@ impl Plan {
     }
 }
 
+/// A wait on the controller (`pause`): for `seconds`, or, without them,
+/// until the operator answers `prompt` on the terminal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wait {
+    pub seconds: Option<f64>,
+    /// Shown to the operator; the answer is the result's `user_input`.
+    pub prompt: Option<String>,
+    /// Whether the answer is shown as it is typed.
+    pub echo: bool,
+    /// Report the time waited in minutes (`minutes:` was given).
+    pub in_minutes: bool,
+}
+
 /// One action on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {

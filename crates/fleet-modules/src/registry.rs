@@ -15,6 +15,11 @@ struct Entry {
     params: &'static [&'static str],
     /// Accepts a bare string, as in `command: uptime`; it becomes `cmd`.
     free_form: bool,
+    /// Takes any variable name as a parameter besides `params` (`set_fact`).
+    any_params: bool,
+    /// Params that are expressions the module evaluates with the host's
+    /// vars, not rendered before it is built (`debug`'s `var`).
+    expressions: &'static [&'static str],
     build: Build,
     /// For a module that deploys apps: see `crate::deploy`.
     deploy: Option<&'static Deployer>,
@@ -23,20 +28,26 @@ struct Entry {
 macro_rules! entry {
     ($module:ident, free_form) => {
         Entry {
-            name: stringify!($module),
-            params: modules::$module::PARAMS,
             free_form: true,
-            build: modules::$module::build,
-            deploy: None,
+            ..entry!($module)
         }
     };
     ($module:ident, deploys) => {
         Entry {
-            name: stringify!($module),
-            params: modules::$module::PARAMS,
-            free_form: false,
-            build: modules::$module::build,
             deploy: Some(&modules::$module::DEPLOYER),
+            ..entry!($module)
+        }
+    };
+    ($module:ident, any_params) => {
+        Entry {
+            any_params: true,
+            ..entry!($module)
+        }
+    };
+    ($module:ident, expressions) => {
+        Entry {
+            expressions: modules::$module::EXPRESSIONS,
+            ..entry!($module)
         }
     };
     ($module:ident) => {
@@ -44,6 +55,8 @@ macro_rules! entry {
             name: stringify!($module),
             params: modules::$module::PARAMS,
             free_form: false,
+            any_params: false,
+            expressions: &[],
             build: modules::$module::build,
             deploy: None,
         }
@@ -69,10 +82,14 @@ const ENTRIES: &[Entry] = &[
     entry!(unarchive),
     entry!(release, deploys),
     entry!(fetch),
-    entry!(debug),
+    entry!(debug, expressions),
     entry!(wait_for),
     entry!(uri),
     entry!(stat),
+    entry!(fail),
+    entry!(assert, expressions),
+    entry!(set_fact, any_params),
+    entry!(pause),
 ];
 
 /// The names of every built-in module.
@@ -99,6 +116,10 @@ pub const MODULES: &[&str] = &[
     "wait_for",
     "uri",
     "stat",
+    "fail",
+    "assert",
+    "set_fact",
+    "pause",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {
@@ -127,6 +148,18 @@ pub fn takes_free_form(name: &str) -> bool {
     entry(name).is_some_and(|entry| entry.free_form)
 }
 
+/// Whether module `name` takes any variable name as a parameter
+/// (`set_fact`).
+pub fn takes_any_params(name: &str) -> bool {
+    entry(name).is_some_and(|entry| entry.any_params)
+}
+
+/// The params of module `name` that are expressions it evaluates itself
+/// with the host's vars; the engine passes them unrendered.
+pub fn expression_params(name: &str) -> &'static [&'static str] {
+    entry(name).map_or(&[], |entry| entry.expressions)
+}
+
 /// The parameter names `name` accepts.
 pub fn params_of(name: &str) -> Option<&'static [&'static str]> {
     entry(name).map(|entry| entry.params)
@@ -147,6 +180,7 @@ pub fn validate(name: &str, params: &Value) -> Result<(), ParamError> {
         message,
     })?;
     if let Value::Object(map) = &params
+        && !entry.any_params
         && let Some(param) = map.keys().find(|key| !entry.params.contains(&key.as_str()))
     {
         return Err(ParamError::UnknownParam {
@@ -205,7 +239,8 @@ pub(crate) fn is_templated(value: &Value) -> bool {
     }
 }
 
-/// Validation builds modules without reading controller files.
+/// Validation builds modules without reading controller files or
+/// evaluating expressions (host vars are not known yet).
 struct NoController;
 
 impl Controller for NoController {
@@ -214,6 +249,12 @@ impl Controller for NoController {
     }
     fn render_template(&self, _src: &str) -> Result<String, ModuleError> {
         Ok(String::new())
+    }
+    fn condition(&self, _expression: &str) -> Result<bool, ModuleError> {
+        Ok(true)
+    }
+    fn variable(&self, _expression: &str) -> Result<Option<Value>, ModuleError> {
+        Ok(None)
     }
 }
 

@@ -3,10 +3,11 @@
 //!
 //! A variable is known at a task when the inventory (any selected host) or
 //! `-e` defines it, the play's vars or vars files do, the task's own `vars`
-//! do, it is built in, it is
-//! `item` in a looped task, or an earlier task registers it (handlers see
-//! every registered name; `changed_when`, `failed_when` and `until` also see
-//! the task's own result, under its `register` name and as `result`).
+//! do, it is built in, it is a loop variable of a looped task (`item`, or
+//! `loop_control`'s `loop_var` and `index_var`, and `ansible_loop`), or an
+//! earlier task registers it (handlers see every registered name;
+//! `changed_when`, `failed_when` and `until` also see the task's own result,
+//! under its `register` name and as `result`).
 //! Names only used as `name | default(...)` or `name is defined` are fine.
 
 use std::collections::BTreeSet;
@@ -16,7 +17,7 @@ use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote};
 use regex::Regex;
 
 use crate::error::PlaybookError;
-use crate::fields::{Fields, entry};
+use crate::fields::{Fields, entry, strip_braces};
 use crate::play::ParsedPlay;
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
@@ -72,7 +73,7 @@ fn registered_at(parsed: &ParsedPlay) -> Vec<(String, String)> {
     play.tasks
         .iter()
         .chain(&play.handlers)
-        .filter_map(|task| Some((task.register.clone()?, task.origin.clone())))
+        .flat_map(|task| defined_by(task).map(|name| (name, task.origin.clone())))
         .collect()
 }
 
@@ -84,12 +85,7 @@ impl Checker<'_> {
         let every_registered: BTreeSet<String> = before
             .iter()
             .cloned()
-            .chain(
-                play.tasks
-                    .iter()
-                    .chain(&play.handlers)
-                    .filter_map(|t| t.register.clone()),
-            )
+            .chain(play.tasks.iter().chain(&play.handlers).flat_map(defined_by))
             .collect();
         for (label, node) in &self.parsed.vars_nodes {
             let f = Fields { label, text: "" };
@@ -101,13 +97,13 @@ impl Checker<'_> {
         let mut registered = before;
         for (task, (label, node)) in play.tasks.iter().zip(&self.parsed.task_nodes) {
             self.in_file(label).check_task(task, node, &registered)?;
-            registered.extend(task.register.clone());
+            registered.extend(defined_by(task));
         }
         for (handler, (label, node)) in play.handlers.iter().zip(&self.parsed.handler_nodes) {
             self.in_file(label)
                 .check_task(handler, node, &every_registered)?;
         }
-        registered.extend(play.handlers.iter().filter_map(|h| h.register.clone()));
+        registered.extend(play.handlers.iter().flat_map(defined_by));
         Ok(registered)
     }
 
@@ -148,10 +144,10 @@ impl Checker<'_> {
                 "report this",
             )
         })?;
-        let item: &[&str] = if task.r#loop.is_some() {
-            &["item"]
+        let item: &[&str] = &if task.r#loop.is_some() {
+            task.loop_control.variables()
         } else {
-            &[]
+            Vec::new()
         };
         let registered = &self.with_task_vars(task, registered);
         let mut known = self.with(registered, item);
@@ -202,12 +198,18 @@ impl Checker<'_> {
         if let Some((_, key)) = entry(node, "once_per") {
             self.check_strings(key, &self.with(registered, &[]), "`once_per`")?;
         }
-        if let Some((_, spec)) = entry(node, "loop") {
-            self.check_strings(spec, &self.with(registered, &[]), "`loop`")?;
+        let loop_key = task.loop_with.map_or("loop", |lookup| lookup.keyword());
+        if let Some((_, spec)) = entry(node, loop_key) {
+            let context = format!("`{loop_key}`");
+            self.check_strings(spec, &self.with(registered, &[]), &context)?;
+        }
+        if let Some((_, control)) = entry(node, "loop_control") {
+            self.check_strings(control, &known, "`loop_control`")?;
         }
         if let Some((_, when)) = entry(node, "when") {
             self.check_condition(when, &known, "when")?;
         }
+        self.check_expression_params(task, params, args, &known)?;
         let mut own = vec!["result"];
         own.extend(task.register.as_deref());
         own.extend(item);
@@ -215,6 +217,44 @@ impl Checker<'_> {
         for key in ["changed_when", "failed_when", "until"] {
             if let Some((_, condition)) = entry(node, key) {
                 self.check_condition(condition, &with_result, key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The params a module evaluates as expressions: `assert`'s `that` are
+    /// conditions, like `when`; `debug`'s `var` must compile, and may name
+    /// what is undefined (it says so when it runs).
+    fn check_expression_params(
+        &self,
+        task: &Task,
+        params: &YamlNode,
+        args: Option<&YamlNode>,
+        known: &BTreeSet<String>,
+    ) -> Result<(), PlaybookError> {
+        for key in fleet_modules::expression_params(&task.module) {
+            let Some((_, node)) = entry(params, key).or_else(|| args.and_then(|a| entry(a, key)))
+            else {
+                continue;
+            };
+            if task.module == "assert" {
+                self.check_condition(node, known, key)?;
+                continue;
+            }
+            let Some(text) = node.value.as_str() else {
+                continue;
+            };
+            if let Err((_, message)) = self.templater.expression_names(text) {
+                return Err(PlaybookError::template(
+                    self.f.at(node),
+                    format!(
+                        "`{key}` is not a valid expression: {message} in {}",
+                        message_quote(text)
+                    ),
+                    format!(
+                        "write a variable name or a bare expression, e.g. `{key}: result.stdout_lines`"
+                    ),
+                ));
             }
         }
         Ok(())
@@ -321,6 +361,10 @@ impl Checker<'_> {
             _ => return Ok(()),
         };
         let context = format!("`{key}`");
+        if is_template(text) && strip_braces(text) == text.trim() {
+            // `"{{ a }} == 1"`: a template first, as Ansible allows.
+            return self.check_template_string(&self.f, node, text, known, &context);
+        }
         match self.templater.expression_names(text) {
             Ok(names) => self.check_names(self.f.at(node), text, names, known, &context),
             Err((_, message)) => Err(PlaybookError::template(
@@ -439,6 +483,20 @@ impl Checker<'_> {
         }
         undefined_hint(name, known)
     }
+}
+
+/// The variables a task defines for the tasks after it: its `register`,
+/// and the names a `set_fact` sets.
+fn defined_by(task: &Task) -> impl Iterator<Item = String> + '_ {
+    let facts = match (&task.params, task.module.as_str()) {
+        (serde_json::Value::Object(params), "set_fact") => params
+            .keys()
+            .filter(|name| *name != "cacheable")
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    task.register.iter().cloned().chain(facts)
 }
 
 /// The module's params checked by the module, except params given as one

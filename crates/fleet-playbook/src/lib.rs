@@ -36,11 +36,14 @@ mod fields;
 mod filters;
 mod free_form;
 mod loader;
+mod loop_lookups;
+mod loops;
 mod module_names;
 mod play;
 mod play_keys;
 mod references;
 mod roles;
+mod sequence;
 mod serial;
 mod task;
 mod task_params;
@@ -55,6 +58,7 @@ use serde_json::{Map, Value};
 
 pub use error::{PlaybookError, TemplateError};
 pub use fleet_yaml::Location;
+pub use loops::{LoopControl, LoopLookup};
 pub use play_keys::{HostOrder, Strategy, VarPrompt};
 pub use references::{needs_facts, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
@@ -165,8 +169,12 @@ pub struct Task {
     /// An expression (no braces); a list in the playbook becomes
     /// `(a) and (b)`; a YAML bool becomes `true`/`false`.
     pub when: Option<String>,
-    /// A list, or a template string that renders to a list.
+    /// A list, or a template string that renders to a list; for a `with_*`
+    /// loop, that keyword's value, which `loop_with` turns into the items.
     pub r#loop: Option<Value>,
+    /// The `with_*` keyword the task loops with; `None` for `loop:`.
+    pub loop_with: Option<LoopLookup>,
+    pub loop_control: LoopControl,
     pub register: Option<String>,
     /// Handler names.
     pub notify: Vec<String>,

@@ -28,6 +28,10 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("wait_for", "ansible.builtin"),
     ("uri", "ansible.builtin"),
     ("stat", "ansible.builtin"),
+    ("fail", "ansible.builtin"),
+    ("assert", "ansible.builtin"),
+    ("set_fact", "ansible.builtin"),
+    ("pause", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.

@@ -14,8 +14,8 @@ use crate::{Play, Task};
 static TEMPLATER: LazyLock<Templater> = LazyLock::new(Templater::new);
 
 /// The top-level variable names `task` reads: in its params, name, `when`,
-/// `changed_when`, `failed_when`, `until`, `loop`, `once_per`,
-/// `environment` and `become_user`, in the template file of a `template:`
+/// `changed_when`, `failed_when`, `until`, `loop` (or `with_*`) and its
+/// label, `once_per`, `environment` and `become_user`, in the template file of a `template:`
 /// task (when `src` is not itself templated), and, for each task var, play
 /// var or default among them, the names its value reads, and so on. Inventory
 /// vars are not followed (their values are not known before the run).
@@ -31,9 +31,24 @@ pub fn task_variables(play: &Play, task: &Task) -> BTreeSet<String> {
         .once_per
         .iter()
         .chain(&task.become_user)
+        .chain(&task.loop_control.label)
         .chain(task.environment.iter().map(|(_, value)| value));
     for text in strings {
         string_names(templater, text, &mut names);
+    }
+    for key in fleet_modules::expression_params(&task.module) {
+        let expressions = match task.params.get(*key) {
+            Some(Value::String(text)) => vec![text.as_str()],
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for expression in expressions {
+            match templater.expression_names(expression) {
+                Ok(found) => names.extend(found),
+                // `{{ a }} == 1`: a template around the expression.
+                Err(_) => string_names(templater, expression, &mut names),
+            }
+        }
     }
     let conditions = [
         &task.when,

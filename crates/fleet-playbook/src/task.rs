@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::Task;
 use crate::error::PlaybookError;
 use crate::fields::{Fields, is_identifier, shown_key};
+use crate::loops::{LoopControl, loop_keyword, read_loop_control, read_terms};
 use crate::module_names::{ModuleName, qualified_names, resolve};
 use crate::play::read_vars;
 use crate::task_params::read_params;
@@ -18,6 +19,7 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "vars",
     "when",
     "loop",
+    "loop_control",
     "register",
     "notify",
     "become",
@@ -70,6 +72,8 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         params: Value::Null,
         when: None,
         r#loop: None,
+        loop_with: None,
+        loop_control: LoopControl::default(),
         register: None,
         notify: Vec::new(),
         r#become: None,
@@ -96,6 +100,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         origin: f.origin(node),
     };
     let mut args = None;
+    let mut loop_key: Option<&YamlNode> = None;
     let mut module: Option<(&YamlNode, &YamlNode, &'static str)> = None;
     for (key, value) in entries {
         let Some(name) = key.value.as_str() else {
@@ -109,7 +114,11 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "changed_when" => task.changed_when = Some(f.condition(value, name, true)?),
             "failed_when" => task.failed_when = Some(f.condition(value, name, true)?),
             "until" => task.until = Some(f.condition(value, name, true)?),
-            "loop" => task.r#loop = Some(read_loop(f, value)?),
+            "loop" => {
+                one_loop(f, &mut loop_key, key, what)?;
+                task.r#loop = Some(read_loop(f, value)?);
+            }
+            "loop_control" => task.loop_control = read_loop_control(f, value)?,
             "register" => task.register = Some(read_register(f, value)?),
             "notify" => task.notify = f.strings(value, name, "notify: restart nginx")?,
             "become" => task.r#become = Some(f.bool(value, name)?),
@@ -135,6 +144,11 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "delegate_to" => task.delegate_to = Some(read_delegate_to(f, value, what)?),
             "listen" if what == "handler" => {
                 task.listen = f.strings(value, name, "listen: restart web")?;
+            }
+            _ if let Some(lookup) = loop_keyword(f, key, name)? => {
+                one_loop(f, &mut loop_key, key, what)?;
+                task.r#loop = Some(read_terms(f, value, lookup)?);
+                task.loop_with = Some(lookup);
             }
             _ => {
                 let short = match resolve(name) {
@@ -177,18 +191,13 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         "meta" => value.value.to_json(),
         _ => read_params(f, short, key, value, args)?,
     };
-    if task.module == "meta" {
-        let action = task.params.as_str().unwrap_or_default();
-        if !META_ACTIONS.contains(&action) {
-            return Err(PlaybookError::invalid(
-                f.at(value),
-                format!(
-                    "unknown or unsupported `meta` action {}",
-                    value.value.describe()
-                ),
-                format!("fleet runs the meta actions {}", META_ACTIONS.join(", ")),
-            ));
-        }
+    match short {
+        "meta" => check_meta_action(f, value, &task.params)?,
+        "set_fact" => check_fact_names(f, value, &task.params)?,
+        // Ansible runs a pause once for all hosts (its action bypasses the
+        // host loop): its result is every host's.
+        "pause" => task.run_once = true,
+        _ => {}
     }
     if task.name.is_empty() {
         task.name = summary(&task.module, &task.params);
@@ -199,13 +208,9 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
 fn unknown_key(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
     let word = key.value.as_str().unwrap_or_default();
     let candidates = TASK_KEYWORDS.iter().chain(fleet_modules::MODULES).copied();
-    let advice = if word.starts_with("with_") {
-        "use `loop:` instead of `with_*`; ".to_owned()
-    } else {
-        did_you_mean(word, candidates)
-            .map(|near| near + " ")
-            .unwrap_or_default()
-    };
+    let advice = did_you_mean(word, candidates)
+        .map(|near| near + " ")
+        .unwrap_or_default();
     PlaybookError::invalid(
         f.at(key),
         format!("unknown {what} key or module {}", shown_key(key)),
@@ -215,6 +220,28 @@ fn unknown_key(f: &Fields, key: &YamlNode, what: &str) -> PlaybookError {
             TASK_KEYWORDS.join(", ")
         ),
     )
+}
+
+/// Notes the loop keyword `key`; a second one is an error.
+fn one_loop<'n>(
+    f: &Fields,
+    seen: &mut Option<&'n YamlNode>,
+    key: &'n YamlNode,
+    what: &str,
+) -> Result<(), PlaybookError> {
+    if let Some(first) = seen {
+        return Err(PlaybookError::invalid(
+            f.at(key),
+            format!(
+                "this {what} has two loops, {} and {}",
+                shown_key(first),
+                shown_key(key)
+            ),
+            "a task loops over one list: keep one of them; `loop:` can hold what any `with_*` gives",
+        ));
+    }
+    *seen = Some(key);
+    Ok(())
 }
 
 /// A collection name of a module fleet does not implement.
@@ -248,6 +275,37 @@ fn read_loop(f: &Fields, node: &YamlNode) -> Result<Value, PlaybookError> {
             "write `loop: [a, b]`, or `loop: \"{{ packages }}\"` for a list variable",
         )),
     }
+}
+
+/// The names a `set_fact` sets are variable names, and none is built in.
+fn check_fact_names(f: &Fields, node: &YamlNode, params: &Value) -> Result<(), PlaybookError> {
+    let Value::Object(params) = params else {
+        return Ok(());
+    };
+    for name in params.keys().filter(|name| *name != "cacheable") {
+        let at = crate::fields::entry(node, name).map_or(node, |(key, _)| key);
+        if !is_identifier(name) {
+            return Err(PlaybookError::invalid(
+                f.at(at),
+                format!(
+                    "`set_fact` needs variable names, got {}",
+                    message_quote(name)
+                ),
+                "use letters, digits and `_`, not starting with a digit, e.g. `app_version`",
+            ));
+        }
+        if BUILTIN_VARS.contains(&name.as_str()) {
+            return Err(PlaybookError::invalid(
+                f.at(at),
+                format!("`set_fact` cannot set the built-in variable `{name}`"),
+                format!(
+                    "pick another name; built-in variables: {}",
+                    BUILTIN_VARS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read_register(f: &Fields, node: &YamlNode) -> Result<String, PlaybookError> {
@@ -350,6 +408,21 @@ pub(crate) fn read_environment(
         environment.push((name.to_owned(), text));
     }
     Ok(environment)
+}
+
+/// A `meta` action fleet runs.
+fn check_meta_action(f: &Fields, value: &YamlNode, params: &Value) -> Result<(), PlaybookError> {
+    if META_ACTIONS.contains(&params.as_str().unwrap_or_default()) {
+        return Ok(());
+    }
+    Err(PlaybookError::invalid(
+        f.at(value),
+        format!(
+            "unknown or unsupported `meta` action {}",
+            value.value.describe()
+        ),
+        format!("fleet runs the meta actions {}", META_ACTIONS.join(", ")),
+    ))
 }
 
 /// The name of an unnamed task: `module: main param`, shortened.

@@ -285,17 +285,35 @@ impl Templater {
     /// A condition with templates inside (`"'{{ env }}' == 'prod'"`) is
     /// rendered first and the text evaluated, as Ansible does.
     pub fn eval_bool(&self, expr: &str, vars: &Value) -> Result<bool, TemplateError> {
-        let bare = strip_braces(expr);
-        let rendered;
-        let bare = if is_template(bare) {
-            rendered = self.render_str(bare, vars)?;
-            rendered.as_str()
-        } else {
-            bare
-        };
-        self.eval(bare, vars)
+        let mut bare = strip_braces(expr).to_owned();
+        if is_template(&bare) {
+            // `{{ a }} == 1`: rendered first, as Ansible does.
+            bare = self.render_str(&bare, vars)?;
+        }
+        self.eval(&bare, vars)
             .map(|value| value.is_true())
             .map_err(|failure| failure.explained(vars).into_error(expr, None))
+    }
+
+    /// The value of a bare expression (`{{ expr }}` is accepted too);
+    /// `None` when it is undefined.
+    pub fn eval_value(&self, expr: &str, vars: &Value) -> Result<Option<Value>, TemplateError> {
+        match self.eval(strip_braces(expr), vars) {
+            Ok(value) => {
+                serde_json::to_value(&value)
+                    .map(Some)
+                    .map_err(|err| TemplateError::Render {
+                        file: None,
+                        line: 1,
+                        message: format!(
+                            "cannot convert the result: {err} in {}",
+                            message_quote(expr)
+                        ),
+                    })
+            }
+            Err(failure) if failure.kind == FailureKind::Undefined => Ok(None),
+            Err(failure) => Err(failure.explained(vars).into_error(expr, None)),
+        }
     }
 
     /// Reads and renders a template file. Errors name the file and line:

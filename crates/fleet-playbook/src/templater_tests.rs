@@ -233,6 +233,31 @@ fn render_value_keeps_native_types_of_single_expressions() {
 }
 
 #[test]
+fn a_condition_with_a_template_inside_is_rendered_first() {
+    let t = Templater::new();
+    let vars = vars();
+    assert!(t.eval_bool("{{ port }} == 8000", &vars).unwrap());
+    assert!(!t.eval_bool("'{{ app }}' == 'mall'", &vars).unwrap());
+}
+
+#[test]
+fn eval_value_gives_the_value_or_none_when_undefined() {
+    let t = Templater::new();
+    let vars = vars();
+    assert_eq!(
+        t.eval_value("env.WORKERS * 2", &vars).unwrap(),
+        Some(json!(8))
+    );
+    assert_eq!(
+        t.eval_value("{{ dirs }}", &vars).unwrap(),
+        Some(json!(["releases", "shared"]))
+    );
+    assert_eq!(t.eval_value("missing", &vars).unwrap(), None);
+    assert_eq!(t.eval_value("result.missing", &vars).unwrap(), None);
+    assert!(t.eval_value("port | no_such_filter", &vars).is_err());
+}
+
+#[test]
 fn eval_bool_takes_bare_expressions_bools_and_braces() {
     let t = Templater::new();
     let vars = vars();

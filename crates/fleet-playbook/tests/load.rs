@@ -433,8 +433,8 @@ fn shapes_and_types_are_checked() {
         "3:5: this task has no module"
     );
     assert_eq!(
-        error("hosts: all\ntasks:\n  - with_items: [a]\n    command: ls\n"),
-        "3:5: unknown task key or module `with_items`"
+        error("hosts: all\ntasks:\n  - with_random_choice: [a]\n    command: ls\n"),
+        "3:5: `with_random_choice` is not a loop fleet runs"
     );
     assert_eq!(
         error("hosts: all\nhandlers:\n  - {name: h, command: ls}\n  - {name: h, command: ls}\n"),

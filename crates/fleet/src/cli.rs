@@ -134,6 +134,10 @@ pub struct PlaybookArgs {
     /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
     #[arg(short = 'K', long)]
     pub ask_become_pass: bool,
+    /// Verbosity, repeated for more (`-vv`): a `debug` task with
+    /// `verbosity: N` shows only with at least N.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,5 @@
-//! What modules may read on the controller: files next to the playbook and
-//! templates rendered with the host's vars.
+//! What modules may read on the controller: files next to the playbook,
+//! templates rendered and expressions evaluated with the host's vars.
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +59,18 @@ impl Controller for PlayController<'_> {
 
     fn playbook(&self) -> String {
         origin_file(&self.play.origin).to_string()
+    }
+
+    fn condition(&self, expression: &str) -> Result<bool, ModuleError> {
+        self.templater
+            .eval_bool(expression, self.vars)
+            .map_err(|err| ModuleError::Failed(err.to_string()))
+    }
+
+    fn variable(&self, expression: &str) -> Result<Option<Value>, ModuleError> {
+        self.templater
+            .eval_value(expression, self.vars)
+            .map_err(|err| ModuleError::Failed(err.to_string()))
     }
 
     fn render_template(&self, src: &str) -> Result<String, ModuleError> {

@@ -9,6 +9,9 @@ mod batches;
 mod blocks;
 mod controller;
 mod facts;
+mod item_result;
+mod loop_items;
+mod pause;
 mod release_gate;
 mod task;
 
@@ -273,6 +276,7 @@ impl Run<'_> {
             templater: self.templater,
             options: self.options,
             controller: &controller,
+            cancel: self.cancel,
         };
         let tasks: Vec<&Task> = play
             .tasks
@@ -511,10 +515,7 @@ impl Run<'_> {
         let mut shared = Vec::new();
         while let Some((index, state, result)) = runs.next().await {
             let result = record(result, task, state, &mut self.counts, map);
-            let registered = task
-                .register
-                .as_ref()
-                .and_then(|name| Some((name.clone(), state.registered.get(name)?.clone())));
+            let registered = task::shared_vars(task, state);
             shared.push((index, state.name.clone(), state.failed, registered));
             let _ = self.events.send(Event::TaskResult(result));
         }
@@ -525,7 +526,7 @@ impl Run<'_> {
             };
             for &member in members {
                 let state = &mut states[member];
-                if let Some((name, value)) = &registered {
+                for (name, value) in &registered {
                     state.registered.insert(name.clone(), value.clone());
                 }
                 if failed && task.once_per.is_some() {

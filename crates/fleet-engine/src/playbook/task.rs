@@ -7,8 +7,12 @@ use fleet_modules::{Module, ModuleError, Probe};
 use fleet_playbook::{Play, Task, Templater};
 use fleet_ssh::{Become, Secret};
 use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::controller::PlayController;
+use super::item_result::{ItemResult, WHEN_FALSE, hide_output, summarize};
+use super::loop_items::{LoopItem, passes};
+use super::pause::pause;
 use crate::connection::Connection;
 use crate::events::{Status, TaskResult};
 use crate::module_run::{
@@ -26,6 +30,12 @@ pub struct ApplyOptions {
     pub become_password: Option<Secret>,
     /// Every inventory group's host names: the `groups` var.
     pub groups: Map<String, Value>,
+    /// How many `-v` were given: `debug` with a higher `verbosity` is
+    /// skipped.
+    pub verbosity: u8,
+    /// Whether fleet's input is a terminal, where the operator can answer
+    /// a `pause` prompt.
+    pub interactive: bool,
 }
 
 /// What one host carries from task to task within a run.
@@ -87,9 +97,9 @@ pub struct TaskContext<'a> {
     pub options: &'a ApplyOptions,
     /// Where `delegate_to: localhost` tasks run.
     pub controller: &'a Connection,
+    /// Cut short waits (`loop_control.pause`) when the run is interrupted.
+    pub cancel: &'a CancellationToken,
 }
-
-const HIDDEN: &str = "output hidden by no_log";
 
 impl TaskContext<'_> {
     /// The host's vars for `task` (with its own `vars`). The run-wide
@@ -188,7 +198,12 @@ impl TaskContext<'_> {
         let mut result = TaskResult::new(&host.name, &task_name);
         let outcome = self.run_items(task, host, vars).await;
         let (registered, status) = match outcome {
-            Ok(items) => summarize(items, &mut result),
+            Ok(items) => {
+                for item in &items {
+                    host.registered.extend(item.facts());
+                }
+                summarize(items, &mut result)
+            }
             Err(msg) => {
                 result.msg = Some(msg.clone());
                 (
@@ -227,23 +242,10 @@ impl TaskContext<'_> {
         host: &HostState,
         vars: Value,
     ) -> Result<Vec<ItemResult>, String> {
-        let items = match &task.r#loop {
-            None => vec![None],
-            Some(spec) => match self
-                .templater
-                .render_value(spec, &vars)
-                .map_err(|e| e.to_string())?
-            {
-                Value::Array(items) => items.into_iter().map(Some).collect(),
-                other => return Err(format!("loop must be a list, got {other}")),
-            },
-        };
-        let mut todo = Vec::with_capacity(items.len());
-        for item in items {
-            let mut vars = vars.clone();
-            if let (Some(item), Value::Object(map)) = (&item, &mut vars) {
-                map.insert("item".into(), item.clone());
-            }
+        let passes = passes(self.templater, self.play, task, &vars)?;
+        let mut todo = Vec::with_capacity(passes.len());
+        for pass in passes {
+            let (item, vars) = (pass.item, pass.vars);
             let wanted = match &task.when {
                 Some(when) => self
                     .templater
@@ -274,9 +276,13 @@ impl TaskContext<'_> {
             None => (Vec::new().into_iter(), Vec::new().into_iter()),
         };
         let mut results = Vec::with_capacity(todo.len());
-        for (item, vars, wanted) in todo {
+        let pause = task.loop_control.pause.filter(|seconds| *seconds > 0.0);
+        for (index, (item, vars, wanted)) in todo.into_iter().enumerate() {
+            if let Some(seconds) = pause.filter(|_| index > 0) {
+                self.wait(seconds).await;
+            }
             if !wanted {
-                results.push(ItemResult::skipped(item));
+                results.push(ItemResult::skipped(item, WHEN_FALSE));
                 continue;
             }
             let prepared = match built.next() {
@@ -304,7 +310,7 @@ impl TaskContext<'_> {
     fn collect_items(
         &self,
         task: &Task,
-        todo: Vec<(Option<Value>, Value, bool)>,
+        todo: Vec<(Option<LoopItem>, Value, bool)>,
         outcomes: Vec<ModuleOutcome>,
     ) -> Result<Vec<ItemResult>, String> {
         let mut outcomes = outcomes.into_iter();
@@ -316,7 +322,7 @@ impl TaskContext<'_> {
                     self.apply_overrides(task, &vars, &mut result)?;
                     results.push(result);
                 }
-                None => results.push(ItemResult::skipped(item)),
+                None => results.push(ItemResult::skipped(item, WHEN_FALSE)),
             }
         }
         Ok(results)
@@ -329,14 +335,15 @@ impl TaskContext<'_> {
         &self,
         task: &Task,
         host: &HostState,
-        todo: &[(Option<Value>, Value, bool)],
+        todo: &[(Option<LoopItem>, Value, bool)],
     ) -> Option<(Vec<Prepared>, Vec<Probe>)> {
         let wanted: Vec<&Value> = todo
             .iter()
             .filter(|(_, _, wanted)| *wanted)
             .map(|(_, vars, _)| vars)
             .collect();
-        if wanted.len() < 2 || task.retries.is_some() || task.until.is_some() {
+        let paused = task.loop_control.pause.is_some_and(|seconds| seconds > 0.0);
+        if wanted.len() < 2 || task.retries.is_some() || task.until.is_some() || paused {
             return None;
         }
         let prepared = wanted
@@ -351,12 +358,36 @@ impl TaskContext<'_> {
         Some((prepared, probes))
     }
 
+    /// The task's params rendered with `vars`, except those the module
+    /// evaluates itself (`debug`'s `var`, `assert`'s `that`).
+    fn render_params(&self, task: &Task, vars: &Value) -> Result<Value, String> {
+        let raw = fleet_modules::expression_params(&task.module);
+        let (Value::Object(params), false) = (&task.params, raw.is_empty()) else {
+            return self
+                .templater
+                .render_value(&task.params, vars)
+                .map_err(|e| e.to_string());
+        };
+        let mut rendered = Map::new();
+        for (key, value) in params {
+            if raw.contains(&key.as_str()) {
+                rendered.insert(key.clone(), value.clone());
+                continue;
+            }
+            let value = self
+                .templater
+                .render_value(value, vars)
+                .map_err(|e| e.to_string())?;
+            if value.as_str() != Some(fleet_playbook::OMIT) {
+                rendered.insert(key.clone(), value);
+            }
+        }
+        Ok(Value::Object(rendered))
+    }
+
     /// Renders the params for one item and builds its module.
     fn prepare(&self, task: &Task, host: &HostState, vars: &Value) -> Result<Prepared, String> {
-        let params = self
-            .templater
-            .render_value(&task.params, vars)
-            .map_err(|e| e.to_string())?;
+        let params = self.render_params(task, vars)?;
         let controller = PlayController {
             play: self.play,
             role_dir: task.role_dir.as_deref(),
@@ -396,11 +427,27 @@ impl TaskContext<'_> {
         task: &Task,
         host: &HostState,
         vars: &Value,
-        item: Option<Value>,
+        item: Option<LoopItem>,
         prepared: &Prepared,
         mut probe: Option<Probe>,
     ) -> Result<ItemResult, String> {
         let (module, ctx) = (prepared.module.as_ref(), &prepared.ctx);
+        if module.verbosity() > self.options.verbosity {
+            return Ok(ItemResult::skipped(
+                item,
+                "skipped: verbosity threshold not met",
+            ));
+        }
+        if let Some(wait) = module.controller_wait() {
+            let name = self
+                .templater
+                .render_str(&task.name, vars)
+                .unwrap_or_else(|_| task.name.clone());
+            let outcome = pause(wait, &name, self.options.interactive, self.cancel).await;
+            let mut paused = ItemResult::from_outcome(outcome, item);
+            self.apply_overrides(task, vars, &mut paused)?;
+            return Ok(paused);
+        }
         let attempts = task.retries.map_or(1, |retries| retries + 1);
         let mut attempt = 0;
         loop {
@@ -465,6 +512,14 @@ impl TaskContext<'_> {
         Ok(())
     }
 
+    /// Waits `seconds`, or until the run is interrupted.
+    async fn wait(&self, seconds: f64) {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs_f64(seconds)) => {}
+            () = self.cancel.cancelled() => {}
+        }
+    }
+
     fn eval_with_result(
         &self,
         expr: &str,
@@ -486,119 +541,30 @@ impl TaskContext<'_> {
     }
 }
 
+/// What a host that ran `task` for others (`run_once`, `once_per`) gives
+/// them: its registered result, and the variables a `set_fact` set, as
+/// Ansible gives a `run_once` `set_fact` to every host.
+pub fn shared_vars(task: &Task, host: &HostState) -> Vec<(String, Value)> {
+    let facts = match (&task.params, task.module.as_str()) {
+        (Value::Object(params), "set_fact") => params
+            .keys()
+            .filter(|name| *name != "cacheable")
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    task.register
+        .iter()
+        .cloned()
+        .chain(facts)
+        .filter_map(|name| Some((name.clone(), host.registered.get(&name)?.clone())))
+        .collect()
+}
+
 /// A module built for one item, with how to run it.
 struct Prepared {
     module: Box<dyn Module>,
     ctx: RunContext,
-}
-
-/// One loop item's outcome.
-struct ItemResult {
-    item: Option<Value>,
-    outcome: ModuleOutcome,
-    skipped: bool,
-    changed_by_module: bool,
-}
-
-impl ItemResult {
-    fn skipped(item: Option<Value>) -> ItemResult {
-        ItemResult {
-            item,
-            outcome: ModuleOutcome {
-                status: Status::Skipped,
-                rc: None,
-                stdout: String::new(),
-                stderr: String::new(),
-                diff: None,
-                msg: Some("skipped: `when` is false".into()),
-                data: Map::new(),
-            },
-            skipped: true,
-            changed_by_module: false,
-        }
-    }
-
-    fn from_outcome(outcome: ModuleOutcome, item: Option<Value>) -> ItemResult {
-        let changed_by_module = outcome.status == Status::Changed;
-        ItemResult {
-            item,
-            outcome,
-            skipped: false,
-            changed_by_module,
-        }
-    }
-
-    /// The value `register` stores, shaped like Ansible's.
-    fn registered(&self) -> Value {
-        let out = &self.outcome;
-        let mut map = out.data.clone();
-        map.insert("changed".into(), json!(out.status == Status::Changed));
-        map.insert("failed".into(), json!(out.status == Status::Failed));
-        map.insert("skipped".into(), json!(self.skipped));
-        map.insert("rc".into(), json!(out.rc));
-        map.insert("stdout".into(), json!(out.stdout.trim_end_matches('\n')));
-        map.insert("stderr".into(), json!(out.stderr.trim_end_matches('\n')));
-        map.insert(
-            "stdout_lines".into(),
-            json!(out.stdout.lines().collect::<Vec<_>>()),
-        );
-        map.insert("msg".into(), json!(out.msg));
-        if let Some(item) = &self.item {
-            map.insert("item".into(), item.clone());
-        }
-        Value::Object(map)
-    }
-}
-
-/// Folds loop items into one result: failed if any failed, else changed if
-/// any changed, else ok (skipped when every item was skipped).
-fn summarize(items: Vec<ItemResult>, result: &mut TaskResult) -> (Value, Status) {
-    let statuses: Vec<Status> = items.iter().map(|i| i.outcome.status).collect();
-    let status = [
-        Status::Unreachable,
-        Status::Failed,
-        Status::Changed,
-        Status::Ok,
-    ]
-    .into_iter()
-    .find(|wanted| statuses.contains(wanted))
-    .unwrap_or(Status::Skipped);
-    let mut diffs = Vec::new();
-    let mut msgs = Vec::new();
-    for item in &items {
-        result.stdout.push_str(&item.outcome.stdout);
-        result.stderr.push_str(&item.outcome.stderr);
-        result.rc = item.outcome.rc.or(result.rc);
-        diffs.extend(item.outcome.diff.clone());
-        msgs.extend(item.outcome.msg.clone());
-    }
-    result.diff = (!diffs.is_empty()).then(|| diffs.join(""));
-    msgs.dedup();
-    result.msg = (!msgs.is_empty()).then(|| msgs.join("; "));
-    let registered = match items.as_slice() {
-        [single] if single.item.is_none() => single.registered(),
-        _ => json!({
-            "changed": status == Status::Changed,
-            "failed": status == Status::Failed,
-            "skipped": status == Status::Skipped,
-            "results": items.iter().map(ItemResult::registered).collect::<Vec<_>>(),
-        }),
-    };
-    (registered, status)
-}
-
-fn hide_output(result: &mut TaskResult) {
-    for text in [&mut result.stdout, &mut result.stderr] {
-        if !text.is_empty() {
-            *text = HIDDEN.into();
-        }
-    }
-    if result.diff.is_some() {
-        result.diff = Some(HIDDEN.into());
-    }
-    if result.msg.is_some() {
-        result.msg = Some(HIDDEN.into());
-    }
 }
 
 #[cfg(test)]

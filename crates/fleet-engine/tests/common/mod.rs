@@ -137,6 +137,18 @@ pub fn run_cancelled_when(
     playbook: &str,
     cancel_when: impl Fn(&Scratch) -> bool,
 ) -> Run {
+    run_with(scratch, inventory, playbook, cancel_when, |_| {})
+}
+
+/// Like [`run_cancelled_when`], with the run's options changed by `tweak`
+/// (`-v`, `--check`…).
+pub fn run_with(
+    scratch: &Scratch,
+    inventory: &Inventory,
+    playbook: &str,
+    cancel_when: impl Fn(&Scratch) -> bool,
+    tweak: impl FnOnce(&mut ApplyOptions),
+) -> Run {
     let path = scratch.path("playbook.yaml");
     std::fs::write(&path, playbook).expect("write playbook");
     let mut known_vars: BTreeSet<String> = BTreeSet::new();
@@ -155,7 +167,7 @@ pub fn run_cancelled_when(
         .iter()
         .map(|play| (play, play_hosts(inventory, play, &limit).expect("hosts")))
         .collect();
-    let apply = ApplyOptions {
+    let mut apply = ApplyOptions {
         groups: inventory
             .groups()
             .iter()
@@ -163,6 +175,7 @@ pub fn run_cancelled_when(
             .collect(),
         ..ApplyOptions::default()
     };
+    tweak(&mut apply);
     let client = Client::new(SshOptions {
         known_hosts: scratch.path("known_hosts"),
         ssh_config: Some(scratch.path("ssh_config")),

@@ -1,17 +1,21 @@
 //! One file per module: its params struct, its probe and its plan.
 
 pub mod apt;
+pub mod assert;
 pub mod authorized_key;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod debug;
+pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod group;
 pub mod lineinfile;
+pub mod pause;
 pub mod pip;
 pub mod release;
+pub mod set_fact;
 pub mod shell;
 pub mod stat;
 pub mod sysctl;
@@ -33,10 +37,13 @@ mod path_facts;
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use serde_json::Value;
+
     use crate::{Controller, ModuleError};
 
-    /// A controller with one file, `files/motd` ("hello\n"), and templates
-    /// that render to their own name.
+    /// A controller with one file, `files/motd` ("hello\n"), templates
+    /// that render to their own name, one variable, `motd` ("hello motd"),
+    /// and conditions that hold when they read `true`.
     pub struct NoFiles;
 
     impl Controller for NoFiles {
@@ -51,6 +58,12 @@ pub(crate) mod tests {
         }
         fn render_template(&self, src: &str) -> Result<String, ModuleError> {
             Ok(format!("rendered {src}\n"))
+        }
+        fn condition(&self, expression: &str) -> Result<bool, ModuleError> {
+            Ok(expression.trim() == "true")
+        }
+        fn variable(&self, expression: &str) -> Result<Option<Value>, ModuleError> {
+            Ok((expression == "motd").then(|| Value::String("hello motd".into())))
         }
     }
 }

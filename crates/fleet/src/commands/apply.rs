@@ -2,6 +2,7 @@
 //! would change.
 
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use fleet_engine::{ApplyOptions, CancellationToken, Counts, play_hosts, run_playbook};
@@ -34,6 +35,7 @@ pub async fn apply(
         check: args.check || check_only,
         diff: args.diff || check_only,
         tags: args.tags.clone(),
+        verbosity: args.verbose,
     };
     let (counts, interrupted) = run_file(run, ssh, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
@@ -79,6 +81,8 @@ pub struct PlaybookRun<'a> {
     /// Keep the diffs in the results.
     pub diff: bool,
     pub tags: Vec<String>,
+    /// The count of `-v`.
+    pub verbosity: u8,
 }
 
 /// Loads and validates the playbook, lets `transform` reshape it, runs it
@@ -127,6 +131,8 @@ pub async fn run_file(
             .iter()
             .map(|group| (group.name.clone(), group.hosts.clone().into()))
             .collect(),
+        verbosity: run.verbosity,
+        interactive: std::io::stdin().is_terminal(),
     };
     let client = Client::new(secrets::ssh_options(ssh)?)?;
 
