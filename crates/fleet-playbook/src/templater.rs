@@ -163,6 +163,10 @@ impl Templater {
             env.set_syntax(syntax);
         }
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        // Jinja2 has no `debug()` global: without this, an undefined
+        // variable named `debug` would be minijinja's function, which is
+        // true, and `debug | default(false)` would be on.
+        env.remove_global("debug");
         filters::register(&mut env);
         Templater { env }
     }
