@@ -386,26 +386,25 @@ impl TaskContext<'_> {
         if item.outcome.status == Status::Unreachable {
             return Ok(());
         }
-        if let Some(expr) = &task.changed_when
-            && item.outcome.status != Status::Failed
-        {
-            let changed = self.eval_with_result(expr, task, vars, item)?;
-            item.outcome.status = if changed { Status::Changed } else { Status::Ok };
+        // As in Ansible, `changed_when` is evaluated on a failed result
+        // too: it decides the status when `failed_when` clears the failure.
+        if let Some(expr) = &task.changed_when {
+            item.changed = self.eval_with_result(expr, task, vars, item)?;
         }
-        if let Some(expr) = &task.failed_when {
-            if self.eval_with_result(expr, task, vars, item)? {
-                item.outcome.status = Status::Failed;
-                item.outcome
-                    .msg
-                    .get_or_insert_with(|| "failed_when condition met".into());
-            } else if item.outcome.status == Status::Failed {
-                item.outcome.status = if item.changed_by_module {
-                    Status::Changed
-                } else {
-                    Status::Ok
-                };
-            }
+        let failed = match &task.failed_when {
+            Some(expr) => self.eval_with_result(expr, task, vars, item)?,
+            None => item.outcome.status == Status::Failed,
+        };
+        if failed && item.outcome.status != Status::Failed {
+            item.outcome
+                .msg
+                .get_or_insert_with(|| "failed_when condition met".into());
         }
+        item.outcome.status = match (failed, item.changed) {
+            (true, _) => Status::Failed,
+            (false, true) => Status::Changed,
+            (false, false) => Status::Ok,
+        };
         Ok(())
     }
 
@@ -441,7 +440,9 @@ struct ItemResult {
     item: Option<Value>,
     outcome: ModuleOutcome,
     skipped: bool,
-    changed_by_module: bool,
+    /// Ansible's `changed`, which a failed result has too (a command that
+    /// ran and exited non-zero); `changed_when` sets it.
+    changed: bool,
 }
 
 impl ItemResult {
@@ -456,19 +457,21 @@ impl ItemResult {
                 diff: None,
                 msg: Some("skipped: `when` is false".into()),
                 data: Map::new(),
+                failed_after_change: false,
             },
             skipped: true,
-            changed_by_module: false,
+            changed: false,
         }
     }
 
     fn from_outcome(outcome: ModuleOutcome, item: Option<Value>) -> ItemResult {
-        let changed_by_module = outcome.status == Status::Changed;
+        let changed = outcome.status == Status::Changed
+            || (outcome.status == Status::Failed && outcome.failed_after_change);
         ItemResult {
             item,
             outcome,
             skipped: false,
-            changed_by_module,
+            changed,
         }
     }
 
@@ -476,7 +479,7 @@ impl ItemResult {
     fn registered(&self) -> Value {
         let out = &self.outcome;
         let mut map = out.data.clone();
-        map.insert("changed".into(), json!(out.status == Status::Changed));
+        map.insert("changed".into(), json!(self.changed));
         map.insert("failed".into(), json!(out.status == Status::Failed));
         map.insert("skipped".into(), json!(self.skipped));
         map.insert("rc".into(), json!(out.rc));
