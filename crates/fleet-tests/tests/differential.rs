@@ -104,6 +104,7 @@ fn fleet_converges_hosts_like_ansible_core() {
             });
         }
     });
+    runners::remove_control_path_dir();
     let mut verdicts = verdicts.into_inner().unwrap();
     verdicts.sort_by(|a, b| a.name.cmp(&b.name));
     let documented: usize = verdicts.iter().map(|v| v.documented.len()).sum();
@@ -190,12 +191,21 @@ fn converge_both(
     scratch: &Path,
 ) -> Result<(Vec<Diff>, Vec<String>), String> {
     let lab = Lab::get();
-    for host in [&pair.ansible, &pair.fleet] {
+    let prepare = |host: &str| -> Result<(), String> {
         hostside(host, "reset", &case.touches)?;
-        if let Some(script) = &case.setup {
-            twins::setup(host, script)?;
+        match &case.setup {
+            Some(script) => twins::setup(host, script),
+            None => Ok(()),
         }
-    }
+    };
+    std::thread::scope(|scope| {
+        let ansible = scope.spawn(|| prepare(&pair.ansible));
+        let fleet = prepare(&pair.fleet);
+        ansible
+            .join()
+            .expect("preparing the ansible twin")
+            .and(fleet)
+    })?;
     let (a_address, f_address) = (lab.address(&pair.ansible), lab.address(&pair.fleet));
     let (mut diffs, mut errors) = (Vec::new(), Vec::new());
     for run in 1..=case.runs {
@@ -208,18 +218,24 @@ fn converge_both(
             let log = scratch.join(format!("run{run}-{tool}.log"));
             std::fs::write(&log, &ran.log).expect("write log");
             if ran.code != case.exit {
+                let failures = ran.failures();
+                let failed = match failures.as_str() {
+                    "" => String::new(),
+                    _ => format!("; failed: {failures}"),
+                };
                 errors.push(format!(
-                    "run {run}: {tool} exited {}, the case expects {} (case.yml `exit`); failed: {}",
-                    ran.code,
-                    case.exit,
-                    ran.failures()
+                    "run {run}: {tool} exited {}, the case expects {} (case.yml `exit`){failed}",
+                    ran.code, case.exit
                 ));
             }
         }
         diffs.extend(compare::runs(run, &ansible, &fleet));
-        let a_state = hostside(&pair.ansible, "state", &case.touches)?;
-        let f_state = hostside(&pair.fleet, "state", &case.touches)?;
-        diffs.extend(compare::states(run, &a_state, &f_state));
+        let (a_state, f_state) = std::thread::scope(|scope| {
+            let ansible = scope.spawn(|| hostside(&pair.ansible, "state", &case.touches));
+            let fleet = hostside(&pair.fleet, "state", &case.touches);
+            (ansible.join().expect("reading the ansible twin"), fleet)
+        });
+        diffs.extend(compare::states(run, &a_state?, &f_state?));
     }
     Ok((diffs, errors))
 }

@@ -52,6 +52,27 @@ fn ansible_playbook() -> &'static Path {
     })
 }
 
+/// Where ansible's ssh keeps its master connections: one folder per test
+/// process, short enough for a socket path, so that a master left from an
+/// earlier lab (same addresses, other host keys) is never reused.
+static CONTROL_PATH_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+fn control_path_dir() -> &'static Path {
+    CONTROL_PATH_DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("fleet-diff-cp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the ssh control folder");
+        dir
+    })
+}
+
+/// Removes the master connections' folder; the masters themselves exit
+/// after 30 s without a client.
+pub fn remove_control_path_dir() {
+    if let Some(dir) = CONTROL_PATH_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// Runs the case's playbook with ansible-core on `address`.
 pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
     let lab = Lab::get();
@@ -74,6 +95,7 @@ pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
         "deprecation_warnings = False".into(),
         "[ssh_connection]".into(),
         "pipelining = True".into(),
+        format!("control_path_dir = {}", control_path_dir().display()),
         format!(
             "ssh_args = -F /dev/null -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=30s \
              -o StrictHostKeyChecking=yes -o UserKnownHostsFile={}",
