@@ -22,6 +22,9 @@ pub struct ModuleOutcome {
     pub msg: Option<String>,
     /// Extra values for `register` (e.g. `stat`).
     pub data: Map<String, Value>,
+    /// The module failed after changing the host: a command that ran and
+    /// exited non-zero (see `Module::failed_run_changed`).
+    pub failed_after_change: bool,
 }
 
 impl ModuleOutcome {
@@ -34,6 +37,7 @@ impl ModuleOutcome {
             diff: None,
             msg: None,
             data: Map::new(),
+            failed_after_change: false,
         }
     }
 
@@ -389,6 +393,7 @@ fn finish(
         outcome.rc = Some(failed.rc);
     }
     if let Err(err) = module.outcome(&outputs) {
+        outcome.failed_after_change = module.failed_run_changed();
         outcome.status = Status::Failed;
         outcome.msg = Some(match err {
             ModuleError::StepFailed { rc, .. } => format!("a command failed (rc={rc})"),

@@ -69,6 +69,15 @@ pub trait Module: std::fmt::Debug + Send + Sync {
         None
     }
 
+    /// Whether a run that [`Module::outcome`] fails still changed the host.
+    /// A command that ran did whatever it did, so Ansible's result says
+    /// `changed: true` for it whatever its exit code, and a `failed_when`
+    /// that clears the failure leaves it `changed`. Other modules' failed
+    /// steps count as no change.
+    fn failed_run_changed(&self) -> bool {
+        false
+    }
+
     /// Checks what the steps printed once they ran. The default fails the
     /// task when a step exited non-zero.
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {

@@ -188,6 +188,10 @@ impl Templater {
         // Python's methods on strings, maps and lists: `name.split('.')`,
         // `cfg.items()`, `cfg.get('port', 80)`, `path.startswith('/')`.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        // Jinja2 has no `debug()` global: without this, an undefined
+        // variable named `debug` would be minijinja's function, which is
+        // true, and `debug | default(false)` would be on.
+        env.remove_global("debug");
         filters::register(&mut env);
         serialize::register(&mut env);
         filters_data::register(&mut env);

@@ -56,6 +56,18 @@ fn undefined_variables_are_errors_naming_the_variable() {
 }
 
 #[test]
+fn a_variable_named_like_a_minijinja_only_global_is_undefined_as_in_jinja2() {
+    let templater = Templater::new();
+    let off = templater.render_str("{{ debug | default(false) }}", &json!({}));
+    assert_eq!(off.unwrap(), "False");
+    assert_eq!(render("{{ debug }}"), "False");
+    assert_eq!(
+        render("{{ range(2) | list }} {{ dict(a=1).a }}"),
+        "[0, 1] 1"
+    );
+}
+
+#[test]
 fn default_works_with_undefined_under_strict() {
     assert_eq!(render("{{ missing | default('x') }}"), "x");
     assert_eq!(render("{{ missing | d('y') }}"), "y");

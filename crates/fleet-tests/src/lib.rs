@@ -67,7 +67,7 @@ impl Lab {
                 .map_or_else(|| repo_root().join("inventories/lab.yaml"), PathBuf::from);
             let inventory = Inventory::load(&inventory_path).unwrap_or_else(|err| {
                 panic!(
-                    "no lab: {err}\nstart one with `tests/lab/lab up 8` (see tests/lab/README.md)"
+                    "no lab: {err}\nstart one with `tests/lab/lab up 17` (see tests/lab/README.md)"
                 )
             });
             Lab {

@@ -16,7 +16,9 @@ pub(super) struct ItemResult {
     pub item: Option<LoopItem>,
     pub outcome: ModuleOutcome,
     pub skipped: bool,
-    pub changed_by_module: bool,
+    /// Ansible's `changed`, which a failed result has too (a command that
+    /// ran and exited non-zero); `changed_when` sets it.
+    pub changed: bool,
 }
 
 impl ItemResult {
@@ -31,19 +33,21 @@ impl ItemResult {
                 diff: None,
                 msg: Some(reason.into()),
                 data: Map::new(),
+                failed_after_change: false,
             },
             skipped: true,
-            changed_by_module: false,
+            changed: false,
         }
     }
 
     pub fn from_outcome(outcome: ModuleOutcome, item: Option<LoopItem>) -> ItemResult {
-        let changed_by_module = outcome.status == Status::Changed;
+        let changed = outcome.status == Status::Changed
+            || (outcome.status == Status::Failed && outcome.failed_after_change);
         ItemResult {
             item,
             outcome,
             skipped: false,
-            changed_by_module,
+            changed,
         }
     }
 
@@ -81,7 +85,7 @@ impl ItemResult {
     pub fn registered(&self) -> Value {
         let out = &self.outcome;
         let mut map = out.data.clone();
-        map.insert("changed".into(), json!(out.status == Status::Changed));
+        map.insert("changed".into(), json!(self.changed));
         map.insert("failed".into(), json!(out.status == Status::Failed));
         map.insert("skipped".into(), json!(self.skipped));
         map.insert("rc".into(), json!(out.rc));

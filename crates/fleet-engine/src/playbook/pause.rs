@@ -88,6 +88,7 @@ fn outcome(status: Status, msg: String) -> ModuleOutcome {
         diff: None,
         msg: Some(msg),
         data: serde_json::Map::new(),
+        failed_after_change: false,
     }
 }
 

@@ -489,26 +489,25 @@ impl TaskContext<'_> {
         if item.outcome.status == Status::Unreachable {
             return Ok(());
         }
-        if let Some(expr) = &task.changed_when
-            && item.outcome.status != Status::Failed
-        {
-            let changed = self.eval_with_result(expr, task, vars, item)?;
-            item.outcome.status = if changed { Status::Changed } else { Status::Ok };
+        // As in Ansible, `changed_when` is evaluated on a failed result
+        // too: it decides the status when `failed_when` clears the failure.
+        if let Some(expr) = &task.changed_when {
+            item.changed = self.eval_with_result(expr, task, vars, item)?;
         }
-        if let Some(expr) = &task.failed_when {
-            if self.eval_with_result(expr, task, vars, item)? {
-                item.outcome.status = Status::Failed;
-                item.outcome
-                    .msg
-                    .get_or_insert_with(|| "failed_when condition met".into());
-            } else if item.outcome.status == Status::Failed {
-                item.outcome.status = if item.changed_by_module {
-                    Status::Changed
-                } else {
-                    Status::Ok
-                };
-            }
+        let failed = match &task.failed_when {
+            Some(expr) => self.eval_with_result(expr, task, vars, item)?,
+            None => item.outcome.status == Status::Failed,
+        };
+        if failed && item.outcome.status != Status::Failed {
+            item.outcome
+                .msg
+                .get_or_insert_with(|| "failed_when condition met".into());
         }
+        item.outcome.status = match (failed, item.changed) {
+            (true, _) => Status::Failed,
+            (false, true) => Status::Changed,
+            (false, false) => Status::Ok,
+        };
         Ok(())
     }
 

@@ -7,7 +7,14 @@ use serde_json::Value;
 use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 use fleet_shell::split_words;
 
-pub const PARAMS: &[&str] = &["cmd", "chdir", "creates", "removes", "stdin"];
+pub const PARAMS: &[&str] = &[
+    "cmd",
+    "chdir",
+    "creates",
+    "removes",
+    "stdin",
+    "stdin_add_newline",
+];
 
 /// Params shared by `command` and `shell`.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +27,13 @@ pub struct CommandParams {
     /// Skip when this path does not exist.
     pub removes: Option<String>,
     pub stdin: Option<String>,
+    /// Append a newline to a non-empty `stdin`, as Ansible does by default.
+    #[serde(default = "yes")]
+    pub stdin_add_newline: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What runs: the program and its words (`command`), or the operator's
@@ -108,10 +122,20 @@ impl Module for Command {
             });
         }
         let step = match &self.params.stdin {
-            Some(text) => Step::run_with_stdin(self.script(), text.clone().into_bytes()),
+            Some(text) => {
+                let mut bytes = text.clone().into_bytes();
+                if self.params.stdin_add_newline && !bytes.is_empty() {
+                    bytes.push(b'\n');
+                }
+                Step::run_with_stdin(self.script(), bytes)
+            }
             None => Step::run(self.script()),
         };
         Ok(Plan::change(vec![step]))
+    }
+
+    fn failed_run_changed(&self) -> bool {
+        true
     }
 
     /// The command's own exit code is the task's: the engine reports it.
@@ -179,10 +203,13 @@ mod tests {
     }
 
     #[test]
-    fn stdin_reaches_the_program() {
+    fn stdin_reaches_the_program_with_a_newline_added_as_in_ansible() {
         let module = command(json!({"cmd": "cat", "stdin": "$(id) 'x'\n"}));
         let plan = module.plan(&Probe::default()).unwrap();
-        assert_eq!(run_step("", &plan.steps[0]).stdout, "$(id) 'x'\n");
+        assert_eq!(run_step("", &plan.steps[0]).stdout, "$(id) 'x'\n\n");
+        let module = command(json!({"cmd": "cat", "stdin": "as is", "stdin_add_newline": false}));
+        let plan = module.plan(&Probe::default()).unwrap();
+        assert_eq!(run_step("", &plan.steps[0]).stdout, "as is");
     }
 
     #[test]

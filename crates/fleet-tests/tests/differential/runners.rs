@@ -1,0 +1,207 @@
+//! The two tools, each run on its own twin with the same playbook, and
+//! what each reported per task.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use fleet_tests::{Lab, code, events, repo_root};
+use serde_json::{Map, Value, json};
+
+use crate::case::Case;
+
+/// The inventory name of the host in both tools' inventories, so that
+/// `inventory_hostname` is the same on both twins.
+pub const HOST: &str = "twin";
+
+/// One task's result on the host, as either tool reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub task: String,
+    pub status: String,
+    /// The result's message (ansible: the `msg` value; fleet: its text).
+    pub msg: Option<Value>,
+    /// ansible-core said the task's action is `debug`.
+    pub debug: bool,
+}
+
+/// One run of a playbook by one tool.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub outcomes: Vec<Outcome>,
+    /// stdout and stderr, for the report when something differs.
+    pub log: String,
+}
+
+/// `ansible-playbook` from the venv that `tests/differential/ansible-venv`
+/// installs (once, cached like the lab image).
+fn ansible_playbook() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let script = repo_root().join("tests/differential/ansible-venv");
+        let output = Command::new(&script).output().expect("ansible-venv runs");
+        assert!(
+            output.status.success(),
+            "{} failed:\n{}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let bin = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        Path::new(&bin).join("ansible-playbook")
+    })
+}
+
+/// Where ansible's ssh keeps its master connections: one folder per test
+/// process, short enough for a socket path, so that a master left from an
+/// earlier lab (same addresses, other host keys) is never reused.
+static CONTROL_PATH_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+fn control_path_dir() -> &'static Path {
+    CONTROL_PATH_DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("fleet-diff-cp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the ssh control folder");
+        dir
+    })
+}
+
+/// Removes the master connections' folder; the masters themselves exit
+/// after 30 s without a client.
+pub fn remove_control_path_dir() {
+    if let Some(dir) = CONTROL_PATH_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Runs the case's playbook with ansible-core on `address`.
+pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
+    let lab = Lab::get();
+    let mut host = case.host_vars.clone();
+    host.insert("ansible_host".into(), json!(address));
+    let inventory = scratch.join("ansible-inventory.yml");
+    write_json(&inventory, &json!({"all": {"hosts": {HOST: host}}}));
+    let config = scratch.join("ansible.cfg");
+    let plugins = repo_root().join("tests/differential/callback_plugins");
+    let text = [
+        "[defaults]".to_string(),
+        "stdout_callback = fleet_diff".into(),
+        format!("callback_plugins = {}", plugins.display()),
+        "gathering = explicit".into(),
+        "host_key_checking = True".into(),
+        "remote_user = root".into(),
+        format!("private_key_file = {}", lab.key().display()),
+        "interpreter_python = /usr/bin/python3".into(),
+        "retry_files_enabled = False".into(),
+        "deprecation_warnings = False".into(),
+        "[ssh_connection]".into(),
+        "pipelining = True".into(),
+        format!("control_path_dir = {}", control_path_dir().display()),
+        format!(
+            "ssh_args = -F /dev/null -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=30s \
+             -o StrictHostKeyChecking=yes -o UserKnownHostsFile={}",
+            lab.known_hosts().display()
+        ),
+    ]
+    .join("\n");
+    std::fs::write(&config, text + "\n").expect("write ansible.cfg");
+    let output = Command::new(ansible_playbook())
+        .arg("-i")
+        .arg(&inventory)
+        .arg(case.playbook())
+        .current_dir(scratch)
+        .env("ANSIBLE_CONFIG", &config)
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .output()
+        .expect("ansible-playbook runs");
+    let outcomes = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| {
+            let event: Value = serde_json::from_str(line)
+                .unwrap_or_else(|err| panic!("the fleet_diff callback printed {line}: {err}"));
+            let debug = matches!(
+                event["action"].as_str(),
+                Some("debug" | "ansible.builtin.debug")
+            );
+            Outcome {
+                task: text_of(&event["task"]),
+                status: text_of(&event["status"]),
+                msg: Some(event["msg"].clone()).filter(|msg| !msg.is_null()),
+                debug,
+            }
+        })
+        .collect();
+    finish(&output, outcomes)
+}
+
+/// Runs the case's playbook with fleet on `address`.
+pub fn fleet(case: &Case, address: &str, scratch: &Path) -> Run {
+    let lab = Lab::get();
+    let mut host = case.host_vars.clone();
+    host.insert("address".into(), json!(address));
+    let inventory = scratch.join("fleet-inventory.yaml");
+    let mut vars = Map::new();
+    vars.insert("user".into(), json!("root"));
+    vars.insert("identity_file".into(), json!(lab.key()));
+    write_json(
+        &inventory,
+        &json!({"all": {"vars": vars, "hosts": {HOST: host}}}),
+    );
+    let output = lab
+        .fleet_with("apply", &inventory)
+        .arg(case.playbook())
+        .args(["--format", "json"])
+        .current_dir(scratch)
+        .output()
+        .expect("fleet runs");
+    let outcomes = events(&output.stdout)
+        .into_iter()
+        .filter(|event| event["event"] == "task_result" && event["host"] == HOST)
+        .map(|event| Outcome {
+            task: text_of(&event["task"]),
+            status: text_of(&event["status"]),
+            msg: event.get("msg").cloned(),
+            debug: false,
+        })
+        .collect();
+    finish(&output, outcomes)
+}
+
+impl Run {
+    /// The failed tasks and their messages, for a report.
+    pub fn failures(&self) -> String {
+        self.outcomes
+            .iter()
+            .filter(|outcome| outcome.status == "failed")
+            .map(|outcome| match &outcome.msg {
+                Some(Value::String(msg)) => format!("{}: {msg}", outcome.task),
+                Some(msg) => format!("{}: {msg}", outcome.task),
+                None => outcome.task.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn finish(output: &Output, outcomes: Vec<Outcome>) -> Run {
+    Run {
+        code: code(output),
+        outcomes,
+        log: format!(
+            "stdout:\n{}stderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+/// JSON is YAML, so one writer serves both inventories.
+fn write_json(path: &Path, value: &Value) {
+    let text = serde_json::to_string_pretty(value).expect("JSON");
+    std::fs::write(path, text + "\n").expect("write inventory");
+}
+
+fn text_of(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
