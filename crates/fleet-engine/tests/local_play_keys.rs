@@ -100,3 +100,29 @@ fn play_environment_and_module_defaults_reach_the_tasks() {
         Some(format!("hello task {}\n", scratch.path("work").display()))
     );
 }
+
+#[test]
+fn check_mode_true_only_checks_a_task_in_a_real_run() {
+    let scratch = Scratch::new("check-mode");
+    let inventory = scratch.inventory(&["h1:"]);
+    let file = |name: &str| format!("{{{{ tmp }}}}/{name}");
+    let playbook = format!(
+        r#"
+- hosts: all
+  tasks:
+    - copy: {{content: "x\n", dest: "{checked}"}}
+      check_mode: true
+    - block:
+        - copy: {{content: "x\n", dest: "{in_block}"}}
+      check_mode: true
+    - copy: {{content: "x\n", dest: "{real}"}}
+"#,
+        checked = file("checked"),
+        in_block = file("in-block"),
+        real = file("real"),
+    );
+    let run = run(&scratch, &inventory, &playbook);
+    assert!(!scratch.exists("checked") && !scratch.exists("in-block"));
+    assert_eq!(scratch.read("real").as_deref(), Some("x\n"));
+    assert_eq!(run.counts().changed, 3);
+}

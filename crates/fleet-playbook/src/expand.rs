@@ -415,6 +415,9 @@ fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
     if task.become_user.is_none() {
         task.become_user.clone_from(&scope.become_user);
     }
+    if task.check_mode.is_none() {
+        task.check_mode = scope.check_mode;
+    }
     if task.delegate_to.is_none() {
         task.delegate_to.clone_from(&scope.delegate_to);
     }
@@ -434,7 +437,6 @@ fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
             &mut task.ignore_errors,
         ),
         ("no_log", scope.no_log, &mut task.no_log),
-        ("check_mode", scope.check_mode, &mut task.check_mode),
         ("run_once", scope.run_once, &mut task.run_once),
     ];
     for (key, inherited, flag) in flags {

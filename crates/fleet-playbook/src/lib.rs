@@ -194,9 +194,10 @@ pub struct Task {
     /// other hosts with the same value.
     pub once_per: Option<String>,
     pub no_log: bool,
-    /// `false` runs the task for real even in check mode (Ansible's
-    /// `check_mode: false`), for commands that only read. Default `true`.
-    pub check_mode: bool,
+    /// `Some(false)` runs the task for real even in check mode, for
+    /// commands that only read; `Some(true)` only checks, even in a real
+    /// run (Ansible's `check_mode:`). `None` follows the run.
+    pub check_mode: Option<bool>,
     /// Variables exported to the module's commands; values are templates.
     pub environment: Vec<(String, String)>,
     /// Seconds.

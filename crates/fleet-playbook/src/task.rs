@@ -88,7 +88,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         run_once: false,
         once_per: None,
         no_log: false,
-        check_mode: true,
+        check_mode: None,
         environment: Vec::new(),
         timeout: None,
         delegate_to: None,
@@ -136,7 +136,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
                 )?);
             }
             "no_log" => task.no_log = f.bool(value, name)?,
-            "check_mode" => task.check_mode = f.bool(value, name)?,
+            "check_mode" => task.check_mode = Some(f.bool(value, name)?),
             "retries" => task.retries = Some(f.count(value, name)?),
             "delay" => task.delay = Some(f.number(value, name, 0.0)?),
             "timeout" => task.timeout = Some(read_timeout(f, value)?),

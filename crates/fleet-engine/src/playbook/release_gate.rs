@@ -28,7 +28,7 @@ pub fn deploy_task(play: &Play) -> Option<&Task> {
 pub fn info_task(deploy: &Task, name: &str, register: &str) -> Task {
     let mut task = derived(deploy, name, Derived::Info);
     task.register = Some(register.to_string());
-    task.check_mode = false;
+    task.check_mode = Some(false);
     task
 }
 

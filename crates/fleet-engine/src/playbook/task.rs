@@ -410,7 +410,7 @@ impl TaskContext<'_> {
             .collect::<Result<Vec<_>, String>>()?;
         let ctx = RunContext {
             r#become: self.r#become(task, host),
-            check: self.options.check && task.check_mode,
+            check: task.check_mode.unwrap_or(self.options.check),
             timeout: task
                 .timeout
                 .map(Duration::from_secs_f64)
