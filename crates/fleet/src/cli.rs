@@ -120,14 +120,17 @@ pub struct PlaybookArgs {
     #[arg(value_name = "PLAYBOOK")]
     pub playbook: PathBuf,
     /// Change nothing: report what would change (`fleet check` implies it).
-    #[arg(long)]
+    #[arg(short = 'C', long)]
     pub check: bool,
     /// Show unified diffs of file content and attribute changes.
-    #[arg(long)]
+    #[arg(short = 'D', long)]
     pub diff: bool,
     /// Run only tasks with one of these tags (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    #[arg(short = 't', long, value_delimiter = ',', value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Leave out tasks with one of these tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub skip_tags: Vec<String>,
     /// Extra vars: `key=value`, a JSON object, or `@file.json`; they win over every other var.
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,

@@ -10,6 +10,7 @@ mod blocks;
 mod controller;
 mod facts;
 mod release_gate;
+mod tags;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +30,7 @@ use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
 pub use facts::{FACTS_SCRIPT, parse_facts};
+pub use tags::TagFilter;
 pub use task::ApplyOptions;
 use task::{HostState, TaskContext};
 
@@ -595,12 +597,7 @@ impl Run<'_> {
     }
 
     fn selected(&self, play: &Play, task: &Task) -> bool {
-        let wanted = &self.options.tags;
-        let mut tags = task.tags.iter().chain(&play.tags);
-        if task.tags.iter().any(|tag| tag == "never") {
-            return tags.any(|tag| tag != "never" && wanted.contains(tag));
-        }
-        wanted.is_empty() || tags.any(|tag| tag == "always" || wanted.contains(tag))
+        self.options.tag_filter().selects(play, task)
     }
 }
 

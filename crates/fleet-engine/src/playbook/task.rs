@@ -9,6 +9,7 @@ use fleet_ssh::{Become, Secret};
 use serde_json::{Map, Value, json};
 
 use super::controller::PlayController;
+use super::tags::TagFilter;
 use crate::connection::Connection;
 use crate::events::{Status, TaskResult};
 use crate::module_run::{
@@ -22,10 +23,22 @@ pub struct ApplyOptions {
     pub diff: bool,
     /// Run only tasks with one of these tags (empty: all tasks).
     pub tags: Vec<String>,
+    /// Then leave out tasks with one of these tags (see [`TagFilter`]).
+    pub skip_tags: Vec<String>,
     pub extra_vars: Map<String, Value>,
     pub become_password: Option<Secret>,
     /// Every inventory group's host names: the `groups` var.
     pub groups: Map<String, Value>,
+}
+
+impl ApplyOptions {
+    /// The run's `--tags` and `--skip-tags`.
+    pub fn tag_filter(&self) -> TagFilter<'_> {
+        TagFilter {
+            tags: &self.tags,
+            skip_tags: &self.skip_tags,
+        }
+    }
 }
 
 /// What one host carries from task to task within a run.

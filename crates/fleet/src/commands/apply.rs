@@ -5,13 +5,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use fleet_engine::{ApplyOptions, CancellationToken, Counts, play_hosts, run_playbook};
-use fleet_inventory::Inventory;
-use fleet_playbook::{LoadOptions, Playbook};
+use fleet_inventory::{Host, Inventory};
+use fleet_playbook::{LoadOptions, Play, Playbook};
 use fleet_ssh::Client;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::cli::{PlaybookArgs, Selection, SshArgs};
+use crate::commands::extra_vars::parse_extra_vars;
 use crate::commands::run::{OnInterrupt, cancel_on_signal};
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -34,6 +35,7 @@ pub async fn apply(
         check: args.check || check_only,
         diff: args.diff || check_only,
         tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
     };
     let (counts, interrupted) = run_file(run, ssh, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
@@ -79,17 +81,37 @@ pub struct PlaybookRun<'a> {
     /// Keep the diffs in the results.
     pub diff: bool,
     pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
 }
 
-/// Loads and validates the playbook, lets `transform` reshape it, runs it
-/// on the selected hosts and reports every event. Returns the counts and
-/// whether the run was interrupted. Every error is raised before a host is
-/// contacted.
-pub async fn run_file(
-    run: PlaybookRun<'_>,
-    ssh: &SshArgs,
+/// A validated playbook with its inventory: everything known before a
+/// host is contacted.
+pub struct Loaded {
+    pub inventory: Inventory,
+    /// The hosts `-l` selects.
+    pub limit: BTreeSet<String>,
+    pub extra_vars: Map<String, Value>,
+    pub playbook: Playbook,
+}
+
+impl Loaded {
+    /// Each play with the hosts it runs on; a pattern that selects none is
+    /// bad input.
+    pub fn plays(&self) -> Result<Vec<(&Play, Vec<&Host>)>, CliError> {
+        let mut plays = Vec::with_capacity(self.playbook.plays.len());
+        for play in &self.playbook.plays {
+            plays.push((play, play_hosts(&self.inventory, play, &self.limit)?));
+        }
+        Ok(plays)
+    }
+}
+
+/// Loads the inventory and the playbook, validates both and lets
+/// `transform` reshape the playbook. Contacts no host.
+pub fn load(
+    run: &PlaybookRun<'_>,
     transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
-) -> Result<(Counts, bool), CliError> {
+) -> Result<Loaded, CliError> {
     let inventory = Inventory::load(&run.selection.inventory)?;
     let limit: BTreeSet<String> = inventory
         .select(&run.selection.limit)?
@@ -111,17 +133,45 @@ pub async fn run_file(
         template_dirs: template_dirs(run.playbook),
     };
     let playbook = transform(fleet_playbook::load(run.playbook, &load_options)?)?;
-    let mut plays = Vec::with_capacity(playbook.plays.len());
-    for play in &playbook.plays {
-        plays.push((play, play_hosts(&inventory, play, &limit)?));
-    }
+    let loaded = Loaded {
+        inventory,
+        limit,
+        extra_vars,
+        playbook,
+    };
+    loaded.plays()?;
+    Ok(loaded)
+}
+
+/// Loads and validates the playbook, lets `transform` reshape it, runs it
+/// on the selected hosts and reports every event. Returns the counts and
+/// whether the run was interrupted. Every error is raised before a host is
+/// contacted.
+pub async fn run_file(
+    run: PlaybookRun<'_>,
+    ssh: &SshArgs,
+    transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
+) -> Result<(Counts, bool), CliError> {
+    let loaded = load(&run, transform)?;
+    execute(&loaded, run, ssh).await
+}
+
+/// Runs a loaded playbook on its hosts and reports every event.
+pub async fn execute(
+    loaded: &Loaded,
+    run: PlaybookRun<'_>,
+    ssh: &SshArgs,
+) -> Result<(Counts, bool), CliError> {
+    let plays = loaded.plays()?;
     let options = ApplyOptions {
         check: run.check,
         diff: run.diff,
         tags: run.tags,
-        extra_vars,
+        skip_tags: run.skip_tags,
+        extra_vars: loaded.extra_vars.clone(),
         become_password: secrets::become_password(run.ask_become_pass)?,
-        groups: inventory
+        groups: loaded
+            .inventory
             .groups()
             .iter()
             .map(|group| (group.name.clone(), group.hosts.clone().into()))
@@ -132,9 +182,10 @@ pub async fn run_file(
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone(), OnInterrupt::FinishInFlight);
     let (sender, mut receiver) = mpsc::unbounded_channel();
-    let mut reporter = report::for_format(run.selection.format, limit.len());
+    let mut reporter = report::for_format(run.selection.format, loaded.limit.len());
+    let playbook = &loaded.playbook;
     let runner = async {
-        let counts = run_playbook(&client, &plays, &playbook, &options, &sender, &cancel).await;
+        let counts = run_playbook(&client, &plays, playbook, &options, &sender, &cancel).await;
         drop(sender);
         counts
     };
@@ -173,66 +224,4 @@ fn template_dirs(playbook: &Path) -> Vec<PathBuf> {
         dirs.push(cwd);
     }
     dirs
-}
-
-/// `-e key=value` (a string), `-e '{"key": [1, 2]}'` (JSON) or
-/// `-e @vars.json`; later ones win.
-fn parse_extra_vars(specs: &[String]) -> Result<Map<String, Value>, CliError> {
-    let mut vars = Map::new();
-    for spec in specs {
-        let parsed = if let Some(path) = spec.strip_prefix('@') {
-            let text = std::fs::read_to_string(path)
-                .map_err(|err| CliError::Usage(format!("-e @{path}: {err}")))?;
-            json_object(&text, spec)?
-        } else if spec.trim_start().starts_with('{') {
-            json_object(spec, spec)?
-        } else {
-            let (key, value) = spec.split_once('=').ok_or_else(|| {
-                CliError::Usage(format!(
-                    "-e {spec}: expected key=value, a JSON object or @file"
-                ))
-            })?;
-            let key = key.trim();
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(CliError::Usage(format!(
-                    "-e {spec}: `{key}` is not a variable name"
-                )));
-            }
-            Map::from_iter([(key.to_string(), Value::String(value.to_string()))])
-        };
-        vars.extend(parsed);
-    }
-    Ok(vars)
-}
-
-fn json_object(text: &str, spec: &str) -> Result<Map<String, Value>, CliError> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(CliError::Usage(format!(
-            "-e {spec}: expected a JSON object"
-        ))),
-        Err(err) => Err(CliError::Usage(format!("-e {spec}: {err}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn extra_vars_take_pairs_and_json_later_wins() {
-        let specs = [
-            "app=shop".to_string(),
-            r#"{"app": "mall", "n": [1]}"#.to_string(),
-            "x=a=b".to_string(),
-        ];
-        let vars = parse_extra_vars(&specs).unwrap();
-        assert_eq!(
-            Value::Object(vars),
-            json!({"app": "mall", "n": [1], "x": "a=b"})
-        );
-        assert!(parse_extra_vars(&["novalue".to_string()]).is_err());
-        assert!(parse_extra_vars(&["bad key=1".to_string()]).is_err());
-    }
 }

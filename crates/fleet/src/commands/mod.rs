@@ -1,4 +1,5 @@
 pub mod apply;
+pub mod extra_vars;
 pub mod inventory;
 pub mod release;
 pub mod run;

@@ -57,6 +57,7 @@ async fn run(
         // unlock's, the lock it removes.
         diff: true,
         tags: Vec::new(),
+        skip_tags: Vec::new(),
     };
     let (counts, interrupted) = run_file(run, ssh, |playbook| {
         let mut playbook = release_tasks_only(playbook, derived)?;
