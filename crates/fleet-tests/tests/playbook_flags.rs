@@ -26,12 +26,36 @@ const LOCAL_INVENTORY: &str = "all:
         db1:
 ";
 
+/// The same hosts over SSH at addresses where nothing answers (TEST-NET-1):
+/// a command that contacted one would fail or time out, not exit 0.
+const UNREACHABLE_INVENTORY: &str = "all:
+  children:
+    web:
+      hosts:
+        web1: {address: 192.0.2.11}
+        web2: {address: 192.0.2.12}
+    db:
+      hosts:
+        db1: {address: 192.0.2.21}
+";
+
 impl Case {
     fn new(test: &str, playbook: &str) -> Case {
+        Case::with_inventory(test, LOCAL_INVENTORY, playbook)
+    }
+
+    fn with_inventory(test: &str, inventory: &str, playbook: &str) -> Case {
         let dir = scratch_dir(&format!("playbook_flags_{test}"));
-        std::fs::write(dir.join("inventory.yaml"), LOCAL_INVENTORY).unwrap();
+        std::fs::write(dir.join("inventory.yaml"), inventory).unwrap();
         std::fs::write(dir.join("playbook.yaml"), playbook).unwrap();
         Case { dir }
+    }
+
+    /// Writes `text` to `name` in the scratch dir.
+    fn write(&self, name: &str, text: &str) {
+        let path = self.dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
 
     /// `fleet COMMAND -i inventory.yaml playbook.yaml ARGS`, run in the
@@ -59,6 +83,14 @@ impl Case {
             .map(|result| result["task"].as_str().unwrap().to_string())
             .collect()
     }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 fn task_results(output: &Output) -> Vec<Value> {
@@ -139,4 +171,123 @@ fn tags_take_ansible_special_names() {
         case.ran_on("db1", &["--tags", "untagged"]),
         ["untagged check"]
     );
+}
+
+/// `TAGGED` with a role, for the listings: no host is contacted.
+fn listing_case(test: &str) -> Case {
+    let playbook = TAGGED.replace(
+        "  tasks:\n    - name: untagged check",
+        "  roles:\n    - {role: app, tags: [app]}\n  tasks:\n    - name: untagged check",
+    );
+    let case = Case::with_inventory(test, UNREACHABLE_INVENTORY, &playbook);
+    case.write(
+        "roles/app/tasks/main.yaml",
+        "- name: app folder\n  command: \"true\"\n",
+    );
+    case
+}
+
+/// `fleet apply ARGS` and `fleet check ARGS` print the same and exit 0.
+fn inspect(case: &Case, args: &[&str]) -> String {
+    let output = case.fleet("apply", args);
+    assert_exit(&output, 0);
+    let check = case.fleet("check", args);
+    assert_exit(&check, 0);
+    assert_eq!(stdout(&check), stdout(&output), "fleet check {args:?}");
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    stdout(&output)
+}
+
+#[test]
+fn syntax_check_validates_and_prints_the_playbook() {
+    let case = listing_case("syntax_check");
+    assert_eq!(
+        inspect(&case, &["--syntax-check", "-K"]),
+        "\nplaybook: playbook.yaml\n"
+    );
+    let json = inspect(&case, &["--syntax-check", "--format", "json"]);
+    assert_eq!(
+        events(json.as_bytes()),
+        [serde_json::json!({"event": "playbook", "path": "playbook.yaml"})]
+    );
+    case.write(
+        "playbook.yaml",
+        "- hosts: web\n  tasks:\n    - name: typo\n      comand: \"true\"\n",
+    );
+    let output = case.fleet("apply", &["--syntax-check"]);
+    assert_exit(&output, 4);
+    assert!(output.stdout.is_empty());
+    let text = stderr(&output);
+    assert!(text.starts_with("error: playbook.yaml:4:7: "), "{text}");
+    assert!(text.contains("hint: "), "{text}");
+    // The inventory is validated too, and so is each play's pattern.
+    case.write("playbook.yaml", "- hosts: nosuchgroup\n  tasks: []\n");
+    let output = case.fleet("apply", &["--syntax-check"]);
+    assert_exit(&output, 4);
+    assert!(stderr(&output).starts_with("error: playbook.yaml:1:10: "));
+    case.write("inventory.yaml", "all:\n  hostz: {}\n");
+    assert_exit(&case.fleet("check", &["--syntax-check"]), 4);
+}
+
+#[test]
+fn list_hosts_prints_each_play_s_pattern_and_hosts() {
+    let case = listing_case("list_hosts");
+    insta::assert_snapshot!("list_hosts", inspect(&case, &["--list-hosts"]));
+    let limited = inspect(&case, &["--list-hosts", "-l", "web2,db1"]);
+    assert!(
+        limited.contains("    pattern: web\n    hosts (1):\n      web2\n"),
+        "{limited}"
+    );
+}
+
+#[test]
+fn list_tasks_prints_the_tasks_that_would_run_with_their_tags() {
+    let case = listing_case("list_tasks");
+    insta::assert_snapshot!("list_tasks", inspect(&case, &["--list-tasks"]));
+    let selected = inspect(&case, &["--list-tasks", "-t", "release,app"]);
+    insta::assert_snapshot!("list_tasks_selected", selected);
+    let skipped = inspect(&case, &["--list-tasks", "--skip-tags", "always,db"]);
+    assert!(!skipped.contains("warm cache") && !skipped.contains("migrate"));
+    assert!(skipped.contains("      packages\tTAGS: [packages, web]\n"));
+}
+
+#[test]
+fn list_tags_prints_every_tag_never_ones_included() {
+    let case = listing_case("list_tags");
+    insta::assert_snapshot!("list_tags", inspect(&case, &["--list-tags"]));
+    let everything = inspect(&case, &["--list-hosts", "--list-tasks", "--list-tags"]);
+    insta::assert_snapshot!("list_everything", everything);
+}
+
+#[test]
+fn listings_are_ndjson_with_format_json() {
+    let case = listing_case("list_json");
+    let text = inspect(
+        &case,
+        &[
+            "--list-hosts",
+            "--list-tasks",
+            "--list-tags",
+            "--format",
+            "json",
+        ],
+    );
+    let events = events(text.as_bytes());
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["event"], "playbook");
+    assert_eq!(
+        events[1],
+        serde_json::json!({
+            "event": "play", "number": 1, "name": "web servers", "pattern": "web",
+            "tags": ["web"], "hosts": ["web1", "web2"],
+            "tasks": [
+                {"name": "packages", "tags": ["packages", "web"]},
+                {"name": "migrate", "tags": ["db", "release", "web"]},
+                {"name": "warm cache", "tags": ["always", "web"]},
+                {"name": "back up now", "tags": ["backup", "never", "web"]},
+            ],
+            "task_tags": ["always", "backup", "db", "never", "packages", "release", "web"],
+        })
+    );
+    assert_eq!(events[2]["tasks"][0]["name"], "app : app folder");
 }

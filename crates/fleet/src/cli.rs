@@ -137,6 +137,34 @@ pub struct PlaybookArgs {
     /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
     #[arg(short = 'K', long)]
     pub ask_become_pass: bool,
+    #[command(flatten)]
+    pub inspect: Inspect,
+}
+
+/// `ansible-playbook`'s ways to look at a playbook without running it:
+/// each loads and validates the playbook and the inventory, and contacts
+/// no host.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Inspect {
+    /// Only validate the playbook and inventory and print `playbook: PATH` (no host is contacted).
+    #[arg(long)]
+    pub syntax_check: bool,
+    /// List each play's host pattern and hosts, without running (no host is contacted).
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// List each play's tasks that would run, with their tags (no host is contacted).
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List the tags of each play's tasks (no host is contacted).
+    #[arg(long)]
+    pub list_tags: bool,
+}
+
+impl Inspect {
+    /// Whether the playbook is only looked at, not run.
+    pub fn any(self) -> bool {
+        self.syntax_check || self.list_hosts || self.list_tasks || self.list_tags
+    }
 }
 
 #[derive(Debug, Args)]

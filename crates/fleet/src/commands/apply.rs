@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::{PlaybookArgs, Selection, SshArgs};
 use crate::commands::extra_vars::parse_extra_vars;
+use crate::commands::listing;
 use crate::commands::run::{OnInterrupt, cancel_on_signal};
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -37,11 +38,18 @@ pub async fn apply(
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
     };
-    let (counts, interrupted) = run_file(run, ssh, |mut playbook| {
+    let loaded = load(&run, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
         Ok(playbook)
-    })
-    .await?;
+    })?;
+    if args.inspect.any() {
+        let selected = listing::Selected {
+            tags: &args.tags,
+            skip_tags: &args.skip_tags,
+        };
+        return listing::print(&loaded, args.inspect, &selected, args.selection.format);
+    }
+    let (counts, interrupted) = execute(&loaded, run, ssh).await?;
     let exit = Exit::from_counts(&counts, interrupted);
     Ok(
         if check_only && exit == Exit::Success && counts.changed > 0 {
