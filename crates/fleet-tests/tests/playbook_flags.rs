@@ -249,6 +249,16 @@ fn list_tasks_prints_the_tasks_that_would_run_with_their_tags() {
     let skipped = inspect(&case, &["--list-tasks", "--skip-tags", "always,db"]);
     assert!(!skipped.contains("warm cache") && !skipped.contains("migrate"));
     assert!(skipped.contains("      packages\tTAGS: [packages, web]\n"));
+    // As in Ansible, --start-at-task does not shorten the list; it is
+    // still checked.
+    assert_eq!(
+        inspect(&case, &["--list-tasks", "--start-at-task", "migrate"]),
+        inspect(&case, &["--list-tasks"])
+    );
+    assert_exit(
+        &case.fleet("apply", &["--list-tasks", "--start-at-task", "nothing"]),
+        4,
+    );
 }
 
 #[test]
@@ -290,4 +300,74 @@ fn listings_are_ndjson_with_format_json() {
         })
     );
     assert_eq!(events[2]["tasks"][0]["name"], "app : app folder");
+}
+
+#[test]
+fn start_at_task_skips_the_tasks_before_it_across_plays() {
+    let case = Case::new("start_at_task", TAGGED);
+    assert_eq!(
+        case.ran_on("web1", &["--start-at-task", "migrate"]),
+        ["migrate", "warm cache"]
+    );
+    assert_eq!(
+        case.ran_on("db1", &["--start-at-task", "migrate"]),
+        ["untagged check"]
+    );
+    // A glob; the first play does not start at all.
+    let output = case.fleet(
+        "apply",
+        &["--start-at-task", "untagged*", "--format", "json"],
+    );
+    assert_exit(&output, 0);
+    let plays: Vec<Value> = events(&output.stdout)
+        .into_iter()
+        .filter(|event| event["event"] == "play_start")
+        .map(|event| event["name"].clone())
+        .collect();
+    assert_eq!(plays, ["database"]);
+    assert_eq!(task_results(&output).len(), 1);
+    // Among the tasks --tags selects.
+    assert_eq!(
+        case.ran_on("web1", &["-t", "packages", "--start-at-task", "*a*"]),
+        ["packages", "warm cache"]
+    );
+}
+
+#[test]
+fn start_at_task_matches_a_role_task_by_its_own_name() {
+    let case = listing_case("start_at_role");
+    case.write("inventory.yaml", LOCAL_INVENTORY);
+    assert_eq!(
+        case.ran_on("db1", &["--start-at-task", "app folder"]),
+        ["app : app folder", "untagged check"]
+    );
+    assert_eq!(
+        case.ran_on("db1", &["--start-at-task", "app : app folder"]),
+        ["app : app folder", "untagged check"]
+    );
+}
+
+#[test]
+fn start_at_task_that_matches_nothing_is_refused_before_any_host_is_contacted() {
+    let case = listing_case("start_at_nothing");
+    for (name, hint) in [
+        ("migrat", "hint: did you mean `migrate`? "),
+        (
+            "back up now",
+            "hint: the tasks it names are left out by --tags or --skip-tags",
+        ),
+    ] {
+        let output = case.fleet("apply", &["--start-at-task", name]);
+        assert_exit(&output, 4);
+        assert!(output.stdout.is_empty(), "{}", stdout(&output));
+        let text = stderr(&output);
+        assert!(
+            text.starts_with(&format!(
+                "error: --start-at-task {name:?}: no task of playbook.yaml"
+            )),
+            "{text}"
+        );
+        assert!(text.contains(hint), "{text}");
+        assert_exit(&case.fleet("check", &["--start-at-task", name]), 4);
+    }
 }

@@ -131,6 +131,9 @@ pub struct PlaybookArgs {
     /// Leave out tasks with one of these tags (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "TAG")]
     pub skip_tags: Vec<String>,
+    /// Start at the first task with this name (or matching this glob), across plays.
+    #[arg(long, value_name = "NAME")]
+    pub start_at_task: Option<String>,
     /// Extra vars: `key=value`, a JSON object, or `@file.json`; they win over every other var.
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use fleet_engine::{ApplyOptions, CancellationToken, Counts, play_hosts, run_playbook};
+use fleet_engine::{ApplyOptions, CancellationToken, Counts, TagFilter, play_hosts, run_playbook};
 use fleet_inventory::{Host, Inventory};
 use fleet_playbook::{LoadOptions, Play, Playbook};
 use fleet_ssh::Client;
@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use crate::cli::{PlaybookArgs, Selection, SshArgs};
 use crate::commands::extra_vars::parse_extra_vars;
-use crate::commands::listing;
 use crate::commands::run::{OnInterrupt, cancel_on_signal};
+use crate::commands::{listing, start_at};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::report;
@@ -38,16 +38,23 @@ pub async fn apply(
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
     };
-    let loaded = load(&run, |mut playbook| {
+    let mut loaded = load(&run, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
         Ok(playbook)
     })?;
+    let filter = TagFilter {
+        tags: &args.tags,
+        skip_tags: &args.skip_tags,
+    };
+    let start = match &args.start_at_task {
+        Some(name) => Some(start_at::find(&loaded.playbook, name, filter)?),
+        None => None,
+    };
     if args.inspect.any() {
-        let selected = listing::Selected {
-            tags: &args.tags,
-            skip_tags: &args.skip_tags,
-        };
-        return listing::print(&loaded, args.inspect, &selected, args.selection.format);
+        return listing::print(&loaded, args.inspect, filter, args.selection.format);
+    }
+    if let Some(start) = start {
+        start_at::cut(&mut loaded.playbook, start);
     }
     let (counts, interrupted) = execute(&loaded, run, ssh).await?;
     let exit = Exit::from_counts(&counts, interrupted);

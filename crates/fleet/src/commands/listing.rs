@@ -14,14 +14,6 @@ use crate::commands::apply::Loaded;
 use crate::error::CliError;
 use crate::exit::Exit;
 
-/// What `--list-tags` and `--list-tasks` take from `--tags` and
-/// `--skip-tags`. As in Ansible, `--list-tags` without either lists the
-/// `never` tasks' tags too.
-pub struct Selected<'a> {
-    pub tags: &'a [String],
-    pub skip_tags: &'a [String],
-}
-
 /// One play as listed.
 struct Listed<'a> {
     number: usize,
@@ -31,10 +23,14 @@ struct Listed<'a> {
     tasks: Vec<(String, Vec<String>)>,
 }
 
+/// Prints what `inspect` asks for. `--list-tasks` and `--list-tags` show
+/// the tasks `selected` (from `--tags` and `--skip-tags`) keeps; as in
+/// Ansible, `--list-tags` without either flag lists the `never` tasks' tags
+/// too, and `--start-at-task` does not shorten the lists.
 pub fn print(
     loaded: &Loaded,
     inspect: Inspect,
-    selected: &Selected<'_>,
+    selected: TagFilter<'_>,
     format: Format,
 ) -> Result<Exit, CliError> {
     let every_tag = [NEVER.to_string(), "all".to_string()];
@@ -43,10 +39,7 @@ pub fn print(
             tags: &every_tag,
             skip_tags: &[],
         },
-        _ => TagFilter {
-            tags: selected.tags,
-            skip_tags: selected.skip_tags,
-        },
+        _ => selected,
     };
     let mut listed = Vec::new();
     for (index, (play, hosts)) in loaded.plays()?.into_iter().enumerate() {

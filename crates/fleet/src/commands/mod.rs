@@ -4,3 +4,4 @@ pub mod inventory;
 pub mod listing;
 pub mod release;
 pub mod run;
+pub mod start_at;
