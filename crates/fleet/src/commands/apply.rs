@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use crate::cli::{PlaybookArgs, Selection, SshArgs};
 use crate::commands::extra_vars::parse_extra_vars;
 use crate::commands::run::{OnInterrupt, cancel_on_signal};
-use crate::commands::{listing, start_at};
+use crate::commands::{become_flags, listing, load_inventory, start_at};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::report;
@@ -37,9 +37,11 @@ pub async fn apply(
         diff: args.diff || check_only,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
+        forks: args.forks,
     };
-    let mut loaded = load(&run, |mut playbook| {
+    let mut loaded = load(&run, ssh, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
+        become_flags::set_become(&mut playbook, args.r#become, args.become_user.as_ref());
         Ok(playbook)
     })?;
     let filter = TagFilter {
@@ -97,6 +99,9 @@ pub struct PlaybookRun<'a> {
     pub diff: bool,
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
+    /// `-f`: how many hosts may be connecting at once (see
+    /// [`secrets::connect_slots`]).
+    pub forks: Option<usize>,
 }
 
 /// A validated playbook with its inventory: everything known before a
@@ -125,9 +130,10 @@ impl Loaded {
 /// `transform` reshape the playbook. Contacts no host.
 pub fn load(
     run: &PlaybookRun<'_>,
+    ssh: &SshArgs,
     transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
 ) -> Result<Loaded, CliError> {
-    let inventory = Inventory::load(&run.selection.inventory)?;
+    let inventory = load_inventory(run.selection, ssh)?;
     let limit: BTreeSet<String> = inventory
         .select(&run.selection.limit)?
         .into_iter()
@@ -167,7 +173,7 @@ pub async fn run_file(
     ssh: &SshArgs,
     transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
 ) -> Result<(Counts, bool), CliError> {
-    let loaded = load(&run, transform)?;
+    let loaded = load(&run, ssh, transform)?;
     execute(&loaded, run, ssh).await
 }
 
@@ -192,7 +198,11 @@ pub async fn execute(
             .map(|group| (group.name.clone(), group.hosts.clone().into()))
             .collect(),
     };
-    let client = Client::new(secrets::ssh_options(ssh)?)?;
+    let mut ssh_options = secrets::ssh_options(ssh)?;
+    if let Some(forks) = run.forks {
+        ssh_options.max_concurrent_connects = secrets::connect_slots(forks, loaded.limit.len());
+    }
+    let client = Client::new(ssh_options)?;
 
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone(), OnInterrupt::FinishInFlight);

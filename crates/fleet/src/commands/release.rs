@@ -58,6 +58,7 @@ async fn run(
         diff: true,
         tags: Vec::new(),
         skip_tags: Vec::new(),
+        forks: None,
     };
     let (counts, interrupted) = run_file(run, ssh, |playbook| {
         let mut playbook = release_tasks_only(playbook, derived)?;
