@@ -183,6 +183,13 @@ pub enum Event {
         line: String,
     },
     TaskResult(TaskResult),
+    /// A command fleet is about to run on `host` for a task (`fleet apply
+    /// -vvv`; never for a `no_log` task). Payloads and secrets go to the
+    /// command's stdin, so they are not in it.
+    Command {
+        host: String,
+        command: String,
+    },
     RunDone {
         counts: Counts,
         duration_ms: u64,

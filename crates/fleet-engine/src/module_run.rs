@@ -8,8 +8,10 @@ use fleet_modules::{Cmd, Module, ModuleError, Probe, Script, Stdin, Step, StepOu
 use fleet_ssh::{Become, ExecOptions, SshError};
 use serde_json::{Map, Value};
 
+use tokio::sync::mpsc::UnboundedSender;
+
 use crate::connection::Connection;
-use crate::events::Status;
+use crate::events::{Event, Status};
 
 /// How one module run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +67,16 @@ pub struct RunContext {
     pub timeout: Option<Duration>,
     /// `environment:` exported before every script.
     pub environment: Vec<(String, String)>,
+    /// Where each command is reported before it runs (`-vvv`), if anywhere.
+    pub trace: Option<CommandTrace>,
+}
+
+/// Reports each command of a task before it runs, as [`Event::Command`].
+#[derive(Debug, Clone)]
+pub struct CommandTrace {
+    /// The host the task's results are reported under.
+    pub host: String,
+    pub events: UnboundedSender<Event>,
 }
 
 /// Probes, plans and applies `module` on the host behind `session` (SSH or
@@ -441,6 +453,12 @@ async fn exec(
     ctx: &RunContext,
 ) -> Result<StepOutput, SshError> {
     let script = with_environment(script, &ctx.environment)?;
+    if let Some(trace) = &ctx.trace {
+        let _ = trace.events.send(Event::Command {
+            host: trace.host.clone(),
+            command: script.as_str().to_owned(),
+        });
+    }
     let options = ExecOptions {
         r#become: ctx.r#become.clone(),
         stdin: stdin.map(|stdin| stdin.bytes().to_vec()),

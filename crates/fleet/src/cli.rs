@@ -161,6 +161,9 @@ pub struct PlaybookArgs {
     /// How many hosts may be connecting at the same moment (sets --connect-rate; 0: all).
     #[arg(short = 'f', long, value_name = "N")]
     pub forks: Option<usize>,
+    /// More output: -v each task's stdout and stderr, -vv how each host is reached, -vvv the commands run.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(flatten)]
     pub inspect: Inspect,
 }
@@ -292,12 +295,15 @@ mod tests {
 
     #[test]
     fn ansible_short_flags() {
-        let (apply, _) = apply(&["-C", "-D", "-t", "a,b", "-f", "5", "-l", "web"]);
-        let args = &apply.playbook;
+        let (parsed, _) = apply(&["-C", "-D", "-t", "a,b", "-f", "5", "-l", "web"]);
+        let args = &parsed.playbook;
         assert!(args.check && args.diff);
         assert_eq!(args.tags, ["a", "b"]);
         assert_eq!(args.forks, Some(5));
         assert_eq!(args.selection.limit, "web");
+        assert_eq!(args.verbose, 0);
+        assert_eq!(apply(&["-vvv"]).0.playbook.verbose, 3);
+        assert_eq!(apply(&["-v", "--verbose"]).0.playbook.verbose, 2);
         let cli = parse(&["run", "-i", "inv.yaml", "-f", "3", "--", "id"]).unwrap();
         let Command::Run(run) = cli.command else {
             panic!("not run");

@@ -268,6 +268,7 @@ impl Run<'_> {
             templater: self.templater,
             options: self.options,
             controller: &controller,
+            commands: self.options.show_commands.then_some(self.events),
         };
         let tasks: Vec<&Task> = play
             .tasks

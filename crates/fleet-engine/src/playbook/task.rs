@@ -10,10 +10,12 @@ use serde_json::{Map, Value, json};
 
 use super::controller::PlayController;
 use super::tags::TagFilter;
+use tokio::sync::mpsc::UnboundedSender;
+
 use crate::connection::Connection;
-use crate::events::{Status, TaskResult};
+use crate::events::{Event, Status, TaskResult};
 use crate::module_run::{
-    ModuleOutcome, RunContext, probe_many, run_module, run_probed, run_probed_many,
+    CommandTrace, ModuleOutcome, RunContext, probe_many, run_module, run_probed, run_probed_many,
 };
 
 /// Settings of the whole run that every task sees.
@@ -29,6 +31,9 @@ pub struct ApplyOptions {
     pub become_password: Option<Secret>,
     /// Every inventory group's host names: the `groups` var.
     pub groups: Map<String, Value>,
+    /// Report each command before it runs ([`Event::Command`], `-vvv`),
+    /// except for `no_log` tasks.
+    pub show_commands: bool,
 }
 
 impl ApplyOptions {
@@ -100,6 +105,8 @@ pub struct TaskContext<'a> {
     pub options: &'a ApplyOptions,
     /// Where `delegate_to: localhost` tasks run.
     pub controller: &'a Connection,
+    /// Where commands are reported before they run, with `show_commands`.
+    pub commands: Option<&'a UnboundedSender<Event>>,
 }
 
 const HIDDEN: &str = "output hidden by no_log";
@@ -398,6 +405,13 @@ impl TaskContext<'_> {
                 .map(Duration::from_secs_f64)
                 .or_else(|| module.default_timeout()),
             environment,
+            trace: self
+                .commands
+                .filter(|_| !task.no_log)
+                .map(|events| CommandTrace {
+                    host: host.name.clone(),
+                    events: events.clone(),
+                }),
         };
         Ok(Prepared { module, ctx })
     }

@@ -2,6 +2,7 @@
 //! would change.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use fleet_engine::{ApplyOptions, CancellationToken, Counts, TagFilter, play_hosts, run_playbook};
@@ -11,7 +12,7 @@ use fleet_ssh::Client;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::cli::{PlaybookArgs, Selection, SshArgs};
+use crate::cli::{Format, PlaybookArgs, Selection, SshArgs};
 use crate::commands::extra_vars::parse_extra_vars;
 use crate::commands::run::{OnInterrupt, cancel_on_signal};
 use crate::commands::{become_flags, listing, load_inventory, start_at};
@@ -38,6 +39,7 @@ pub async fn apply(
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         forks: args.forks,
+        verbosity: args.verbose,
     };
     let mut loaded = load(&run, ssh, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
@@ -102,6 +104,8 @@ pub struct PlaybookRun<'a> {
     /// `-f`: how many hosts may be connecting at once (see
     /// [`secrets::connect_slots`]).
     pub forks: Option<usize>,
+    /// `-v` counted: see `docs/cli.md`.
+    pub verbosity: u8,
 }
 
 /// A validated playbook with its inventory: everything known before a
@@ -197,6 +201,7 @@ pub async fn execute(
             .iter()
             .map(|group| (group.name.clone(), group.hosts.clone().into()))
             .collect(),
+        show_commands: run.verbosity >= 3,
     };
     let mut ssh_options = secrets::ssh_options(ssh)?;
     if let Some(forks) = run.forks {
@@ -207,7 +212,13 @@ pub async fn execute(
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone(), OnInterrupt::FinishInFlight);
     let (sender, mut receiver) = mpsc::unbounded_channel();
-    let mut reporter = report::for_format(run.selection.format, loaded.limit.len());
+    if run.verbosity >= 2 && run.selection.format == Format::Human {
+        let mut out = std::io::stdout().lock();
+        for line in report::connections::lines(&plays, ssh.identity.as_deref()) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    let mut reporter = report::for_format(run.selection.format, loaded.limit.len(), run.verbosity);
     let playbook = &loaded.playbook;
     let runner = async {
         let counts = run_playbook(&client, &plays, playbook, &options, &sender, &cancel).await;

@@ -59,6 +59,7 @@ async fn run(
         tags: Vec::new(),
         skip_tags: Vec::new(),
         forks: None,
+        verbosity: 0,
     };
     let (counts, interrupted) = run_file(run, ssh, |playbook| {
         let mut playbook = release_tasks_only(playbook, derived)?;

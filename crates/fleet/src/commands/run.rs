@@ -43,7 +43,7 @@ pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone(), OnInterrupt::StopInFlight);
     let (sender, mut receiver) = mpsc::unbounded_channel();
-    let mut reporter = report::for_format(args.selection.format, hosts.len());
+    let mut reporter = report::for_format(args.selection.format, hosts.len(), 0);
     let runner = async {
         let counts = run_adhoc(&client, &hosts, &command, &sender, &cancel).await;
         drop(sender);
