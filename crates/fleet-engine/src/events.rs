@@ -119,6 +119,14 @@ impl TaskResult {
     }
 }
 
+/// Reports each command of a task before it runs, as [`Event::Command`].
+#[derive(Debug, Clone)]
+pub struct CommandTrace {
+    /// The host the task's results are reported under.
+    pub host: String,
+    pub events: tokio::sync::mpsc::UnboundedSender<Event>,
+}
+
 /// Why a rolling play started no further batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -17,10 +17,10 @@ mod target;
 
 pub use adhoc::{AdhocCommand, run_adhoc};
 pub use connection::{Connection, runs_locally};
-pub use events::{Counts, Event, OutputStream, Status, StopReason, TaskResult};
+pub use events::{CommandTrace, Counts, Event, OutputStream, Status, StopReason, TaskResult};
 pub use lines::LineBuffer;
 pub use local::LocalShell;
-pub use module_run::{CommandTrace, ModuleOutcome, RunContext, probe_many, run_module, run_probed};
+pub use module_run::{ModuleOutcome, RunContext, probe_many, run_module, run_probed};
 pub use playbook::{
     ApplyOptions, FACTS_SCRIPT, TagFilter, batch_sizes, parse_facts, play_hosts, run_playbook,
     stop_reason,

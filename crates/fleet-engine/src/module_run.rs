@@ -8,10 +8,8 @@ use fleet_modules::{Cmd, Module, ModuleError, Probe, Script, Stdin, Step, StepOu
 use fleet_ssh::{Become, ExecOptions, SshError};
 use serde_json::{Map, Value};
 
-use tokio::sync::mpsc::UnboundedSender;
-
 use crate::connection::Connection;
-use crate::events::{Event, Status};
+use crate::events::{CommandTrace, Event, Status};
 
 /// How one module run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,14 +67,6 @@ pub struct RunContext {
     pub environment: Vec<(String, String)>,
     /// Where each command is reported before it runs (`-vvv`), if anywhere.
     pub trace: Option<CommandTrace>,
-}
-
-/// Reports each command of a task before it runs, as [`Event::Command`].
-#[derive(Debug, Clone)]
-pub struct CommandTrace {
-    /// The host the task's results are reported under.
-    pub host: String,
-    pub events: UnboundedSender<Event>,
 }
 
 /// Probes, plans and applies `module` on the host behind `session` (SSH or

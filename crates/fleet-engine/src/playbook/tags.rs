@@ -16,6 +16,8 @@
 
 use fleet_playbook::{Play, Task};
 
+use super::ApplyOptions;
+
 /// The `--tags` and `--skip-tags` of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TagFilter<'a> {
@@ -23,6 +25,16 @@ pub struct TagFilter<'a> {
     pub tags: &'a [String],
     /// Then leave out tasks with one of these.
     pub skip_tags: &'a [String],
+}
+
+impl ApplyOptions {
+    /// The run's `--tags` and `--skip-tags`.
+    pub fn tag_filter(&self) -> TagFilter<'_> {
+        TagFilter {
+            tags: &self.tags,
+            skip_tags: &self.skip_tags,
+        }
+    }
 }
 
 /// The tag of the tasks fleet adds to a play: never filtered out.

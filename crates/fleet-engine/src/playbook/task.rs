@@ -9,13 +9,12 @@ use fleet_ssh::{Become, Secret};
 use serde_json::{Map, Value, json};
 
 use super::controller::PlayController;
-use super::tags::TagFilter;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::connection::Connection;
-use crate::events::{Event, Status, TaskResult};
+use crate::events::{CommandTrace, Event, Status, TaskResult};
 use crate::module_run::{
-    CommandTrace, ModuleOutcome, RunContext, probe_many, run_module, run_probed, run_probed_many,
+    ModuleOutcome, RunContext, probe_many, run_module, run_probed, run_probed_many,
 };
 
 /// Settings of the whole run that every task sees.
@@ -25,7 +24,8 @@ pub struct ApplyOptions {
     pub diff: bool,
     /// Run only tasks with one of these tags (empty: all tasks).
     pub tags: Vec<String>,
-    /// Then leave out tasks with one of these tags (see [`TagFilter`]).
+    /// Then leave out tasks with one of these tags (see
+    /// [`TagFilter`](super::TagFilter)).
     pub skip_tags: Vec<String>,
     pub extra_vars: Map<String, Value>,
     pub become_password: Option<Secret>,
@@ -34,16 +34,6 @@ pub struct ApplyOptions {
     /// Report each command before it runs ([`Event::Command`], `-vvv`),
     /// except for `no_log` tasks.
     pub show_commands: bool,
-}
-
-impl ApplyOptions {
-    /// The run's `--tags` and `--skip-tags`.
-    pub fn tag_filter(&self) -> TagFilter<'_> {
-        TagFilter {
-            tags: &self.tags,
-            skip_tags: &self.skip_tags,
-        }
-    }
 }
 
 /// What one host carries from task to task within a run.
