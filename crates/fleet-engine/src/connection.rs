@@ -97,7 +97,7 @@ impl From<Session> for Connection {
 /// Whether `host` runs a play on the controller: the inventory's
 /// `connection` when it sets one, else the play's `connection` (as in
 /// Ansible, where a host's `ansible_connection` beats the play keyword).
-pub(crate) fn runs_locally(host: &Host, play: Option<PlayConnection>) -> bool {
+pub fn runs_locally(host: &Host, play: Option<PlayConnection>) -> bool {
     if host.vars.contains_key("connection") {
         return host.connection.transport == Transport::Local;
     }

@@ -119,6 +119,14 @@ impl TaskResult {
     }
 }
 
+/// Reports each command of a task before it runs, as [`Event::Command`].
+#[derive(Debug, Clone)]
+pub struct CommandTrace {
+    /// The host the task's results are reported under.
+    pub host: String,
+    pub events: tokio::sync::mpsc::UnboundedSender<Event>,
+}
+
 /// Why a rolling play started no further batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -183,6 +191,13 @@ pub enum Event {
         line: String,
     },
     TaskResult(TaskResult),
+    /// A command fleet is about to run on `host` for a task (`fleet apply
+    /// -vvv`; never for a `no_log` task). Payloads and secrets go to the
+    /// command's stdin, so they are not in it.
+    Command {
+        host: String,
+        command: String,
+    },
     RunDone {
         counts: Counts,
         duration_ms: u64,

@@ -16,13 +16,14 @@ mod playbook;
 mod target;
 
 pub use adhoc::{AdhocCommand, run_adhoc};
-pub use connection::Connection;
-pub use events::{Counts, Event, OutputStream, Status, StopReason, TaskResult};
+pub use connection::{Connection, runs_locally};
+pub use events::{CommandTrace, Counts, Event, OutputStream, Status, StopReason, TaskResult};
 pub use lines::LineBuffer;
 pub use local::LocalShell;
 pub use module_run::{ModuleOutcome, RunContext, probe_many, run_module, run_probed};
 pub use playbook::{
-    ApplyOptions, FACTS_SCRIPT, batch_sizes, parse_facts, play_hosts, run_playbook, stop_reason,
+    ApplyOptions, FACTS_SCRIPT, TagFilter, batch_sizes, parse_facts, play_hosts, run_playbook,
+    stop_reason,
 };
 pub use target::ssh_target;
 pub use tokio_util::sync::CancellationToken;

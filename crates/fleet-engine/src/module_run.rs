@@ -9,7 +9,7 @@ use fleet_ssh::{Become, ExecOptions, SshError};
 use serde_json::{Map, Value};
 
 use crate::connection::Connection;
-use crate::events::Status;
+use crate::events::{CommandTrace, Event, Status};
 
 /// How one module run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,8 @@ pub struct RunContext {
     pub timeout: Option<Duration>,
     /// `environment:` exported before every script.
     pub environment: Vec<(String, String)>,
+    /// Where each command is reported before it runs (`-vvv`), if anywhere.
+    pub trace: Option<CommandTrace>,
 }
 
 /// Probes, plans and applies `module` on the host behind `session` (SSH or
@@ -446,6 +448,12 @@ async fn exec(
     ctx: &RunContext,
 ) -> Result<StepOutput, SshError> {
     let script = with_environment(script, &ctx.environment)?;
+    if let Some(trace) = &ctx.trace {
+        let _ = trace.events.send(Event::Command {
+            host: trace.host.clone(),
+            command: script.as_str().to_owned(),
+        });
+    }
     let options = ExecOptions {
         r#become: ctx.r#become.clone(),
         stdin: stdin.map(|stdin| stdin.bytes().to_vec()),

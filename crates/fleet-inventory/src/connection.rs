@@ -21,7 +21,7 @@ use std::str::FromStr;
 use fleet_yaml::{Location, Node, YamlNode, location, message_quote};
 use serde_json::{Map, Value};
 
-use crate::error::{InventoryError, JumpError};
+use crate::error::{InventoryError, JumpError, UserNameError};
 
 /// The names of the connection vars.
 pub const CONNECTION_VARS: [&str; 7] = [
@@ -57,6 +57,43 @@ pub struct Connection {
     /// How commands reach the host: over SSH, or run on the controller
     /// itself (`connection: local`, Ansible's `ansible_connection=local`).
     pub transport: Transport,
+}
+
+/// A user name to log in as, or to become: not empty, no whitespace (what
+/// the `user` var accepts).
+///
+/// ```
+/// use fleet_inventory::UserName;
+/// let user: UserName = "deploy".parse().unwrap();
+/// assert_eq!(user.as_str(), "deploy");
+/// assert!("".parse::<UserName>().is_err());
+/// assert!("two words".parse::<UserName>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserName(String);
+
+impl UserName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for UserName {
+    type Err = UserNameError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if is_word(text) {
+            Ok(UserName(text.to_owned()))
+        } else {
+            Err(UserNameError(text.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for UserName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// The `connection` var: how commands reach a host.

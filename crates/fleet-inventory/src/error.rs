@@ -132,3 +132,8 @@ pub enum JumpError {
     #[error("the port `{0}` is not a number from 1 to 65535")]
     BadPort(String),
 }
+
+/// Why a text is not a [`UserName`](crate::UserName).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a user name: it must not be empty or contain whitespace")]
+pub struct UserNameError(pub String);

@@ -56,8 +56,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump, Transport};
-pub use error::{InventoryError, JumpError};
+pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump, Transport, UserName};
+pub use error::{InventoryError, JumpError, UserNameError};
 pub use fleet_yaml::Location;
 
 /// A loaded inventory: hosts in file order, and groups.
@@ -152,6 +152,19 @@ impl Inventory {
             host_index,
             group_index,
         })
+    }
+
+    /// Makes every host log in as `user` (`fleet -u USER`), over the `user`
+    /// the inventory sets anywhere and over ssh_config's `User`: the
+    /// host's connection and its resolved `user` var both say `user`. A
+    /// bastion's user (`jump`) is left alone, and a `connection: local` host
+    /// still runs as the user running fleet.
+    pub fn set_user(&mut self, user: &UserName) {
+        for host in &mut self.hosts {
+            host.connection.user = Some(user.as_str().to_owned());
+            host.vars
+                .insert("user".to_owned(), Value::String(user.as_str().to_owned()));
+        }
     }
 
     /// All hosts, in order of first appearance in the file.

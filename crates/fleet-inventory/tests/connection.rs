@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fleet_inventory::{Connection, Inventory, InventoryError, Jump, Transport};
+use fleet_inventory::{Connection, Inventory, InventoryError, Jump, Transport, UserName};
 
 fn parse_at(yaml: &str, origin: &str) -> Inventory {
     Inventory::parse(yaml, Path::new(origin)).unwrap_or_else(|err| panic!("{err}"))
@@ -210,4 +210,28 @@ fn load_reports_unreadable_files() {
         err.to_string()
             .starts_with("does/not/exist.yaml: cannot read the inventory: ")
     );
+}
+
+#[test]
+fn set_user_wins_over_every_user_the_inventory_sets() {
+    let yaml = "all:\n  vars: {user: root}\n  children:\n    web:\n      vars: {user: www}\n      hosts:\n        web1: {user: alice, jump: ops@bastion}\n        web2:\n    db:\n      hosts:\n        db1:\n";
+    let mut inventory = parse_at(yaml, "inv.yaml");
+    let deploy: UserName = "deploy".parse().unwrap();
+    inventory.set_user(&deploy);
+    for host in inventory.hosts() {
+        assert_eq!(
+            host.connection.user.as_deref(),
+            Some("deploy"),
+            "{}",
+            host.name
+        );
+        assert_eq!(host.vars["user"], "deploy", "{}", host.name);
+    }
+    let web1 = inventory.host("web1").unwrap();
+    assert_eq!(
+        web1.connection.jump.as_ref().unwrap().user.as_deref(),
+        Some("ops")
+    );
+    // Group vars stay as written.
+    assert_eq!(inventory.group("web").unwrap().vars["user"], "www");
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use fleet_inventory::UserName;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,8 +48,16 @@ pub struct SshArgs {
     /// always refused).
     #[arg(long, global = true)]
     pub accept_new: bool,
+    /// Log in to every host as USER, over the inventory's `user` and ssh_config's `User`.
+    #[arg(short = 'u', long, global = true, value_name = "USER")]
+    pub user: Option<UserName>,
     /// Private key to try after the inventory's `identity_file`.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        visible_aliases = ["private-key", "key-file"]
+    )]
     pub identity: Option<PathBuf>,
     /// ssh_config file [default: ~/.ssh/config]
     #[arg(long, global = true, value_name = "FILE")]
@@ -90,11 +99,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub selection: Selection,
     /// How many hosts run at once; 0 means every selected host.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(short = 'f', long, value_name = "N", default_value_t = 0)]
     pub forks: usize,
     /// Run the command as root through sudo.
     #[arg(short = 'b', long = "become")]
     pub r#become: bool,
+    /// The user `--become` runs the command as [default: root].
+    #[arg(long, value_name = "USER")]
+    pub become_user: Option<UserName>,
     /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
     #[arg(short = 'K', long)]
     pub ask_become_pass: bool,
@@ -120,24 +132,66 @@ pub struct PlaybookArgs {
     #[arg(value_name = "PLAYBOOK")]
     pub playbook: PathBuf,
     /// Change nothing: report what would change (`fleet check` implies it).
-    #[arg(long)]
+    #[arg(short = 'C', long)]
     pub check: bool,
     /// Show unified diffs of file content and attribute changes.
-    #[arg(long)]
+    #[arg(short = 'D', long)]
     pub diff: bool,
     /// Run only tasks with one of these tags (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    #[arg(short = 't', long, value_delimiter = ',', value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Leave out tasks with one of these tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub skip_tags: Vec<String>,
+    /// Start at the first task with this name (or matching this glob), across plays.
+    #[arg(long, value_name = "NAME")]
+    pub start_at_task: Option<String>,
     /// Extra vars: `key=value`, a JSON object, or `@file.json`; they win over every other var.
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,
     /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
     #[arg(short = 'K', long)]
     pub ask_become_pass: bool,
-    /// Verbosity, repeated for more (`-vv`): a `debug` task with
-    /// `verbosity: N` shows only with at least N.
+    /// Run every play through sudo, as if it said `become: true` (a task's `become: false` wins).
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
+    /// The user to become where neither the play nor the task names one [default: root].
+    #[arg(long, value_name = "USER")]
+    pub become_user: Option<UserName>,
+    /// How many hosts may be connecting at the same moment (sets --connect-rate; 0: all).
+    #[arg(short = 'f', long, value_name = "N")]
+    pub forks: Option<usize>,
+    /// More output: -v each task's stdout and stderr, -vv how each host is reached, -vvv the commands run.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    pub inspect: Inspect,
+}
+
+/// `ansible-playbook`'s ways to look at a playbook without running it:
+/// each loads and validates the playbook and the inventory, and contacts
+/// no host.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Inspect {
+    /// Only validate the playbook and inventory and print `playbook: PATH` (no host is contacted).
+    #[arg(long)]
+    pub syntax_check: bool,
+    /// List each play's host pattern and hosts, without running (no host is contacted).
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// List each play's tasks that would run, with their tags (no host is contacted).
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List the tags of each play's tasks (no host is contacted).
+    #[arg(long)]
+    pub list_tags: bool,
+}
+
+impl Inspect {
+    /// Whether the playbook is only looked at, not run.
+    pub fn any(self) -> bool {
+        self.syntax_check || self.list_hosts || self.list_tasks || self.list_tags
+    }
 }
 
 #[derive(Debug, Args)]
@@ -198,4 +252,62 @@ pub struct UnlockArgs {
     /// Prompt for the sudo password (or set FLEET_BECOME_PASSWORD).
     #[arg(short = 'K', long)]
     pub ask_become_pass: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("fleet").chain(args.iter().copied()))
+    }
+
+    fn apply(args: &[&str]) -> (ApplyArgs, SshArgs) {
+        let base = ["apply", "-i", "inv.yaml", "site.yaml"];
+        let cli = parse(&[&base[..], args].concat()).unwrap();
+        match cli.command {
+            Command::Apply(apply) => (apply, cli.ssh),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn private_key_and_key_file_are_the_identity() {
+        for flag in ["--identity", "--private-key", "--key-file"] {
+            let (_, ssh) = apply(&[flag, "keys/deploy"]);
+            assert_eq!(ssh.identity, Some(PathBuf::from("keys/deploy")), "{flag}");
+        }
+    }
+
+    #[test]
+    fn user_and_become_user_are_user_names() {
+        let (apply, ssh) = apply(&["-u", "alice", "-b", "--become-user", "app"]);
+        assert_eq!(ssh.user.as_ref().map(UserName::as_str), Some("alice"));
+        assert!(apply.playbook.r#become);
+        assert_eq!(
+            apply.playbook.become_user.as_ref().map(UserName::as_str),
+            Some("app")
+        );
+        let err = parse(&["inventory", "-i", "inv.yaml", "-u", "two words"]).unwrap_err();
+        assert!(err.to_string().contains("is not a user name"), "{err}");
+        assert!(parse(&["run", "-i", "inv.yaml", "--become-user", "", "--", "id"]).is_err());
+    }
+
+    #[test]
+    fn ansible_short_flags() {
+        let (parsed, _) = apply(&["-C", "-D", "-t", "a,b", "-f", "5", "-l", "web"]);
+        let args = &parsed.playbook;
+        assert!(args.check && args.diff);
+        assert_eq!(args.tags, ["a", "b"]);
+        assert_eq!(args.forks, Some(5));
+        assert_eq!(args.selection.limit, "web");
+        assert_eq!(args.verbose, 0);
+        assert_eq!(apply(&["-vvv"]).0.playbook.verbose, 3);
+        assert_eq!(apply(&["-v", "--verbose"]).0.playbook.verbose, 2);
+        let cli = parse(&["run", "-i", "inv.yaml", "-f", "3", "--", "id"]).unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("not run");
+        };
+        assert_eq!(run.forks, 3);
+    }
 }

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
                 commands::apply::apply(args.playbook, &cli.ssh, false, args.lock_wait).await
             }
             Command::Check(args) => commands::apply::apply(args, &cli.ssh, true, None).await,
-            Command::Inventory(args) => commands::inventory::show(args),
+            Command::Inventory(args) => commands::inventory::show(args, &cli.ssh),
             Command::Releases(args) => commands::release::releases(args, &cli.ssh).await,
             Command::Rollback(args) => commands::release::rollback(args, &cli.ssh).await,
             Command::Unlock(args) => commands::release::unlock(args, &cli.ssh).await,

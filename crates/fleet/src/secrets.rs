@@ -40,6 +40,17 @@ pub fn ssh_options(args: &SshArgs) -> Result<SshOptions, CliError> {
     Ok(options)
 }
 
+/// `-f N` of the playbook commands: at most N connections in their
+/// handshake at the same moment (what `--connect-rate` sets); 0 lets every
+/// one of `hosts` connect at once. Every connected host then runs its
+/// tasks at once, whatever N.
+pub fn connect_slots(forks: usize, hosts: usize) -> usize {
+    match forks {
+        0 => hosts.max(1),
+        forks => forks,
+    }
+}
+
 /// The sudo password: `FLEET_BECOME_PASSWORD` wins; `ask` prompts on a TTY.
 pub fn become_password(ask: bool) -> Result<Option<Secret>, CliError> {
     if let Ok(password) = std::env::var(BECOME_PASSWORD_ENV) {
@@ -99,4 +110,17 @@ pub fn prompted_vars(
         extra.insert(prompt.name.clone(), serde_json::Value::String(value));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forks_bound_the_connections_starting_together() {
+        assert_eq!(connect_slots(5, 300), 5);
+        assert_eq!(connect_slots(1, 300), 1);
+        assert_eq!(connect_slots(0, 300), 300);
+        assert_eq!(connect_slots(0, 0), 1);
+    }
 }

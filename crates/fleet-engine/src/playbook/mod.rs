@@ -13,6 +13,7 @@ mod item_result;
 mod loop_items;
 mod pause;
 mod release_gate;
+mod tags;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,7 @@ use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
 pub use facts::{FACTS_SCRIPT, parse_facts};
+pub use tags::TagFilter;
 pub use task::ApplyOptions;
 use task::{HostState, TaskContext};
 
@@ -277,6 +279,7 @@ impl Run<'_> {
             options: self.options,
             controller: &controller,
             cancel: self.cancel,
+            commands: self.options.show_commands.then_some(self.events),
         };
         let tasks: Vec<&Task> = play
             .tasks
@@ -645,12 +648,7 @@ impl Run<'_> {
     }
 
     fn selected(&self, play: &Play, task: &Task) -> bool {
-        let wanted = &self.options.tags;
-        let mut tags = task.tags.iter().chain(&play.tags);
-        if task.tags.iter().any(|tag| tag == "never") {
-            return tags.any(|tag| tag != "never" && wanted.contains(tag));
-        }
-        wanted.is_empty() || tags.any(|tag| tag == "always" || wanted.contains(tag))
+        self.options.tag_filter().selects(play, task)
     }
 }
 

@@ -72,7 +72,7 @@ pub fn current_release(registered: Option<&Map<String, Value>>, name: &str) -> O
 }
 
 /// The deploy task without what belongs to the deploy alone, with the
-/// params of `kind`; it runs whatever `--tags` selected. A task whose
+/// params of `kind`; it runs whatever `--tags` and `--skip-tags` selected. A task whose
 /// module derives nothing (not one [`deploy_task`] picks) never runs.
 fn derived(deploy: &Task, name: &str, kind: Derived<'_>) -> Task {
     let params = fleet_modules::derived_params(&deploy.module, &deploy.params, kind);
@@ -83,7 +83,7 @@ fn derived(deploy: &Task, name: &str, kind: Derived<'_>) -> Task {
     Task {
         params: params.unwrap_or(Value::Null),
         when,
-        tags: vec!["always".to_string()],
+        tags: vec!["always".to_string(), super::tags::FLEET_OWN.to_string()],
         r#loop: None,
         ..deploy.derived(name.to_string())
     }

@@ -13,8 +13,10 @@ use super::controller::PlayController;
 use super::item_result::{ItemResult, WHEN_FALSE, hide_output, summarize};
 use super::loop_items::{LoopItem, passes};
 use super::pause::pause;
+use tokio::sync::mpsc::UnboundedSender;
+
 use crate::connection::Connection;
-use crate::events::{Status, TaskResult};
+use crate::events::{CommandTrace, Event, Status, TaskResult};
 use crate::module_run::{
     ModuleOutcome, RunContext, probe_many, run_module, run_probed, run_probed_many,
 };
@@ -26,6 +28,9 @@ pub struct ApplyOptions {
     pub diff: bool,
     /// Run only tasks with one of these tags (empty: all tasks).
     pub tags: Vec<String>,
+    /// Then leave out tasks with one of these tags (see
+    /// [`TagFilter`](super::TagFilter)).
+    pub skip_tags: Vec<String>,
     pub extra_vars: Map<String, Value>,
     pub become_password: Option<Secret>,
     /// Every inventory group's host names: the `groups` var.
@@ -36,6 +41,9 @@ pub struct ApplyOptions {
     /// Whether fleet's input is a terminal, where the operator can answer
     /// a `pause` prompt.
     pub interactive: bool,
+    /// Report each command before it runs ([`Event::Command`], `-vvv`),
+    /// except for `no_log` tasks.
+    pub show_commands: bool,
 }
 
 /// What one host carries from task to task within a run.
@@ -99,6 +107,8 @@ pub struct TaskContext<'a> {
     pub controller: &'a Connection,
     /// Cut short waits (`loop_control.pause`) when the run is interrupted.
     pub cancel: &'a CancellationToken,
+    /// Where commands are reported before they run, with `show_commands`.
+    pub commands: Option<&'a UnboundedSender<Event>>,
 }
 
 impl TaskContext<'_> {
@@ -416,6 +426,13 @@ impl TaskContext<'_> {
                 .map(Duration::from_secs_f64)
                 .or_else(|| module.default_timeout()),
             environment,
+            trace: self
+                .commands
+                .filter(|_| !task.no_log)
+                .map(|events| CommandTrace {
+                    host: host.name.clone(),
+                    events: events.clone(),
+                }),
         };
         Ok(Prepared { module, ctx })
     }

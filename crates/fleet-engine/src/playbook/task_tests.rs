@@ -47,6 +47,7 @@ fn a_delegated_task_runs_on_the_controller_without_the_inventorys_become() {
         options: &options,
         controller: &controller,
         cancel: &Default::default(),
+        commands: None,
     };
     let host = host(true);
     let [own, delegated, delegated_become] = &play.tasks[..] else {

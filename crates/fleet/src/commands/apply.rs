@@ -3,17 +3,20 @@
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use fleet_engine::{ApplyOptions, CancellationToken, Counts, play_hosts, run_playbook};
-use fleet_inventory::Inventory;
-use fleet_playbook::{LoadOptions, Playbook};
+use fleet_engine::{ApplyOptions, CancellationToken, Counts, TagFilter, play_hosts, run_playbook};
+use fleet_inventory::{Host, Inventory};
+use fleet_playbook::{LoadOptions, Play, Playbook};
 use fleet_ssh::Client;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::cli::{PlaybookArgs, Selection, SshArgs};
+use crate::cli::{Format, PlaybookArgs, Selection, SshArgs};
+use crate::commands::extra_vars::parse_extra_vars;
 use crate::commands::run::{OnInterrupt, cancel_on_signal};
+use crate::commands::{become_flags, listing, load_inventory, start_at};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::report;
@@ -35,13 +38,30 @@ pub async fn apply(
         check: args.check || check_only,
         diff: args.diff || check_only,
         tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        forks: args.forks,
         verbosity: args.verbose,
     };
-    let (counts, interrupted) = run_file(run, ssh, |mut playbook| {
+    let mut loaded = load(&run, ssh, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
+        become_flags::set_become(&mut playbook, args.r#become, args.become_user.as_ref());
         Ok(playbook)
-    })
-    .await?;
+    })?;
+    let filter = TagFilter {
+        tags: &args.tags,
+        skip_tags: &args.skip_tags,
+    };
+    let start = match &args.start_at_task {
+        Some(name) => Some(start_at::find(&loaded.playbook, name, filter)?),
+        None => None,
+    };
+    if args.inspect.any() {
+        return listing::print(&loaded, args.inspect, filter, args.selection.format);
+    }
+    if let Some(start) = start {
+        start_at::cut(&mut loaded.playbook, start);
+    }
+    let (counts, interrupted) = execute(&loaded, run, ssh).await?;
     let exit = Exit::from_counts(&counts, interrupted);
     Ok(
         if check_only && exit == Exit::Success && counts.changed > 0 {
@@ -81,20 +101,44 @@ pub struct PlaybookRun<'a> {
     /// Keep the diffs in the results.
     pub diff: bool,
     pub tags: Vec<String>,
-    /// The count of `-v`.
+    pub skip_tags: Vec<String>,
+    /// `-f`: how many hosts may be connecting at once (see
+    /// [`secrets::connect_slots`]).
+    pub forks: Option<usize>,
+    /// `-v` counted: see `docs/cli.md`.
     pub verbosity: u8,
 }
 
-/// Loads and validates the playbook, lets `transform` reshape it, runs it
-/// on the selected hosts and reports every event. Returns the counts and
-/// whether the run was interrupted. Every error is raised before a host is
-/// contacted.
-pub async fn run_file(
-    run: PlaybookRun<'_>,
+/// A validated playbook with its inventory: everything known before a
+/// host is contacted.
+pub struct Loaded {
+    pub inventory: Inventory,
+    /// The hosts `-l` selects.
+    pub limit: BTreeSet<String>,
+    pub extra_vars: Map<String, Value>,
+    pub playbook: Playbook,
+}
+
+impl Loaded {
+    /// Each play with the hosts it runs on; a pattern that selects none is
+    /// bad input.
+    pub fn plays(&self) -> Result<Vec<(&Play, Vec<&Host>)>, CliError> {
+        let mut plays = Vec::with_capacity(self.playbook.plays.len());
+        for play in &self.playbook.plays {
+            plays.push((play, play_hosts(&self.inventory, play, &self.limit)?));
+        }
+        Ok(plays)
+    }
+}
+
+/// Loads the inventory and the playbook, validates both and lets
+/// `transform` reshape the playbook. Contacts no host.
+pub fn load(
+    run: &PlaybookRun<'_>,
     ssh: &SshArgs,
     transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
-) -> Result<(Counts, bool), CliError> {
-    let inventory = Inventory::load(&run.selection.inventory)?;
+) -> Result<Loaded, CliError> {
+    let inventory = load_inventory(run.selection, ssh)?;
     let limit: BTreeSet<String> = inventory
         .select(&run.selection.limit)?
         .into_iter()
@@ -116,32 +160,72 @@ pub async fn run_file(
     };
     let playbook = transform(fleet_playbook::load(run.playbook, &load_options)?)?;
     secrets::prompted_vars(&playbook, &mut extra_vars)?;
-    let mut plays = Vec::with_capacity(playbook.plays.len());
-    for play in &playbook.plays {
-        plays.push((play, play_hosts(&inventory, play, &limit)?));
-    }
+    let loaded = Loaded {
+        inventory,
+        limit,
+        extra_vars,
+        playbook,
+    };
+    loaded.plays()?;
+    Ok(loaded)
+}
+
+/// Loads and validates the playbook, lets `transform` reshape it, runs it
+/// on the selected hosts and reports every event. Returns the counts and
+/// whether the run was interrupted. Every error is raised before a host is
+/// contacted.
+pub async fn run_file(
+    run: PlaybookRun<'_>,
+    ssh: &SshArgs,
+    transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
+) -> Result<(Counts, bool), CliError> {
+    let loaded = load(&run, ssh, transform)?;
+    execute(&loaded, run, ssh).await
+}
+
+/// Runs a loaded playbook on its hosts and reports every event.
+pub async fn execute(
+    loaded: &Loaded,
+    run: PlaybookRun<'_>,
+    ssh: &SshArgs,
+) -> Result<(Counts, bool), CliError> {
+    let plays = loaded.plays()?;
     let options = ApplyOptions {
         check: run.check,
         diff: run.diff,
         tags: run.tags,
-        extra_vars,
+        skip_tags: run.skip_tags,
+        extra_vars: loaded.extra_vars.clone(),
         become_password: secrets::become_password(run.ask_become_pass)?,
-        groups: inventory
+        groups: loaded
+            .inventory
             .groups()
             .iter()
             .map(|group| (group.name.clone(), group.hosts.clone().into()))
             .collect(),
         verbosity: run.verbosity,
         interactive: std::io::stdin().is_terminal(),
+        show_commands: run.verbosity >= 3,
     };
-    let client = Client::new(secrets::ssh_options(ssh)?)?;
+    let mut ssh_options = secrets::ssh_options(ssh)?;
+    if let Some(forks) = run.forks {
+        ssh_options.max_concurrent_connects = secrets::connect_slots(forks, loaded.limit.len());
+    }
+    let client = Client::new(ssh_options)?;
 
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone(), OnInterrupt::FinishInFlight);
     let (sender, mut receiver) = mpsc::unbounded_channel();
-    let mut reporter = report::for_format(run.selection.format, limit.len());
+    if run.verbosity >= 2 && run.selection.format == Format::Human {
+        let mut out = std::io::stdout().lock();
+        for line in report::connections::lines(&plays, ssh.identity.as_deref()) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    let mut reporter = report::for_format(run.selection.format, loaded.limit.len(), run.verbosity);
+    let playbook = &loaded.playbook;
     let runner = async {
-        let counts = run_playbook(&client, &plays, &playbook, &options, &sender, &cancel).await;
+        let counts = run_playbook(&client, &plays, playbook, &options, &sender, &cancel).await;
         drop(sender);
         counts
     };
@@ -180,66 +264,4 @@ fn template_dirs(playbook: &Path) -> Vec<PathBuf> {
         dirs.push(cwd);
     }
     dirs
-}
-
-/// `-e key=value` (a string), `-e '{"key": [1, 2]}'` (JSON) or
-/// `-e @vars.json`; later ones win.
-fn parse_extra_vars(specs: &[String]) -> Result<Map<String, Value>, CliError> {
-    let mut vars = Map::new();
-    for spec in specs {
-        let parsed = if let Some(path) = spec.strip_prefix('@') {
-            let text = std::fs::read_to_string(path)
-                .map_err(|err| CliError::Usage(format!("-e @{path}: {err}")))?;
-            json_object(&text, spec)?
-        } else if spec.trim_start().starts_with('{') {
-            json_object(spec, spec)?
-        } else {
-            let (key, value) = spec.split_once('=').ok_or_else(|| {
-                CliError::Usage(format!(
-                    "-e {spec}: expected key=value, a JSON object or @file"
-                ))
-            })?;
-            let key = key.trim();
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(CliError::Usage(format!(
-                    "-e {spec}: `{key}` is not a variable name"
-                )));
-            }
-            Map::from_iter([(key.to_string(), Value::String(value.to_string()))])
-        };
-        vars.extend(parsed);
-    }
-    Ok(vars)
-}
-
-fn json_object(text: &str, spec: &str) -> Result<Map<String, Value>, CliError> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(CliError::Usage(format!(
-            "-e {spec}: expected a JSON object"
-        ))),
-        Err(err) => Err(CliError::Usage(format!("-e {spec}: {err}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn extra_vars_take_pairs_and_json_later_wins() {
-        let specs = [
-            "app=shop".to_string(),
-            r#"{"app": "mall", "n": [1]}"#.to_string(),
-            "x=a=b".to_string(),
-        ];
-        let vars = parse_extra_vars(&specs).unwrap();
-        assert_eq!(
-            Value::Object(vars),
-            json!({"app": "mall", "n": [1], "x": "a=b"})
-        );
-        assert!(parse_extra_vars(&["novalue".to_string()]).is_err());
-        assert!(parse_extra_vars(&["bad key=1".to_string()]).is_err());
-    }
 }

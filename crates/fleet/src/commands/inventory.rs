@@ -1,16 +1,17 @@
-//! `fleet inventory`: the selected hosts and their resolved vars.
+//! `fleet inventory`: the selected hosts and their resolved vars (with
+//! `-u` applied, so that it shows whom fleet logs in as).
 
 use std::io::Write;
 
-use fleet_inventory::Inventory;
 use serde_json::json;
 
-use crate::cli::{Format, InventoryArgs};
+use crate::cli::{Format, InventoryArgs, SshArgs};
+use crate::commands::load_inventory;
 use crate::error::CliError;
 use crate::exit::Exit;
 
-pub fn show(args: InventoryArgs) -> Result<Exit, CliError> {
-    let inventory = Inventory::load(&args.selection.inventory)?;
+pub fn show(args: InventoryArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
+    let inventory = load_inventory(&args.selection, ssh)?;
     let hosts = inventory.select(&args.selection.limit)?;
     let mut out = std::io::stdout().lock();
     for host in hosts {

@@ -1,4 +1,22 @@
 pub mod apply;
+pub mod become_flags;
+pub mod extra_vars;
 pub mod inventory;
+pub mod listing;
 pub mod release;
 pub mod run;
+pub mod start_at;
+
+use fleet_inventory::Inventory;
+
+use crate::cli::{Selection, SshArgs};
+use crate::error::CliError;
+
+/// The inventory `-i` names, with `-u` applied.
+pub fn load_inventory(selection: &Selection, ssh: &SshArgs) -> Result<Inventory, CliError> {
+    let mut inventory = Inventory::load(&selection.inventory)?;
+    if let Some(user) = &ssh.user {
+        inventory.set_user(user);
+    }
+    Ok(inventory)
+}

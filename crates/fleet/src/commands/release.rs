@@ -57,6 +57,8 @@ async fn run(
         // unlock's, the lock it removes.
         diff: true,
         tags: Vec::new(),
+        skip_tags: Vec::new(),
+        forks: None,
         verbosity: 0,
     };
     let (counts, interrupted) = run_file(run, ssh, |playbook| {

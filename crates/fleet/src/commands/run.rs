@@ -3,18 +3,18 @@
 use std::time::Duration;
 
 use fleet_engine::{AdhocCommand, CancellationToken, run_adhoc};
-use fleet_inventory::Inventory;
 use fleet_ssh::{Become, Client};
 use tokio::sync::mpsc;
 
 use crate::cli::{RunArgs, SshArgs};
+use crate::commands::load_inventory;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::report;
 use crate::secrets;
 
 pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
-    let inventory = Inventory::load(&args.selection.inventory)?;
+    let inventory = load_inventory(&args.selection, ssh)?;
     let hosts = inventory.select(&args.selection.limit)?;
     let timeout = match args.timeout {
         Some(secs) if secs.is_finite() && secs > 0.0 => Some(Duration::from_secs_f64(secs)),
@@ -29,7 +29,10 @@ pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
     let command = AdhocCommand {
         command: args.command.join(" "),
         r#become: (args.r#become || args.ask_become_pass).then(|| Become {
-            user: "root".into(),
+            user: args
+                .become_user
+                .as_ref()
+                .map_or_else(|| "root".to_string(), ToString::to_string),
             password: password.clone(),
         }),
         forks: args.forks,
@@ -40,7 +43,7 @@ pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone(), OnInterrupt::StopInFlight);
     let (sender, mut receiver) = mpsc::unbounded_channel();
-    let mut reporter = report::for_format(args.selection.format, hosts.len());
+    let mut reporter = report::for_format(args.selection.format, hosts.len(), 0);
     let runner = async {
         let counts = run_adhoc(&client, &hosts, &command, &sender, &cancel).await;
         drop(sender);

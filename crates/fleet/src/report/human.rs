@@ -22,10 +22,12 @@ pub struct Human {
     /// Set by the first play: results are task lines and the recap counts
     /// statuses per host, as `fleet apply` prints them.
     playbook: bool,
+    /// `-v`: every task's stdout and stderr under its line.
+    verbosity: u8,
 }
 
 impl Human {
-    pub fn new(hosts: usize) -> Human {
+    pub fn new(hosts: usize, verbosity: u8) -> Human {
         let tty = std::io::stdout().is_terminal();
         let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let progress = tty.then(|| {
@@ -43,6 +45,7 @@ impl Human {
             order: Vec::new(),
             results: Vec::new(),
             playbook: false,
+            verbosity,
         }
     }
 
@@ -173,20 +176,22 @@ impl Human {
             line.push_str(msg);
         }
         self.print(line.trim_end())?;
-        if result.status == Status::Failed {
+        let verbose = self.verbosity > 0;
+        if result.status == Status::Failed || (verbose && result.rc.is_some()) {
             let rc = result
                 .rc
                 .map_or_else(|| "-".to_string(), |rc| rc.to_string());
             self.print(&format!("      rc={rc}"))?;
-            for text in result
-                .stderr
-                .lines()
-                .rev()
-                .take(10)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-            {
+        }
+        if verbose {
+            for text in result.stdout.lines() {
+                self.print(&format!("      | {text}"))?;
+            }
+        }
+        if result.status == Status::Failed || verbose {
+            let shown = if verbose { usize::MAX } else { 10 };
+            let stderr: Vec<&str> = result.stderr.lines().collect();
+            for text in &stderr[stderr.len().saturating_sub(shown)..] {
                 self.print(&format!("      ! {text}"))?;
             }
         }
@@ -260,6 +265,16 @@ impl Reporter for Human {
                 width = self.width
             ))?,
             Event::TaskStart { name } => self.print(&format!("TASK {name}"))?,
+            Event::Command { host, command } => {
+                // A shell's prompts: `$` for the first line, `>` for the rest.
+                for (index, line) in command.lines().enumerate() {
+                    let prompt = if index == 0 { '$' } else { '>' };
+                    self.print(&format!(
+                        "  {host:<width$}  {prompt} {line}",
+                        width = self.width
+                    ))?;
+                }
+            }
             Event::TaskResult(result) if self.playbook => {
                 self.task_line(result)?;
                 if let Some(bar) = &self.progress {

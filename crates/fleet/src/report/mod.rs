@@ -1,6 +1,7 @@
 //! Reporters turn engine events into output. They only read events; they
 //! never reach back into the engine.
 
+pub mod connections;
 mod human;
 mod json;
 
@@ -13,9 +14,11 @@ pub trait Reporter {
     fn handle(&mut self, event: &Event) -> Result<(), CliError>;
 }
 
-pub fn for_format(format: Format, hosts: usize) -> Box<dyn Reporter + Send> {
+/// `verbosity` (`-v` counted) shows more in human output; NDJSON always
+/// carries everything.
+pub fn for_format(format: Format, hosts: usize, verbosity: u8) -> Box<dyn Reporter + Send> {
     match format {
-        Format::Human => Box::new(human::Human::new(hosts)),
+        Format::Human => Box::new(human::Human::new(hosts, verbosity)),
         Format::Json => Box::new(json::Json),
     }
 }
