@@ -42,33 +42,9 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_test("regex", regex);
     env.add_test("version", version);
     env.add_test("version_compare", version);
-    env.add_test("file", |path: &Value| {
-        controller_path(path, "file", Path::is_file)
-    });
-    env.add_test("is_file", |path: &Value| {
-        controller_path(path, "file", Path::is_file)
-    });
-    env.add_test("directory", |path: &Value| {
-        controller_path(path, "directory", Path::is_dir)
-    });
-    env.add_test("is_dir", |path: &Value| {
-        controller_path(path, "directory", Path::is_dir)
-    });
-    env.add_test("exists", |path: &Value| {
-        controller_path(path, "exists", Path::exists)
-    });
-    env.add_test("link", |path: &Value| {
-        controller_path(path, "link", Path::is_symlink)
-    });
-    env.add_test("is_link", |path: &Value| {
-        controller_path(path, "link", Path::is_symlink)
-    });
-    env.add_test("abs", |path: &Value| {
-        controller_path(path, "abs", Path::is_absolute)
-    });
-    env.add_test("is_abs", |path: &Value| {
-        controller_path(path, "abs", Path::is_absolute)
-    });
+    for &(name, test, holds) in PATH_TESTS {
+        env.add_test(name, move |path: &Value| controller_path(path, test, holds));
+    }
     env.add_test("truthy", truthy);
     env.add_test("falsy", falsy);
 }
@@ -243,6 +219,22 @@ fn version(
     version::compare(&left, &right, operator, scheme)
         .map_err(|err| failure(format!("version: {err}")))
 }
+
+/// A controller path test under one of its names: (name, test, check).
+type PathTest = (&'static str, &'static str, fn(&Path) -> bool);
+
+/// The controller path tests, by each of their names.
+const PATH_TESTS: &[PathTest] = &[
+    ("file", "file", Path::is_file),
+    ("is_file", "file", Path::is_file),
+    ("directory", "directory", Path::is_dir),
+    ("is_dir", "directory", Path::is_dir),
+    ("exists", "exists", Path::exists),
+    ("link", "link", Path::is_symlink),
+    ("is_link", "link", Path::is_symlink),
+    ("abs", "abs", Path::is_absolute),
+    ("is_abs", "abs", Path::is_absolute),
+];
 
 fn controller_path(path: &Value, test: &str, holds: fn(&Path) -> bool) -> Result<bool, Error> {
     let path = text_of(path, test)?;
