@@ -1,7 +1,12 @@
 //! Facts: gathered once per host, in one round trip, the first time a task
 //! mentions `facts`.
 
+use fleet_ssh::ExecOptions;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value};
+
+use super::task::HostState;
 
 /// Prints one `key=value` line per fact. POSIX sh, no python needed.
 pub const FACTS_SCRIPT: &str = r#"[ -r /etc/os-release ] && . /etc/os-release
@@ -26,6 +31,22 @@ pub fn parse_facts(stdout: &str) -> Value {
         facts.insert(key.to_string(), value);
     }
     Value::Object(facts)
+}
+
+/// One round trip per host, every host at once.
+pub(super) async fn gather_facts<'s>(states: impl Iterator<Item = &'s mut HostState>) {
+    let mut gathering: FuturesUnordered<_> = states
+        .map(|state| async move {
+            if let Ok(out) = state
+                .connection
+                .exec_collect(FACTS_SCRIPT, &ExecOptions::default())
+                .await
+            {
+                state.facts = Some(parse_facts(&String::from_utf8_lossy(&out.stdout)));
+            }
+        })
+        .collect();
+    while gathering.next().await.is_some() {}
 }
 
 #[cfg(test)]

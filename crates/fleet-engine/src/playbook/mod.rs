@@ -11,8 +11,10 @@ mod controller;
 mod facts;
 mod item_result;
 mod loop_items;
+mod meta;
 mod pause;
 mod release_gate;
+mod sessions;
 mod tags;
 mod task;
 
@@ -23,9 +25,8 @@ use fleet_inventory::{Host, Inventory};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use fleet_playbook::{Play, Playbook, Strategy, Task, Templater};
-use fleet_ssh::{Client, ExecOptions, Session, Target};
+use fleet_ssh::{Client, Session};
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use serde_json::Map;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +35,7 @@ use crate::connection::{Connection, runs_locally};
 use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
+use facts::gather_facts;
 pub use facts::{FACTS_SCRIPT, parse_facts};
 pub use tags::TagFilter;
 pub use task::ApplyOptions;
@@ -338,93 +340,6 @@ impl Run<'_> {
         failed
     }
 
-    /// `any_errors_fatal`: a host failed, so the play stops on every host
-    /// and no later batch or play starts.
-    fn stop_on_fatal_error(&mut self, states: &mut [HostState]) {
-        for state in states.iter_mut() {
-            state.ended = true;
-        }
-        self.rollout_stopped = true;
-    }
-
-    /// Runs a `meta` task on the hosts `runs` picks (and whose `when`
-    /// holds).
-    async fn meta(
-        &mut self,
-        ctx: &TaskContext<'_>,
-        task: &Task,
-        states: &mut [HostState],
-        runs: impl Fn(&HostState) -> bool,
-    ) {
-        let chosen: Vec<bool> = states
-            .iter()
-            .map(|state| runs(state) && ctx.when_holds(task, state))
-            .collect();
-        match task.params.as_str().unwrap_or_default() {
-            "flush_handlers" => self.flush_handlers(ctx, states).await,
-            "end_host" => {
-                for (state, _) in states
-                    .iter_mut()
-                    .zip(&chosen)
-                    .filter(|(_, chosen)| **chosen)
-                {
-                    state.ended = true;
-                }
-            }
-            "end_batch" | "end_play" if chosen.contains(&true) => {
-                for state in states.iter_mut() {
-                    state.ended = true;
-                }
-                self.play_ended |= task.params == "end_play";
-            }
-            _ => {}
-        }
-    }
-
-    /// Runs the notified handlers, in the order the play lists them, on the
-    /// hosts that notified them (failed ones too with `force_handlers`). A
-    /// handler that notifies another one runs it in the same flush.
-    async fn flush_handlers(&mut self, ctx: &TaskContext<'_>, states: &mut [HostState]) {
-        let play = ctx.play;
-        let no_blocks = BlockMap::default();
-        for _ in 0..=play.handlers.len() {
-            let mut ran = false;
-            for handler in &play.handlers {
-                if self.cancel.is_cancelled() {
-                    return;
-                }
-                let answers =
-                    |topic: &String| *topic == handler.name || handler.listen.contains(topic);
-                let chosen: BTreeSet<String> = states
-                    .iter()
-                    .filter(|state| {
-                        !state.ended
-                            && state.notified.iter().any(answers)
-                            && (!state.failed || play.force_handlers)
-                    })
-                    .map(|state| state.name.clone())
-                    .collect();
-                if chosen.is_empty() {
-                    continue;
-                }
-                for state in states
-                    .iter_mut()
-                    .filter(|state| chosen.contains(&state.name))
-                {
-                    state.notified.retain(|topic| !answers(topic));
-                }
-                self.task(ctx, handler, states, &no_blocks, |state| {
-                    chosen.contains(&state.name)
-                })
-                .await;
-                ran = true;
-            }
-            if !ran {
-                break;
-            }
-        }
-    }
-
     /// Every host runs `tasks` in order, at its own pace, until one fails
     /// on it; each result is sent as soon as it is known.
     async fn free_tasks(
@@ -582,71 +497,6 @@ impl Run<'_> {
         groups
     }
 
-    /// Opens the connections this play still needs, all at once (the
-    /// client throttles how many start together).
-    async fn connect(&mut self, hosts: &[&Host], remote_user: Option<&str>) {
-        let target = |host: &Host| {
-            let mut target = crate::target::ssh_target(host);
-            if target.user.is_none() {
-                target.user = remote_user.map(str::to_owned);
-            }
-            target
-        };
-        // A play with another `remote_user` needs its own connection.
-        let missing: Vec<(&Host, Target)> = hosts
-            .iter()
-            .copied()
-            .map(|host| (host, target(host)))
-            .filter(|(host, target)| {
-                self.session_users.get(&host.name) != Some(&target.user)
-                    || !self.sessions.contains_key(&host.name)
-            })
-            .collect();
-        for (host, target) in &missing {
-            if let Some(Some(session)) = self.sessions.remove(&host.name) {
-                session.close().await;
-            }
-            self.session_users
-                .insert(host.name.clone(), target.user.clone());
-        }
-        let client = self.client;
-        let mut connecting: FuturesUnordered<_> = missing
-            .iter()
-            .map(|(host, target)| async move {
-                let started = Instant::now();
-                let connected = client.connect(target).await;
-                (*host, connected, started.elapsed())
-            })
-            .collect();
-        let mut results = Vec::new();
-        while let Some(done) = connecting.next().await {
-            results.push(done);
-        }
-        drop(connecting);
-        for (host, connected, elapsed) in results {
-            match connected {
-                Ok(session) => {
-                    self.sessions.insert(host.name.clone(), Some(session));
-                }
-                Err(err) => {
-                    let status = if err.is_unreachable() {
-                        Status::Unreachable
-                    } else {
-                        Status::Failed
-                    };
-                    self.counts.add(status);
-                    self.sessions.insert(host.name.clone(), None);
-                    let _ = self.events.send(Event::TaskResult(TaskResult {
-                        status,
-                        duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-                        msg: Some(err.to_string()),
-                        ..TaskResult::new(&host.name, "connect")
-                    }));
-                }
-            }
-        }
-    }
-
     fn selected(&self, play: &Play, task: &Task) -> bool {
         self.options.tag_filter().selects(play, task)
     }
@@ -704,20 +554,4 @@ fn record(
 /// (`fleet_playbook::needs_facts`).
 fn mentions_facts(play: &Play, task: &Task) -> bool {
     fleet_playbook::needs_facts(play, task)
-}
-
-/// One round trip per host, every host at once.
-async fn gather_facts<'s>(states: impl Iterator<Item = &'s mut HostState>) {
-    let mut gathering: FuturesUnordered<_> = states
-        .map(|state| async move {
-            if let Ok(out) = state
-                .connection
-                .exec_collect(FACTS_SCRIPT, &ExecOptions::default())
-                .await
-            {
-                state.facts = Some(parse_facts(&String::from_utf8_lossy(&out.stdout)));
-            }
-        })
-        .collect();
-    while gathering.next().await.is_some() {}
 }

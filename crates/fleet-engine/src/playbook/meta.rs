@@ -1,0 +1,99 @@
+//! `meta` tasks and handler flushes: the steps that act on every host of
+//! the batch at once.
+
+use std::collections::BTreeSet;
+
+use fleet_playbook::Task;
+
+use super::Run;
+use super::blocks::BlockMap;
+use super::task::{HostState, TaskContext};
+
+impl Run<'_> {
+    /// `any_errors_fatal`: a host failed, so the play stops on every host
+    /// and no later batch or play starts.
+    pub(super) fn stop_on_fatal_error(&mut self, states: &mut [HostState]) {
+        for state in states.iter_mut() {
+            state.ended = true;
+        }
+        self.rollout_stopped = true;
+    }
+
+    /// Runs a `meta` task on the hosts `runs` picks (and whose `when`
+    /// holds).
+    pub(super) async fn meta(
+        &mut self,
+        ctx: &TaskContext<'_>,
+        task: &Task,
+        states: &mut [HostState],
+        runs: impl Fn(&HostState) -> bool,
+    ) {
+        let chosen: Vec<bool> = states
+            .iter()
+            .map(|state| runs(state) && ctx.when_holds(task, state))
+            .collect();
+        match task.params.as_str().unwrap_or_default() {
+            "flush_handlers" => self.flush_handlers(ctx, states).await,
+            "end_host" => {
+                for (state, _) in states
+                    .iter_mut()
+                    .zip(&chosen)
+                    .filter(|(_, chosen)| **chosen)
+                {
+                    state.ended = true;
+                }
+            }
+            "end_batch" | "end_play" if chosen.contains(&true) => {
+                for state in states.iter_mut() {
+                    state.ended = true;
+                }
+                self.play_ended |= task.params == "end_play";
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs the notified handlers, in the order the play lists them, on the
+    /// hosts that notified them (failed ones too with `force_handlers`). A
+    /// handler that notifies another one runs it in the same flush.
+    pub(super) async fn flush_handlers(&mut self, ctx: &TaskContext<'_>, states: &mut [HostState]) {
+        let play = ctx.play;
+        let no_blocks = BlockMap::default();
+        for _ in 0..=play.handlers.len() {
+            let mut ran = false;
+            for handler in &play.handlers {
+                if self.cancel.is_cancelled() {
+                    return;
+                }
+                let answers =
+                    |topic: &String| *topic == handler.name || handler.listen.contains(topic);
+                let chosen: BTreeSet<String> = states
+                    .iter()
+                    .filter(|state| {
+                        !state.ended
+                            && state.notified.iter().any(answers)
+                            && (!state.failed || play.force_handlers)
+                    })
+                    .map(|state| state.name.clone())
+                    .collect();
+                if chosen.is_empty() {
+                    continue;
+                }
+                for state in states
+                    .iter_mut()
+                    .filter(|state| chosen.contains(&state.name))
+                {
+                    state.notified.retain(|topic| !answers(topic));
+                }
+                self.task(ctx, handler, states, &no_blocks, |state| {
+                    chosen.contains(&state.name)
+                })
+                .await;
+                ran = true;
+            }
+            if !ran {
+                break;
+            }
+        }
+    }
+}
