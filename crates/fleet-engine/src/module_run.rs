@@ -206,7 +206,9 @@ fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
         data: plan.data,
         ..ModuleOutcome::new(status)
     };
-    if !plan.changed {
+    // Steps of an unchanged plan are upkeep that reports no change (a
+    // `daemon_reload`).
+    if plan.steps.is_empty() || (ctx.check && !plan.changed) {
         return Decision::Done(outcome);
     }
     if ctx.check {
