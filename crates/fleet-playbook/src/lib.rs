@@ -58,6 +58,7 @@ use serde_json::{Map, Value};
 
 pub use error::{PlaybookError, TemplateError};
 pub use fleet_yaml::Location;
+pub use free_form::key_value_words;
 pub use loops::{LoopControl, LoopLookup};
 pub use play_keys::{HostOrder, Strategy, VarPrompt};
 pub use references::{needs_facts, task_variables};
