@@ -48,12 +48,14 @@ fn is_var_name(key: &str) -> bool {
 
 /// A YAML (so also JSON) document that must be a map.
 fn document(text: &str, source: &str, spec: &str) -> Result<Map<String, Value>, CliError> {
-    let node = fleet_yaml::parse_document(text, source)
-        .map_err(|err| CliError::Playbook(err.into()))?;
+    let node =
+        fleet_yaml::parse_document(text, source).map_err(|err| CliError::Playbook(err.into()))?;
     match node.value.to_json() {
         Value::Object(map) => Ok(map),
         Value::Null => Ok(Map::new()),
-        _ => Err(CliError::Usage(format!("-e {spec}: expected a map of vars"))),
+        _ => Err(CliError::Usage(format!(
+            "-e {spec}: expected a map of vars"
+        ))),
     }
 }
 
