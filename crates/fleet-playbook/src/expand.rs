@@ -158,6 +158,13 @@ impl<'a> Expander<'a> {
             } else if let Some((key, value)) =
                 INCLUDES.iter().find_map(|include| entry(node, include))
             {
+                if key.value.as_str() == Some("include") {
+                    crate::warnings::warn(
+                        f.at(key),
+                        "`include` was removed from Ansible; fleet reads it as `include_tasks`",
+                        "write `include_tasks` (or `import_tasks`; `import_playbook` for plays)",
+                    );
+                }
                 self.include(f, dir, node, key, value, scope, what, out)?;
             } else if let Some((key, value)) = ROLE_TASKS.iter().find_map(|role| entry(node, role))
             {

@@ -49,6 +49,7 @@ mod task;
 mod task_params;
 mod templater;
 mod vars;
+mod warnings;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,10 @@ pub struct Playbook {
     pub path: PathBuf,
     /// Every play, imports flattened in place.
     pub plays: Vec<Play>,
+    /// What the playbook does that fleet runs but Ansible deprecates, in the
+    /// order it was read; printed before the run.
+    #[serde(skip)]
+    pub warnings: Vec<fleet_yaml::Diagnostic>,
 }
 
 /// One play: a host pattern and the tasks to run there.
@@ -326,10 +331,12 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Playbook, PlaybookErro
     } else {
         options.template_dirs.clone()
     };
+    warnings::start();
     let plays = loader::load_plays(path, options, &template_dirs)?;
     check::check(&plays, options)?;
     Ok(Playbook {
         path: path.to_path_buf(),
         plays: plays.into_iter().map(|parsed| parsed.play).collect(),
+        warnings: warnings::take(),
     })
 }

@@ -158,7 +158,12 @@ pub fn load(
         extra_vars: extra_vars.clone(),
         template_dirs: template_dirs(run.playbook),
     };
-    let playbook = transform(fleet_playbook::load(run.playbook, &load_options)?)?;
+    let playbook = fleet_playbook::load(run.playbook, &load_options)?;
+    // On stderr in every format: the NDJSON stream on stdout stays events.
+    for warning in &playbook.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let playbook = transform(playbook)?;
     secrets::prompted_vars(&playbook, &mut extra_vars)?;
     let loaded = Loaded {
         inventory,
