@@ -43,6 +43,7 @@ impl Run<'_> {
                     state.ended = true;
                 }
             }
+            "clear_host_errors" if chosen.contains(&true) => self.clear_host_errors(states),
             "end_batch" | "end_play" if chosen.contains(&true) => {
                 for state in states.iter_mut() {
                     state.ended = true;
@@ -50,6 +51,23 @@ impl Run<'_> {
                 self.play_ended |= task.params == "end_play";
             }
             _ => {}
+        }
+    }
+
+    /// `meta: clear_host_errors`, as in Ansible: on every host of the
+    /// batch, a block that failed no longer has (its `always` done, the host
+    /// goes on after it), and a host that failed no longer counts as
+    /// failed, though it runs no more tasks of the play. Their failures
+    /// count as `cleared`, not `failed`.
+    fn clear_host_errors(&mut self, states: &mut [HostState]) {
+        for state in states.iter_mut() {
+            state.blocks.clear_failures();
+            let failures = std::mem::take(&mut state.flow.failures);
+            self.counts.failed = self.counts.failed.saturating_sub(failures);
+            self.counts.cleared += failures;
+            if state.failed && failures > 0 {
+                state.flow.cleared = true;
+            }
         }
     }
 
