@@ -96,6 +96,8 @@ pub(crate) struct Expander<'a> {
     pub(crate) role_vars: Map<String, Value>,
     /// Every role's handlers.
     pub(crate) role_handlers: Vec<Entry>,
+    /// What loads but deserves a word: `file:line:col: message`.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl<'a> Expander<'a> {
@@ -113,6 +115,7 @@ impl<'a> Expander<'a> {
             role_defaults: Map::new(),
             role_vars: Map::new(),
             role_handlers: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -88,6 +88,13 @@ impl Expander<'_> {
             _ => (f.string(value, keyword, &example)?, None),
         };
         let dynamic = DYNAMIC_INCLUDES.contains(&keyword);
+        if keyword.ends_with("include") {
+            self.warnings.push(format!(
+                "{}: `{keyword}` is the legacy include, which Ansible removed; fleet runs it as \
+                 `include_tasks` (write `include_tasks`, or `import_tasks` for a static import)",
+                f.at(key)
+            ));
+        }
         if let Some(apply) = apply.filter(|_| !dynamic || what == "handler") {
             return Err(PlaybookError::invalid(
                 f.at(apply),

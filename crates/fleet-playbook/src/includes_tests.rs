@@ -181,3 +181,23 @@ fn a_handler_block_gives_its_keywords_to_each_handler() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_legacy_include_runs_as_include_tasks_with_a_warning() {
+    let dir = scratch(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - include: t.yml\n      loop: [1]\n",
+        ),
+        ("t.yml", "- name: t {{ item }}\n  command: 'true'\n"),
+    ]);
+    let playbook = loaded(&dir).unwrap();
+    assert!(playbook.plays[0].tasks[0].include.is_some());
+    assert_eq!(playbook.warnings.len(), 1);
+    assert!(
+        playbook.warnings[0].ends_with("site.yml:3:7: `include` is the legacy include, which Ansible removed; fleet runs it as `include_tasks` (write `include_tasks`, or `import_tasks` for a static import)"),
+        "{:?}",
+        playbook.warnings
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -90,6 +90,9 @@ pub struct Playbook {
     pub path: PathBuf,
     /// Every play, imports flattened in place.
     pub plays: Vec<Play>,
+    /// What loaded but deserves a word (the legacy `include`), each
+    /// `file:line:col: message`, for the operator.
+    pub warnings: Vec<String>,
 }
 
 /// One play: a host pattern and the tasks to run there.
@@ -386,8 +389,13 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Playbook, PlaybookErro
     };
     let plays = loader::load_plays(path, options, &template_dirs)?;
     check::check(&plays, options)?;
+    let warnings = plays
+        .iter()
+        .flat_map(|parsed| parsed.warnings.iter().cloned())
+        .collect();
     Ok(Playbook {
         path: path.to_path_buf(),
         plays: plays.into_iter().map(|parsed| parsed.play).collect(),
+        warnings,
     })
 }

@@ -61,6 +61,8 @@ pub(crate) struct ParsedPlay {
     pub(crate) handler_nodes: Vec<(String, YamlNode)>,
     /// The `vars` map and each vars file's map, with their file labels.
     pub(crate) vars_nodes: Vec<(String, YamlNode)>,
+    /// What loads but deserves a word, `file:line:col: message`.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// What a play needs from the loader.
@@ -211,6 +213,7 @@ pub(crate) fn parse_play(
     defaults.extend(std::mem::take(&mut play.defaults));
     play.defaults = defaults;
     play.vars.extend(std::mem::take(&mut expander.role_vars));
+    let warnings = std::mem::take(&mut expander.warnings);
     let mut task_nodes = Vec::with_capacity(tasks.len());
     for Entry { task, node, label } in tasks {
         play.tasks.push(task);
@@ -261,6 +264,7 @@ pub(crate) fn parse_play(
         task_nodes,
         handler_nodes,
         vars_nodes,
+        warnings,
     })
 }
 

@@ -159,6 +159,9 @@ pub fn load(
         template_dirs: template_dirs(run.playbook),
     };
     let playbook = transform(fleet_playbook::load(run.playbook, &load_options)?)?;
+    for warning in &playbook.warnings {
+        eprintln!("warning: {warning}");
+    }
     secrets::prompted_vars(&playbook, &mut extra_vars)?;
     let loaded = Loaded {
         inventory,
