@@ -49,6 +49,9 @@ pub struct Counts {
     /// Failures a block's `rescue` handles: reported, not fatal.
     #[serde(skip_serializing_if = "is_zero")]
     pub rescued: usize,
+    /// Failures `meta: clear_host_errors` cleared: reported, not fatal.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cleared: usize,
 }
 
 fn is_zero(count: &usize) -> bool {
@@ -64,6 +67,7 @@ impl Counts {
         self.unreachable += other.unreachable;
         self.ignored += other.ignored;
         self.rescued += other.rescued;
+        self.cleared += other.cleared;
     }
 
     pub fn add(&mut self, status: Status) {

@@ -125,6 +125,14 @@ pub trait Controller {
     fn playbook(&self) -> String {
         String::new()
     }
+    /// The variables of the controller files `include_vars` names. Without
+    /// a playbook (validation), none.
+    fn read_vars(
+        &self,
+        _source: &modules::include_vars::VarsSource,
+    ) -> Result<modules::include_vars::IncludedVars, ModuleError> {
+        Ok(Default::default())
+    }
 }
 
 /// `$USER` (else `$LOGNAME`, else the name of this process's uid) at the

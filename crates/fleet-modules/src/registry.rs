@@ -90,6 +90,7 @@ const ENTRIES: &[Entry] = &[
     entry!(assert, expressions),
     entry!(set_fact, any_params),
     entry!(pause),
+    entry!(include_vars),
 ];
 
 /// The names of every built-in module.
@@ -120,6 +121,7 @@ pub const MODULES: &[&str] = &[
     "assert",
     "set_fact",
     "pause",
+    "include_vars",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -73,7 +73,11 @@ fn registered_at(parsed: &ParsedPlay) -> Vec<(String, String)> {
     play.tasks
         .iter()
         .chain(&play.handlers)
-        .flat_map(|task| defined_by(task).map(|name| (name, task.origin.clone())))
+        .flat_map(|task| {
+            defined_by(play, task)
+                .into_iter()
+                .map(|name| (name, task.origin.clone()))
+        })
         .collect()
 }
 
@@ -85,7 +89,12 @@ impl Checker<'_> {
         let every_registered: BTreeSet<String> = before
             .iter()
             .cloned()
-            .chain(play.tasks.iter().chain(&play.handlers).flat_map(defined_by))
+            .chain(
+                play.tasks
+                    .iter()
+                    .chain(&play.handlers)
+                    .flat_map(|task| defined_by(play, task)),
+            )
             .collect();
         for (label, node) in &self.parsed.vars_nodes {
             let f = Fields { label, text: "" };
@@ -97,13 +106,13 @@ impl Checker<'_> {
         let mut registered = before;
         for (task, (label, node)) in play.tasks.iter().zip(&self.parsed.task_nodes) {
             self.in_file(label).check_task(task, node, &registered)?;
-            registered.extend(defined_by(task));
+            registered.extend(defined_by(play, task));
         }
         for (handler, (label, node)) in play.handlers.iter().zip(&self.parsed.handler_nodes) {
             self.in_file(label)
                 .check_task(handler, node, &every_registered)?;
         }
-        registered.extend(play.handlers.iter().flat_map(defined_by));
+        registered.extend(play.handlers.iter().flat_map(|task| defined_by(play, task)));
         Ok(registered)
     }
 
@@ -144,11 +153,13 @@ impl Checker<'_> {
                 "report this",
             )
         })?;
-        let item: &[&str] = &if task.r#loop.is_some() {
+        let mut item = if task.r#loop.is_some() {
             task.loop_control.variables()
         } else {
             Vec::new()
         };
+        item.extend(self.include_loop_variables(task));
+        let item: &[&str] = &item;
         let registered = &self.with_task_vars(task, registered);
         let mut known = self.with(registered, item);
         known.extend(task.role_defaults.keys().cloned());
@@ -162,9 +173,12 @@ impl Checker<'_> {
         if task.module == "template" {
             self.check_template_file(task, params, &known)?;
         }
+        if task.module == "include_vars" {
+            self.check_vars_files(task, params)?;
+        }
         let args = entry(node, "args").map(|(_, args)| args);
         let validated = match task.module.as_str() {
-            "meta" => Ok(()),
+            "meta" | "include_tasks" => Ok(()),
             _ => validate(task),
         };
         if let Err(err) = validated {
@@ -220,6 +234,47 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// An `include_vars` whose params are not templated: its files exist
+    /// and hold maps.
+    fn check_vars_files(&self, task: &Task, params: &YamlNode) -> Result<(), PlaybookError> {
+        if is_template(&task.params.to_string()) {
+            return Ok(());
+        }
+        let Ok((source, _)) = fleet_modules::modules::include_vars::source(task.params.clone())
+        else {
+            return Ok(());
+        };
+        let play = &self.parsed.play;
+        match crate::read_included_vars(play, task.role_dir.as_deref(), &task.origin, &source) {
+            Ok(_) => Ok(()),
+            Err(message) => Err(PlaybookError::invalid(
+                self.f.at(params),
+                format!("`include_vars`: {message}"),
+                "vars files are read on the controller: a `file` is looked for under `vars/` \
+                 and next to the role, the task's file and the playbook; a `dir` is under the \
+                 role's `vars/`, or next to the task's file",
+            )),
+        }
+    }
+
+    /// The loop variables of the looped dynamic includes `task` comes from.
+    fn include_loop_variables(&self, task: &Task) -> Vec<&str> {
+        let tasks = &self.parsed.play.tasks;
+        task.included
+            .iter()
+            .filter_map(|part| {
+                tasks.iter().find(|include| {
+                    include
+                        .include
+                        .as_ref()
+                        .is_some_and(|include| include.id == part.include)
+                })
+            })
+            .filter(|include| include.r#loop.is_some())
+            .flat_map(|include| include.loop_control.variables())
+            .collect()
     }
 
     /// The params a module evaluates as expressions: `assert`'s `that` are
@@ -486,17 +541,18 @@ impl Checker<'_> {
 }
 
 /// The variables a task defines for the tasks after it: its `register`,
-/// and the names a `set_fact` sets.
-fn defined_by(task: &Task) -> impl Iterator<Item = String> + '_ {
+/// the names a `set_fact` sets, and those of an `include_vars`.
+fn defined_by(play: &crate::Play, task: &Task) -> Vec<String> {
     let facts = match (&task.params, task.module.as_str()) {
         (serde_json::Value::Object(params), "set_fact") => params
             .keys()
             .filter(|name| *name != "cacheable")
             .cloned()
             .collect(),
+        (_, "include_vars") => crate::include_vars::names_set(play, task),
         _ => Vec::new(),
     };
-    task.register.iter().cloned().chain(facts)
+    task.register.iter().cloned().chain(facts).collect()
 }
 
 /// The module's params checked by the module, except params given as one

@@ -10,16 +10,15 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote, parse_document};
+use fleet_yaml::{Node, YamlNode, did_you_mean, parse_document};
 use serde_json::{Map, Value};
 
 use crate::error::PlaybookError;
 use crate::fields::{Fields, entry, shown_key};
-use crate::loader::normalize;
+use crate::includes::STATIC_INCLUDES;
 use crate::play::read_vars;
-use crate::task::{parse_task, read_delegate_to, read_environment};
-use crate::templater::is_template;
-use crate::{BlockPart, Section, Task};
+use crate::task::{DYNAMIC_INCLUDES, parse_task, read_delegate_to, read_environment};
+use crate::{BlockPart, IncludePart, Section, Task};
 
 /// A task with the map it was read from, for validation.
 #[derive(Debug)]
@@ -47,9 +46,6 @@ pub(crate) const INHERITED: &[&str] = &[
     "run_once",
 ];
 
-/// The keys that make a task list entry a task file include.
-const INCLUDES: &[&str] = &["import_tasks", "include_tasks", "include"];
-
 /// The keys that make a task list entry a role.
 const ROLE_TASKS: &[&str] = &["import_role", "include_role"];
 
@@ -76,6 +72,7 @@ pub(crate) struct Scope {
     delegate_to: Option<String>,
     run_once: Option<bool>,
     blocks: Vec<BlockPart>,
+    pub(crate) included: Vec<IncludePart>,
     pub(crate) vars: Map<String, Value>,
     pub(crate) role: Option<Rc<RoleScope>>,
 }
@@ -86,6 +83,8 @@ pub(crate) struct Expander<'a> {
     /// includes them, then here; roles under its `roles/`.
     pub(crate) play_dir: &'a Path,
     next_block: usize,
+    /// Numbers the play's dynamic includes.
+    pub(crate) next_include: usize,
     /// The task files being read, outermost first, for cycles.
     stack: Vec<PathBuf>,
     /// `ANSIBLE_ROLES_PATH`.
@@ -107,6 +106,7 @@ impl<'a> Expander<'a> {
         Expander {
             play_dir,
             next_block: 0,
+            next_include: 0,
             stack: Vec::new(),
             roles_path,
             roles_seen: Vec::new(),
@@ -155,16 +155,11 @@ impl<'a> Expander<'a> {
         for node in nodes {
             if entry(node, "block").is_some() {
                 self.block(f, dir, node, scope, what, out)?;
-            } else if let Some((key, value)) =
-                INCLUDES.iter().find_map(|include| entry(node, include))
+            } else if let Some((key, value)) = STATIC_INCLUDES
+                .iter()
+                .chain(DYNAMIC_INCLUDES)
+                .find_map(|include| entry(node, include))
             {
-                if key.value.as_str() == Some("include") {
-                    crate::warnings::warn(
-                        f.at(key),
-                        "`include` was removed from Ansible; fleet reads it as `include_tasks`",
-                        "write `include_tasks` (or `import_tasks`; `import_playbook` for plays)",
-                    );
-                }
                 self.include(f, dir, node, key, value, scope, what, out)?;
             } else if let Some((key, value)) = ROLE_TASKS.iter().find_map(|role| entry(node, role))
             {
@@ -193,11 +188,7 @@ impl<'a> Expander<'a> {
         out: &mut Vec<Entry>,
     ) -> Result<(), PlaybookError> {
         if what == "handler" {
-            return Err(PlaybookError::invalid(
-                f.at(node),
-                "a handler cannot be a block yet",
-                "write each handler as one task; notify several of them, or use `listen`",
-            ));
+            return self.handler_block(f, dir, node, scope, out);
         }
         const PARTS: [(&str, Section); 3] = [
             ("block", Section::Body),
@@ -231,66 +222,59 @@ impl<'a> Expander<'a> {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn include(
+    /// A block in `handlers`: as in Ansible, each task of its `block:` is a
+    /// handler of its own, notified by its name or `listen`, with the
+    /// block's keywords. Ansible runs neither `rescue` nor `always` there,
+    /// so fleet refuses them, and nested blocks.
+    fn handler_block(
         &mut self,
         f: &Fields,
         dir: &Path,
         node: &YamlNode,
-        key: &YamlNode,
-        value: &YamlNode,
         scope: &Scope,
-        what: &str,
         out: &mut Vec<Entry>,
     ) -> Result<(), PlaybookError> {
-        let keyword = key.value.as_str().unwrap_or_default();
-        let example = format!("{keyword}: tasks/app.yml");
-        let name = match &value.value {
-            Node::Map(_) => match entry(value, "file") {
-                Some((_, file)) => f.string(file, "file", &example)?,
-                None => return Err(f.wrong_type(value, keyword, "a file name", &example)),
-            },
-            _ => f.string(value, keyword, &example)?,
+        for key in ["rescue", "always"] {
+            if let Some((at, _)) = entry(node, key) {
+                return Err(PlaybookError::invalid(
+                    f.at(at),
+                    format!("a handler block cannot have `{key}`"),
+                    "Ansible runs only the `block:` tasks of a handler block, each as a handler \
+                     of its own; handle failures in the tasks that notify",
+                ));
+            }
+        }
+        let scope = scope_of(f, node, scope, &["block"], "block")?;
+        let Some((_, value)) = entry(node, "block") else {
+            return Ok(());
         };
-        if is_template(&name) {
+        let items = match &value.value {
+            Node::Seq(items) => items.as_slice(),
+            Node::Null => &[],
+            _ => {
+                return Err(f.wrong_type(
+                    value,
+                    "block",
+                    "a list of handlers",
+                    "block: [{name: restart app, command: systemctl restart app}]",
+                ));
+            }
+        };
+        if let Some(inner) = items.iter().find(|item| entry(item, "block").is_some()) {
             return Err(PlaybookError::invalid(
-                f.at(value),
-                format!(
-                    "`{keyword}` with a templated file name ({}) is not supported yet",
-                    message_quote(&name)
-                ),
-                "name the file itself, e.g. `include_tasks: tasks/debian.yml`, and choose \
-                 with `when:`",
+                f.at(inner),
+                "a handler block cannot hold another block",
+                "list the handlers of the inner block in the outer one",
             ));
         }
-        if let Some((loop_key, _)) = ["loop", "with_items"]
-            .iter()
-            .find_map(|key| entry(node, key))
-        {
-            return Err(PlaybookError::invalid(
-                f.at(loop_key),
-                format!("`{keyword}` with a loop is not supported yet"),
-                "put the loop on the tasks of the included file instead",
-            ));
-        }
-        let own = [keyword];
-        let scope = scope_of(f, node, scope, &own, keyword)?;
-        let path = [dir, self.play_dir]
-            .iter()
-            .map(|base| normalize(&base.join(&name)))
-            .find(|path| path.is_file())
-            .ok_or_else(|| {
-                PlaybookError::invalid(
-                    f.at(value),
-                    format!("cannot include {}: not found", message_quote(&name)),
-                    format!(
-                        "looked in {} and {}; task file paths are relative to the including file",
-                        dir.display(),
-                        self.play_dir.display()
-                    ),
-                )
-            })?;
-        self.task_file(&path, &scope, what, out)
+        self.list(f, dir, items, &scope, "handler", out)
+    }
+
+    /// Whether the task file at `path` is being read: it includes, directly
+    /// or not, the file being read now.
+    pub(crate) fn including(&self, path: &Path) -> bool {
+        let id = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.stack.contains(&id)
     }
 
     /// The tasks of the task file at `path`, in `scope`.
@@ -396,7 +380,7 @@ pub(crate) fn scope_of(
 }
 
 /// Gives `task` (read from `node`) what its scope sets and it does not.
-fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
+pub(crate) fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
     let written = |key: &str| entry(node, key).is_some();
     let mut conditions = scope.when.clone();
     conditions.extend(task.when.take());
@@ -452,6 +436,7 @@ fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
         }
     }
     task.blocks = scope.blocks.clone();
+    task.included = scope.included.clone();
     if let Some(role) = &scope.role {
         task.role_dir = Some(role.dir.clone());
         task.role_defaults = role.defaults.clone();

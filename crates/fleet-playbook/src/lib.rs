@@ -35,6 +35,8 @@ mod expand;
 mod fields;
 mod filters;
 mod free_form;
+mod include_vars;
+mod includes;
 mod loader;
 mod loop_lookups;
 mod loops;
@@ -60,6 +62,7 @@ use serde_json::{Map, Value};
 pub use error::{PlaybookError, TemplateError};
 pub use fleet_yaml::Location;
 pub use free_form::key_value_words;
+pub use include_vars::read_included_vars;
 pub use loops::{LoopControl, LoopLookup};
 pub use play_keys::{HostOrder, Strategy, VarPrompt};
 pub use references::{needs_facts, task_variables};
@@ -227,8 +230,62 @@ pub struct Task {
     /// (its role's vars and params): over the play's vars and vars files,
     /// under registered results and `-e` (Ansible's task vars).
     pub vars: Map<String, Value>,
+    /// `diff:`: `Some(true)` shows the task's diff without `--diff`,
+    /// `Some(false)` hides it with `--diff`.
+    pub diff: Option<bool>,
+    /// For an `include_tasks` (or the legacy `include`): the task files it
+    /// may include; it runs per host and picks one of them per pass.
+    pub include: Option<Include>,
+    /// The dynamic includes the task comes from, outermost first, and which
+    /// of each one's files holds it.
+    pub included: Vec<IncludePart>,
     /// Where the task starts (`file:line:col`).
     pub origin: String,
+}
+
+/// A dynamic include: the file name as written, and every file it can
+/// name, all loaded and validated with the playbook. Each file's tasks
+/// follow the include in the play's task list, marked with an
+/// [`IncludePart`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Include {
+    /// Numbers the includes of a play, from 0.
+    pub id: usize,
+    /// The file name as written: a template, rendered per host and pass.
+    pub file: String,
+    /// The folders a relative name is looked up in, in order: the
+    /// including file's, then the play's.
+    pub bases: Vec<PathBuf>,
+    /// The files the name can render to.
+    pub files: Vec<PathBuf>,
+}
+
+impl Include {
+    /// The index in `files` of the file that the rendered name `name`
+    /// names: looked up under each of `bases` in turn.
+    pub fn pick(&self, name: &str) -> Option<usize> {
+        let path = Path::new(name);
+        let wanted: Vec<PathBuf> = if path.is_absolute() {
+            vec![loader::normalize(path)]
+        } else {
+            self.bases
+                .iter()
+                .map(|base| loader::normalize(&base.join(path)))
+                .collect()
+        };
+        wanted
+            .iter()
+            .find_map(|want| self.files.iter().position(|file| file == want))
+    }
+}
+
+/// A task's place in one dynamic include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IncludePart {
+    /// The [`Include::id`].
+    pub include: usize,
+    /// The index of the task's file in [`Include::files`].
+    pub file: usize,
 }
 
 /// A task's place in one block.
@@ -269,6 +326,8 @@ impl Task {
             delay: None,
             until: None,
             blocks: Vec::new(),
+            include: None,
+            included: Vec::new(),
             ..self.clone()
         }
     }

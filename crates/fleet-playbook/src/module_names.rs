@@ -32,6 +32,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("assert", "ansible.builtin"),
     ("set_fact", "ansible.builtin"),
     ("pause", "ansible.builtin"),
+    ("include_vars", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.

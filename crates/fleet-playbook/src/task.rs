@@ -39,6 +39,7 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "timeout",
     "delegate_to",
     "listen",
+    "diff",
 ];
 
 /// The names of the `meta` action.
@@ -51,6 +52,18 @@ pub const META_ACTIONS: &[&str] = &[
     "end_host",
     "end_play",
     "end_batch",
+    "clear_host_errors",
+];
+
+/// The keys of a dynamic task file include, as Ansible spells them; fleet
+/// calls each `include_tasks`.
+pub(crate) const DYNAMIC_INCLUDES: &[&str] = &[
+    "include_tasks",
+    "ansible.builtin.include_tasks",
+    "ansible.legacy.include_tasks",
+    "include",
+    "ansible.builtin.include",
+    "ansible.legacy.include",
 ];
 
 /// The `delegate_to` targets fleet supports: the controller itself.
@@ -97,6 +110,9 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         role_defaults: Map::new(),
         role_dir: None,
         vars: Map::new(),
+        diff: None,
+        include: None,
+        included: Vec::new(),
         origin: f.origin(node),
     };
     let mut args = None;
@@ -137,6 +153,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             }
             "no_log" => task.no_log = f.bool(value, name)?,
             "check_mode" => task.check_mode = Some(f.bool(value, name)?),
+            "diff" => task.diff = Some(f.bool(value, name)?),
             "retries" => task.retries = Some(f.count(value, name)?),
             "delay" => task.delay = Some(f.number(value, name, 0.0)?),
             "timeout" => task.timeout = Some(read_timeout(f, value)?),
@@ -153,6 +170,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             _ => {
                 let short = match resolve(name) {
                     _ if META_NAMES.contains(&name) => "meta",
+                    _ if DYNAMIC_INCLUDES.contains(&name) => "include_tasks",
                     ModuleName::Fleet(short) => short,
                     ModuleName::Unimplemented => return Err(unimplemented(f, key, what)),
                     ModuleName::Unknown => return Err(unknown_key(f, key, what)),
@@ -188,7 +206,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
     task.module = short.to_owned();
     task.module_as_written = key.value.as_str().unwrap_or_default().to_owned();
     task.params = match short {
-        "meta" => value.value.to_json(),
+        "meta" | "include_tasks" => value.value.to_json(),
         _ => read_params(f, short, key, value, args)?,
     };
     match short {
@@ -200,7 +218,11 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         _ => {}
     }
     if task.name.is_empty() {
-        task.name = summary(&task.module, &task.params);
+        task.name = match short {
+            // Ansible names an unnamed include by its action.
+            "include_tasks" => task.module_as_written.clone(),
+            _ => summary(&task.module, &task.params),
+        };
     }
     Ok(task)
 }

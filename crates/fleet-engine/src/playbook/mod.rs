@@ -9,6 +9,7 @@ mod batches;
 mod blocks;
 mod controller;
 mod facts;
+mod flow;
 mod item_result;
 mod loop_items;
 mod meta;
@@ -37,6 +38,7 @@ pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
 use facts::gather_facts;
 pub use facts::{FACTS_SCRIPT, parse_facts};
+use flow::IncludeMap;
 pub use tags::TagFilter;
 pub use task::ApplyOptions;
 use task::{HostState, TaskContext};
@@ -85,6 +87,7 @@ pub async fn run_playbook(
         sessions: BTreeMap::new(),
         session_users: BTreeMap::new(),
         registered: BTreeMap::new(),
+        included_vars: BTreeMap::new(),
         counts: Counts::default(),
         rollout_stopped: false,
         play_ended: false,
@@ -120,6 +123,8 @@ struct Run<'a> {
     session_users: BTreeMap<String, Option<String>>,
     /// Registered results survive from play to play, as in Ansible.
     registered: BTreeMap<String, Map<String, serde_json::Value>>,
+    /// So do the variables of `include_vars`.
+    included_vars: BTreeMap<String, Map<String, serde_json::Value>>,
     counts: Counts,
     /// Set when a play's rollout stops early: no later play starts.
     rollout_stopped: bool,
@@ -269,6 +274,8 @@ impl Run<'_> {
                     failed: false,
                     ended: false,
                     blocks: Default::default(),
+                    flow: Default::default(),
+                    included_vars: self.included_vars.remove(&host.name).unwrap_or_default(),
                 })
             })
             .collect();
@@ -288,40 +295,26 @@ impl Run<'_> {
             .iter()
             .filter(|task| self.selected(play, task))
             .collect();
-        let map = BlockMap::new(&tasks);
         // Hosts go through the tasks independently (Ansible's "free"
         // strategy); a `run_once`, `once_per` or `meta` task waits for
         // every host.
         let linear = play.strategy == Strategy::Linear;
-        let barrier =
-            |task: &&Task| linear || task.run_once || task.once_per.is_some() || is_meta(task);
-        let mut start = 0;
-        for segment in tasks.split_inclusive(barrier) {
-            let (free, once) = match segment.split_last() {
-                Some((last, rest)) if barrier(last) => (rest, Some(*last)),
-                _ => (segment, None),
-            };
-            self.free_tasks(&ctx, free, start, &map, &mut states).await;
-            if let Some(task) = once
-                && !self.cancel.is_cancelled()
-            {
-                let runs = |state: &HostState| state.active() && state.blocks.runs(task);
-                if is_meta(task) {
-                    self.meta(&ctx, task, &mut states, runs).await;
-                } else {
-                    self.task(&ctx, task, &mut states, &map, runs).await;
-                }
-                let index = start + free.len();
-                for state in states.iter_mut().filter(|state| state.active()) {
-                    state.failed = state.blocks.after(index, &map);
-                }
-            }
-            start += segment.len();
-            if play.any_errors_fatal && states.iter().any(|state| state.failed) {
-                self.stop_on_fatal_error(&mut states);
-                break;
-            }
-        }
+        let plan = Plan {
+            blocks: BlockMap::new(&tasks),
+            includes: IncludeMap::new(&tasks),
+            barriers: tasks
+                .iter()
+                .map(|task| linear || task.run_once || task.once_per.is_some() || is_meta(task))
+                .collect(),
+            // Decided once for all hosts: it serializes vars and reads
+            // templates.
+            wants_facts: tasks
+                .iter()
+                .map(|task| mentions_facts(play, task))
+                .collect(),
+            tasks,
+        };
+        self.run_tasks(&ctx, &plan, &mut states).await;
         self.flush_handlers(&ctx, &mut states).await;
         let failed = hosts
             .iter()
@@ -330,36 +323,90 @@ impl Run<'_> {
                 states
                     .iter()
                     .find(|state| state.name == host.name)
-                    .is_none_or(|state| state.failed)
+                    .is_none_or(|state| state.failed && !state.flow.cleared)
             })
             .map(|host| host.name.clone())
             .collect();
         for state in states {
+            self.included_vars
+                .insert(state.name.clone(), state.included_vars);
             self.registered.insert(state.name, state.registered);
         }
         failed
     }
 
-    /// Every host runs `tasks` in order, at its own pace, until one fails
-    /// on it; each result is sent as soon as it is known.
+    /// Runs the batch's tasks: every host goes through them at its own
+    /// pace up to the next barrier that concerns it; then the barrier
+    /// nearest the start runs on the hosts waiting there; and so on.
+    async fn run_tasks(
+        &mut self,
+        ctx: &TaskContext<'_>,
+        plan: &Plan<'_>,
+        states: &mut [HostState],
+    ) {
+        let tasks = &plan.tasks;
+        loop {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            self.free_tasks(ctx, plan, states).await;
+            if ctx.play.any_errors_fatal && states.iter().any(|state| state.failed) {
+                self.stop_on_fatal_error(states);
+                break;
+            }
+            let next = states
+                .iter()
+                .filter(|state| state.active())
+                .map(|state| state.flow.pc)
+                .filter(|pc| *pc < tasks.len())
+                .min();
+            let Some(index) = next else {
+                break;
+            };
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let task = tasks[index];
+            for state in states.iter_mut() {
+                if state.active() && state.flow.pc == index {
+                    state.flow.enter(task);
+                }
+            }
+            let runs = |state: &HostState| {
+                state.active()
+                    && state.flow.pc == index
+                    && state.blocks.runs(task)
+                    && state.flow.runs(task)
+            };
+            if is_meta(task) {
+                self.meta(ctx, task, states, runs).await;
+            } else {
+                self.task(ctx, task, states, &plan.blocks, runs).await;
+            }
+            for state in states
+                .iter_mut()
+                .filter(|state| state.active() && state.flow.pc == index)
+            {
+                state.failed = state.blocks.after(index, &plan.blocks);
+                state.flow.advance(index, &plan.includes);
+            }
+            if ctx.play.any_errors_fatal && states.iter().any(|state| state.failed) {
+                self.stop_on_fatal_error(states);
+                break;
+            }
+        }
+    }
+
+    /// Every host runs the tasks from where it is, in order, at its own
+    /// pace, until it fails, ends, or reaches a barrier of its files; each
+    /// result is sent as soon as it is known.
     async fn free_tasks(
         &mut self,
         ctx: &TaskContext<'_>,
-        tasks: &[&Task],
-        start: usize,
-        map: &BlockMap,
+        plan: &Plan<'_>,
         states: &mut [HostState],
     ) {
-        if tasks.is_empty() {
-            return;
-        }
         let (events, cancel) = (self.events, self.cancel);
-        // Decided once for all hosts: it serializes vars and reads templates.
-        let wants_facts: Vec<bool> = tasks
-            .iter()
-            .map(|task| mentions_facts(ctx.play, task))
-            .collect();
-        let wants_facts = &wants_facts;
         // With `any_errors_fatal`, a failure on one host starts no new task
         // on the others.
         let fatal = AtomicBool::new(false);
@@ -370,20 +417,27 @@ impl Run<'_> {
             .filter(|state| state.active())
             .map(|state| async move {
                 let mut counts = Counts::default();
-                for (offset, (task, wants_facts)) in tasks.iter().zip(wants_facts).enumerate() {
+                while let Some(task) = plan.tasks.get(state.flow.pc).copied() {
                     if cancel.is_cancelled() || !state.active() || fatal.load(Ordering::Relaxed) {
                         break;
                     }
-                    if state.blocks.runs(task) {
-                        if state.facts.is_none() && *wants_facts {
+                    let index = state.flow.pc;
+                    let concerns = state.flow.runs(task);
+                    if plan.barriers[index] && concerns {
+                        break;
+                    }
+                    state.flow.enter(task);
+                    if concerns && state.blocks.runs(task) {
+                        if state.facts.is_none() && plan.wants_facts[index] {
                             gather_facts(std::iter::once(&mut *state)).await;
                         }
                         let result = ctx.run(task, state).await;
-                        let result = record(result, task, state, &mut counts, map);
+                        let result = record(result, task, state, &mut counts, &plan.blocks);
                         let _ = events.send(Event::TaskResult(result));
                     }
                     if state.active() {
-                        state.failed = state.blocks.after(start + offset, map);
+                        state.failed = state.blocks.after(index, &plan.blocks);
+                        state.flow.advance(index, &plan.includes);
                     }
                     if state.failed && any_errors_fatal {
                         fatal.store(true, Ordering::Relaxed);
@@ -502,6 +556,17 @@ impl Run<'_> {
     }
 }
 
+/// The tasks of a batch, and what is known of them before any runs.
+struct Plan<'a> {
+    tasks: Vec<&'a Task>,
+    blocks: BlockMap,
+    includes: IncludeMap,
+    /// Tasks every host waits for before they run.
+    barriers: Vec<bool>,
+    /// Tasks that read facts.
+    wants_facts: Vec<bool>,
+}
+
 /// How many hosts run at once: the play's `throttle`, else all.
 fn throttle(play: &Play) -> usize {
     play.throttle.unwrap_or(usize::MAX).max(1)
@@ -535,6 +600,7 @@ fn record(
                 counts.rescued += 1;
             } else {
                 counts.add(Status::Failed);
+                state.flow.failures += 1;
             }
             if state.blocks.failed(task, map) == Failure::Host {
                 state.failed = true;

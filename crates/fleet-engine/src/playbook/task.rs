@@ -1,6 +1,7 @@
 //! One task on one host: `when`, `loop`, templating, the module run with
 //! `retries`/`until`, then `changed_when`, `failed_when` and `register`.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use fleet_modules::{Module, ModuleError, Probe};
@@ -64,6 +65,11 @@ pub struct HostState {
     pub ended: bool,
     /// How the blocks of the play stand on this host.
     pub blocks: super::blocks::HostBlocks,
+    /// Where the host is in the play, and in its dynamic includes.
+    pub flow: super::flow::HostFlow,
+    /// The variables `include_vars` set: over task vars, under registered
+    /// results, as in Ansible.
+    pub included_vars: Map<String, Value>,
 }
 
 impl HostState {
@@ -115,7 +121,7 @@ impl TaskContext<'_> {
     /// The host's vars for `task` (with its own `vars`). The run-wide
     /// built-ins (`groups`, `play_hosts`…) go in first, so that play vars
     /// built on them render.
-    fn vars(&self, task: &Task, host: &HostState) -> Value {
+    pub(super) fn vars(&self, task: &Task, host: &HostState) -> Value {
         let mut run_vars = Value::Object(Map::new());
         fleet_playbook::add_run_vars(
             &mut run_vars,
@@ -134,11 +140,27 @@ impl TaskContext<'_> {
             layered.extend(base);
             base = layered;
         }
+        let task_vars = if host.included_vars.is_empty() {
+            Cow::Borrowed(&task.vars)
+        } else {
+            let mut vars = task.vars.clone();
+            vars.extend(host.included_vars.clone());
+            Cow::Owned(vars)
+        };
+        // The loop variables of the includes the task is in: like a loop's,
+        // never rendered as templates.
+        let registered = if task.included.is_empty() {
+            Cow::Borrowed(&host.registered)
+        } else {
+            let mut registered = host.registered.clone();
+            registered.extend(host.flow.vars(task));
+            Cow::Owned(registered)
+        };
         fleet_playbook::task_host_vars(
             &base,
             self.play,
-            &task.vars,
-            &host.registered,
+            &task_vars,
+            &registered,
             &self.options.extra_vars,
             &host.name,
             host.facts.as_ref(),
@@ -199,6 +221,9 @@ impl TaskContext<'_> {
 
     /// Runs `task` on `host` and returns its result; registers and notifies.
     pub async fn run(&self, task: &Task, host: &mut HostState) -> TaskResult {
+        if let Some(include) = &task.include {
+            return self.run_include(task, include, host);
+        }
         let started = Instant::now();
         let vars = self.vars(task, host);
         let task_name = self
@@ -210,7 +235,10 @@ impl TaskContext<'_> {
         let (registered, status) = match outcome {
             Ok(items) => {
                 for item in &items {
-                    host.registered.extend(item.facts());
+                    match task.module.as_str() {
+                        "include_vars" => host.included_vars.extend(item.facts()),
+                        _ => host.registered.extend(item.facts()),
+                    }
                 }
                 summarize(items, &mut result)
             }
@@ -237,6 +265,11 @@ impl TaskContext<'_> {
                     host.notified.push(handler.clone());
                 }
             }
+        }
+        // Diffs are kept with `--diff` (always with `fleet check`), or when
+        // the task's `diff:` says so.
+        if !task.diff.unwrap_or(self.options.diff) {
+            result.diff = None;
         }
         if task.no_log {
             hide_output(&mut result);
@@ -400,6 +433,7 @@ impl TaskContext<'_> {
         let params = self.render_params(task, vars)?;
         let controller = PlayController {
             play: self.play,
+            origin: &task.origin,
             role_dir: task.role_dir.as_deref(),
             templater: self.templater,
             vars,

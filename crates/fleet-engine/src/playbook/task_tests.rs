@@ -30,6 +30,8 @@ fn host(inventory_become: bool) -> HostState {
         failed: false,
         ended: false,
         blocks: Default::default(),
+        flow: Default::default(),
+        included_vars: Default::default(),
     }
 }
 

@@ -236,24 +236,13 @@ pub async fn execute(
     };
     let reporting = async {
         while let Some(event) = receiver.recv().await {
-            reporter.handle(&without_diff(event, options.diff))?;
+            reporter.handle(&event)?;
         }
         Ok::<(), CliError>(())
     };
     let (counts, reported) = tokio::join!(runner, reporting);
     reported?;
     Ok((counts, cancel.is_cancelled()))
-}
-
-/// Diffs are shown only with `--diff` (always with `fleet check`).
-fn without_diff(event: fleet_engine::Event, diff: bool) -> fleet_engine::Event {
-    match event {
-        fleet_engine::Event::TaskResult(mut result) if !diff => {
-            result.diff = None;
-            fleet_engine::Event::TaskResult(result)
-        }
-        other => other,
-    }
 }
 
 /// Templates are looked up next to the playbook first (by the loader), then
