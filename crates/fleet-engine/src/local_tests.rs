@@ -29,7 +29,7 @@ fn me() -> Become {
         .expect("current user");
     Become {
         user,
-        password: None,
+        ..Become::root()
     }
 }
 
@@ -133,7 +133,7 @@ fn become_the_controllers_own_user_runs_directly() {
 fn become_another_user_goes_through_sudo() {
     let other = Become {
         user: "fleet-nobody-such-user".into(),
-        password: None,
+        ..Become::root()
     };
     assert!(!runs_as(&other));
     let shell = LocalShell::new("ctl");

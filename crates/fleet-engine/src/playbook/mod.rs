@@ -8,6 +8,7 @@
 mod batches;
 mod blocks;
 mod controller;
+mod delegate;
 mod facts;
 mod item_result;
 mod loop_items;
@@ -19,6 +20,7 @@ mod tags;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use fleet_inventory::{Host, Inventory};
@@ -35,6 +37,7 @@ use crate::connection::{Connection, runs_locally};
 use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
+use delegate::Delegates;
 use facts::gather_facts;
 pub use facts::{FACTS_SCRIPT, parse_facts};
 pub use tags::TagFilter;
@@ -84,6 +87,7 @@ pub async fn run_playbook(
         templater: &templater,
         sessions: BTreeMap::new(),
         session_users: BTreeMap::new(),
+        delegates: Arc::new(Delegates::new(client.clone(), &options.inventory)),
         registered: BTreeMap::new(),
         counts: Counts::default(),
         rollout_stopped: false,
@@ -98,6 +102,7 @@ pub async fn run_playbook(
     for session in run.sessions.values().flatten() {
         session.close().await;
     }
+    run.delegates.close().await;
     let counts = run.counts;
     let _ = events.send(Event::RunDone {
         counts,
@@ -118,6 +123,8 @@ struct Run<'a> {
     sessions: BTreeMap<String, Option<Session>>,
     /// The SSH user each session logged in as.
     session_users: BTreeMap<String, Option<String>>,
+    /// The sessions tasks are delegated to, the play hosts' included.
+    delegates: Arc<Delegates>,
     /// Registered results survive from play to play, as in Ansible.
     registered: BTreeMap<String, Map<String, serde_json::Value>>,
     counts: Counts,
@@ -249,6 +256,12 @@ impl Run<'_> {
             .map(|host| host.name.as_str())
             .collect();
         self.connect(&remote, play.remote_user.as_deref()).await;
+        for host in &remote {
+            if let Some(Some(session)) = self.sessions.get(&host.name) {
+                let user = self.session_users.get(&host.name).cloned().flatten();
+                self.delegates.lend(&host.name, user.as_deref(), session);
+            }
+        }
         let mut states: Vec<HostState> = hosts
             .iter()
             .filter_map(|host| {
@@ -269,17 +282,18 @@ impl Run<'_> {
                     failed: false,
                     ended: false,
                     blocks: Default::default(),
+                    delegated_facts: Vec::new(),
                 })
             })
             .collect();
         let play_hosts: Vec<String> = hosts.iter().map(|host| host.name.clone()).collect();
-        let controller = Connection::local("localhost");
+        let delegates = Arc::clone(&self.delegates);
         let ctx = TaskContext {
             play,
             play_hosts: &play_hosts,
             templater: self.templater,
             options: self.options,
-            controller: &controller,
+            delegates: &delegates,
             cancel: self.cancel,
             commands: self.options.show_commands.then_some(self.events),
         };
@@ -291,10 +305,16 @@ impl Run<'_> {
         let map = BlockMap::new(&tasks);
         // Hosts go through the tasks independently (Ansible's "free"
         // strategy); a `run_once`, `once_per` or `meta` task waits for
-        // every host.
+        // every host, and so does one that sets facts on the hosts it is
+        // delegated to.
         let linear = play.strategy == Strategy::Linear;
-        let barrier =
-            |task: &&Task| linear || task.run_once || task.once_per.is_some() || is_meta(task);
+        let barrier = |task: &&Task| {
+            linear
+                || task.run_once
+                || task.once_per.is_some()
+                || is_meta(task)
+                || task.delegate_facts
+        };
         let mut start = 0;
         for segment in tasks.split_inclusive(barrier) {
             let (free, once) = match segment.split_last() {
@@ -315,6 +335,7 @@ impl Run<'_> {
                 for state in states.iter_mut().filter(|state| state.active()) {
                     state.failed = state.blocks.after(index, &map);
                 }
+                self.hand_over_facts(&mut states);
             }
             start += segment.len();
             if play.any_errors_fatal && states.iter().any(|state| state.failed) {
@@ -495,6 +516,22 @@ impl Run<'_> {
             }
         }
         groups
+    }
+
+    /// Gives the facts delegated tasks set (`delegate_facts`) to the hosts
+    /// they were delegated to: a host of this batch at once, any other for
+    /// when it next runs a task.
+    fn hand_over_facts(&mut self, states: &mut [HostState]) {
+        let handed: Vec<(String, Map<String, serde_json::Value>)> = states
+            .iter_mut()
+            .flat_map(|state| std::mem::take(&mut state.delegated_facts))
+            .collect();
+        for (target, facts) in handed {
+            match states.iter_mut().find(|state| state.name == target) {
+                Some(state) => state.registered.extend(facts),
+                None => self.registered.entry(target).or_default().extend(facts),
+            }
+        }
     }
 
     fn selected(&self, play: &Play, task: &Task) -> bool {
