@@ -187,6 +187,11 @@ mod tests {
                 .contains("`become_flags: -s /bin/sh`")
         );
         let quiet = wrap("true", &su(&[], None), "x").gate;
+        assert!(
+            quiet
+                .refusal(Some(1))
+                .contains("`become_flags: -s /bin/sh`")
+        );
         assert_eq!(
             quiet.refusal(Some(125)),
             "su exited with status 125 before running the command"

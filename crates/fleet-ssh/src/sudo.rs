@@ -181,6 +181,12 @@ impl Gate {
         lines.dedup();
         let mut reason = lines.join("; ");
         let method = self.method;
+        if reason.is_empty() && method == "su" && status == Some(1) {
+            // nologin says why on stdout, which is the command's.
+            reason = "su exited with status 1 before running the command (a user whose shell \
+                      refuses logins, such as nologin, needs `become_flags: -s /bin/sh`)"
+                .to_owned();
+        }
         if reason.is_empty() {
             reason = match status {
                 Some(code) => {
