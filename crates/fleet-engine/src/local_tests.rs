@@ -151,6 +151,45 @@ fn become_another_user_goes_through_sudo() {
 }
 
 #[test]
+fn become_with_su_runs_through_the_users_shell_and_names_su_when_refused() {
+    let su = |user: &str, flags: &[&str]| ExecOptions {
+        r#become: Some(Become {
+            user: user.into(),
+            method: fleet_ssh::BecomeMethod::Su {
+                flags: flags.iter().map(|flag| (*flag).to_owned()).collect(),
+            },
+            ..Become::root()
+        }),
+        stdin: Some(b"fed".to_vec()),
+        ..ExecOptions::default()
+    };
+    let shell = LocalShell::new("ctl");
+    let rt = runtime();
+    let err = rt
+        .block_on(shell.exec_collect("echo never", &su("fleet-nobody-such-user", &[])))
+        .expect_err("no such user");
+    assert!(
+        matches!(err, SshError::BecomeFailed { method: "su", .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("become (su fleet-nobody-such-user)"),
+        "{err}"
+    );
+    if me().user != "root" {
+        // Only root switches users without a password.
+        return;
+    }
+    let out = rt
+        .block_on(shell.exec_collect("id -un; cat", &su("nobody", &["-s", "/bin/sh"])))
+        .expect("su runs");
+    assert_eq!(out.status, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "nobody\nfed");
+    assert!(out.stderr.is_empty(), "no marker: {:?}", out.stderr);
+}
+
+#[test]
 fn uploads_are_atomic_files_with_their_mode() {
     use std::os::unix::fs::PermissionsExt;
     let dir = scratch("upload");

@@ -1,6 +1,7 @@
 //! Delegation over the local connection: `delegate_to` an inventory host
 //! (by name, by template, per loop item), `delegate_facts`, `run_once`
-//! with `delegate_to`, a block's `delegate_to`, and `local_action`.
+//! with `delegate_to`, a block's `delegate_to`, `local_action`, and a
+//! delegated handler.
 
 mod common;
 
@@ -175,6 +176,11 @@ fn a_blocks_delegate_to_and_local_action_place_their_tasks() {
         module: copy
         content: "{{ inventory_hostname }}\n"
         dest: "{{ tmp }}/local-copy"
+      notify: tell db1
+  handlers:
+    - name: tell db1
+      command: echo {{ inventory_hostname }}
+      delegate_to: "{{ 'db' ~ 1 }}"
 "#,
     );
     let at = |task: &str| delegated(&run, task)[0].1.clone();
@@ -183,6 +189,11 @@ fn a_blocks_delegate_to_and_local_action_place_their_tasks() {
     assert_eq!(at("old style").as_deref(), Some("localhost"));
     assert!(scratch.exists("local-action"));
     assert_eq!(scratch.read("local-copy").as_deref(), Some("h1\n"));
+    assert_eq!(
+        at("tell db1").as_deref(),
+        Some("db1"),
+        "a delegated handler"
+    );
 }
 
 #[test]
