@@ -93,6 +93,8 @@ fn delegate_facts_gives_the_facts_to_the_host_delegated_to() {
       delegate_to: db1
       delegate_facts: true
       when: inventory_hostname == 'h1'
+      changed_when: true
+      notify: remember
     - name: tell h2
       set_fact:
         peer_note: from-{{ inventory_hostname }}
@@ -105,10 +107,16 @@ fn delegate_facts_gives_the_facts_to_the_host_delegated_to() {
       delegate_to: db1
     - name: show
       shell: echo "{{ peer_note | default('none') }} {{ told_by | default('none') }} {{ own_note }}" > {{ tmp }}/{{ inventory_hostname }}
+  handlers:
+    - name: remember
+      set_fact:
+        handled: by-{{ inventory_hostname }}
+      delegate_to: db1
+      delegate_facts: true
 - hosts: db1
   tasks:
     - name: show db1
-      shell: echo "{{ told_by | default('none') }} {{ own_note | default('none') }}" > {{ tmp }}/db1
+      shell: echo "{{ told_by | default('none') }} {{ own_note | default('none') }} {{ handled | default('none') }}" > {{ tmp }}/db1
 "#,
     );
     assert_eq!(scratch.read("h1").as_deref(), Some("none none mine-h1\n"));
@@ -116,7 +124,7 @@ fn delegate_facts_gives_the_facts_to_the_host_delegated_to() {
         scratch.read("h2").as_deref(),
         Some("from-h1 none mine-h2\n")
     );
-    assert_eq!(scratch.read("db1").as_deref(), Some("h1 none\n"));
+    assert_eq!(scratch.read("db1").as_deref(), Some("h1 none by-h1\n"));
     assert_eq!(run.counts().failed, 0);
 }
 

@@ -335,7 +335,6 @@ impl Run<'_> {
                 for state in states.iter_mut().filter(|state| state.active()) {
                     state.failed = state.blocks.after(index, &map);
                 }
-                self.hand_over_facts(&mut states);
             }
             start += segment.len();
             if play.any_errors_fatal && states.iter().any(|state| state.failed) {
@@ -481,6 +480,7 @@ impl Run<'_> {
                 }
             }
         }
+        self.hand_over_facts(states);
     }
 
     /// Which hosts run `task` (the keys), and which others take each
