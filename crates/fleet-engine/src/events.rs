@@ -102,6 +102,10 @@ pub struct TaskResult {
     /// A failure that a block's `rescue` handles.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub rescued: bool,
+    /// The host (or hosts, for a loop) the task ran on for `host`, when it
+    /// is delegated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_to: Option<String>,
 }
 
 impl TaskResult {
@@ -119,6 +123,7 @@ impl TaskResult {
             msg: None,
             ignored: false,
             rescued: false,
+            delegated_to: None,
         }
     }
 }

@@ -43,6 +43,7 @@ pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), P
         );
         let checker = Checker {
             templater: &templater,
+            hosts: options.inventory_hosts.as_ref(),
             parsed,
             f: Fields {
                 label: &parsed.label,
@@ -58,6 +59,9 @@ pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), P
 
 struct Checker<'a> {
     templater: &'a Templater,
+    /// The inventory's host names, when known: a `delegate_to` that names
+    /// a host must name one of them.
+    hosts: Option<&'a BTreeSet<String>>,
     parsed: &'a ParsedPlay,
     f: Fields<'a>,
     /// Known everywhere in the play.
@@ -120,6 +124,7 @@ impl Checker<'_> {
     fn in_file<'l>(&'l self, label: &'l str) -> Checker<'l> {
         Checker {
             templater: self.templater,
+            hosts: self.hosts,
             parsed: self.parsed,
             f: Fields { label, text: "" },
             known: self.known.clone(),
@@ -223,6 +228,10 @@ impl Checker<'_> {
         if let Some((_, when)) = entry(node, "when") {
             self.check_condition(when, &known, "when")?;
         }
+        if let Some((_, delegate)) = entry(node, "delegate_to") {
+            self.check_strings(delegate, &known, "`delegate_to`")?;
+        }
+        self.check_delegate(task)?;
         self.check_expression_params(task, params, args, &known)?;
         let mut own = vec!["result"];
         own.extend(task.register.as_deref());
@@ -275,6 +284,36 @@ impl Checker<'_> {
             .filter(|include| include.r#loop.is_some())
             .flat_map(|include| include.loop_control.variables())
             .collect()
+    }
+
+    /// A `delegate_to` written as a host name names a host of the
+    /// inventory, or the controller. A template may render to any name: a
+    /// host outside the inventory is then reached by that name, as Ansible
+    /// does.
+    fn check_delegate(&self, task: &Task) -> Result<(), PlaybookError> {
+        let (Some(target), Some(hosts)) = (&task.delegate_to, self.hosts) else {
+            return Ok(());
+        };
+        if is_template(target)
+            || crate::CONTROLLER_NAMES.contains(&target.as_str())
+            || hosts.contains(target)
+        {
+            return Ok(());
+        }
+        let near = did_you_mean(target, hosts.iter().map(String::as_str))
+            .map(|near| near + " ")
+            .unwrap_or_default();
+        let Some(at) = task.delegate_at.clone() else {
+            return Ok(());
+        };
+        Err(PlaybookError::invalid(
+            at,
+            format!("`delegate_to: {target}` names no host of the inventory"),
+            format!(
+                "{near}delegate to an inventory host, or to `localhost` for the controller; \
+                 add {target} to the inventory to reach it"
+            ),
+        ))
     }
 
     /// The params a module evaluates as expressions: `assert`'s `that` are

@@ -37,12 +37,15 @@ pub(crate) const INHERITED: &[&str] = &[
     "tags",
     "become",
     "become_user",
+    "become_method",
+    "become_flags",
     "vars",
     "environment",
     "ignore_errors",
     "no_log",
     "check_mode",
     "delegate_to",
+    "delegate_facts",
     "run_once",
 ];
 
@@ -65,11 +68,14 @@ pub(crate) struct Scope {
     tags: Vec<String>,
     r#become: Option<bool>,
     become_user: Option<String>,
+    become_method: Option<crate::BecomeMethod>,
+    become_flags: Option<crate::BecomeFlags>,
     environment: Vec<(String, String)>,
     ignore_errors: Option<bool>,
     no_log: Option<bool>,
     check_mode: Option<bool>,
-    delegate_to: Option<String>,
+    delegate_to: Option<(String, fleet_yaml::Location)>,
+    delegate_facts: Option<bool>,
     run_once: Option<bool>,
     blocks: Vec<BlockPart>,
     pub(crate) included: Vec<IncludePart>,
@@ -166,11 +172,12 @@ impl<'a> Expander<'a> {
                 let key = key.value.as_str().unwrap_or_default();
                 self.role_task(f, node, key, value, scope, out)?;
             } else {
-                let mut task = parse_task(f, node, what)?;
-                inherit(scope, node, &mut task, what);
+                let node = crate::action_keys::normalize(f, node)?;
+                let mut task = parse_task(f, &node, what)?;
+                inherit(scope, &node, &mut task, what);
                 out.push(Entry {
                     task,
-                    node: node.clone(),
+                    node,
                     label: f.label.to_owned(),
                 });
             }
@@ -351,6 +358,12 @@ pub(crate) fn scope_of(
             "become_user" => {
                 scope.become_user = Some(f.string(value, name, "become_user: postgres")?);
             }
+            "become_method" => {
+                scope.become_method = Some(crate::become_keys::read_become_method(f, value)?);
+            }
+            "become_flags" => {
+                scope.become_flags = Some(crate::become_keys::read_become_flags(f, value)?);
+            }
             "vars" => scope.vars.extend(read_vars(f, value, "block vars")?),
             "environment" => {
                 for (var, text) in read_environment(f, value)? {
@@ -362,7 +375,8 @@ pub(crate) fn scope_of(
             "no_log" => scope.no_log = Some(f.bool(value, name)?),
             "check_mode" => scope.check_mode = Some(f.bool(value, name)?),
             "run_once" => scope.run_once = Some(f.bool(value, name)?),
-            "delegate_to" => scope.delegate_to = Some(read_delegate_to(f, value, what)?),
+            "delegate_to" => scope.delegate_to = Some((read_delegate_to(f, value)?, f.at(value))),
+            "delegate_facts" => scope.delegate_facts = Some(f.bool(value, name)?),
             _ => {
                 let keys: Vec<&str> = own.iter().chain(INHERITED).copied().collect();
                 let advice = did_you_mean(name, keys.iter().copied())
@@ -409,8 +423,15 @@ pub(crate) fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &st
     if task.check_mode.is_none() {
         task.check_mode = scope.check_mode;
     }
-    if task.delegate_to.is_none() {
-        task.delegate_to.clone_from(&scope.delegate_to);
+    if task.become_method.is_none() {
+        task.become_method = scope.become_method;
+    }
+    if task.become_flags.is_none() {
+        task.become_flags.clone_from(&scope.become_flags);
+    }
+    if let (None, Some((target, at))) = (&task.delegate_to, &scope.delegate_to) {
+        task.delegate_to = Some(target.clone());
+        task.delegate_at = Some(at.clone());
     }
     let mut vars = scope.vars.clone();
     vars.extend(std::mem::take(&mut task.vars));
@@ -429,6 +450,11 @@ pub(crate) fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &st
         ),
         ("no_log", scope.no_log, &mut task.no_log),
         ("run_once", scope.run_once, &mut task.run_once),
+        (
+            "delegate_facts",
+            scope.delegate_facts,
+            &mut task.delegate_facts,
+        ),
     ];
     for (key, inherited, flag) in flags {
         if let Some(value) = inherited.filter(|_| !written(key)) {

@@ -29,6 +29,8 @@
 //! Ansible filters people expect; [`host_vars`] builds one host's variables
 //! in precedence order. The language is described in `docs/playbooks.md`.
 
+mod action_keys;
+mod become_keys;
 mod check;
 mod error;
 mod expand;
@@ -59,6 +61,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use become_keys::{BecomeFlags, BecomeMethod, effective as effective_become};
 pub use error::{PlaybookError, TemplateError};
 pub use fleet_yaml::Location;
 pub use free_form::key_value_words;
@@ -67,7 +70,7 @@ pub use loops::{LoopControl, LoopLookup};
 pub use play_keys::{HostOrder, Strategy, VarPrompt};
 pub use references::{needs_facts, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
-pub use task::META_ACTIONS;
+pub use task::{CONTROLLER_NAMES, META_ACTIONS};
 pub use templater::{OMIT, Templater};
 pub use vars::{BUILTIN_VARS, add_run_vars, host_vars, task_host_vars};
 
@@ -83,6 +86,10 @@ pub struct LoadOptions {
     /// Where templates are looked up after the playbook's own folder.
     /// Empty means `<folder of the top-level playbook>/../templates`.
     pub template_dirs: Vec<PathBuf>,
+    /// Every host name of the inventory: a `delegate_to` written as a
+    /// plain name must be one of them (or the controller). `None` skips
+    /// that check.
+    pub inventory_hosts: Option<BTreeSet<String>>,
 }
 
 /// A loaded playbook: the plays of the file and its imports, in run order.
@@ -110,6 +117,9 @@ pub struct Play {
     pub hosts_origin: String,
     pub r#become: bool,
     pub become_user: Option<String>,
+    /// `become_method`; sudo when not written.
+    pub become_method: Option<BecomeMethod>,
+    pub become_flags: Option<BecomeFlags>,
     /// `connection: local` or `ssh`: how the play reaches hosts whose
     /// inventory does not set `connection` itself. `None` when not written.
     pub connection: Option<PlayConnection>,
@@ -189,6 +199,10 @@ pub struct Task {
     pub notify: Vec<String>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,
+    /// Its own or its blocks' `become_method`; the play's when `None`.
+    pub become_method: Option<BecomeMethod>,
+    /// Its own or its blocks' `become_flags`; the play's when `None`.
+    pub become_flags: Option<BecomeFlags>,
     pub tags: Vec<String>,
     pub changed_when: Option<String>,
     pub failed_when: Option<String>,
@@ -211,10 +225,17 @@ pub struct Task {
     pub environment: Vec<(String, String)>,
     /// Seconds.
     pub timeout: Option<f64>,
-    /// `delegate_to: localhost`: the task runs on the controller, with the
-    /// host's vars, and reports under the host. Only `localhost` and
-    /// `127.0.0.1` are accepted.
+    /// `delegate_to`, a template: the task runs on that host's connection
+    /// (an inventory host, or the controller for `localhost` and
+    /// `127.0.0.1`), with the host's vars, and reports under the host.
+    /// `local_action` sets it to `localhost`.
     pub delegate_to: Option<String>,
+    /// Where `delegate_to` (or `local_action`) is written.
+    #[serde(skip)]
+    pub delegate_at: Option<Location>,
+    /// `delegate_facts`: the facts a delegated task sets (`set_fact`) go
+    /// to the host it is delegated to, not to the host it runs for.
+    pub delegate_facts: bool,
     /// A handler's `listen` topics: a `notify` of one runs it too.
     pub listen: Vec<String>,
     /// The blocks the task is in, outermost first, and which part of each

@@ -84,6 +84,8 @@ pub(crate) fn parse_play(
         hosts_origin: String::new(),
         r#become: false,
         become_user: None,
+        become_method: None,
+        become_flags: None,
         connection: None,
         vars: Map::new(),
         tasks: Vec::new(),
@@ -164,8 +166,12 @@ pub(crate) fn parse_play(
             "remote_user" => {
                 play.remote_user = Some(f.string(value, name, "remote_user: deploy")?)
             }
-            "become_method" => play_keys::read_become_method(f, value)?,
-            "become_flags" => play_keys::read_become_flags(f, value)?,
+            "become_method" => {
+                play.become_method = Some(crate::become_keys::read_become_method(f, value)?);
+            }
+            "become_flags" => {
+                play.become_flags = Some(crate::become_keys::read_become_flags(f, value)?);
+            }
             "environment" => environment = crate::task::read_environment(f, value)?,
             "module_defaults" => module_defaults = play_keys::read_module_defaults(f, value)?,
             "vars_prompt" => play.vars_prompt = play_keys::read_vars_prompt(f, value)?,
@@ -255,6 +261,7 @@ pub(crate) fn parse_play(
     if play.name.is_empty() {
         play.name.clone_from(&play.hosts);
     }
+    crate::become_keys::check_tasks(&play)?;
     Ok(ParsedPlay {
         play,
         label: f.label.to_owned(),

@@ -8,6 +8,7 @@
 mod batches;
 mod blocks;
 mod controller;
+mod delegate;
 mod facts;
 mod flow;
 mod item_result;
@@ -20,6 +21,7 @@ mod tags;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use fleet_inventory::{Host, Inventory};
@@ -36,6 +38,7 @@ use crate::connection::{Connection, runs_locally};
 use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
+use delegate::Delegates;
 use facts::gather_facts;
 pub use facts::{FACTS_SCRIPT, parse_facts};
 use flow::IncludeMap;
@@ -86,6 +89,7 @@ pub async fn run_playbook(
         templater: &templater,
         sessions: BTreeMap::new(),
         session_users: BTreeMap::new(),
+        delegates: Arc::new(Delegates::new(client.clone(), &options.inventory)),
         registered: BTreeMap::new(),
         included_vars: BTreeMap::new(),
         counts: Counts::default(),
@@ -101,6 +105,7 @@ pub async fn run_playbook(
     for session in run.sessions.values().flatten() {
         session.close().await;
     }
+    run.delegates.close().await;
     let counts = run.counts;
     let _ = events.send(Event::RunDone {
         counts,
@@ -121,6 +126,8 @@ struct Run<'a> {
     sessions: BTreeMap<String, Option<Session>>,
     /// The SSH user each session logged in as.
     session_users: BTreeMap<String, Option<String>>,
+    /// The sessions tasks are delegated to, the play hosts' included.
+    delegates: Arc<Delegates>,
     /// Registered results survive from play to play, as in Ansible.
     registered: BTreeMap<String, Map<String, serde_json::Value>>,
     /// So do the variables of `include_vars`.
@@ -254,6 +261,12 @@ impl Run<'_> {
             .map(|host| host.name.as_str())
             .collect();
         self.connect(&remote, play.remote_user.as_deref()).await;
+        for host in &remote {
+            if let Some(Some(session)) = self.sessions.get(&host.name) {
+                let user = self.session_users.get(&host.name).cloned().flatten();
+                self.delegates.lend(&host.name, user.as_deref(), session);
+            }
+        }
         let mut states: Vec<HostState> = hosts
             .iter()
             .filter_map(|host| {
@@ -276,17 +289,18 @@ impl Run<'_> {
                     blocks: Default::default(),
                     flow: Default::default(),
                     included_vars: self.included_vars.remove(&host.name).unwrap_or_default(),
+                    delegated_facts: Vec::new(),
                 })
             })
             .collect();
         let play_hosts: Vec<String> = hosts.iter().map(|host| host.name.clone()).collect();
-        let controller = Connection::local("localhost");
+        let delegates = Arc::clone(&self.delegates);
         let ctx = TaskContext {
             play,
             play_hosts: &play_hosts,
             templater: self.templater,
             options: self.options,
-            controller: &controller,
+            delegates: &delegates,
             cancel: self.cancel,
             commands: self.options.show_commands.then_some(self.events),
         };
@@ -297,14 +311,21 @@ impl Run<'_> {
             .collect();
         // Hosts go through the tasks independently (Ansible's "free"
         // strategy); a `run_once`, `once_per` or `meta` task waits for
-        // every host.
+        // every host, and so does one that sets facts on the hosts it is
+        // delegated to.
         let linear = play.strategy == Strategy::Linear;
         let plan = Plan {
             blocks: BlockMap::new(&tasks),
             includes: IncludeMap::new(&tasks),
             barriers: tasks
                 .iter()
-                .map(|task| linear || task.run_once || task.once_per.is_some() || is_meta(task))
+                .map(|task| {
+                    linear
+                        || task.run_once
+                        || task.once_per.is_some()
+                        || is_meta(task)
+                        || task.delegate_facts
+                })
                 .collect(),
             // Decided once for all hosts: it serializes vars and reads
             // templates.
@@ -514,6 +535,7 @@ impl Run<'_> {
                 }
             }
         }
+        self.hand_over_facts(states);
     }
 
     /// Which hosts run `task` (the keys), and which others take each
@@ -549,6 +571,22 @@ impl Run<'_> {
             }
         }
         groups
+    }
+
+    /// Gives the facts delegated tasks set (`delegate_facts`) to the hosts
+    /// they were delegated to: a host of this batch at once, any other for
+    /// when it next runs a task.
+    fn hand_over_facts(&mut self, states: &mut [HostState]) {
+        let handed: Vec<(String, Map<String, serde_json::Value>)> = states
+            .iter_mut()
+            .flat_map(|state| std::mem::take(&mut state.delegated_facts))
+            .collect();
+        for (target, facts) in handed {
+            match states.iter_mut().find(|state| state.name == target) {
+                Some(state) => state.registered.extend(facts),
+                None => self.registered.entry(target).or_default().extend(facts),
+            }
+        }
     }
 
     fn selected(&self, play: &Play, task: &Task) -> bool {

@@ -4,13 +4,15 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use fleet_inventory::Host;
 use fleet_modules::{Module, ModuleError, Probe};
 use fleet_playbook::{Play, Task, Templater};
-use fleet_ssh::{Become, Secret};
+use fleet_ssh::{Become, BecomeMethod, Secret};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::controller::PlayController;
+use super::delegate::Delegates;
 use super::item_result::{ItemResult, WHEN_FALSE, hide_output, summarize};
 use super::loop_items::{LoopItem, passes};
 use super::pause::pause;
@@ -45,6 +47,8 @@ pub struct ApplyOptions {
     /// Report each command before it runs ([`Event::Command`], `-vvv`),
     /// except for `no_log` tasks.
     pub show_commands: bool,
+    /// Every inventory host: where tasks may be delegated.
+    pub inventory: Vec<Host>,
 }
 
 /// What one host carries from task to task within a run.
@@ -70,6 +74,9 @@ pub struct HostState {
     /// The variables `include_vars` set: over task vars, under registered
     /// results, as in Ansible.
     pub included_vars: Map<String, Value>,
+    /// Facts a task delegated with `delegate_facts` set, for the host it
+    /// was delegated to (by name), not yet handed over.
+    pub delegated_facts: Vec<(String, Map<String, Value>)>,
 }
 
 impl HostState {
@@ -109,8 +116,8 @@ pub struct TaskContext<'a> {
     pub play_hosts: &'a [String],
     pub templater: &'a Templater,
     pub options: &'a ApplyOptions,
-    /// Where `delegate_to: localhost` tasks run.
-    pub controller: &'a Connection,
+    /// The connections of the hosts tasks are delegated to.
+    pub delegates: &'a Delegates,
     /// Cut short waits (`loop_control.pause`) when the run is interrupted.
     pub cancel: &'a CancellationToken,
     /// Where commands are reported before they run, with `show_commands`.
@@ -167,22 +174,48 @@ impl TaskContext<'_> {
         )
     }
 
-    /// Where `task` runs for `host`: on the controller when delegated, else
-    /// over the host's own connection.
-    fn connection<'c>(&'c self, task: &Task, host: &'c HostState) -> &'c Connection {
-        match task.delegate_to {
-            Some(_) => self.controller,
-            None => &host.connection,
+    /// Where `task` runs for `host` with `vars` (one loop item's): over
+    /// the host's own connection, or the connection of the host
+    /// `delegate_to` renders to.
+    fn place(&self, task: &Task, host: &HostState, vars: &Value) -> Result<Place, String> {
+        let Some(template) = &task.delegate_to else {
+            return Ok(Place {
+                connection: host.connection.clone(),
+                inventory_become: host.inventory_become,
+                delegated_to: None,
+            });
+        };
+        let name = self
+            .templater
+            .render_str(template, vars)
+            .map_err(|err| format!("cannot render `delegate_to`: {err}"))?;
+        let name = name.trim();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(format!(
+                "`delegate_to` must render to one host name, got {name:?}"
+            ));
         }
+        let delegation = self.delegates.to(name, self.play.remote_user.as_deref());
+        Ok(Place {
+            connection: delegation.connection,
+            inventory_become: delegation.inventory_become,
+            delegated_to: Some(delegation.host),
+        })
     }
 
-    /// The inventory's `become` says how to reach that host: a task
-    /// delegated to the controller follows only the play's and its own.
-    fn r#become(&self, task: &Task, host: &HostState) -> Option<Become> {
-        let inventory_become = host.inventory_become && task.delegate_to.is_none();
+    /// As whom the task runs: the inventory's `become` is the one of the
+    /// host the task runs on (`inventory_become`), since the inventory says
+    /// how to reach that host; the play's and the task's apply anywhere.
+    fn r#become(&self, task: &Task, inventory_become: bool) -> Option<Become> {
         let wanted = task
             .r#become
             .unwrap_or(self.play.r#become || inventory_become);
+        let method = match fleet_playbook::effective_become(self.play, task) {
+            (fleet_playbook::BecomeMethod::Sudo, _) => BecomeMethod::Sudo,
+            (fleet_playbook::BecomeMethod::Su, flags) => BecomeMethod::Su {
+                flags: flags.map(|flags| flags.words.clone()).unwrap_or_default(),
+            },
+        };
         wanted.then(|| Become {
             user: task
                 .become_user
@@ -190,6 +223,7 @@ impl TaskContext<'_> {
                 .or_else(|| self.play.become_user.clone())
                 .unwrap_or_else(|| "root".into()),
             password: self.options.become_password.clone(),
+            method,
         })
     }
 
@@ -234,12 +268,25 @@ impl TaskContext<'_> {
         let outcome = self.run_items(task, host, vars).await;
         let (registered, status) = match outcome {
             Ok(items) => {
+                let mut delegated: Vec<String> = Vec::new();
                 for item in &items {
-                    match task.module.as_str() {
-                        "include_vars" => host.included_vars.extend(item.facts()),
-                        _ => host.registered.extend(item.facts()),
+                    let facts = item.facts();
+                    match &item.delegated_to {
+                        Some(target) if task.delegate_facts && !facts.is_empty() => {
+                            host.delegated_facts.push((fact_host(target), facts));
+                        }
+                        _ if task.module == "include_vars" => host.included_vars.extend(facts),
+                        _ => host.registered.extend(facts),
+                    }
+                    if let Some(target) = item
+                        .delegated_to
+                        .as_ref()
+                        .filter(|target| !delegated.contains(target))
+                    {
+                        delegated.push(target.clone());
                     }
                 }
+                result.delegated_to = (!delegated.is_empty()).then(|| delegated.join(", "));
                 summarize(items, &mut result)
             }
             Err(msg) => {
@@ -304,14 +351,10 @@ impl TaskContext<'_> {
             if targets.is_some_and(|targets| fleet_modules::unrelated_paths(&targets)) {
                 let modules: Vec<&dyn Module> =
                     prepared.iter().map(|p| p.module.as_ref()).collect();
-                let outcomes = run_probed_many(
-                    self.connection(task, host),
-                    &modules,
-                    probes,
-                    &prepared[0].ctx,
-                )
-                .await;
-                return self.collect_items(task, todo, outcomes);
+                let place = &prepared[0].place;
+                let outcomes =
+                    run_probed_many(&place.connection, &modules, probes, &prepared[0].ctx).await;
+                return self.collect_items(task, todo, outcomes, place.delegated_to.as_ref());
             }
         }
         let (mut built, mut probes) = match batch {
@@ -333,10 +376,7 @@ impl TaskContext<'_> {
                 None => self.prepare(task, host, &vars)?,
             };
             let probe = probes.next();
-            results.push(
-                self.run_item(task, host, &vars, item, &prepared, probe)
-                    .await?,
-            );
+            results.push(self.run_item(task, &vars, item, &prepared, probe).await?);
             if results
                 .last()
                 .is_some_and(|r: &ItemResult| r.outcome.status != Status::Ok)
@@ -355,6 +395,7 @@ impl TaskContext<'_> {
         task: &Task,
         todo: Vec<(Option<LoopItem>, Value, bool)>,
         outcomes: Vec<ModuleOutcome>,
+        delegated_to: Option<&String>,
     ) -> Result<Vec<ItemResult>, String> {
         let mut outcomes = outcomes.into_iter();
         let mut results = Vec::with_capacity(todo.len());
@@ -362,6 +403,7 @@ impl TaskContext<'_> {
             match wanted.then(|| outcomes.next()).flatten() {
                 Some(outcome) => {
                     let mut result = ItemResult::from_outcome(outcome, item);
+                    result.delegated_to = delegated_to.cloned();
                     self.apply_overrides(task, &vars, &mut result)?;
                     results.push(result);
                 }
@@ -394,8 +436,17 @@ impl TaskContext<'_> {
             .map(|vars| self.prepare(task, host, vars))
             .collect::<Result<Vec<_>, _>>()
             .ok()?;
+        // One round trip reaches one host: items delegated to different
+        // hosts probe one by one.
+        let place = &prepared[0].place;
+        if prepared
+            .iter()
+            .any(|p| p.place.delegated_to != place.delegated_to)
+        {
+            return None;
+        }
         let modules: Vec<&dyn Module> = prepared.iter().map(|p| p.module.as_ref()).collect();
-        let probes = probe_many(self.connection(task, host), &modules, &prepared[0].ctx)
+        let probes = probe_many(&place.connection, &modules, &prepared[0].ctx)
             .await
             .ok()?;
         Some((prepared, probes))
@@ -430,6 +481,7 @@ impl TaskContext<'_> {
 
     /// Renders the params for one item and builds its module.
     fn prepare(&self, task: &Task, host: &HostState, vars: &Value) -> Result<Prepared, String> {
+        let place = self.place(task, host, vars)?;
         let params = self.render_params(task, vars)?;
         let controller = PlayController {
             play: self.play,
@@ -453,7 +505,7 @@ impl TaskContext<'_> {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let ctx = RunContext {
-            r#become: self.r#become(task, host),
+            r#become: self.r#become(task, place.inventory_become),
             check: task.check_mode.unwrap_or(self.options.check),
             timeout: task
                 .timeout
@@ -468,7 +520,7 @@ impl TaskContext<'_> {
                     events: events.clone(),
                 }),
         };
-        Ok(Prepared { module, ctx })
+        Ok(Prepared { module, ctx, place })
     }
 
     /// Runs one prepared item, retrying per `retries`/`until`. `probe` is a
@@ -476,13 +528,13 @@ impl TaskContext<'_> {
     async fn run_item(
         &self,
         task: &Task,
-        host: &HostState,
         vars: &Value,
         item: Option<LoopItem>,
         prepared: &Prepared,
         mut probe: Option<Probe>,
     ) -> Result<ItemResult, String> {
         let (module, ctx) = (prepared.module.as_ref(), &prepared.ctx);
+        let delegated_to = prepared.place.delegated_to.clone();
         if module.verbosity() > self.options.verbosity {
             return Ok(ItemResult::skipped(
                 item,
@@ -496,6 +548,7 @@ impl TaskContext<'_> {
                 .unwrap_or_else(|_| task.name.clone());
             let outcome = pause(wait, &name, self.options.interactive, self.cancel).await;
             let mut paused = ItemResult::from_outcome(outcome, item);
+            paused.delegated_to = delegated_to;
             self.apply_overrides(task, vars, &mut paused)?;
             return Ok(paused);
         }
@@ -503,12 +556,13 @@ impl TaskContext<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let connection = self.connection(task, host);
+            let connection = &prepared.place.connection;
             let outcome = match probe.take() {
                 Some(probe) => run_probed(connection, module, &probe, ctx).await,
                 None => run_module(connection, module, ctx).await,
             };
             let mut item_result = ItemResult::from_outcome(outcome, item.clone());
+            item_result.delegated_to.clone_from(&delegated_to);
             let done = match &task.until {
                 Some(until) => self.eval_with_result(until, task, vars, &item_result)?,
                 None => task.retries.is_none() || item_result.outcome.status != Status::Failed,
@@ -596,6 +650,8 @@ impl TaskContext<'_> {
 /// Ansible gives a `run_once` `set_fact` to every host.
 pub fn shared_vars(task: &Task, host: &HostState) -> Vec<(String, Value)> {
     let facts = match (&task.params, task.module.as_str()) {
+        // Facts given to the delegated host are not the runner's to share.
+        _ if task.delegate_facts => Vec::new(),
         (Value::Object(params), "set_fact") => params
             .keys()
             .filter(|name| *name != "cacheable")
@@ -611,10 +667,29 @@ pub fn shared_vars(task: &Task, host: &HostState) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// A module built for one item, with how to run it.
+/// A module built for one item, with how and where to run it.
 struct Prepared {
     module: Box<dyn Module>,
     ctx: RunContext,
+    place: Place,
+}
+
+/// Where one item of a task runs.
+struct Place {
+    connection: Connection,
+    /// Whether the inventory says to become on that host.
+    inventory_become: bool,
+    /// The host `delegate_to` named, when the task is delegated.
+    delegated_to: Option<String>,
+}
+
+/// The host whose facts `delegate_facts` sets: the controller is
+/// `localhost` under either of its names.
+fn fact_host(target: &str) -> String {
+    match target {
+        "127.0.0.1" => "localhost".to_owned(),
+        other => other.to_owned(),
+    }
 }
 
 #[cfg(test)]

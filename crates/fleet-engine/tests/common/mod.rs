@@ -173,6 +173,7 @@ pub fn run_with(
             .iter()
             .map(|group| (group.name.clone(), group.hosts.clone().into()))
             .collect(),
+        inventory: inventory.hosts().to_vec(),
         ..ApplyOptions::default()
     };
     tweak(&mut apply);

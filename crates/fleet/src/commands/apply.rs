@@ -157,6 +157,13 @@ pub fn load(
         known_vars,
         extra_vars: extra_vars.clone(),
         template_dirs: template_dirs(run.playbook),
+        inventory_hosts: Some(
+            inventory
+                .hosts()
+                .iter()
+                .map(|host| host.name.clone())
+                .collect(),
+        ),
     };
     let playbook = fleet_playbook::load(run.playbook, &load_options)?;
     // On stderr in every format: the NDJSON stream on stdout stays events.
@@ -211,6 +218,7 @@ pub async fn execute(
         verbosity: run.verbosity,
         interactive: std::io::stdin().is_terminal(),
         show_commands: run.verbosity >= 3,
+        inventory: loaded.inventory.hosts().to_vec(),
     };
     let mut ssh_options = secrets::ssh_options(ssh)?;
     if let Some(forks) = run.forks {
