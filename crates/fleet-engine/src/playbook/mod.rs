@@ -15,6 +15,7 @@ mod item_result;
 mod loop_items;
 mod meta;
 mod pause;
+mod place;
 mod release_gate;
 mod sessions;
 mod tags;
