@@ -1,4 +1,4 @@
-//! Where a task runs and who runs it, on lab hosts lab26 and lab27:
+//! Where a task runs and who runs it, on lab hosts lab18 and lab19:
 //! `delegate_to` another host (its files, the original host's vars, one
 //! SSH session per host for the run), `delegate_facts`, and
 //! `become_method: su`, with and without a password.
@@ -12,14 +12,14 @@ use serde_json::Value;
 
 const DIR: &str = "/srv/fleet-test-delegation";
 
-/// An inventory of lab26 and lab27 as root, and lab26 again as `deploy`
-/// (`lab26-deploy`).
+/// An inventory of lab18 and lab19 as root, and lab18 again as `deploy`
+/// (`lab18-deploy`).
 fn inventory(lab: &Lab, scratch: &std::path::Path) -> PathBuf {
     let yaml = format!(
-        "all:\n  vars: {{identity_file: {key}, user: root}}\n  hosts:\n    lab26: {{address: {a26}, app_port: 8026}}\n    lab27: {{address: {a27}, app_port: 8027}}\n    lab26-deploy: {{address: {a26}, user: deploy}}\n",
+        "all:\n  vars: {{identity_file: {key}, user: root}}\n  hosts:\n    lab18: {{address: {a18}, app_port: 8026}}\n    lab19: {{address: {a19}, app_port: 8027}}\n    lab18-deploy: {{address: {a18}, user: deploy}}\n",
         key = lab.key().display(),
-        a26 = lab.address("lab26"),
-        a27 = lab.address("lab27"),
+        a18 = lab.address("lab18"),
+        a19 = lab.address("lab19"),
     );
     lab.write_inventory(scratch, &yaml)
 }
@@ -56,7 +56,7 @@ fn on(host: &str, command: &str) -> String {
 }
 
 fn reset(test: &str) {
-    for host in ["lab26", "lab27"] {
+    for host in ["lab18", "lab19"] {
         on(
             host,
             &format!("rm -rf {DIR}/{test} && mkdir -p {DIR}/{test}"),
@@ -71,7 +71,7 @@ fn a_delegated_task_changes_the_delegate_with_the_original_hosts_vars() {
         "delegation_files",
         &format!(
             r#"
-- hosts: lab26
+- hosts: lab18
   vars:
     greeting: hello from {{{{ inventory_hostname }}}}
   tasks:
@@ -79,12 +79,12 @@ fn a_delegated_task_changes_the_delegate_with_the_original_hosts_vars() {
       copy:
         content: "{{{{ greeting }}}} port={{{{ app_port }}}}\n"
         dest: {DIR}/files/note
-      delegate_to: lab27
+      delegate_to: lab19
     - name: by template
       file:
         path: {DIR}/files/templated
         state: touch
-      delegate_to: "{{{{ groups['all'] | select('match', 'lab27') | first }}}}"
+      delegate_to: "{{{{ groups['all'] | select('match', 'lab19') | first }}}}"
 "#
         ),
         &[],
@@ -92,21 +92,21 @@ fn a_delegated_task_changes_the_delegate_with_the_original_hosts_vars() {
     );
     assert_eq!(rc, 0, "{text}");
     assert_eq!(
-        on("lab27", &format!("cat {DIR}/files/note")),
-        "hello from lab26 port=8026\n"
+        on("lab19", &format!("cat {DIR}/files/note")),
+        "hello from lab18 port=8026\n"
     );
-    assert_eq!(on("lab27", &format!("ls {DIR}/files")), "note\ntemplated\n");
+    assert_eq!(on("lab19", &format!("ls {DIR}/files")), "note\ntemplated\n");
     assert_eq!(
-        on("lab26", &format!("ls {DIR}/files")),
+        on("lab18", &format!("ls {DIR}/files")),
         "",
-        "nothing on lab26"
+        "nothing on lab18"
     );
     let result = events
         .iter()
         .find(|e| e["event"] == "task_result" && e["task"] == "on the delegate")
         .expect("a result");
-    assert_eq!(result["host"], "lab26");
-    assert_eq!(result["delegated_to"], "lab27");
+    assert_eq!(result["host"], "lab18");
+    assert_eq!(result["delegated_to"], "lab19");
     assert_eq!(result["status"], "changed");
 }
 
@@ -120,23 +120,23 @@ fn each_host_has_one_ssh_session_for_the_run_delegated_to_or_not() {
         "delegation_sessions",
         &format!(
             r#"
-- hosts: lab26
+- hosts: lab18
   tasks:
     - name: own
       shell: "{record}"
     - name: delegated
       shell: "{record}"
-      delegate_to: lab27
+      delegate_to: lab19
     - name: each
       shell: "{record}"
       delegate_to: "{{{{ item }}}}"
-      loop: [lab27, lab26, lab27]
+      loop: [lab19, lab18, lab19]
     - name: upload there
       copy:
         content: "x\n"
         dest: {DIR}/sessions/uploaded
-      delegate_to: lab27
-- hosts: lab27
+      delegate_to: lab19
+- hosts: lab19
   tasks:
     - name: own play
       shell: "{record}"
@@ -146,7 +146,7 @@ fn each_host_has_one_ssh_session_for_the_run_delegated_to_or_not() {
         &[],
     );
     assert_eq!(rc, 0, "{text}");
-    for (host, commands) in [("lab26", 2), ("lab27", 4)] {
+    for (host, commands) in [("lab18", 2), ("lab19", 4)] {
         let lines = on(host, &format!("cat {DIR}/sessions/{host}"));
         let lines: Vec<&str> = lines.lines().collect();
         assert_eq!(lines.len(), commands, "{host}: {lines:?}");
@@ -164,14 +164,14 @@ fn delegate_facts_sets_the_facts_of_the_delegate_for_its_own_play() {
         "delegation_facts",
         &format!(
             r#"
-- hosts: lab26
+- hosts: lab18
   tasks:
-    - name: tell lab27
+    - name: tell lab19
       set_fact:
         primary: "{{{{ inventory_hostname }}}}"
-      delegate_to: lab27
+      delegate_to: lab19
       delegate_facts: true
-- hosts: lab26:lab27
+- hosts: lab18:lab19
   tasks:
     - name: write what each knows
       copy:
@@ -183,9 +183,9 @@ fn delegate_facts_sets_the_facts_of_the_delegate_for_its_own_play() {
         &[],
     );
     assert_eq!(rc, 0, "{text}");
-    assert_eq!(on("lab27", &format!("cat {DIR}/facts/primary")), "lab26\n");
+    assert_eq!(on("lab19", &format!("cat {DIR}/facts/primary")), "lab18\n");
     assert_eq!(
-        on("lab26", &format!("cat {DIR}/facts/primary")),
+        on("lab18", &format!("cat {DIR}/facts/primary")),
         "unknown\n"
     );
 }
@@ -193,7 +193,7 @@ fn delegate_facts_sets_the_facts_of_the_delegate_for_its_own_play() {
 #[test]
 fn become_method_su_runs_as_the_user_and_takes_its_password_on_stdin_only() {
     reset("su");
-    on("lab26", &format!("chmod 0777 {DIR}/su"));
+    on("lab18", &format!("chmod 0777 {DIR}/su"));
     let playbook = format!(
         r#"
 - hosts: "{{{{ target }}}}"
@@ -208,38 +208,38 @@ fn become_method_su_runs_as_the_user_and_takes_its_password_on_stdin_only() {
       become_user: www-data
       become_flags: -s /bin/sh
       register: www
-      when: inventory_hostname == 'lab26'
+      when: inventory_hostname == 'lab18'
     - name: record it
       copy:
         content: "{{{{ www.stdout }}}}\n"
         dest: {DIR}/su/www
       become: false
-      when: inventory_hostname == 'lab26'
+      when: inventory_hostname == 'lab18'
 "#
     );
     // From root, su needs no password.
     let (rc, _, text) = apply(
         "delegation_su_root",
         &playbook,
-        &["-e", "target=lab26"],
+        &["-e", "target=lab18"],
         &[],
     );
     assert_eq!(rc, 0, "{text}");
     assert_eq!(
-        on("lab26", &format!("cat {DIR}/su/deploypw-lab26")),
+        on("lab18", &format!("cat {DIR}/su/deploypw-lab18")),
         "deploypw\n"
     );
     assert_eq!(
-        on("lab26", &format!("stat -c %U {DIR}/su/deploypw-lab26")),
+        on("lab18", &format!("stat -c %U {DIR}/su/deploypw-lab18")),
         "deploypw\n"
     );
-    assert_eq!(on("lab26", &format!("cat {DIR}/su/www")), "www-data\n");
+    assert_eq!(on("lab18", &format!("cat {DIR}/su/www")), "www-data\n");
 
     // From deploy, su asks for deploypw's password: none given is refused.
     let (rc, events, text) = apply(
         "delegation_su_nopass",
         &playbook,
-        &["-e", "target=lab26-deploy"],
+        &["-e", "target=lab18-deploy"],
         &[],
     );
     assert_eq!(rc, 2, "{text}");
@@ -260,13 +260,13 @@ fn become_method_su_runs_as_the_user_and_takes_its_password_on_stdin_only() {
     let (rc, _, text) = apply(
         "delegation_su_password",
         &playbook,
-        &["-e", "target=lab26-deploy", "-vvv"],
+        &["-e", "target=lab18-deploy", "-vvv"],
         &[("FLEET_BECOME_PASSWORD", "fleet-lab")],
     );
     assert_eq!(rc, 0, "{text}");
     assert!(!text.contains("fleet-lab"), "{text}");
     assert_eq!(
-        on("lab26", &format!("cat {DIR}/su/deploypw-lab26-deploy")),
+        on("lab18", &format!("cat {DIR}/su/deploypw-lab18-deploy")),
         "deploypw\n"
     );
 }
