@@ -208,6 +208,11 @@ pub struct Task {
     pub delegate_to: Option<String>,
     /// A handler's `listen` topics: a `notify` of one runs it too.
     pub listen: Vec<String>,
+    /// Other names a `notify` may call this handler by: a role's handler is
+    /// named `role : name`, as Ansible shows it, and also answers to its
+    /// own `name`. As in Ansible, a name (unlike a topic) runs only the last
+    /// handler of the play that has it.
+    pub aliases: Vec<String>,
     /// The blocks the task is in, outermost first, and which part of each
     /// (`block`, `rescue` or `always`) holds it.
     pub blocks: Vec<BlockPart>,

@@ -93,6 +93,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         timeout: None,
         delegate_to: None,
         listen: Vec::new(),
+        aliases: Vec::new(),
         blocks: Vec::new(),
         role_defaults: Map::new(),
         role_dir: None,

@@ -61,12 +61,18 @@ impl Run<'_> {
         let no_blocks = BlockMap::default();
         for _ in 0..=play.handlers.len() {
             let mut ran = false;
-            for handler in &play.handlers {
+            for (index, handler) in play.handlers.iter().enumerate() {
                 if self.cancel.is_cancelled() {
                     return;
                 }
-                let answers =
-                    |topic: &String| *topic == handler.name || handler.listen.contains(topic);
+                let answers = |topic: &String| answers(&play.handlers, index, topic);
+                // A topic is done with once every handler that answers it
+                // had its turn: several handlers may listen to one.
+                let done = |topic: &String| {
+                    answers(topic)
+                        && !(index + 1..play.handlers.len())
+                            .any(|later| self::answers(&play.handlers, later, topic))
+                };
                 let chosen: BTreeSet<String> = states
                     .iter()
                     .filter(|state| {
@@ -83,7 +89,7 @@ impl Run<'_> {
                     .iter_mut()
                     .filter(|state| chosen.contains(&state.name))
                 {
-                    state.notified.retain(|topic| !answers(topic));
+                    state.notified.retain(|topic| !done(topic));
                 }
                 self.task(ctx, handler, states, &no_blocks, |state| {
                     chosen.contains(&state.name)
@@ -96,4 +102,21 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// Whether the handler `handlers[index]` runs for a notify of `topic`: it
+/// listens to it, or it is the last handler of the play with that name.
+fn answers(handlers: &[Task], index: usize, topic: &str) -> bool {
+    let handler = &handlers[index];
+    handler.listen.iter().any(|listened| listened == topic)
+        || named_by(handler, topic)
+            && !handlers[index + 1..]
+                .iter()
+                .any(|later| named_by(later, topic))
+}
+
+/// Whether `topic` is the handler's name, or one of its other names: a
+/// role's handler is `role : name` and `name`.
+fn named_by(handler: &Task, topic: &str) -> bool {
+    handler.name == topic || handler.aliases.iter().any(|alias| alias == topic)
 }
