@@ -57,6 +57,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use error::{PlaybookError, TemplateError};
+
+/// The tag of the tasks fleet adds to a play itself (the flushes of
+/// handlers between `pre_tasks`, `tasks` and `post_tasks`, the release
+/// health gate): they run whatever `--tags` and `--skip-tags` say, and
+/// listings leave them out.
+pub const FLEET_OWN_TAG: &str = "fleet:own";
 pub use fleet_yaml::Location;
 pub use loops::{LoopControl, LoopLookup};
 pub use play_keys::{HostOrder, Strategy, VarPrompt};
