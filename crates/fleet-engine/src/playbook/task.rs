@@ -478,6 +478,13 @@ impl TaskContext<'_> {
                 None => run_module(connection, module, ctx).await,
             };
             let mut item_result = ItemResult::from_outcome(outcome, item.clone());
+            if attempts > 1 {
+                // As in Ansible, a task that may retry registers its tries.
+                item_result
+                    .outcome
+                    .data
+                    .insert("attempts".into(), json!(attempt));
+            }
             let done = match &task.until {
                 Some(until) => self.eval_with_result(until, task, vars, &item_result)?,
                 None => task.retries.is_none() || item_result.outcome.status != Status::Failed,
@@ -506,7 +513,9 @@ impl TaskContext<'_> {
         vars: &Value,
         item: &mut ItemResult,
     ) -> Result<(), String> {
-        if item.outcome.status == Status::Unreachable {
+        // As in Ansible, a skipped result (a command in check mode) is not
+        // evaluated.
+        if matches!(item.outcome.status, Status::Unreachable | Status::Skipped) {
             return Ok(());
         }
         // As in Ansible, `changed_when` is evaluated on a failed result
