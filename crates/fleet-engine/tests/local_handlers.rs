@@ -6,6 +6,7 @@
 mod common;
 
 use common::{Scratch, run};
+use fleet_engine::Status;
 
 #[test]
 fn handlers_listen_chain_and_flush_in_the_order_the_play_lists_them() {
@@ -155,4 +156,50 @@ fn clear_host_errors_clears_failures_but_a_failed_host_runs_no_more_of_the_play(
     assert_eq!(scratch.read("h2").as_deref(), Some("next\n"));
     let counts = run.counts();
     assert_eq!((counts.failed, counts.cleared), (0, 2), "{counts:?}");
+}
+
+#[test]
+fn a_handler_notified_by_a_later_one_waits_for_the_next_flush() {
+    let scratch = Scratch::new("handler-order");
+    let inventory = scratch.inventory(&["h1:"]);
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  tasks:
+    - name: change
+      shell: echo change >> {{ tmp }}/h1
+      notify: second
+    - name: not now
+      meta: end_host
+      when: false
+    - meta: flush_handlers
+    - name: after
+      shell: echo after >> {{ tmp }}/h1
+  handlers:
+    - name: first
+      shell: echo first >> {{ tmp }}/h1
+    - name: second
+      shell: echo second >> {{ tmp }}/h1
+      notify: first
+"#,
+    );
+    // As in Ansible: one pass per flush, so `first`, listed before its
+    // notifier, runs at the end of the play, not in the explicit flush.
+    assert_eq!(
+        scratch.read("h1").as_deref(),
+        Some("change\nsecond\nafter\nfirst\n")
+    );
+    // A meta task shows only where its `when` is false, as skipped.
+    assert_eq!(
+        run.of_host("h1"),
+        [
+            ("change".to_string(), Status::Changed),
+            ("not now".to_string(), Status::Skipped),
+            ("second".to_string(), Status::Changed),
+            ("after".to_string(), Status::Changed),
+            ("first".to_string(), Status::Changed),
+        ]
+    );
 }

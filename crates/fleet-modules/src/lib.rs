@@ -78,6 +78,13 @@ pub trait Module: std::fmt::Debug + Send + Sync {
         false
     }
 
+    /// Whether check mode skips the module instead of reporting what it
+    /// would change: Ansible's `command` and `shell` without `creates` or
+    /// `removes`, which cannot tell whether running would change anything.
+    fn skipped_in_check_mode(&self) -> bool {
+        false
+    }
+
     /// Checks what the steps printed once they ran. The default fails the
     /// task when a step exited non-zero.
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {

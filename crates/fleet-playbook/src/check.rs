@@ -360,7 +360,7 @@ impl Checker<'_> {
             .play
             .handlers
             .iter()
-            .flat_map(|h| std::iter::once(&h.name).chain(&h.listen))
+            .flat_map(|h| std::iter::once(&h.name).chain(&h.aliases).chain(&h.listen))
             .map(String::as_str)
             .collect();
         let Some((_, notify)) = entry(node, "notify") else {

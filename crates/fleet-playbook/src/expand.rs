@@ -50,7 +50,14 @@ pub(crate) const INHERITED: &[&str] = &[
 ];
 
 /// The keys that make a task list entry a role.
-const ROLE_TASKS: &[&str] = &["import_role", "include_role"];
+const ROLE_TASKS: &[&str] = &[
+    "import_role",
+    "include_role",
+    "ansible.builtin.import_role",
+    "ansible.builtin.include_role",
+    "ansible.legacy.import_role",
+    "ansible.legacy.include_role",
+];
 
 /// The role a task comes from.
 #[derive(Debug)]
@@ -95,8 +102,9 @@ pub(crate) struct Expander<'a> {
     stack: Vec<PathBuf>,
     /// `ANSIBLE_ROLES_PATH`.
     pub(crate) roles_path: Vec<PathBuf>,
-    /// The roles expanded so far: folder, params and `tasks_from`.
-    pub(crate) roles_seen: Vec<(PathBuf, Value, String)>,
+    /// The roles expanded so far: folder, params, `when`/`tags`/`vars` and
+    /// `tasks_from`.
+    pub(crate) roles_seen: Vec<(PathBuf, Value, Value, String)>,
     /// Every role's defaults and vars, in the order the roles came.
     pub(crate) role_defaults: Map<String, Value>,
     pub(crate) role_vars: Map<String, Value>,
@@ -466,10 +474,9 @@ pub(crate) fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &st
     if let Some(role) = &scope.role {
         task.role_dir = Some(role.dir.clone());
         task.role_defaults = role.defaults.clone();
-        if what == "task" {
-            task.name = format!("{} : {}", role.name, task.name);
-        } else {
-            task.listen.push(format!("{} : {}", role.name, task.name));
+        if what != "task" {
+            task.aliases.push(task.name.clone());
         }
+        task.name = format!("{} : {}", role.name, task.name);
     }
 }

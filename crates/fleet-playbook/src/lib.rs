@@ -63,6 +63,12 @@ use serde_json::{Map, Value};
 
 pub use become_keys::{BecomeFlags, BecomeMethod, effective as effective_become};
 pub use error::{PlaybookError, TemplateError};
+
+/// The tag of the tasks fleet adds to a play itself (the flushes of
+/// handlers between `pre_tasks`, `tasks` and `post_tasks`, the release
+/// health gate): they run whatever `--tags` and `--skip-tags` say, and
+/// listings leave them out.
+pub const FLEET_OWN_TAG: &str = "fleet:own";
 pub use fleet_yaml::Location;
 pub use free_form::key_value_words;
 pub use include_vars::read_included_vars;
@@ -238,6 +244,11 @@ pub struct Task {
     pub delegate_facts: bool,
     /// A handler's `listen` topics: a `notify` of one runs it too.
     pub listen: Vec<String>,
+    /// Other names a `notify` may call this handler by: a role's handler is
+    /// named `role : name`, as Ansible shows it, and also answers to its
+    /// own `name`. As in Ansible, a name (unlike a topic) runs only the last
+    /// handler of the play that has it.
+    pub aliases: Vec<String>,
     /// The blocks the task is in, outermost first, and which part of each
     /// (`block`, `rescue` or `always`) holds it.
     pub blocks: Vec<BlockPart>,

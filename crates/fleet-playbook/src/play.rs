@@ -205,13 +205,16 @@ pub(crate) fn parse_play(
     let mut handlers = std::mem::take(&mut expander.role_handlers);
     handlers.extend(expander.expand(f, &handler_nodes, "handler")?);
     let mut tasks = Vec::new();
-    for section in [pre_tasks, main, post_tasks] {
+    for (index, section) in [pre_tasks, main, post_tasks].into_iter().enumerate() {
+        tasks.extend(section);
         // Like Ansible, handlers notified by `pre_tasks` run before the
-        // roles and `tasks`, and those notified by them before `post_tasks`.
-        if !section.is_empty() && !tasks.is_empty() && !handlers.is_empty() {
+        // roles and `tasks`, those notified by them before `post_tasks`, and
+        // the rest at the end of the play: three flushes, also when a
+        // section is empty, so that a handler notified by a handler listed
+        // after it gets the same flushes as in Ansible.
+        if index < 2 && !tasks.is_empty() && !handlers.is_empty() {
             tasks.push(flush_handlers(f.label)?);
         }
-        tasks.extend(section);
     }
     let mut defaults = std::mem::take(&mut expander.role_defaults);
     defaults.extend(std::mem::take(&mut play.defaults));
@@ -276,7 +279,8 @@ fn flush_handlers(label: &str) -> Result<Entry, PlaybookError> {
     const TEXT: &str = "name: flush handlers\nmeta: flush_handlers\n";
     let node = parse_document(TEXT, label)?;
     let file = Fields { label, text: TEXT };
-    let task = crate::task::parse_task(&file, &node, "task")?;
+    let mut task = crate::task::parse_task(&file, &node, "task")?;
+    task.tags.push(crate::FLEET_OWN_TAG.into());
     Ok(Entry {
         task,
         node,

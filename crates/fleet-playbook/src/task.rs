@@ -117,6 +117,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         delegate_at: None,
         delegate_facts: false,
         listen: Vec::new(),
+        aliases: Vec::new(),
         blocks: Vec::new(),
         role_defaults: Map::new(),
         role_dir: None,

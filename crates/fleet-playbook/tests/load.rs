@@ -86,7 +86,11 @@ fn a_single_play_file_becomes_the_full_model() {
     assert_eq!(play.vars["app"], "mall");
     assert_eq!(play.vars["workers"], 4);
     assert_eq!(play.vars["app_root"], "/opt/{{ app }}");
-    assert_eq!(play.tasks.len(), 5);
+    // The five tasks, then the flush of handlers that Ansible has after
+    // `tasks`, before the end of the play's.
+    assert_eq!(play.tasks.len(), 6);
+    assert_eq!(play.tasks[5].module, "meta");
+    assert_eq!(play.tasks[5].tags, [fleet_playbook::FLEET_OWN_TAG]);
     assert_eq!(play.handlers.len(), 2);
 
     let dirs = &play.tasks[0];

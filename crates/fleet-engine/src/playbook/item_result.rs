@@ -48,8 +48,8 @@ impl ItemResult {
             || (outcome.status == Status::Failed && outcome.failed_after_change);
         ItemResult {
             item,
+            skipped: outcome.status == Status::Skipped,
             outcome,
-            skipped: false,
             changed,
             delegated_to: None,
         }

@@ -1,12 +1,15 @@
 //! `meta` tasks and handler flushes: the steps that act on every host of
 //! the batch at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use fleet_playbook::Task;
 
+use crate::events::{Event, Status, TaskResult};
+
 use super::Run;
 use super::blocks::BlockMap;
+use super::item_result::WHEN_FALSE;
 use super::task::{HostState, TaskContext};
 
 impl Run<'_> {
@@ -28,10 +31,27 @@ impl Run<'_> {
         states: &mut [HostState],
         runs: impl Fn(&HostState) -> bool,
     ) {
+        let eligible: Vec<bool> = states.iter().map(&runs).collect();
         let chosen: Vec<bool> = states
             .iter()
-            .map(|state| runs(state) && ctx.when_holds(task, state))
+            .zip(&eligible)
+            .map(|(state, eligible)| *eligible && ctx.when_holds(task, state))
             .collect();
+        // As in Ansible, a `meta` task shows only where its `when` is
+        // false: skipped (`noop` has no `when`).
+        if task.when.is_some() && task.params != "noop" {
+            for (state, _) in states
+                .iter()
+                .zip(eligible.iter().zip(&chosen))
+                .filter(|(_, (eligible, chosen))| **eligible && !**chosen)
+            {
+                self.counts.add(Status::Skipped);
+                let _ = self.events.send(Event::TaskResult(TaskResult {
+                    msg: Some(WHEN_FALSE.into()),
+                    ..TaskResult::new(&state.name, &ctx.task_name(task, state))
+                }));
+            }
+        }
         match task.params.as_str().unwrap_or_default() {
             "flush_handlers" => self.flush_handlers(ctx, states).await,
             "end_host" => {
@@ -73,75 +93,62 @@ impl Run<'_> {
 
     /// Runs the notified handlers, in the order the play lists them, on the
     /// hosts that notified them (failed ones too with `force_handlers`). A
-    /// notification queues the handlers that [`answering`] finds. A
-    /// handler that notifies another one runs it in the same flush: in this
-    /// pass when listed after it, else in the next.
+    /// handler that notifies one listed after it runs it in the same
+    /// flush; one listed before it waits for the next flush, as in Ansible.
     pub(super) async fn flush_handlers(&mut self, ctx: &TaskContext<'_>, states: &mut [HostState]) {
         let play = ctx.play;
         let no_blocks = BlockMap::default();
-        let mut queued: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-        let queue = |states: &mut [HostState], queued: &mut BTreeMap<String, BTreeSet<usize>>| {
-            for state in states.iter_mut() {
-                for topic in std::mem::take(&mut state.notified) {
-                    let host = queued.entry(state.name.clone()).or_default();
-                    host.extend(answering(&play.handlers, &topic));
-                }
+        for (index, handler) in play.handlers.iter().enumerate() {
+            if self.cancel.is_cancelled() {
+                return;
             }
-        };
-        queue(states, &mut queued);
-        for _ in 0..=play.handlers.len() {
-            let mut ran = false;
-            for (index, handler) in play.handlers.iter().enumerate() {
-                if self.cancel.is_cancelled() {
-                    return;
-                }
-                let chosen: BTreeSet<String> = states
-                    .iter()
-                    .filter(|state| {
-                        !state.ended
-                            && (!state.failed || play.force_handlers)
-                            && queued
-                                .get(&state.name)
-                                .is_some_and(|handlers| handlers.contains(&index))
-                    })
-                    .map(|state| state.name.clone())
-                    .collect();
-                if chosen.is_empty() {
-                    continue;
-                }
-                for name in &chosen {
-                    if let Some(handlers) = queued.get_mut(name) {
-                        handlers.remove(&index);
-                    }
-                }
-                self.task(ctx, handler, states, &no_blocks, |state| {
-                    chosen.contains(&state.name)
+            let answers = |topic: &String| answers(&play.handlers, index, topic);
+            // A topic is done with once every handler that answers it had
+            // its turn: several handlers may listen to one.
+            let done = |topic: &String| {
+                answers(topic)
+                    && !(index + 1..play.handlers.len())
+                        .any(|later| self::answers(&play.handlers, later, topic))
+            };
+            let chosen: BTreeSet<String> = states
+                .iter()
+                .filter(|state| {
+                    !state.ended
+                        && state.notified.iter().any(answers)
+                        && (!state.failed || play.force_handlers)
                 })
-                .await;
-                queue(states, &mut queued);
-                ran = true;
+                .map(|state| state.name.clone())
+                .collect();
+            if chosen.is_empty() {
+                continue;
             }
-            if !ran {
-                break;
+            for state in states
+                .iter_mut()
+                .filter(|state| chosen.contains(&state.name))
+            {
+                state.notified.retain(|topic| !done(topic));
             }
+            self.task(ctx, handler, states, &no_blocks, |state| {
+                chosen.contains(&state.name)
+            })
+            .await;
         }
     }
 }
 
-/// The handlers a notification of `topic` queues, as in Ansible: the last
-/// one named so, and every one listening to it (of several with one name,
-/// the last).
-fn answering(handlers: &[Task], topic: &str) -> Vec<usize> {
-    let named = handlers.iter().rposition(|handler| handler.name == topic);
-    let mut names: Vec<&str> = Vec::new();
-    let mut found: Vec<usize> = named.into_iter().collect();
-    for (index, handler) in handlers.iter().enumerate().rev() {
-        if handler.listen.iter().any(|listened| listened == topic)
-            && !names.contains(&handler.name.as_str())
-        {
-            names.push(&handler.name);
-            found.push(index);
-        }
-    }
-    found
+/// Whether the handler `handlers[index]` runs for a notify of `topic`: it
+/// listens to it, or it is the last handler of the play with that name.
+fn answers(handlers: &[Task], index: usize, topic: &str) -> bool {
+    let handler = &handlers[index];
+    handler.listen.iter().any(|listened| listened == topic)
+        || named_by(handler, topic)
+            && !handlers[index + 1..]
+                .iter()
+                .any(|later| named_by(later, topic))
+}
+
+/// Whether `topic` is the handler's name, or one of its other names: a
+/// role's handler is `role : name` and `name`.
+fn named_by(handler: &Task, topic: &str) -> bool {
+    handler.name == topic || handler.aliases.iter().any(|alias| alias == topic)
 }

@@ -283,6 +283,7 @@ impl Run<'_> {
                     groups: host.groups.clone(),
                     connection,
                     registered: self.registered.remove(&host.name).unwrap_or_default(),
+                    last_result: serde_json::Value::Null,
                     facts: None,
                     notified: Vec::new(),
                     failed: false,

@@ -61,6 +61,9 @@ pub struct HostState {
     /// The host's own connection (SSH, or local for `connection: local`).
     pub connection: Connection,
     pub registered: Map<String, Value>,
+    /// The result of the host's last task, as `register` would store it:
+    /// `ansible_failed_result` when that task failed in a block.
+    pub last_result: Value,
     pub facts: Option<Value>,
     /// Handlers notified on this host, in notification order.
     pub notified: Vec<String>,
@@ -89,20 +92,19 @@ impl HostState {
     /// Keeps a failed task and its result as `ansible_failed_task` and
     /// `ansible_failed_result`, for the rescue that may handle it.
     pub fn keep_failure(&mut self, task: &Task, result: &TaskResult) {
-        let registered = task
-            .register
-            .as_ref()
-            .and_then(|name| self.registered.get(name).cloned());
-        let failed_result = registered.unwrap_or_else(|| {
-            json!({
+        let failed_result = match &self.last_result {
+            Value::Object(found) if found.get("failed") == Some(&Value::Bool(true)) => {
+                self.last_result.clone()
+            }
+            _ => json!({
                 "failed": true,
                 "changed": false,
                 "msg": result.msg,
                 "rc": result.rc,
                 "stdout": result.stdout,
                 "stderr": result.stderr,
-            })
-        });
+            }),
+        };
         self.registered.insert(
             "ansible_failed_task".into(),
             json!({"name": result.task, "action": task.module}),
@@ -246,14 +248,15 @@ impl TaskContext<'_> {
             }
         };
         result.status = status;
-        if let Some(name) = &task.register {
-            let mut registered = registered;
-            if let Value::Object(map) = &mut registered {
-                // Seconds the task took, like the `delta` of Ansible's commands.
-                map.insert("elapsed".into(), json!(started.elapsed().as_secs_f64()));
-            }
-            host.registered.insert(name.clone(), registered);
+        let mut registered = registered;
+        if let Value::Object(map) = &mut registered {
+            // Seconds the task took, like the `delta` of Ansible's commands.
+            map.insert("elapsed".into(), json!(started.elapsed().as_secs_f64()));
         }
+        if let Some(name) = &task.register {
+            host.registered.insert(name.clone(), registered.clone());
+        }
+        host.last_result = registered;
         if status == Status::Changed {
             for handler in &task.notify {
                 if !host.notified.contains(handler) {
@@ -511,6 +514,13 @@ impl TaskContext<'_> {
             };
             let mut item_result = ItemResult::from_outcome(outcome, item.clone());
             item_result.delegated_to.clone_from(&delegated_to);
+            if attempts > 1 {
+                // As in Ansible, a task that may retry registers its tries.
+                item_result
+                    .outcome
+                    .data
+                    .insert("attempts".into(), json!(attempt));
+            }
             let done = match &task.until {
                 Some(until) => self.eval_with_result(until, task, vars, &item_result)?,
                 None => task.retries.is_none() || item_result.outcome.status != Status::Failed,
@@ -539,7 +549,9 @@ impl TaskContext<'_> {
         vars: &Value,
         item: &mut ItemResult,
     ) -> Result<(), String> {
-        if item.outcome.status == Status::Unreachable {
+        // As in Ansible, a skipped result (a command in check mode) is not
+        // evaluated.
+        if matches!(item.outcome.status, Status::Unreachable | Status::Skipped) {
             return Ok(());
         }
         // As in Ansible, `changed_when` is evaluated on a failed result

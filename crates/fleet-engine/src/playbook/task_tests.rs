@@ -34,6 +34,7 @@ fn host(inventory_become: bool) -> HostState {
         groups: vec!["all".into()],
         connection: Connection::local("web1"),
         registered: Map::new(),
+        last_result: serde_json::Value::Null,
         facts: None,
         notified: Vec::new(),
         failed: false,

@@ -52,6 +52,13 @@ fn ansible_playbook() -> &'static Path {
     })
 }
 
+/// The venv's `collections/` folder: ansible.posix and community.general,
+/// which hold the modules fleet implements that ansible-core does not ship.
+fn collections() -> PathBuf {
+    let bin = ansible_playbook().parent().expect("the venv's bin");
+    bin.parent().expect("the venv").join("collections")
+}
+
 /// Where ansible's ssh keeps its master connections: one folder per test
 /// process, short enough for a socket path, so that a master left from an
 /// earlier lab (same addresses, other host keys) is never reused.
@@ -91,6 +98,7 @@ pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
         format!("private_key_file = {}", lab.key().display()),
         "interpreter_python = /usr/bin/python3".into(),
         "retry_files_enabled = False".into(),
+        format!("collections_path = {}", collections().display()),
         "deprecation_warnings = False".into(),
         "[ssh_connection]".into(),
         "pipelining = True".into(),
