@@ -256,3 +256,45 @@ fn a_failure_in_an_included_file_stops_the_loop_and_reaches_the_rescue() {
     );
     assert_eq!(run.counts().rescued, 1);
 }
+
+#[test]
+fn naming_a_file_left_out_at_load_fails_the_include_with_the_reason() {
+    let scratch = Scratch::new("include-left-out");
+    let inventory = scratch.inventory(&["h1: {name_of: a}", "h2: {name_of: pkg}"]);
+    write(
+        &scratch,
+        "tasks/a.yml",
+        "- name: a\n  shell: echo a >> {{ tmp }}/{{ inventory_hostname }}\n",
+    );
+    write(
+        &scratch,
+        "tasks/pkg.yml",
+        "- name: pkg\n  shell: echo {{ pkg }} >> {{ tmp }}/{{ inventory_hostname }}\n",
+    );
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  tasks:
+    - name: pick
+      include_tasks: "tasks/{{ name_of }}.yml"
+    - name: packages
+      include_tasks: tasks/pkg.yml
+      loop: [curl]
+      loop_control: {loop_var: pkg}
+"#,
+    );
+    assert_eq!(scratch.read("h1").as_deref(), Some("a\ncurl\n"));
+    let failed = run
+        .of_task("pick")
+        .into_iter()
+        .find(|result| result.host == "h2")
+        .unwrap();
+    assert_eq!(failed.status, Status::Failed);
+    let msg = failed.msg.as_deref().unwrap_or_default();
+    assert!(
+        msg.contains("pkg.yml was left out of this include") && msg.contains("`pkg`"),
+        "{msg}"
+    );
+}

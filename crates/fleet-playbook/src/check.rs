@@ -14,7 +14,6 @@ use std::collections::BTreeSet;
 
 use fleet_modules::ParamError;
 use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote};
-use regex::Regex;
 
 use crate::error::PlaybookError;
 use crate::fields::{Fields, entry, strip_braces};
@@ -23,11 +22,19 @@ use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
 use crate::{LoadOptions, Task, template_candidates};
 
+#[path = "check_left_out.rs"]
+mod left_out;
+#[path = "check_text.rs"]
+mod text;
+
+use left_out::{LeftOut, leave_out};
+use text::{guarded, line_of, walk_strings};
+
 /// Checks every play, in order.
-pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), PlaybookError> {
+pub(crate) fn check(plays: &mut [ParsedPlay], options: &LoadOptions) -> Result<(), PlaybookError> {
     let templater = Templater::new();
     let mut registered = BTreeSet::new();
-    for parsed in plays {
+    for parsed in plays.iter_mut() {
         let mut known: BTreeSet<String> =
             BUILTIN_VARS.iter().map(|name| (*name).to_owned()).collect();
         known.extend(options.known_vars.iter().cloned());
@@ -52,7 +59,9 @@ pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), P
             known,
             registers: registered_at(parsed),
         };
-        registered = checker.check_play(registered)?;
+        let (names, left_out) = checker.check_play(registered)?;
+        registered = names;
+        leave_out(parsed, left_out)?;
     }
     Ok(())
 }
@@ -88,7 +97,13 @@ fn registered_at(parsed: &ParsedPlay) -> Vec<(String, String)> {
 impl Checker<'_> {
     /// Checks the play; takes the names registered by earlier plays and
     /// returns them with this play's.
-    fn check_play(&self, before: BTreeSet<String>) -> Result<BTreeSet<String>, PlaybookError> {
+    /// Checks the play; takes the names registered by earlier plays and
+    /// returns them with this play's, and the include candidates to leave
+    /// out (see [`leave_out`]).
+    fn check_play(
+        &self,
+        before: BTreeSet<String>,
+    ) -> Result<(BTreeSet<String>, Vec<LeftOut>), PlaybookError> {
         let play = &self.parsed.play;
         let every_registered: BTreeSet<String> = before
             .iter()
@@ -108,8 +123,23 @@ impl Checker<'_> {
             })?;
         }
         let mut registered = before;
+        let mut left_out: Vec<LeftOut> = Vec::new();
         for (task, (label, node)) in play.tasks.iter().zip(&self.parsed.task_nodes) {
-            self.in_file(label).check_task(task, node, &registered)?;
+            if left_out.iter().any(|left| left.holds(task)) {
+                continue;
+            }
+            match self.in_file(label).check_task(task, node, &registered) {
+                Ok(()) => {}
+                Err(err @ PlaybookError::Undefined { .. }) => match self.candidate_of(task) {
+                    Some((include, file)) => left_out.push(LeftOut {
+                        include,
+                        file,
+                        error: err,
+                    }),
+                    None => return Err(err),
+                },
+                Err(err) => return Err(err),
+            }
             registered.extend(defined_by(play, task));
         }
         for (handler, (label, node)) in play.handlers.iter().zip(&self.parsed.handler_nodes) {
@@ -117,7 +147,7 @@ impl Checker<'_> {
                 .check_task(handler, node, &every_registered)?;
         }
         registered.extend(play.handlers.iter().flat_map(|task| defined_by(play, task)));
-        Ok(registered)
+        Ok((registered, left_out))
     }
 
     /// This checker, reporting locations in the file `label`.
@@ -266,6 +296,20 @@ impl Checker<'_> {
                  role's `vars/`, or next to the task's file",
             )),
         }
+    }
+
+    /// The innermost include `task` comes from that can include one of
+    /// several files, and which of them holds the task.
+    fn candidate_of(&self, task: &Task) -> Option<(usize, usize)> {
+        task.included.iter().rev().find_map(|part| {
+            let several = self.parsed.play.tasks.iter().any(|include| {
+                include
+                    .include
+                    .as_ref()
+                    .is_some_and(|include| include.id == part.include && include.files.len() > 1)
+            });
+            several.then_some((part.include, part.file))
+        })
     }
 
     /// The loop variables of the looped dynamic includes `task` comes from.
@@ -612,42 +656,5 @@ fn undefined_hint(name: &str, known: &BTreeSet<String>) -> String {
             "define it in the play's `vars`, a vars file, the inventory, or with `-e {name}=...`; \
              a registered result is known only after the task that registers it"
         ),
-    }
-}
-
-/// Whether `text` only uses `name` where it may be undefined:
-/// `name | default(...)`, `name | d(...)`, `name is defined`.
-fn guarded(text: &str, name: &str) -> bool {
-    let name = regex::escape(name);
-    let pattern =
-        format!(r"\b{name}\s*\|\s*(default|d)\b|\b{name}\s+is\s+(not\s+)?(defined|undefined)\b");
-    Regex::new(&pattern).is_ok_and(|regex| regex.is_match(text))
-}
-
-/// The first line (from 1) where `name` appears as a whole word.
-fn line_of(source: &str, name: &str) -> usize {
-    let pattern = format!(r"\b{}\b", regex::escape(name));
-    let Ok(regex) = Regex::new(&pattern) else {
-        return 1;
-    };
-    source
-        .lines()
-        .position(|line| regex.is_match(line))
-        .map_or(1, |index| index + 1)
-}
-
-/// Calls `visit` with every string scalar under `node` (map values and list
-/// items, not map keys).
-fn walk_strings<E>(
-    node: &YamlNode,
-    visit: &mut impl FnMut(&YamlNode, &str) -> Result<(), E>,
-) -> Result<(), E> {
-    match &node.value {
-        Node::Str(text) => visit(node, text),
-        Node::Seq(items) => items.iter().try_for_each(|item| walk_strings(item, visit)),
-        Node::Map(entries) => entries
-            .iter()
-            .try_for_each(|(_, value)| walk_strings(value, visit)),
-        _ => Ok(()),
     }
 }

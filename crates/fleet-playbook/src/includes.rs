@@ -205,6 +205,7 @@ impl Expander<'_> {
             file: name.to_owned(),
             bases,
             files: files.clone(),
+            left_out: Vec::new(),
         });
         out.push(Entry {
             task: include,

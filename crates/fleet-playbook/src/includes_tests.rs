@@ -203,3 +203,30 @@ fn the_legacy_include_runs_as_include_tasks_with_a_warning() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_candidate_using_variables_undefined_at_the_include_is_left_out() {
+    let dir = scratch(&[
+        (
+            "site.yml",
+            "- hosts: all\n  vars: {os: debian}\n  tasks:\n    - include_tasks: \"tasks/{{ os }}.yml\"\n    - include_tasks: tasks/pkg.yml\n      loop: [curl]\n      loop_control: {loop_var: pkg}\n",
+        ),
+        ("tasks/debian.yml", "- name: deb\n  command: 'true'\n"),
+        ("tasks/pkg.yml", "- name: pkg\n  command: echo {{ pkg }}\n"),
+    ]);
+    let playbook = loaded(&dir).unwrap();
+    let tasks = &playbook.plays[0].tasks;
+    let names: Vec<&str> = tasks.iter().map(|task| task.name.as_str()).collect();
+    // pkg.yml is a candidate of the first include too, where `pkg` is
+    // undefined: left out there, kept for the second include.
+    assert_eq!(names, ["include_tasks", "deb", "include_tasks", "pkg"]);
+    let first = tasks[0].include.as_ref().unwrap();
+    assert_eq!(first.files.len(), 2);
+    let why = first.left_out(1).unwrap();
+    assert!(why.contains("undefined variable `pkg`"), "{why}");
+    // When every candidate is left out, the include is an error.
+    std::fs::write(dir.join("tasks/debian.yml"), "- command: echo {{ typo }}\n").unwrap();
+    let err = loaded(&dir).unwrap_err();
+    assert!(err.contains("undefined variable `"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

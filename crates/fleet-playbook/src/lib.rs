@@ -290,9 +290,22 @@ pub struct Include {
     pub bases: Vec<PathBuf>,
     /// The files the name can render to.
     pub files: Vec<PathBuf>,
+    /// Files of `files` left out when the playbook loaded, by index, with
+    /// why: one of several candidates whose tasks use variables undefined
+    /// where this include is (it is meant for another include). Their
+    /// tasks are not in the play; naming one fails the include.
+    pub left_out: Vec<(usize, String)>,
 }
 
 impl Include {
+    /// Why the file at `index` of `files` was left out, if it was.
+    pub fn left_out(&self, index: usize) -> Option<&str> {
+        self.left_out
+            .iter()
+            .find(|(left, _)| *left == index)
+            .map(|(_, why)| why.as_str())
+    }
+
     /// The index in `files` of the file that the rendered name `name`
     /// names: looked up under each of `bases` in turn.
     pub fn pick(&self, name: &str) -> Option<usize> {
@@ -423,8 +436,8 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Playbook, PlaybookErro
         options.template_dirs.clone()
     };
     warnings::start();
-    let plays = loader::load_plays(path, options, &template_dirs)?;
-    check::check(&plays, options)?;
+    let mut plays = loader::load_plays(path, options, &template_dirs)?;
+    check::check(&mut plays, options)?;
     Ok(Playbook {
         path: path.to_path_buf(),
         plays: plays.into_iter().map(|parsed| parsed.play).collect(),

@@ -201,6 +201,12 @@ impl TaskContext<'_> {
             let file = include
                 .pick(&name)
                 .ok_or_else(|| unknown_file(include, &name))?;
+            if let Some(why) = include.left_out(file) {
+                return Err(format!(
+                    "{} was left out of this include when the playbook loaded: {why}",
+                    include.files[file].display()
+                ));
+            }
             let vars = pass.item.map(|item| item.fields).unwrap_or_default();
             out.push(IncludePass { file, vars });
         }
