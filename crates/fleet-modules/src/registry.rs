@@ -89,6 +89,7 @@ const ENTRIES: &[Entry] = &[
     entry!(fail),
     entry!(assert, expressions),
     entry!(set_fact, any_params),
+    entry!(setup),
     entry!(pause),
 ];
 
@@ -119,6 +120,7 @@ pub const MODULES: &[&str] = &[
     "fail",
     "assert",
     "set_fact",
+    "setup",
     "pause",
 ];
 
