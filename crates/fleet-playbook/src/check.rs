@@ -7,7 +7,9 @@
 //! `loop_control`'s `loop_var` and `index_var`, and `ansible_loop`), or an
 //! earlier task registers it (handlers see every registered name;
 //! `changed_when`, `failed_when` and `until` also see the task's own result,
-//! under its `register` name and as `result`).
+//! under its `register` name and as `result`). Facts (`ansible_<fact>`) are
+//! known once gathered: in a play with `gather_facts` (the default), after
+//! a `setup` task, and in the plays after either.
 //! Names only used as `name | default(...)` or `name is defined` are fine.
 
 use std::collections::BTreeSet;
@@ -18,10 +20,28 @@ use regex::Regex;
 
 use crate::error::PlaybookError;
 use crate::fields::{Fields, entry, strip_braces};
+use crate::magic::{fact_variables, is_fact_variable};
 use crate::play::ParsedPlay;
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
 use crate::{LoadOptions, Task, template_candidates};
+
+/// Among the known names: facts have been gathered, so every fact
+/// variable is known, those of network interfaces (`ansible_eth0`)
+/// included.
+const FACTS_GATHERED: &str = "\0facts";
+
+/// What a gathering of facts defines.
+fn gathered() -> impl Iterator<Item = String> {
+    fact_variables()
+        .into_iter()
+        .chain(std::iter::once(FACTS_GATHERED.to_string()))
+}
+
+/// Whether `name` is known.
+fn is_known(known: &BTreeSet<String>, name: &str) -> bool {
+    known.contains(name) || (is_fact_variable(name) && known.contains(FACTS_GATHERED))
+}
 
 /// Checks every play, in order.
 pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), PlaybookError> {
@@ -80,8 +100,11 @@ fn registered_at(parsed: &ParsedPlay) -> Vec<(String, String)> {
 impl Checker<'_> {
     /// Checks the play; takes the names registered by earlier plays and
     /// returns them with this play's.
-    fn check_play(&self, before: BTreeSet<String>) -> Result<BTreeSet<String>, PlaybookError> {
+    fn check_play(&self, mut before: BTreeSet<String>) -> Result<BTreeSet<String>, PlaybookError> {
         let play = &self.parsed.play;
+        if play.gather_facts {
+            before.extend(gathered());
+        }
         let every_registered: BTreeSet<String> = before
             .iter()
             .cloned()
@@ -431,7 +454,7 @@ impl Checker<'_> {
             Ok(names) => {
                 let unknown = names
                     .into_iter()
-                    .filter(|name| !known.contains(name) && !guarded(&source, name));
+                    .filter(|name| !is_known(known, name) && !guarded(&source, name));
                 let first = unknown.map(|name| (line_of(&source, &name), name)).min();
                 match first {
                     None => Ok(()),
@@ -457,7 +480,7 @@ impl Checker<'_> {
     ) -> Result<(), PlaybookError> {
         let first = names
             .into_iter()
-            .filter(|name| !known.contains(name) && !guarded(text, name))
+            .filter(|name| !is_known(known, name) && !guarded(text, name))
             .min_by_key(|name| text.find(name.as_str()));
         match first {
             None => Ok(()),
@@ -471,6 +494,19 @@ impl Checker<'_> {
     }
 
     fn undefined_hint(&self, name: &str, known: &BTreeSet<String>) -> String {
+        if is_fact_variable(name) && !known.contains(FACTS_GATHERED) {
+            let later = self
+                .registers
+                .iter()
+                .find(|(registered, _)| registered == FACTS_GATHERED)
+                .map(|(_, origin)| format!(" (the `setup` task at {origin} comes later)"))
+                .unwrap_or_default();
+            return format!(
+                "`{name}` is a fact, and no facts are gathered before this point{later}: \
+                 a play gathers them unless it says `gather_facts: false`, and so does a \
+                 `setup` task"
+            );
+        }
         if let Some((_, origin)) = self
             .registers
             .iter()
@@ -486,7 +522,7 @@ impl Checker<'_> {
 }
 
 /// The variables a task defines for the tasks after it: its `register`,
-/// and the names a `set_fact` sets.
+/// the names a `set_fact` sets, and the facts a `setup` gathers.
 fn defined_by(task: &Task) -> impl Iterator<Item = String> + '_ {
     let facts = match (&task.params, task.module.as_str()) {
         (serde_json::Value::Object(params), "set_fact") => params
@@ -494,6 +530,7 @@ fn defined_by(task: &Task) -> impl Iterator<Item = String> + '_ {
             .filter(|name| *name != "cacheable")
             .cloned()
             .collect(),
+        (_, "setup") => gathered().collect(),
         _ => Vec::new(),
     };
     task.register.iter().cloned().chain(facts)

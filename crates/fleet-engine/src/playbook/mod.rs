@@ -11,6 +11,7 @@ mod controller;
 mod facts;
 mod item_result;
 mod loop_items;
+mod magic;
 mod meta;
 mod pause;
 mod release_gate;
@@ -27,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use fleet_playbook::{Play, Playbook, Strategy, Task, Templater};
 use fleet_ssh::{Client, Session};
 use futures::StreamExt;
-use serde_json::Map;
+use serde_json::{Map, Value};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -35,8 +36,7 @@ use crate::connection::{Connection, runs_locally};
 use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
-use facts::gather_facts;
-pub use facts::{FACTS_SCRIPT, parse_facts};
+use magic::Shared;
 pub use tags::TagFilter;
 pub use task::ApplyOptions;
 use task::{HostState, TaskContext};
@@ -76,15 +76,21 @@ pub async fn run_playbook(
         task: playbook.path.display().to_string(),
     });
     let templater = Templater::new();
+    let all_plays = || plays.iter().map(|(play, _)| *play);
+    let shared = Shared::new(facts::hostvars_read_by(all_plays()));
     let mut run = Run {
         client,
         options,
         events,
         cancel,
         templater: &templater,
+        shared: &shared,
+        gathers: facts::read_by(all_plays()),
         sessions: BTreeMap::new(),
         session_users: BTreeMap::new(),
         registered: BTreeMap::new(),
+        facts: BTreeMap::new(),
+        play_hosts_all: Vec::new(),
         counts: Counts::default(),
         rollout_stopped: false,
         play_ended: false,
@@ -113,13 +119,22 @@ struct Run<'a> {
     events: &'a UnboundedSender<Event>,
     cancel: &'a CancellationToken,
     templater: &'a Templater,
+    /// Failed hosts and `hostvars`, for the magic variables.
+    shared: &'a Shared,
+    /// Some task of the playbook reads facts: plays with `gather_facts`
+    /// gather them when each batch starts.
+    gathers: bool,
     /// One SSH connection per host for the whole run; `None` once
     /// unreachable. Hosts that run locally need none.
     sessions: BTreeMap<String, Option<Session>>,
     /// The SSH user each session logged in as.
     session_users: BTreeMap<String, Option<String>>,
     /// Registered results survive from play to play, as in Ansible.
-    registered: BTreeMap<String, Map<String, serde_json::Value>>,
+    registered: BTreeMap<String, Map<String, Value>>,
+    /// So do facts.
+    facts: BTreeMap<String, Map<String, Value>>,
+    /// The hosts of the current play.
+    play_hosts_all: Vec<String>,
     counts: Counts,
     /// Set when a play's rollout stops early: no later play starts.
     rollout_stopped: bool,
@@ -136,6 +151,8 @@ impl Run<'_> {
             name: play.name.clone(),
             hosts: hosts.iter().map(|h| h.name.clone()).collect(),
         });
+        self.shared.start_play();
+        self.play_hosts_all = hosts.iter().map(|h| h.name.clone()).collect();
         let gate = release_gate::deploy_task(play).filter(|_| !self.options.check);
         let gated;
         let batch_play = match gate {
@@ -264,7 +281,7 @@ impl Run<'_> {
                     groups: host.groups.clone(),
                     connection,
                     registered: self.registered.remove(&host.name).unwrap_or_default(),
-                    facts: None,
+                    facts: self.facts.remove(&host.name),
                     notified: Vec::new(),
                     failed: false,
                     ended: false,
@@ -273,10 +290,23 @@ impl Run<'_> {
             })
             .collect();
         let play_hosts: Vec<String> = hosts.iter().map(|host| host.name.clone()).collect();
+        for host in &play_hosts {
+            if !states.iter().any(|state| state.name == *host) {
+                self.shared.mark_failed(host);
+            }
+        }
+        for state in &states {
+            self.shared.note(state);
+        }
+        let hostvars_tasks = self.hostvars_tasks(play);
+        let play_hosts_all = std::mem::take(&mut self.play_hosts_all);
         let controller = Connection::local("localhost");
         let ctx = TaskContext {
             play,
             play_hosts: &play_hosts,
+            play_hosts_all: &play_hosts_all,
+            shared: self.shared,
+            hostvars_tasks: &hostvars_tasks,
             templater: self.templater,
             options: self.options,
             controller: &controller,
@@ -289,6 +319,12 @@ impl Run<'_> {
             .filter(|task| self.selected(play, task))
             .collect();
         let map = BlockMap::new(&tasks);
+        if play.gather_facts && self.gathers && !self.cancel.is_cancelled() {
+            let gathering = play.gathering_facts();
+            let no_blocks = BlockMap::default();
+            self.task(&ctx, &gathering, &mut states, &no_blocks, HostState::active)
+                .await;
+        }
         // Hosts go through the tasks independently (Ansible's "free"
         // strategy); a `run_once`, `once_per` or `meta` task waits for
         // every host.
@@ -314,6 +350,7 @@ impl Run<'_> {
                 let index = start + free.len();
                 for state in states.iter_mut().filter(|state| state.active()) {
                     state.failed = state.blocks.after(index, &map);
+                    self.shared.note(state);
                 }
             }
             start += segment.len();
@@ -335,9 +372,27 @@ impl Run<'_> {
             .map(|host| host.name.clone())
             .collect();
         for state in states {
+            if let Some(facts) = state.facts {
+                self.facts.insert(state.name.clone(), facts);
+            }
             self.registered.insert(state.name, state.registered);
         }
+        self.play_hosts_all = play_hosts_all;
         failed
+    }
+
+    /// The origins of the play's tasks and handlers that read `hostvars`
+    /// (none to look for when no task of the playbook does).
+    fn hostvars_tasks(&self, play: &Play) -> BTreeSet<String> {
+        if !self.shared.keeps_hostvars() {
+            return BTreeSet::new();
+        }
+        play.tasks
+            .iter()
+            .chain(&play.handlers)
+            .filter(|task| fleet_playbook::reads_hostvars(play, task))
+            .map(|task| task.origin.clone())
+            .collect()
     }
 
     /// Every host runs `tasks` in order, at its own pace, until one fails
@@ -376,7 +431,7 @@ impl Run<'_> {
                     }
                     if state.blocks.runs(task) {
                         if state.facts.is_none() && *wants_facts {
-                            gather_facts(std::iter::once(&mut *state)).await;
+                            facts::gather_quietly(ctx, state).await;
                         }
                         let result = ctx.run(task, state).await;
                         let result = record(result, task, state, &mut counts, map);
@@ -385,6 +440,7 @@ impl Run<'_> {
                     if state.active() {
                         state.failed = state.blocks.after(start + offset, map);
                     }
+                    ctx.shared.note(state);
                     if state.failed && any_errors_fatal {
                         fatal.store(true, Ordering::Relaxed);
                     }
@@ -413,12 +469,11 @@ impl Run<'_> {
             .map_or_else(|| task.name.clone(), |state| ctx.task_name(task, state));
         let _ = self.events.send(Event::TaskStart { name });
         if mentions_facts(ctx.play, task) {
-            gather_facts(
-                states
-                    .iter_mut()
-                    .filter(|s| s.facts.is_none() && eligible(s)),
-            )
-            .await;
+            let gathering = states
+                .iter_mut()
+                .filter(|s| s.facts.is_none() && eligible(s))
+                .map(|state| facts::gather_quietly(ctx, state));
+            futures::future::join_all(gathering).await;
         }
         let groups = self.groups(ctx, task, states, &eligible);
         let runs = states
@@ -433,6 +488,7 @@ impl Run<'_> {
         let mut shared = Vec::new();
         while let Some((index, state, result)) = runs.next().await {
             let result = record(result, task, state, &mut self.counts, map);
+            ctx.shared.note(state);
             let registered = task::shared_vars(task, state);
             shared.push((index, state.name.clone(), state.failed, registered));
             let _ = self.events.send(Event::TaskResult(result));
@@ -447,8 +503,10 @@ impl Run<'_> {
                 for (name, value) in &registered {
                     state.registered.insert(name.clone(), value.clone());
                 }
+                ctx.shared.note(state);
                 if failed && task.once_per.is_some() {
                     state.failed = true;
+                    ctx.shared.mark_failed(&state.name);
                     self.counts.add(Status::Failed);
                     let _ = self.events.send(Event::TaskResult(TaskResult {
                         status: Status::Failed,

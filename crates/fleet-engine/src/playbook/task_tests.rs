@@ -43,6 +43,9 @@ fn a_delegated_task_runs_on_the_controller_without_the_inventorys_become() {
     let ctx = TaskContext {
         play: &play,
         play_hosts: &["web1".to_string()],
+        play_hosts_all: &["web1".to_string()],
+        shared: &Default::default(),
+        hostvars_tasks: &Default::default(),
         templater: &templater,
         options: &options,
         controller: &controller,

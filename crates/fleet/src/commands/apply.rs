@@ -206,6 +206,8 @@ pub async fn execute(
         verbosity: run.verbosity,
         interactive: std::io::stdin().is_terminal(),
         show_commands: run.verbosity >= 3,
+        inventory_hosts: loaded.inventory.hosts().to_vec(),
+        inventory_file: Some(run.selection.inventory.display().to_string()),
     };
     let mut ssh_options = secrets::ssh_options(ssh)?;
     if let Some(forks) = run.forks {
