@@ -269,3 +269,33 @@ fn magic_variables_name_the_play_and_leave_failed_hosts_out() {
         .count();
     assert_eq!(skipped, 1);
 }
+
+#[test]
+fn template_files_see_ansible_managed() {
+    let scratch = Scratch::new("managed");
+    let inventory = scratch.inventory(&["h1:", "h2: {ansible_managed: by hand}"]);
+    std::fs::write(scratch.path("motd.j2"), "# {{ ansible_managed }}\n").unwrap();
+    run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  tasks:
+    - name: file
+      template: {src: motd.j2, dest: "{{ tmp }}/{{ inventory_hostname }}.motd"}
+    - name: lookup
+      copy:
+        dest: "{{ tmp }}/{{ inventory_hostname }}.lookup"
+        content: "{{ lookup('template', 'motd.j2') }}"
+"#,
+    );
+    assert_eq!(
+        scratch.read("h1.motd").as_deref(),
+        Some("# Ansible managed\n")
+    );
+    assert_eq!(
+        scratch.read("h1.lookup").as_deref(),
+        Some("# Ansible managed\n")
+    );
+    assert_eq!(scratch.read("h2.motd").as_deref(), Some("# by hand\n"));
+}

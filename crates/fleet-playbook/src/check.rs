@@ -183,7 +183,9 @@ impl Checker<'_> {
             known.extend(["ansible_failed_task", "ansible_failed_result"].map(String::from));
         }
         if task.module == "template" {
-            self.check_template_file(task, params, &known)?;
+            let mut in_file = known.clone();
+            in_file.insert("ansible_managed".into());
+            self.check_template_file(task, params, &in_file)?;
         }
         let args = entry(node, "args").map(|(_, args)| args);
         let validated = match task.module.as_str() {

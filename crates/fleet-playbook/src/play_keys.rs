@@ -247,7 +247,8 @@ pub(crate) fn read_gather_subset(
         PlaybookError::invalid(
             f.at(node),
             format!("`gather_subset` has a {message}"),
-            "subsets are Ansible's names; prefix one with `!` to leave it out",
+            "write Ansible's subset names, e.g. `gather_subset: [\"!all\", network]`; \
+             `!` leaves one out",
         )
     })?;
     Ok(subset)

@@ -344,10 +344,12 @@ fn collectors(subset: &[String]) -> Result<BTreeSet<&'static str>, String> {
             }
             name => {
                 let Some(known) = valid.get(name) else {
-                    let names: Vec<&str> = valid.iter().copied().collect();
+                    let near = fleet_yaml::did_you_mean(name, valid.iter().copied())
+                        .map(|near| format!("; {near}"))
+                        .unwrap_or_default();
                     return Err(format!(
-                        "bad subset {name:?}: gather_subset options allowed: all, min, {}",
-                        names.join(", ")
+                        "bad subset {name:?}{near} (subsets: all, min, hardware, network, \
+                         virtual, or a collector or fact name such as distribution)"
                     ));
                 };
                 explicit.insert(*known);
