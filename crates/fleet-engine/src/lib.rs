@@ -21,9 +21,6 @@ pub use events::{CommandTrace, Counts, Event, OutputStream, Status, StopReason, 
 pub use lines::LineBuffer;
 pub use local::LocalShell;
 pub use module_run::{ModuleOutcome, RunContext, probe_many, run_module, run_probed};
-pub use playbook::{
-    ApplyOptions, FACTS_SCRIPT, TagFilter, batch_sizes, parse_facts, play_hosts, run_playbook,
-    stop_reason,
-};
+pub use playbook::{ApplyOptions, TagFilter, batch_sizes, play_hosts, run_playbook, stop_reason};
 pub use target::ssh_target;
 pub use tokio_util::sync::CancellationToken;

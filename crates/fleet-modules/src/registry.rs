@@ -89,6 +89,7 @@ const ENTRIES: &[Entry] = &[
     entry!(fail),
     entry!(assert, expressions),
     entry!(set_fact, any_params),
+    entry!(setup),
     entry!(pause),
     entry!(include_vars),
 ];
@@ -120,6 +121,7 @@ pub const MODULES: &[&str] = &[
     "fail",
     "assert",
     "set_fact",
+    "setup",
     "pause",
     "include_vars",
 ];

@@ -7,7 +7,9 @@
 //! `loop_control`'s `loop_var` and `index_var`, and `ansible_loop`), or an
 //! earlier task registers it (handlers see every registered name;
 //! `changed_when`, `failed_when` and `until` also see the task's own result,
-//! under its `register` name and as `result`).
+//! under its `register` name and as `result`). Facts (`ansible_<fact>`) are
+//! known once gathered: in a play with `gather_facts` (the default), after
+//! a `setup` task, and in the plays after either.
 //! Names only used as `name | default(...)` or `name is defined` are fine.
 
 use std::collections::BTreeSet;
@@ -17,6 +19,7 @@ use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote};
 
 use crate::error::PlaybookError;
 use crate::fields::{Fields, entry, strip_braces};
+use crate::magic::{fact_variables, is_fact_variable};
 use crate::play::ParsedPlay;
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
@@ -29,6 +32,23 @@ mod text;
 
 use left_out::{LeftOut, leave_out};
 use text::{guarded, line_of, walk_strings};
+
+/// Among the known names: facts have been gathered, so every fact
+/// variable is known, those of network interfaces (`ansible_eth0`)
+/// included.
+const FACTS_GATHERED: &str = "\0facts";
+
+/// What a gathering of facts defines.
+fn gathered() -> impl Iterator<Item = String> {
+    fact_variables()
+        .into_iter()
+        .chain(std::iter::once(FACTS_GATHERED.to_string()))
+}
+
+/// Whether `name` is known.
+fn is_known(known: &BTreeSet<String>, name: &str) -> bool {
+    known.contains(name) || (is_fact_variable(name) && known.contains(FACTS_GATHERED))
+}
 
 /// Checks every play, in order.
 pub(crate) fn check(plays: &mut [ParsedPlay], options: &LoadOptions) -> Result<(), PlaybookError> {
@@ -96,15 +116,16 @@ fn registered_at(parsed: &ParsedPlay) -> Vec<(String, String)> {
 
 impl Checker<'_> {
     /// Checks the play; takes the names registered by earlier plays and
-    /// returns them with this play's.
-    /// Checks the play; takes the names registered by earlier plays and
     /// returns them with this play's, and the include candidates to leave
     /// out (see [`leave_out`]).
     fn check_play(
         &self,
-        before: BTreeSet<String>,
+        mut before: BTreeSet<String>,
     ) -> Result<(BTreeSet<String>, Vec<LeftOut>), PlaybookError> {
         let play = &self.parsed.play;
+        if play.gather_facts {
+            before.extend(gathered());
+        }
         let every_registered: BTreeSet<String> = before
             .iter()
             .cloned()
@@ -206,7 +227,9 @@ impl Checker<'_> {
             known.extend(["ansible_failed_task", "ansible_failed_result"].map(String::from));
         }
         if task.module == "template" {
-            self.check_template_file(task, params, &known)?;
+            let mut in_file = known.clone();
+            in_file.insert("ansible_managed".into());
+            self.check_template_file(task, params, &in_file)?;
         }
         if task.module == "include_vars" {
             self.check_vars_files(task, params)?;
@@ -569,7 +592,7 @@ impl Checker<'_> {
             Ok(names) => {
                 let unknown = names
                     .into_iter()
-                    .filter(|name| !known.contains(name) && !guarded(&source, name));
+                    .filter(|name| !is_known(known, name) && !guarded(&source, name));
                 let first = unknown.map(|name| (line_of(&source, &name), name)).min();
                 match first {
                     None => Ok(()),
@@ -595,7 +618,7 @@ impl Checker<'_> {
     ) -> Result<(), PlaybookError> {
         let first = names
             .into_iter()
-            .filter(|name| !known.contains(name) && !guarded(text, name))
+            .filter(|name| !is_known(known, name) && !guarded(text, name))
             .min_by_key(|name| text.find(name.as_str()));
         match first {
             None => Ok(()),
@@ -609,6 +632,19 @@ impl Checker<'_> {
     }
 
     fn undefined_hint(&self, name: &str, known: &BTreeSet<String>) -> String {
+        if is_fact_variable(name) && !known.contains(FACTS_GATHERED) {
+            let later = self
+                .registers
+                .iter()
+                .find(|(registered, _)| registered == FACTS_GATHERED)
+                .map(|(_, origin)| format!(" (the `setup` task at {origin} comes later)"))
+                .unwrap_or_default();
+            return format!(
+                "`{name}` is a fact, and no facts are gathered before this point{later}: \
+                 a play gathers them unless it says `gather_facts: false`, and so does a \
+                 `setup` task"
+            );
+        }
         if let Some((_, origin)) = self
             .registers
             .iter()
@@ -624,7 +660,8 @@ impl Checker<'_> {
 }
 
 /// The variables a task defines for the tasks after it: its `register`,
-/// the names a `set_fact` sets, and those of an `include_vars`.
+/// the names a `set_fact` sets, those of an `include_vars`, and the facts a
+/// `setup` gathers.
 fn defined_by(play: &crate::Play, task: &Task) -> Vec<String> {
     let facts = match (&task.params, task.module.as_str()) {
         (serde_json::Value::Object(params), "set_fact") => params
@@ -633,6 +670,7 @@ fn defined_by(play: &crate::Play, task: &Task) -> Vec<String> {
             .cloned()
             .collect(),
         (_, "include_vars") => crate::include_vars::names_set(play, task),
+        (_, "setup") => gathered().collect(),
         _ => Vec::new(),
     };
     task.register.iter().cloned().chain(facts).collect()

@@ -42,6 +42,7 @@ mod includes;
 mod loader;
 mod loop_lookups;
 mod loops;
+mod magic;
 mod module_names;
 mod play;
 mod play_keys;
@@ -73,12 +74,17 @@ pub use fleet_yaml::Location;
 pub use free_form::key_value_words;
 pub use include_vars::read_included_vars;
 pub use loops::{LoopControl, LoopLookup};
+pub use magic::{
+    ANSIBLE_MANAGED, ANSIBLE_VERSION, HostEntry, MagicVars, add_magic_vars, ansible_version,
+    fact_vars, group_names, hostvars, inventory_hostname_short, is_fact_variable,
+};
+pub use play::GATHERING_FACTS;
 pub use play_keys::{HostOrder, Strategy, VarPrompt};
-pub use references::{needs_facts, task_variables};
+pub use references::{needs_facts, reads_facts, reads_hostvars, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
 pub use task::{CONTROLLER_NAMES, META_ACTIONS};
 pub use templater::{OMIT, Templater};
-pub use vars::{BUILTIN_VARS, add_run_vars, host_vars, task_host_vars};
+pub use vars::{BUILTIN_VARS, host_vars, task_host_vars};
 
 /// What the caller knows before loading.
 #[derive(Debug, Clone, Default)]
@@ -166,6 +172,14 @@ pub struct Play {
     /// Variables the operator gives when the play starts (`-e`, or typed
     /// at a terminal).
     pub vars_prompt: Vec<VarPrompt>,
+    /// Gather the hosts' facts when a batch starts (default `true`; fleet
+    /// skips it when no task of the playbook reads facts).
+    pub gather_facts: bool,
+    /// `gather_subset` for that gathering; empty: Ansible's default, all.
+    pub gather_subset: Vec<String>,
+    /// Where local facts (`ansible_local`) are read from, if not the
+    /// default.
+    pub fact_path: Option<String>,
     /// Where the play starts (`file:line:col`).
     pub origin: String,
 }
@@ -379,6 +393,12 @@ impl Task {
 }
 
 impl Play {
+    /// Ansible's implicit "Gathering Facts" task of this play: `setup`
+    /// with its `gather_subset` and `fact_path`, tagged `always`.
+    pub fn gathering_facts(&self) -> Task {
+        play::gathering_facts(self)
+    }
+
     /// The template file `src` names: `src` itself when absolute, else the
     /// first that exists of `dir/src`, `dir/templates/src`, then each of
     /// `template_dirs`.

@@ -242,6 +242,9 @@ fn template_context(state: &State, extra: Option<Value>) -> Result<Value, Error>
         .into_iter()
         .filter_map(|name| state.lookup(&name).map(|value| (name.into_owned(), value)))
         .collect();
+    // As in the template module, unless a variable sets it.
+    vars.entry("ansible_managed".into())
+        .or_insert_with(|| Value::from(crate::magic::ANSIBLE_MANAGED));
     if let Some(extra) = extra.filter(|extra| !extra.is_none()) {
         if extra.kind() != ValueKind::Map {
             return Err(failed("template_vars must be a map"));

@@ -31,6 +31,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("fail", "ansible.builtin"),
     ("assert", "ansible.builtin"),
     ("set_fact", "ansible.builtin"),
+    ("setup", "ansible.builtin"),
     ("pause", "ansible.builtin"),
     ("include_vars", "ansible.builtin"),
 ];

@@ -14,7 +14,7 @@ use crate::serial::{parse_rollback, parse_serial};
 use crate::task::TASK_KEYWORDS;
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
-use crate::{Play, PlayConnection, Rollback};
+use crate::{Play, PlayConnection, Rollback, Task};
 
 /// The keys a play may hold.
 pub(crate) const PLAY_KEYS: &[&str] = &[
@@ -34,6 +34,9 @@ pub(crate) const PLAY_KEYS: &[&str] = &[
     "force_handlers",
     "tags",
     "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "fact_path",
     "serial",
     "max_fail_percentage",
     "rollback",
@@ -104,6 +107,9 @@ pub(crate) fn parse_play(
         any_errors_fatal: false,
         remote_user: None,
         vars_prompt: Vec::new(),
+        gather_facts: true,
+        gather_subset: Vec::new(),
+        fact_path: None,
         origin: f.origin(node),
     };
     let mut environment = Vec::new();
@@ -143,8 +149,13 @@ pub(crate) fn parse_play(
             "handlers" => handler_nodes = task_list(f, value, name)?,
             "force_handlers" => play.force_handlers = f.bool(value, name)?,
             "tags" => play.tags = f.strings(value, name, "tags: [setup]")?,
-            "gather_facts" => {
-                f.bool(value, name)?;
+            "gather_facts" => play.gather_facts = f.bool(value, name)?,
+            "gather_subset" => play.gather_subset = play_keys::read_gather_subset(f, value)?,
+            "gather_timeout" => {
+                f.number(value, name, 1.0)?;
+            }
+            "fact_path" => {
+                play.fact_path = Some(f.string(value, name, "fact_path: /etc/ansible/facts.d")?)
             }
             "serial" => play.serial = Some(parse_serial(f, value)?),
             "max_fail_percentage" => {
@@ -286,6 +297,39 @@ fn flush_handlers(label: &str) -> Result<Entry, PlaybookError> {
         node,
         label: label.to_owned(),
     })
+}
+
+/// The name Ansible gives the implicit gathering of facts.
+pub const GATHERING_FACTS: &str = "Gathering Facts";
+
+/// Ansible's implicit "Gathering Facts" task of `play`: `setup` with the
+/// play's `gather_subset` and `fact_path`, tagged `always`.
+pub(crate) fn gathering_facts(play: &Play) -> Task {
+    let mut params = Map::new();
+    if !play.gather_subset.is_empty() {
+        params.insert(
+            "gather_subset".into(),
+            Value::from(play.gather_subset.clone()),
+        );
+    }
+    if let Some(path) = &play.fact_path {
+        params.insert("fact_path".into(), Value::String(path.clone()));
+    }
+    // JSON is YAML: the params cannot break the task's text.
+    let text = format!(
+        "name: {GATHERING_FACTS}\nsetup: {}\ntags: [always]\n",
+        Value::Object(params)
+    );
+    let file = Fields {
+        label: &play.origin,
+        text: &text,
+    };
+    let parsed = parse_document(&text, &play.origin)
+        .map_err(PlaybookError::from)
+        .and_then(|node| crate::task::parse_task(&file, &node, "task"));
+    let mut task = parsed.expect("the gathering task is well formed");
+    task.origin.clone_from(&play.origin);
+    task
 }
 
 /// The variables known before any host: the play's (so far) and `-e`,

@@ -198,3 +198,27 @@ pub(crate) fn read_vars_prompt(
     }
     Ok(prompts)
 }
+
+/// `gather_subset`: a list, or a comma-separated string, of Ansible's fact
+/// subsets (`all`, `min`, `network`, `!hardware`…), checked here.
+pub(crate) fn read_gather_subset(
+    f: &Fields,
+    node: &YamlNode,
+) -> Result<Vec<String>, PlaybookError> {
+    let example = "gather_subset: [\"!all\", network]";
+    let subset: Vec<String> = f
+        .strings(node, "gather_subset", example)?
+        .iter()
+        .flat_map(|item| item.split(','))
+        .map(|item| item.trim().to_string())
+        .collect();
+    fleet_modules::modules::setup::check_subset(&subset).map_err(|message| {
+        PlaybookError::invalid(
+            f.at(node),
+            format!("`gather_subset` has a {message}"),
+            "write Ansible's subset names, e.g. `gather_subset: [\"!all\", network]`; \
+             `!` leaves one out",
+        )
+    })?;
+    Ok(subset)
+}

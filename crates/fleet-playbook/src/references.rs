@@ -1,7 +1,8 @@
 //! The variables a task's templates read, found the way validation finds
 //! undefined ones ([`Templater::template_names`] and
-//! [`Templater::expression_names`]): so that the engine gathers a host's
-//! facts only before a task that reads `facts`.
+//! [`Templater::expression_names`]): so that the engine gathers facts only
+//! for playbooks that read them, and builds `hostvars` only for the tasks
+//! that read it.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -69,10 +70,23 @@ pub fn task_variables(play: &Play, task: &Task) -> BTreeSet<String> {
     follow_vars(templater, play, task, names)
 }
 
-/// Whether `task` reads `facts`, directly or through a play var
+/// Whether `task` reads fleet's `facts`, directly or through a play var
 /// ([`task_variables`]); a path such as `/srv/artifacts` does not count.
 pub fn needs_facts(play: &Play, task: &Task) -> bool {
     task_variables(play, task).contains("facts")
+}
+
+/// Whether `task` reads any fact (`ansible_facts`, an `ansible_<fact>`,
+/// fleet's `facts`) or `hostvars`, which holds every host's facts.
+pub fn reads_facts(play: &Play, task: &Task) -> bool {
+    task_variables(play, task)
+        .iter()
+        .any(|name| name == "hostvars" || crate::magic::is_fact_variable(name))
+}
+
+/// Whether `task` reads `hostvars`.
+pub fn reads_hostvars(play: &Play, task: &Task) -> bool {
+    task_variables(play, task).contains("hostvars")
 }
 
 /// The text of the file a `template:` task renders, when it can be known

@@ -110,3 +110,48 @@ fn the_variables_of_a_task_include_those_its_play_vars_read() {
     assert_eq!(names, ["facts", "os_line", "os_name"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn ansible_facts_and_hostvars_count_as_reading_facts() {
+    let dir = std::env::temp_dir().join(format!("fleet-references-{}-ansible", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("playbook.yaml");
+    std::fs::write(
+        &path,
+        r#"
+- hosts: all
+  vars:
+    family: "{{ ansible_os_family }}"
+  tasks:
+    - name: injected
+      command: "echo {{ ansible_distribution }}"
+    - name: namespaced
+      command: "echo {{ ansible_facts['distribution'] }}"
+    - name: through a play var
+      command: "echo {{ family }}"
+    - name: other hosts
+      command: "echo {{ hostvars[groups['all'][0]].inventory_hostname }}"
+    - name: an interface
+      command: "echo {{ ansible_eth0.ipv4.address }}"
+    - name: magic but no facts
+      command: "echo {{ ansible_play_hosts }} {{ ansible_check_mode }} {{ group_names }}"
+"#,
+    )
+    .unwrap();
+    let playbook = crate::load(&path, &LoadOptions::default()).unwrap();
+    let play = &playbook.plays[0];
+    let task = |name: &str| play.tasks.iter().find(|task| task.name == name).unwrap();
+    for name in [
+        "injected",
+        "namespaced",
+        "through a play var",
+        "other hosts",
+        "an interface",
+    ] {
+        assert!(reads_facts(play, task(name)), "{name}");
+    }
+    assert!(!reads_facts(play, task("magic but no facts")));
+    assert!(reads_hostvars(play, task("other hosts")));
+    assert!(!reads_hostvars(play, task("injected")));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,10 +1,11 @@
 //! One host's variables, in precedence order.
 //!
-//! Lowest first: inventory vars, play vars, vars files, the task's own
-//! vars, registered results, `-e` extra vars. Then the built-in variables,
-//! which nothing overrides: `inventory_hostname`, `omit`, `playbook_dir`,
-//! `facts` (once gathered) and, through
-//! [`add_run_vars`], `group_names`, `play_hosts` and `ansible_check_mode`.
+//! Lowest first: defaults, inventory vars, facts (`ansible_<fact>`, see
+//! [`crate::magic`]), play vars, vars files, the task's own vars,
+//! registered results, `-e` extra vars. Then the built-in variables, which
+//! nothing overrides: `inventory_hostname`, `inventory_hostname_short`,
+//! `omit`, `playbook_dir`, `ansible_facts` and `facts`, and, through
+//! [`crate::add_magic_vars`], `group_names`, `groups`, `ansible_play_hosts`…
 //!
 //! Variables whose values are templates (`dir: "/opt/{{ app }}"`) are
 //! rendered against the others, as Ansible does, up to a few levels deep.
@@ -20,11 +21,22 @@ use crate::templater::{OMIT, Templater, is_template};
 /// cannot set them.
 pub const BUILTIN_VARS: &[&str] = &[
     "facts",
+    "ansible_facts",
     "inventory_hostname",
+    "inventory_hostname_short",
     "group_names",
-    "play_hosts",
     "groups",
+    "hostvars",
+    "play_hosts",
+    "ansible_play_hosts",
+    "ansible_play_hosts_all",
+    "ansible_play_batch",
+    "ansible_play_name",
     "ansible_check_mode",
+    "ansible_diff_mode",
+    "ansible_version",
+    "inventory_dir",
+    "inventory_file",
     "omit",
     "playbook_dir",
 ];
@@ -39,8 +51,10 @@ const MAX_DEPTH: usize = 8;
 static TEMPLATER: LazyLock<Templater> = LazyLock::new(Templater::new);
 
 /// The variables tasks of `play` see on host `host_name`: inventory vars <
-/// play vars and vars files (`play.vars`) < `registered` < `extra`; then
-/// `inventory_hostname`, `omit`, and `facts` when given.
+/// facts < play vars and vars files (`play.vars`) < `registered` <
+/// `extra`; then `inventory_hostname`, `omit`, `ansible_facts` and
+/// `facts` (given as the host's facts without the `ansible_` prefix, once
+/// gathered).
 ///
 /// A variable holding a template is rendered with the others; one that
 /// cannot be (it uses `facts` before they are gathered, a filter fails) is
@@ -52,7 +66,7 @@ pub fn host_vars(
     registered: &Map<String, Value>,
     extra: &Map<String, Value>,
     host_name: &str,
-    facts: Option<&Value>,
+    facts: Option<&Map<String, Value>>,
 ) -> Value {
     let no_task_vars = Map::new();
     task_host_vars(
@@ -76,15 +90,36 @@ pub fn task_host_vars(
     registered: &Map<String, Value>,
     extra: &Map<String, Value>,
     host_name: &str,
-    facts: Option<&Value>,
+    facts: Option<&Map<String, Value>>,
 ) -> Value {
     let mut vars = play.defaults.clone();
     vars.extend(inventory_vars.clone());
+    let fact_vars = crate::magic::fact_vars(facts);
+    // Facts and registered results are data, never rendered again; a play
+    // var of a fact's name is a var like any other.
+    let mut kept: std::collections::BTreeSet<String> = fact_vars
+        .keys()
+        .filter(|name| {
+            !play.vars.contains_key(*name)
+                && !task_vars.contains_key(*name)
+                && !registered.contains_key(*name)
+        })
+        .cloned()
+        .collect();
+    kept.extend(registered.keys().cloned());
+    for name in extra.keys() {
+        kept.remove(name);
+    }
+    vars.extend(fact_vars);
     vars.extend(play.vars.clone());
     vars.extend(task_vars.clone());
     vars.extend(registered.clone());
     vars.extend(extra.clone());
     vars.insert("inventory_hostname".into(), Value::String(host_name.into()));
+    vars.insert(
+        "inventory_hostname_short".into(),
+        Value::String(crate::magic::inventory_hostname_short(host_name)),
+    );
     vars.insert("omit".into(), Value::String(OMIT.into()));
     // Where lookups find controller files, as in Ansible.
     let playbook_dir = std::path::absolute(&play.dir).unwrap_or_else(|_| play.dir.clone());
@@ -92,38 +127,23 @@ pub fn task_host_vars(
         "playbook_dir".into(),
         Value::String(playbook_dir.display().to_string()),
     );
-    if let Some(facts) = facts {
-        vars.insert("facts".into(), facts.clone());
-    }
-    let templated: Vec<String> = vars
-        .iter()
-        .filter(|(name, value)| {
-            (!registered.contains_key(*name) || extra.contains_key(*name))
-                && !BUILTIN_VARS.contains(&name.as_str())
-                && holds_template(value)
-        })
-        .map(|(name, _)| name.clone())
-        .collect();
+    let templated = templated_names(&vars, |name| kept.contains(name));
     resolve(&mut vars, templated);
     Value::Object(vars)
 }
 
-/// Adds the run-wide built-ins: the host's groups, the play's hosts, every
-/// inventory group's hosts (whatever `-l` selected), and whether this is a
-/// check run.
-pub fn add_run_vars(
-    vars: &mut Value,
-    group_names: &[String],
-    play_hosts: &[String],
-    groups: &Map<String, Value>,
-    check_mode: bool,
-) {
-    if let Value::Object(map) = vars {
-        map.insert("group_names".into(), Value::from(group_names.to_vec()));
-        map.insert("play_hosts".into(), Value::from(play_hosts.to_vec()));
-        map.insert("groups".into(), Value::Object(groups.clone()));
-        map.insert("ansible_check_mode".into(), Value::Bool(check_mode));
-    }
+/// The variables of `vars` that hold templates to render: not the
+/// built-ins, nor those `kept` as data.
+pub(crate) fn templated_names(
+    vars: &Map<String, Value>,
+    kept: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    vars.iter()
+        .filter(|(name, value)| {
+            !kept(name) && !BUILTIN_VARS.contains(&name.as_str()) && holds_template(value)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 fn holds_template(value: &Value) -> bool {
@@ -137,7 +157,7 @@ fn holds_template(value: &Value) -> bool {
 
 /// Renders the variables named in `pending` until none holds a template or
 /// nothing changes any more.
-fn resolve(vars: &mut Map<String, Value>, mut pending: Vec<String>) {
+pub(crate) fn resolve(vars: &mut Map<String, Value>, mut pending: Vec<String>) {
     let mut failures = Map::new();
     for _ in 0..MAX_DEPTH {
         if pending.is_empty() {
@@ -238,6 +258,9 @@ mod tests {
             any_errors_fatal: false,
             remote_user: None,
             vars_prompt: Vec::new(),
+            gather_facts: true,
+            gather_subset: Vec::new(),
+            fact_path: None,
             origin: "p.yaml:1:1".into(),
         }
     }
@@ -260,9 +283,14 @@ mod tests {
         assert_eq!(vars["e"], json!({"rc": 0}));
         assert_eq!(vars["inventory_hostname"], "web1");
         assert!(vars.get("facts").is_none());
-        let facts = json!({"os": "debian"});
+        assert_eq!(vars["ansible_facts"], json!({}));
+        let facts = map(json!({"distribution": "Debian", "env": {"HOME": "{{ x }}"}}));
         let vars = host_vars(&inventory, &play, &registered, &extra, "web1", Some(&facts));
-        assert_eq!(vars["facts"]["os"], "debian");
+        assert_eq!(vars["facts"]["os_id"], "debian");
+        assert_eq!(vars["ansible_facts"]["distribution"], "Debian");
+        assert_eq!(vars["ansible_distribution"], "Debian");
+        // Facts are data: a brace in one is not a template.
+        assert_eq!(vars["ansible_env"]["HOME"], "{{ x }}");
     }
 
     #[test]
@@ -357,19 +385,23 @@ mod tests {
     }
 
     #[test]
-    fn run_vars_are_added() {
-        let mut vars = json!({});
-        add_run_vars(
-            &mut vars,
-            &["web".into()],
-            &["web1".into(), "web2".into()],
-            &map(json!({"web": ["web1", "web2", "web3"]})),
-            true,
+    fn facts_sit_between_the_inventory_and_play_vars() {
+        let inventory = map(json!({"ansible_hostname": "inv", "ansible_fqdn": "inv"}));
+        let play =
+            play(json!({"ansible_fqdn": "play.example.com", "fqdn_seen": "{{ ansible_fqdn }}"}));
+        let facts = map(json!({"hostname": "web1", "fqdn": "web1.example.com"}));
+        let vars = host_vars(
+            &inventory,
+            &play,
+            &Map::new(),
+            &Map::new(),
+            "web1.example.com",
+            Some(&facts),
         );
-        assert_eq!(
-            vars,
-            json!({"group_names": ["web"], "play_hosts": ["web1", "web2"],
-                   "groups": {"web": ["web1", "web2", "web3"]}, "ansible_check_mode": true})
-        );
+        assert_eq!(vars["ansible_hostname"], "web1");
+        assert_eq!(vars["ansible_fqdn"], "play.example.com");
+        assert_eq!(vars["fqdn_seen"], "play.example.com");
+        assert_eq!(vars["ansible_facts"]["fqdn"], "web1.example.com");
+        assert_eq!(vars["inventory_hostname_short"], "web1");
     }
 }

@@ -504,3 +504,70 @@ fn conditions_wrapped_in_braces_or_holding_templates_load() {
     );
     assert!(err.contains("app_envv"), "{err}");
 }
+
+#[test]
+fn facts_are_known_once_a_play_or_a_setup_task_gathers_them() {
+    let gathered = "hosts: all\ntasks:\n  - command: echo {{ ansible_distribution }} {{ ansible_eth0.ipv4.address }}\n";
+    load_text(gathered, &LoadOptions::default()).unwrap_or_else(|err| panic!("{err}"));
+    let none =
+        "hosts: all\ngather_facts: false\ntasks:\n  - command: echo {{ ansible_distribution }}\n";
+    assert_eq!(
+        error(none),
+        "4:14: undefined variable `ansible_distribution` in the `command` params"
+    );
+    let err = load_text(none, &LoadOptions::default()).unwrap_err();
+    assert!(
+        err.hint()
+            .unwrap_or_default()
+            .contains("gather_facts: false"),
+        "{err}"
+    );
+    let typo = "hosts: all\ntasks:\n  - command: echo {{ ansible_distributon }}\n";
+    let err = load_text(typo, &LoadOptions::default()).unwrap_err();
+    assert!(
+        err.hint()
+            .unwrap_or_default()
+            .contains("`ansible_distribution`"),
+        "{err}"
+    );
+    let after_setup = "hosts: all\ngather_facts: no\ntasks:\n  - setup: {gather_subset: [\"!all\"]}\n  - command: echo {{ ansible_date_time.date }}\n";
+    load_text(after_setup, &LoadOptions::default()).unwrap_or_else(|err| panic!("{err}"));
+    let before_setup = "hosts: all\ngather_facts: no\ntasks:\n  - command: echo {{ ansible_hostname }}\n  - setup:\n";
+    let err = load_text(before_setup, &LoadOptions::default()).unwrap_err();
+    assert!(
+        err.hint().unwrap_or_default().contains("comes later"),
+        "{err}"
+    );
+    let earlier_play = "- hosts: all\n  tasks: []\n- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo {{ ansible_hostname }}\n";
+    load_text(earlier_play, &LoadOptions::default()).unwrap_or_else(|err| panic!("{err}"));
+    // `ansible_facts`, fleet's `facts` and the magic variables are always known.
+    let always = "hosts: all\ngather_facts: false\ntasks:\n  - command: echo {{ ansible_facts.keys() | list }} {{ facts.os_id }} {{ hostvars[inventory_hostname].group_names }} {{ ansible_play_batch }} {{ ansible_version.full }} {{ inventory_dir }} {{ inventory_hostname_short }} {{ ansible_diff_mode }}\n";
+    load_text(always, &LoadOptions::default()).unwrap_or_else(|err| panic!("{err}"));
+}
+
+#[test]
+fn gather_keys_are_read_and_checked() {
+    let playbook = load_text(
+        "hosts: all\ngather_facts: false\ngather_subset: \"!all,network\"\ngather_timeout: 20\nfact_path: /srv/facts.d\n",
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
+    let play = &playbook.plays[0];
+    assert!(!play.gather_facts);
+    assert_eq!(play.gather_subset, ["!all", "network"]);
+    assert_eq!(play.fact_path.as_deref(), Some("/srv/facts.d"));
+    assert!(
+        load_good("base.yaml")
+            .plays
+            .iter()
+            .all(|play| !play.gather_facts)
+    );
+    assert!(
+        error("hosts: all\ngather_subset: [hardwre]\n")
+            .starts_with("2:16: `gather_subset` has a bad subset \"hardwre\"")
+    );
+    assert!(
+        error("hosts: all\ntasks:\n  - setup: {gather_subset: nope}\n")
+            .contains("bad subset \"nope\"")
+    );
+}

@@ -89,8 +89,14 @@ impl Controller for PlayController<'_> {
                 path: src.to_string(),
                 reason: "not found next to the playbook or in templates/".into(),
             })?;
+        // Template files see `ansible_managed`, unless a variable sets it.
+        let mut vars = self.vars.clone();
+        if let Value::Object(map) = &mut vars {
+            map.entry("ansible_managed")
+                .or_insert_with(|| Value::from(fleet_playbook::ANSIBLE_MANAGED));
+        }
         self.templater
-            .render_file(&path, self.vars)
+            .render_file(&path, &vars)
             .map_err(|err| ModuleError::Template {
                 path: path.display().to_string(),
                 reason: err.to_string(),

@@ -1,66 +1,51 @@
-//! Facts: gathered once per host, in one round trip, the first time a task
-//! mentions `facts`.
+//! Facts. A batch starts with Ansible's "Gathering Facts" (the `setup`
+//! module, one round trip per host) when its play has `gather_facts` (the
+//! default) and some task of the playbook reads facts or `hostvars`; a
+//! playbook that reads none gathers none. Facts then stay with the host
+//! for the rest of the run, across plays, and a `setup` task adds to them.
+//!
+//! fleet's own `facts` map is gathered, quietly, before the first task
+//! that reads it, when nothing gathered them yet (a play with
+//! `gather_facts: false`).
 
-use fleet_ssh::ExecOptions;
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
+use fleet_modules::modules::setup::namespaced;
+use fleet_playbook::{Play, Task};
 use serde_json::{Map, Value};
 
-use super::task::HostState;
+use super::task::{HostState, TaskContext};
 
-/// Prints one `key=value` line per fact. POSIX sh, no python needed.
-pub const FACTS_SCRIPT: &str = r#"[ -r /etc/os-release ] && . /etc/os-release
-echo "os_id=${ID:-unknown}"
-echo "os_version=${VERSION_ID:-}"
-echo "os_codename=${VERSION_CODENAME:-}"
-echo "arch=$(uname -m)"
-echo "hostname=$(hostname)"
-echo "init=$(cat /proc/1/comm 2>/dev/null)"
-echo "python=$(command -v python3 || command -v python || true)"
-echo "cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
-echo "memory_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)""#;
-
-/// Turns the script's output into the `facts` map; numbers become numbers.
-pub fn parse_facts(stdout: &str) -> Value {
-    let mut facts = Map::new();
-    for (key, value) in stdout.lines().filter_map(|line| line.split_once('=')) {
-        let value = match key {
-            "cpus" | "memory_mb" => value.parse::<u64>().map_or(Value::Null, Value::from),
-            _ => Value::String(value.to_string()),
-        };
-        facts.insert(key.to_string(), value);
-    }
-    Value::Object(facts)
+/// Whether any task or handler of the plays reads facts (`ansible_*`,
+/// `ansible_facts`, `facts`) or `hostvars`.
+pub(super) fn read_by<'p>(plays: impl IntoIterator<Item = &'p Play>) -> bool {
+    plays.into_iter().any(|play| {
+        play.tasks
+            .iter()
+            .chain(&play.handlers)
+            .any(|task| fleet_playbook::reads_facts(play, task))
+    })
 }
 
-/// One round trip per host, every host at once.
-pub(super) async fn gather_facts<'s>(states: impl Iterator<Item = &'s mut HostState>) {
-    let mut gathering: FuturesUnordered<_> = states
-        .map(|state| async move {
-            if let Ok(out) = state
-                .connection
-                .exec_collect(FACTS_SCRIPT, &ExecOptions::default())
-                .await
-            {
-                state.facts = Some(parse_facts(&String::from_utf8_lossy(&out.stdout)));
-            }
-        })
-        .collect();
-    while gathering.next().await.is_some() {}
+/// Whether any task or handler of the plays reads `hostvars`.
+pub(super) fn hostvars_read_by<'p>(plays: impl IntoIterator<Item = &'p Play>) -> bool {
+    plays.into_iter().any(|play| {
+        play.tasks
+            .iter()
+            .chain(&play.handlers)
+            .any(|task| fleet_playbook::reads_hostvars(play, task))
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+/// Adds what a `setup` result gathered (its `ansible_facts`) to the
+/// host's facts, keys without their `ansible_` prefix, as `ansible_facts`
+/// holds them.
+pub(super) fn merge(facts: &mut Option<Map<String, Value>>, gathered: &Map<String, Value>) {
+    facts
+        .get_or_insert_with(Map::new)
+        .extend(namespaced(gathered));
+}
 
-    #[test]
-    fn parses_every_fact() {
-        let out = "os_id=debian\nos_version=12\nos_codename=bookworm\narch=x86_64\nhostname=lab1\ninit=systemd\npython=/usr/bin/python3\ncpus=2\nmemory_mb=24000\n";
-        assert_eq!(
-            parse_facts(out),
-            json!({"os_id": "debian", "os_version": "12", "os_codename": "bookworm", "arch": "x86_64",
-                   "hostname": "lab1", "init": "systemd", "python": "/usr/bin/python3", "cpus": 2, "memory_mb": 24000})
-        );
-    }
+/// Gathers the facts of one host without reporting it, for fleet's `facts`.
+pub(super) async fn gather_quietly(ctx: &TaskContext<'_>, state: &mut HostState) {
+    let task: Task = ctx.play.gathering_facts();
+    let _ = ctx.run(&task, state).await;
 }

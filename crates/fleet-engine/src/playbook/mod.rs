@@ -13,6 +13,7 @@ mod facts;
 mod flow;
 mod item_result;
 mod loop_items;
+mod magic;
 mod meta;
 mod pause;
 mod place;
@@ -31,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use fleet_playbook::{Play, Playbook, Strategy, Task, Templater};
 use fleet_ssh::{Client, Session};
 use futures::StreamExt;
-use serde_json::Map;
+use serde_json::{Map, Value};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -40,9 +41,8 @@ use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
 use delegate::Delegates;
-use facts::gather_facts;
-pub use facts::{FACTS_SCRIPT, parse_facts};
 use flow::IncludeMap;
+use magic::Shared;
 pub use tags::TagFilter;
 pub use task::ApplyOptions;
 use task::{HostState, TaskContext};
@@ -82,17 +82,23 @@ pub async fn run_playbook(
         task: playbook.path.display().to_string(),
     });
     let templater = Templater::new();
+    let all_plays = || plays.iter().map(|(play, _)| *play);
+    let shared = Shared::new(facts::hostvars_read_by(all_plays()));
     let mut run = Run {
         client,
         options,
         events,
         cancel,
         templater: &templater,
+        shared: &shared,
+        gathers: facts::read_by(all_plays()),
         sessions: BTreeMap::new(),
         session_users: BTreeMap::new(),
         delegates: Arc::new(Delegates::new(client.clone(), &options.inventory)),
         registered: BTreeMap::new(),
         included_vars: BTreeMap::new(),
+        facts: BTreeMap::new(),
+        play_hosts_all: Vec::new(),
         counts: Counts::default(),
         rollout_stopped: false,
         play_ended: false,
@@ -122,6 +128,11 @@ struct Run<'a> {
     events: &'a UnboundedSender<Event>,
     cancel: &'a CancellationToken,
     templater: &'a Templater,
+    /// Failed hosts and `hostvars`, for the magic variables.
+    shared: &'a Shared,
+    /// Some task of the playbook reads facts: plays with `gather_facts`
+    /// gather them when each batch starts.
+    gathers: bool,
     /// One SSH connection per host for the whole run; `None` once
     /// unreachable. Hosts that run locally need none.
     sessions: BTreeMap<String, Option<Session>>,
@@ -130,9 +141,13 @@ struct Run<'a> {
     /// The sessions tasks are delegated to, the play hosts' included.
     delegates: Arc<Delegates>,
     /// Registered results survive from play to play, as in Ansible.
-    registered: BTreeMap<String, Map<String, serde_json::Value>>,
+    registered: BTreeMap<String, Map<String, Value>>,
     /// So do the variables of `include_vars`.
-    included_vars: BTreeMap<String, Map<String, serde_json::Value>>,
+    included_vars: BTreeMap<String, Map<String, Value>>,
+    /// So do facts.
+    facts: BTreeMap<String, Map<String, Value>>,
+    /// The hosts of the current play.
+    play_hosts_all: Vec<String>,
     counts: Counts,
     /// Set when a play's rollout stops early: no later play starts.
     rollout_stopped: bool,
@@ -149,6 +164,8 @@ impl Run<'_> {
             name: play.name.clone(),
             hosts: hosts.iter().map(|h| h.name.clone()).collect(),
         });
+        self.shared.start_play();
+        self.play_hosts_all = hosts.iter().map(|h| h.name.clone()).collect();
         let gate = release_gate::deploy_task(play).filter(|_| !self.options.check);
         let gated;
         let batch_play = match gate {
@@ -283,8 +300,8 @@ impl Run<'_> {
                     groups: host.groups.clone(),
                     connection,
                     registered: self.registered.remove(&host.name).unwrap_or_default(),
-                    last_result: serde_json::Value::Null,
-                    facts: None,
+                    last_result: Value::Null,
+                    facts: self.facts.remove(&host.name),
                     notified: Vec::new(),
                     failed: false,
                     ended: false,
@@ -296,10 +313,23 @@ impl Run<'_> {
             })
             .collect();
         let play_hosts: Vec<String> = hosts.iter().map(|host| host.name.clone()).collect();
+        for host in &play_hosts {
+            if !states.iter().any(|state| state.name == *host) {
+                self.shared.mark_failed(host);
+            }
+        }
+        for state in &states {
+            self.shared.note(state);
+        }
+        let hostvars_tasks = self.hostvars_tasks(play);
+        let play_hosts_all = std::mem::take(&mut self.play_hosts_all);
         let delegates = Arc::clone(&self.delegates);
         let ctx = TaskContext {
             play,
             play_hosts: &play_hosts,
+            play_hosts_all: &play_hosts_all,
+            shared: self.shared,
+            hostvars_tasks: &hostvars_tasks,
             templater: self.templater,
             options: self.options,
             delegates: &delegates,
@@ -311,6 +341,12 @@ impl Run<'_> {
             .iter()
             .filter(|task| self.selected(play, task))
             .collect();
+        if play.gather_facts && self.gathers && !self.cancel.is_cancelled() {
+            let gathering = play.gathering_facts();
+            let no_blocks = BlockMap::default();
+            self.task(&ctx, &gathering, &mut states, &no_blocks, HostState::active)
+                .await;
+        }
         // Hosts go through the tasks independently (Ansible's "free"
         // strategy); a `run_once`, `once_per` or `meta` task waits for
         // every host, and so does one that sets facts on the hosts it is
@@ -353,8 +389,12 @@ impl Run<'_> {
         for state in states {
             self.included_vars
                 .insert(state.name.clone(), state.included_vars);
+            if let Some(facts) = state.facts {
+                self.facts.insert(state.name.clone(), facts);
+            }
             self.registered.insert(state.name, state.registered);
         }
+        self.play_hosts_all = play_hosts_all;
         failed
     }
 
@@ -420,6 +460,20 @@ impl Run<'_> {
         }
     }
 
+    /// The origins of the play's tasks and handlers that read `hostvars`
+    /// (none to look for when no task of the playbook does).
+    fn hostvars_tasks(&self, play: &Play) -> BTreeSet<String> {
+        if !self.shared.keeps_hostvars() {
+            return BTreeSet::new();
+        }
+        play.tasks
+            .iter()
+            .chain(&play.handlers)
+            .filter(|task| fleet_playbook::reads_hostvars(play, task))
+            .map(|task| task.origin.clone())
+            .collect()
+    }
+
     /// Every host runs the tasks from where it is, in order, at its own
     /// pace, until it fails, ends, or reaches a barrier of its files; each
     /// result is sent as soon as it is known.
@@ -452,7 +506,7 @@ impl Run<'_> {
                     state.flow.enter(task);
                     if concerns && state.blocks.runs(task) {
                         if state.facts.is_none() && plan.wants_facts[index] {
-                            gather_facts(std::iter::once(&mut *state)).await;
+                            facts::gather_quietly(ctx, state).await;
                         }
                         let result = ctx.run(task, state).await;
                         let result = record(result, task, state, &mut counts, &plan.blocks);
@@ -462,6 +516,7 @@ impl Run<'_> {
                         state.failed = state.blocks.after(index, &plan.blocks);
                         state.flow.advance(index, &plan.includes);
                     }
+                    ctx.shared.note(state);
                     if state.failed && any_errors_fatal {
                         fatal.store(true, Ordering::Relaxed);
                     }
@@ -490,12 +545,11 @@ impl Run<'_> {
             .map_or_else(|| task.name.clone(), |state| ctx.task_name(task, state));
         let _ = self.events.send(Event::TaskStart { name });
         if mentions_facts(ctx.play, task) {
-            gather_facts(
-                states
-                    .iter_mut()
-                    .filter(|s| s.facts.is_none() && eligible(s)),
-            )
-            .await;
+            let gathering = states
+                .iter_mut()
+                .filter(|s| s.facts.is_none() && eligible(s))
+                .map(|state| facts::gather_quietly(ctx, state));
+            futures::future::join_all(gathering).await;
         }
         let groups = self.groups(ctx, task, states, &eligible);
         let runs = states
@@ -510,6 +564,7 @@ impl Run<'_> {
         let mut shared = Vec::new();
         while let Some((index, state, result)) = runs.next().await {
             let result = record(result, task, state, &mut self.counts, map);
+            ctx.shared.note(state);
             let registered = task::shared_vars(task, state);
             shared.push((index, state.name.clone(), state.failed, registered));
             let _ = self.events.send(Event::TaskResult(result));
@@ -524,8 +579,10 @@ impl Run<'_> {
                 for (name, value) in &registered {
                     state.registered.insert(name.clone(), value.clone());
                 }
+                ctx.shared.note(state);
                 if failed && task.once_per.is_some() {
                     state.failed = true;
+                    ctx.shared.mark_failed(&state.name);
                     self.counts.add(Status::Failed);
                     let _ = self.events.send(Event::TaskResult(TaskResult {
                         status: Status::Failed,

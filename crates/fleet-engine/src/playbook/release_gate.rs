@@ -58,6 +58,7 @@ pub fn play_of(play: &Play, tasks: Vec<Task>) -> Play {
         handlers: Vec::new(),
         serial: None,
         max_fail_percentage: None,
+        gather_facts: false,
         ..play.clone()
     }
 }

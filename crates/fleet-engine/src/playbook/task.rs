@@ -2,6 +2,7 @@
 //! `retries`/`until`, then `changed_when`, `failed_when` and `register`.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use fleet_inventory::Host;
@@ -15,6 +16,7 @@ use super::controller::PlayController;
 use super::delegate::Delegates;
 use super::item_result::{ItemResult, WHEN_FALSE, hide_output, summarize};
 use super::loop_items::{LoopItem, passes};
+use super::magic::Shared;
 use super::pause::pause;
 use super::place::{Place, fact_host};
 use tokio::sync::mpsc::UnboundedSender;
@@ -48,8 +50,11 @@ pub struct ApplyOptions {
     /// Report each command before it runs ([`Event::Command`], `-vvv`),
     /// except for `no_log` tasks.
     pub show_commands: bool,
-    /// Every inventory host: where tasks may be delegated.
+    /// Every inventory host, whatever `-l` selected: where tasks may be
+    /// delegated, and `hostvars`.
     pub inventory: Vec<Host>,
+    /// The inventory file: `inventory_file` and `inventory_dir`.
+    pub inventory_file: Option<String>,
 }
 
 /// What one host carries from task to task within a run.
@@ -64,7 +69,9 @@ pub struct HostState {
     /// The result of the host's last task, as `register` would store it:
     /// `ansible_failed_result` when that task failed in a block.
     pub last_result: Value,
-    pub facts: Option<Value>,
+    /// What `setup` gathered, keys without the `ansible_` prefix (as in
+    /// `ansible_facts`); `None` before any gathering.
+    pub facts: Option<Map<String, Value>>,
     /// Handlers notified on this host, in notification order.
     pub notified: Vec<String>,
     pub failed: bool,
@@ -116,7 +123,15 @@ impl HostState {
 
 pub struct TaskContext<'a> {
     pub play: &'a Play,
+    /// The hosts of the current batch.
     pub play_hosts: &'a [String],
+    /// Every host of the play.
+    pub play_hosts_all: &'a [String],
+    /// Which hosts failed, and every host's facts and results for
+    /// `hostvars`.
+    pub shared: &'a Shared,
+    /// The origins of the play's tasks that read `hostvars`.
+    pub hostvars_tasks: &'a BTreeSet<String>,
     pub templater: &'a Templater,
     pub options: &'a ApplyOptions,
     /// The connections of the hosts tasks are delegated to.
@@ -128,21 +143,42 @@ pub struct TaskContext<'a> {
 }
 
 impl TaskContext<'_> {
-    /// The host's vars for `task` (with its own `vars`). The run-wide
-    /// built-ins (`groups`, `play_hosts`…) go in first, so that play vars
-    /// built on them render.
+    /// The host's vars for `task` (with its own `vars`). The magic
+    /// variables (`groups`, `ansible_play_hosts`, `hostvars`…) go in
+    /// first, so that play vars built on them render.
     pub(super) fn vars(&self, task: &Task, host: &HostState) -> Value {
-        let mut run_vars = Value::Object(Map::new());
-        fleet_playbook::add_run_vars(
-            &mut run_vars,
-            &host.groups,
-            self.play_hosts,
-            &self.options.groups,
-            self.options.check,
+        let mut magic = Value::Object(Map::new());
+        let (play_hosts, play_batch) = (
+            self.shared.remaining(self.play_hosts_all),
+            self.shared.remaining(self.play_hosts),
         );
+        fleet_playbook::add_magic_vars(
+            &mut magic,
+            &fleet_playbook::MagicVars {
+                groups_of_host: &host.groups,
+                groups: &self.options.groups,
+                play_hosts_all: self.play_hosts_all,
+                play_hosts: &play_hosts,
+                play_batch: &play_batch,
+                play_name: &self.play.name,
+                check_mode: self.options.check,
+                diff_mode: self.options.diff,
+                inventory_file: self.options.inventory_file.as_deref(),
+            },
+        );
+        if let Value::Object(map) = &mut magic
+            && self.hostvars_tasks.contains(&task.origin)
+        {
+            let dir = std::path::absolute(&self.play.dir).unwrap_or_else(|_| self.play.dir.clone());
+            map.insert(
+                "hostvars".into(),
+                self.shared
+                    .hostvars(self.options, &dir.display().to_string()),
+            );
+        }
         let mut base = host.inventory_vars.clone();
-        if let Value::Object(run_vars) = run_vars {
-            base.extend(run_vars);
+        if let Value::Object(magic) = magic {
+            base.extend(magic);
         }
         let mut base = base;
         if !task.role_defaults.is_empty() {
@@ -225,6 +261,7 @@ impl TaskContext<'_> {
                         Some(target) if task.delegate_facts && !facts.is_empty() => {
                             host.delegated_facts.push((fact_host(target), facts));
                         }
+                        _ if task.module == "setup" => super::facts::merge(&mut host.facts, &facts),
                         _ if task.module == "include_vars" => host.included_vars.extend(facts),
                         _ => host.registered.extend(facts),
                     }

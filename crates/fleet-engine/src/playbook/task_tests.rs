@@ -63,6 +63,9 @@ fn with_context(play: &Play, check: impl FnOnce(&TaskContext<'_>)) {
     let ctx = TaskContext {
         play,
         play_hosts: &["web1".to_string()],
+        play_hosts_all: &["web1".to_string()],
+        shared: &Default::default(),
+        hostvars_tasks: &Default::default(),
         templater: &templater,
         options: &options,
         delegates: &delegates,

@@ -174,6 +174,7 @@ pub fn run_with(
             .map(|group| (group.name.clone(), group.hosts.clone().into()))
             .collect(),
         inventory: inventory.hosts().to_vec(),
+        inventory_file: Some(scratch.path("inventory.yaml").display().to_string()),
         ..ApplyOptions::default()
     };
     tweak(&mut apply);

@@ -17,6 +17,7 @@ pub mod pause;
 pub mod pip;
 pub mod release;
 pub mod set_fact;
+pub mod setup;
 pub mod shell;
 pub mod stat;
 pub mod sysctl;
@@ -35,6 +36,12 @@ mod de;
 mod file_attrs;
 mod line_edit;
 mod path_facts;
+mod setup_extra;
+mod setup_hardware;
+mod setup_local;
+mod setup_network;
+mod setup_script;
+mod setup_system;
 
 #[cfg(test)]
 pub(crate) mod tests {
