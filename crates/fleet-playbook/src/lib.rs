@@ -76,7 +76,7 @@ pub use include_vars::read_included_vars;
 pub use loops::{LoopControl, LoopLookup};
 pub use magic::{
     ANSIBLE_MANAGED, ANSIBLE_VERSION, HostEntry, MagicVars, add_magic_vars, ansible_version,
-    fact_vars, group_names, hostvars, inventory_hostname_short, is_fact_variable,
+    fact_vars, group_names, hostvars, inventory_hostname_short, is_fact_variable, with_ungrouped,
 };
 pub use play::GATHERING_FACTS;
 pub use play_keys::{HostOrder, Strategy, VarPrompt};

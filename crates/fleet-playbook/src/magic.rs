@@ -40,12 +40,52 @@ pub fn ansible_version() -> Value {
     })
 }
 
-/// `group_names`: the host's groups, sorted, without `all`.
+/// `group_names`: the host's groups, sorted, without `all`; a host in no
+/// other group is in `ungrouped`, as in Ansible.
 pub fn group_names(groups: &[String]) -> Vec<String> {
     let mut names: Vec<String> = groups.iter().filter(|g| *g != "all").cloned().collect();
     names.sort();
     names.dedup();
+    if names.is_empty() {
+        names.push(UNGROUPED.to_string());
+    }
     names
+}
+
+/// Ansible's group of the hosts that are in no group but `all`.
+const UNGROUPED: &str = "ungrouped";
+
+/// Adds `ungrouped` to `groups` (every group's hosts, by name), unless
+/// the inventory has a group of that name.
+pub fn with_ungrouped(groups: &mut Map<String, Value>) {
+    if groups.contains_key(UNGROUPED) {
+        return;
+    }
+    let names = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .map(|hosts| {
+                hosts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let grouped: BTreeSet<String> = groups
+        .iter()
+        .filter(|(name, _)| *name != "all")
+        .flat_map(|(_, hosts)| names(hosts))
+        .collect();
+    let ungrouped: Vec<String> = groups
+        .get("all")
+        .map(names)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|host| !grouped.contains(host))
+        .collect();
+    groups.insert(UNGROUPED.into(), Value::from(ungrouped));
 }
 
 /// `inventory_hostname_short`: up to the first dot, unless the name is an
@@ -138,9 +178,7 @@ pub fn fact_vars(facts: Option<&Map<String, Value>>) -> Map<String, Value> {
     let all = facts.unwrap_or(&empty);
     vars.insert("ansible_facts".into(), Value::Object(all.clone()));
     for (name, value) in all {
-        if let Some(var) = setup::injected(name) {
-            vars.insert(var, value.clone());
-        }
+        vars.insert(setup::injected(name), value.clone());
     }
     if let Some(facts) = facts {
         vars.insert("facts".into(), legacy_facts(facts));
@@ -210,7 +248,7 @@ pub fn is_fact_variable(name: &str) -> bool {
 pub fn fact_variables() -> BTreeSet<String> {
     setup::FACT_NAMES
         .iter()
-        .filter_map(|name| setup::injected(name))
+        .map(|name| setup::injected(name))
         .chain(setup::META_FACTS.iter().map(|name| (*name).to_string()))
         .collect()
 }

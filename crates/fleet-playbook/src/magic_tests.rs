@@ -17,6 +17,10 @@ fn version_and_host_names() {
     assert_eq!(inventory_hostname_short("::1"), "::1");
     let groups = ["all".into(), "web".into(), "prod".into(), "app".into()];
     assert_eq!(group_names(&groups), ["app", "prod", "web"]);
+    assert_eq!(group_names(&["all".into()]), ["ungrouped"]);
+    let mut groups = map(json!({"all": ["a", "b", "c"], "web": ["a"], "db": ["c"]}));
+    with_ungrouped(&mut groups);
+    assert_eq!(groups["ungrouped"], json!(["b"]));
 }
 
 #[test]
@@ -64,7 +68,7 @@ fn facts_are_injected_and_kept_as_fleets_facts() {
     let vars = fact_vars(Some(&facts));
     assert_eq!(vars["ansible_distribution"], "Debian");
     assert_eq!(vars["ansible_facts"]["ssh_host_key_rsa_public"], "AAAA");
-    assert!(!vars.contains_key("ansible_ssh_host_key_rsa_public"));
+    assert_eq!(vars["ansible_ssh_host_key_rsa_public"], "AAAA");
     assert_eq!(vars["module_setup"], true);
     assert_eq!(vars["ansible_local"]["app"]["v"], 1);
     assert_eq!(
@@ -107,7 +111,7 @@ fn fact_variables_are_recognised() {
     let known = fact_variables();
     assert!(known.contains("ansible_processor_vcpus"));
     assert!(known.contains("ansible_local"));
-    assert!(!known.contains("ansible_ssh_host_key_rsa_public"));
+    assert!(known.contains("ansible_ssh_host_key_rsa_public"));
 }
 
 #[test]
@@ -156,4 +160,5 @@ fn hostvars_hold_inventory_facts_and_results_but_no_play_vars() {
     assert_eq!(db1["ansible_facts"], json!({}));
     assert!(db1.get("ansible_distribution").is_none());
     assert_eq!(db1["groups"]["web"], json!(["web1.example.com"]));
+    assert_eq!(db1["group_names"], json!(["ungrouped"]));
 }

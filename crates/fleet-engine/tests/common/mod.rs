@@ -177,6 +177,7 @@ pub fn run_with(
         inventory_file: Some(scratch.path("inventory.yaml").display().to_string()),
         ..ApplyOptions::default()
     };
+    fleet_playbook::with_ungrouped(&mut apply.groups);
     tweak(&mut apply);
     let client = Client::new(SshOptions {
         known_hosts: scratch.path("known_hosts"),

@@ -361,12 +361,27 @@ fn collectors(subset: &[String]) -> Result<BTreeSet<&'static str>, String> {
         added.extend(valid.iter().copied());
     }
     let removed: BTreeSet<&str> = excluded.difference(&explicit).copied().collect();
-    Ok(added
+    let mut selected: BTreeSet<&'static str> = added
         .difference(&removed)
         .filter_map(|name| SUBSETS.iter().find(|(known, _)| known == name))
         .map(|(_, collector)| *collector)
-        .collect())
+        .collect();
+    // A collector brings the ones it reads, as Ansible's `required_facts`.
+    for (collector, needs) in REQUIRES {
+        if selected.contains(collector) {
+            selected.extend(needs.iter().copied());
+        }
+    }
+    Ok(selected)
 }
+
+/// The collectors each one needs (Ansible's `required_facts` on Linux).
+const REQUIRES: &[(&str, &[&str])] = &[
+    ("network", &["distribution", "platform"]),
+    ("service_mgr", &["distribution", "platform"]),
+    ("pkg_mgr", &["distribution"]),
+    ("hardware", &["platform"]),
+];
 
 impl Setup {
     /// The facts of the script's output, prefixed, filtered.
@@ -501,22 +516,13 @@ pub fn namespaced(result_facts: &Map<String, Value>) -> Map<String, Value> {
 }
 
 /// The top-level variable Ansible also sets for the fact `name` (a key of
-/// `ansible_facts`): `ansible_<name>`, the meta facts under their own
-/// names, and none for names that would read as connection settings
-/// (`ansible_ssh_host_key_…`, which only `ansible_facts` holds).
-pub fn injected(name: &str) -> Option<String> {
+/// `ansible_facts`): `ansible_<name>`, and the meta facts and
+/// `ansible_local` under their own names.
+pub fn injected(name: &str) -> String {
     if META_FACTS.contains(&name) || name == "ansible_local" {
-        return Some(name.to_string());
+        return name.to_string();
     }
-    let connection = [
-        "ssh_",
-        "local_",
-        "paramiko_ssh_",
-        "psrp_",
-        "winrm_",
-        "become_",
-    ];
-    (!connection.iter().any(|prefix| name.starts_with(prefix))).then(|| format!("ansible_{name}"))
+    format!("ansible_{name}")
 }
 
 #[cfg(test)]

@@ -39,10 +39,14 @@ pub fn runs(run: u32, ansible: &Run, fleet: &Run) -> Vec<Diff> {
             fleet.code.to_string(),
         ));
     }
-    let count = ansible.outcomes.len().max(fleet.outcomes.len());
+    let ansible_outcomes = without_unread_gathering(&ansible.outcomes, &fleet.outcomes);
+    let count = ansible_outcomes.len().max(fleet.outcomes.len());
     for index in 0..count {
         let key = format!("run {run}: task {}", index + 1);
-        let (a, f) = (ansible.outcomes.get(index), fleet.outcomes.get(index));
+        let (a, f) = (
+            ansible_outcomes.get(index).copied(),
+            fleet.outcomes.get(index),
+        );
         let (a_text, f_text) = (
             a.map_or(NONE.into(), summary),
             f.map_or(NONE.into(), summary),
@@ -63,6 +67,22 @@ pub fn runs(run: u32, ansible: &Run, fleet: &Run) -> Vec<Diff> {
         }
     }
     diffs
+}
+
+/// The name both tools give the implicit gathering of facts.
+const GATHERING_FACTS: &str = "Gathering Facts";
+
+/// ansible-core gathers facts in every play with `gather_facts`; fleet
+/// only when some task of the playbook reads facts (docs/playbooks.md,
+/// "Differences from Ansible"). A playbook fleet gathered no facts for
+/// is compared without ansible-core's gatherings; one fleet gathered
+/// facts for is compared gathering for gathering.
+fn without_unread_gathering<'a>(ansible: &'a [Outcome], fleet: &[Outcome]) -> Vec<&'a Outcome> {
+    let fleet_gathers = fleet.iter().any(|outcome| outcome.task == GATHERING_FACTS);
+    ansible
+        .iter()
+        .filter(|outcome| fleet_gathers || outcome.task != GATHERING_FACTS)
+        .collect()
 }
 
 fn summary(outcome: &Outcome) -> String {
@@ -212,6 +232,31 @@ mod tests {
         assert!(runs(1, &ansible, &fleet).is_empty());
         fleet.outcomes[0].msg = Some(json!("{\"a\":[2]}"));
         assert_eq!(runs(1, &ansible, &fleet)[0].key, "run 1: task 1 msg");
+    }
+
+    #[test]
+    fn gathering_facts_is_compared_only_when_fleet_gathered() {
+        let ansible = run(0, &[("Gathering Facts", "ok"), ("a", "changed")]);
+        let fleet = run(0, &[("a", "changed")]);
+        assert!(runs(1, &ansible, &fleet).is_empty());
+        let fleet = run(0, &[("Gathering Facts", "ok"), ("a", "changed")]);
+        assert!(runs(1, &ansible, &fleet).is_empty());
+        let ansible = run(
+            0,
+            &[
+                ("Gathering Facts", "ok"),
+                ("a", "changed"),
+                ("Gathering Facts", "ok"),
+            ],
+        );
+        assert_eq!(
+            runs(1, &ansible, &fleet),
+            vec![Diff::new(
+                "run 1: task 3".into(),
+                "Gathering Facts: ok",
+                "(none)"
+            )]
+        );
     }
 
     #[test]

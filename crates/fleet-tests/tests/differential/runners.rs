@@ -92,7 +92,6 @@ pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
         "[defaults]".to_string(),
         "stdout_callback = fleet_diff".into(),
         format!("callback_plugins = {}", plugins.display()),
-        "gathering = explicit".into(),
         "host_key_checking = True".into(),
         "remote_user = root".into(),
         format!("private_key_file = {}", lab.key().display()),

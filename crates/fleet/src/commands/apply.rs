@@ -202,6 +202,13 @@ pub async fn execute(
     ssh: &SshArgs,
 ) -> Result<(Counts, bool), CliError> {
     let plays = loaded.plays()?;
+    let mut groups: Map<String, Value> = loaded
+        .inventory
+        .groups()
+        .iter()
+        .map(|group| (group.name.clone(), group.hosts.clone().into()))
+        .collect();
+    fleet_playbook::with_ungrouped(&mut groups);
     let options = ApplyOptions {
         check: run.check,
         diff: run.diff,
@@ -209,12 +216,7 @@ pub async fn execute(
         skip_tags: run.skip_tags,
         extra_vars: loaded.extra_vars.clone(),
         become_password: secrets::become_password(run.ask_become_pass)?,
-        groups: loaded
-            .inventory
-            .groups()
-            .iter()
-            .map(|group| (group.name.clone(), group.hosts.clone().into()))
-            .collect(),
+        groups,
         verbosity: run.verbosity,
         interactive: std::io::stdin().is_terminal(),
         show_commands: run.verbosity >= 3,
