@@ -112,6 +112,16 @@ fn shown(item: &Value) -> String {
     }
 }
 
+/// Where `with_fileglob` looks: the task's role first, then the play's
+/// folder.
+fn search_dirs<'a>(task: &'a Task, play: &'a Play) -> Vec<&'a std::path::Path> {
+    task.role_dir
+        .iter()
+        .map(|dir| dir.as_path())
+        .chain([play.dir.as_path()])
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,14 +166,4 @@ mod tests {
             json!({"item": "c", "ansible_loop_var": "item"})
         );
     }
-}
-
-/// Where `with_fileglob` looks: the task's role first, then the play's
-/// folder.
-fn search_dirs<'a>(task: &'a Task, play: &'a Play) -> Vec<&'a std::path::Path> {
-    task.role_dir
-        .iter()
-        .map(|dir| dir.as_path())
-        .chain([play.dir.as_path()])
-        .collect()
 }
