@@ -122,3 +122,27 @@ fn ansible_failed_result_is_the_failed_tasks_whole_result_even_unregistered() {
         Some("[broken] ['out'] rc=3\n")
     );
 }
+
+#[test]
+fn only_a_rescue_sees_ansible_failed_task() {
+    let scratch = Scratch::new("failed-task-always");
+    let inventory = scratch.inventory(&["h1:"]);
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  tasks:
+    - block:
+        - name: breaks
+          command: "false"
+      always:
+        - name: seen from always
+          copy:
+            dest: "{{ tmp }}/h1"
+            content: "{{ (ansible_failed_task | default({'name': 'nothing'})).name }}\n"
+"#,
+    );
+    assert_eq!(run.counts().failed, 1, "{:?}", run.results());
+    assert_eq!(scratch.read("h1").as_deref(), Some("nothing\n"));
+}

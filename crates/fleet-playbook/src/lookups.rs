@@ -64,22 +64,34 @@ pub(crate) fn expand_home(path: &str) -> PathBuf {
     }
 }
 
-/// Where a relative `needle` is looked for, in order.
-fn search_path(base: &Path, subdir: &str, needle: &str) -> Vec<PathBuf> {
+/// The folders relative lookups search, in order: the role of the task
+/// (`role_path`), as Ansible does, then the play's folder.
+fn base_dirs(state: &State) -> Vec<PathBuf> {
+    let role = state
+        .lookup("role_path")
+        .and_then(|dir| dir.as_str().map(PathBuf::from));
+    role.into_iter().chain([base_dir(state)]).collect()
+}
+
+/// Where a relative `needle` is looked for, in order: in `subdir` of each
+/// base, then in the base itself.
+fn search_path(bases: &[PathBuf], subdir: &str, needle: &str) -> Vec<PathBuf> {
     let path = expand_home(needle);
     if path.is_absolute() {
         return vec![path];
     }
     let mut candidates = Vec::new();
-    if needle.split('/').next() != Some(subdir) {
-        candidates.push(base.join(subdir).join(needle));
+    for base in bases {
+        if needle.split('/').next() != Some(subdir) {
+            candidates.push(base.join(subdir).join(needle));
+        }
+        candidates.push(base.join(needle));
     }
-    candidates.push(base.join(needle));
     candidates
 }
 
 fn find_file(state: &State, subdir: &str, needle: &str) -> Result<PathBuf, String> {
-    let candidates = search_path(&base_dir(state), subdir, needle);
+    let candidates = search_path(&base_dirs(state), subdir, needle);
     candidates
         .iter()
         .find(|path| path.exists())
@@ -356,9 +368,9 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
             }
         }
     }
-    let base = base_dir(state);
+    let bases = base_dirs(state);
     for candidate in candidates.iter().filter(|candidate| !candidate.is_empty()) {
-        if let Some(found) = search_path(&base, "files", candidate)
+        if let Some(found) = search_path(&bases, "files", candidate)
             .into_iter()
             .find(|path| path.exists())
         {
@@ -378,7 +390,7 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
 /// in that folder (looked up as a file is), else under `files/` and then
 /// next to the playbook, the first place with a match.
 fn fileglob(state: &State, terms: &[Value]) -> Result<Vec<Value>, LookupError> {
-    let base = base_dir(state);
+    let bases = base_dirs(state);
     let mut out = Vec::new();
     for term in strings(terms, "fileglob")? {
         let path = Path::new(&term);
@@ -390,12 +402,15 @@ fn fileglob(state: &State, terms: &[Value]) -> Result<Vec<Value>, LookupError> {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
         {
-            Some(parent) => search_path(&base, "files", &parent.display().to_string())
+            Some(parent) => search_path(&bases, "files", &parent.display().to_string())
                 .into_iter()
                 .filter(|folder| folder.is_dir())
                 .take(1)
                 .collect(),
-            None => vec![base.join("files"), base.clone()],
+            None => bases
+                .iter()
+                .flat_map(|base| [base.join("files"), base.clone()])
+                .collect(),
         };
         for folder in folders {
             let pattern = folder.join(&file_pattern).display().to_string();

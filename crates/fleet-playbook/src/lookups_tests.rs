@@ -402,3 +402,43 @@ fn password_with_encrypt_keeps_the_salt_for_a_stable_hash() {
             .contains("ident `2a` differs from the stored `2b`")
     );
 }
+
+#[test]
+fn a_role_task_looks_in_its_role_first() {
+    let play = PlayDir::new("role");
+    let role = play.0.join("roles/web");
+    for (path, text) in [
+        ("files/motd", "from the role"),
+        ("files/only.pem", "pem"),
+        ("templates/unit.j2", "role unit {{ app }}"),
+    ] {
+        let path = role.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let mut vars = play.vars();
+    vars["role_path"] = json!(role);
+    let value = |expr: &str| {
+        Templater::new()
+            .render_value(&json!(format!("{{{{ {expr} }}}}")), &vars)
+            .unwrap_or_else(|err| panic!("{expr}: {err}"))
+    };
+    assert_eq!(value("lookup('file', 'motd')"), json!("from the role"));
+    // What the role lacks comes from the play.
+    assert_eq!(
+        value("lookup('file', 'beside.txt')"),
+        json!("next to the playbook")
+    );
+    assert_eq!(
+        value("lookup('template', 'unit.j2')"),
+        json!("role unit shop")
+    );
+    assert_eq!(
+        value("query('fileglob', '*.pem') | map('basename') | list"),
+        json!(["only.pem"])
+    );
+    assert_eq!(
+        value("lookup('first_found', ['only.pem']) | basename"),
+        json!("only.pem")
+    );
+}

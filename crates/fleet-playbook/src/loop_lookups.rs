@@ -13,6 +13,13 @@ impl LoopLookup {
     /// `dir` is the folder of the file that holds the play (`with_fileglob`
     /// looks in its `files/`, then in it).
     pub fn items(self, terms: Value, dir: &Path) -> Result<Vec<Value>, String> {
+        self.items_in(terms, &[dir])
+    }
+
+    /// Like [`LoopLookup::items`], with `with_fileglob` looking in each of
+    /// `dirs` in turn: a role's task gives its role's folder, then the
+    /// play's, as Ansible searches a role first.
+    pub fn items_in(self, terms: Value, dirs: &[&Path]) -> Result<Vec<Value>, String> {
         let keyword = self.keyword();
         match self {
             LoopLookup::Items => Ok(flatten(listify(terms))),
@@ -36,7 +43,7 @@ impl LoopLookup {
                 let pattern = term.as_str().ok_or_else(|| {
                     format!("`with_fileglob` needs patterns, got {}", shown(term))
                 })?;
-                all.extend(fileglob(pattern, dir)?.into_iter().map(Value::String));
+                all.extend(fileglob(pattern, dirs)?.into_iter().map(Value::String));
                 Ok(all)
             }),
         }
@@ -239,9 +246,9 @@ fn truthy(value: &Value) -> bool {
 
 /// The controller files `pattern` matches, sorted. A pattern with a folder
 /// (`conf.d/*.conf`) or without is looked for under `dir/files/`, then
-/// under `dir`: the first place with a match wins. Only the file name may
-/// hold wildcards; an absolute pattern is used as is.
-pub(crate) fn fileglob(pattern: &str, dir: &Path) -> Result<Vec<String>, String> {
+/// under `dir`, for each of `dirs`: the first place with a match wins. Only
+/// the file name may hold wildcards; an absolute pattern is used as is.
+pub(crate) fn fileglob(pattern: &str, dirs: &[&Path]) -> Result<Vec<String>, String> {
     let written = Path::new(pattern);
     let name = written
         .file_name()
@@ -251,8 +258,12 @@ pub(crate) fn fileglob(pattern: &str, dir: &Path) -> Result<Vec<String>, String>
     let places: Vec<PathBuf> = if written.is_absolute() {
         vec![folder.to_path_buf()]
     } else {
-        let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        vec![base.join("files").join(folder), base.join(folder)]
+        dirs.iter()
+            .flat_map(|dir| {
+                let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+                [base.join("files").join(folder), base.join(folder)]
+            })
+            .collect()
     };
     for place in places {
         let full = format!(

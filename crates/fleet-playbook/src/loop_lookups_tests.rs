@@ -128,7 +128,7 @@ fn fileglob_looks_in_files_then_next_to_the_playbook() {
     }
     std::fs::create_dir_all(dir.join("files/conf.d/dir.conf")).unwrap();
     let found = |pattern: &str| -> Vec<String> {
-        fileglob(pattern, &dir)
+        fileglob(pattern, &[&dir])
             .unwrap()
             .iter()
             .map(|path| {
@@ -151,5 +151,15 @@ fn fileglob_looks_in_files_then_next_to_the_playbook() {
         .items(json!(["conf.d/a.*", "*.conf"]), &dir)
         .unwrap();
     assert_eq!(items.len(), 2);
+    // A role's folder comes first; the play's serves what the role lacks.
+    let role = dir.join("extra");
+    let in_role = LoopLookup::Fileglob
+        .items_in(json!(["*.conf", "conf.d/a.*"]), &[&role, &dir])
+        .unwrap();
+    let tails: Vec<&str> = in_role
+        .iter()
+        .map(|path| path.as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(tails, ["x.conf", "a.conf"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

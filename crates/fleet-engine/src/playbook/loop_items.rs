@@ -40,7 +40,7 @@ pub(super) fn passes(
         .map_err(|err| err.to_string())?;
     let items = match (task.loop_with, rendered) {
         (Some(lookup), terms) => lookup
-            .items(terms, &play.dir)
+            .items_in(terms, &search_dirs(task, play))
             .map_err(|err| format!("`{}`: {err}", lookup.keyword()))?,
         (None, Value::Array(items)) => items,
         (None, other) => return Err(format!("loop must be a list, got {other}")),
@@ -110,6 +110,16 @@ fn shown(item: &Value) -> String {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     }
+}
+
+/// Where `with_fileglob` looks: the task's role first, then the play's
+/// folder.
+fn search_dirs<'a>(task: &'a Task, play: &'a Play) -> Vec<&'a std::path::Path> {
+    task.role_dir
+        .iter()
+        .map(|dir| dir.as_path())
+        .chain([play.dir.as_path()])
+        .collect()
 }
 
 #[cfg(test)]

@@ -689,10 +689,9 @@ fn record(
             counts.ignored += 1;
         }
         Status::Failed => {
-            if !task.blocks.is_empty() {
-                state.keep_failure(task, &result);
-            }
             if map.rescues(task) {
+                // As in Ansible, only a rescue sees what failed.
+                state.keep_failure(task, &result);
                 result.rescued = true;
                 counts.rescued += 1;
             } else {
