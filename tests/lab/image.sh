@@ -65,6 +65,9 @@ build_image() {
   done <<<"$mirrors" >"$dest/etc/apt/sources.list.d/debian.sources"
   printf 'Acquire::http::Proxy "http://%s:%s";\nAcquire::Retries "3";\n' "$LAB_GW" "$ACNG_PORT" \
     >"$dest/etc/apt/apt.conf.d/01fleet-lab-proxy"
+  # The proxy keeps every .deb once for all hosts: a host keeps none, so a
+  # host's overlay grows only by what it installs.
+  echo 'APT::Keep-Downloaded-Packages "false";' >"$dest/etc/apt/apt.conf.d/02fleet-lab-no-deb-cache"
 
   # sshd: key-only root, one ed25519 host key per host (placed by `up`).
   rm -f "$dest"/etc/ssh/ssh_host_*

@@ -110,12 +110,10 @@ async fn execute(
     cancel: &CancellationToken,
     result: &mut TaskResult,
 ) {
-    let r#become = cmd.r#become.clone().or_else(|| {
-        host.connection.r#become.then(|| Become {
-            user: "root".into(),
-            password: None,
-        })
-    });
+    let r#become = cmd
+        .r#become
+        .clone()
+        .or_else(|| host.connection.r#become.then(Become::root));
     let options = ExecOptions {
         r#become,
         stdin: None,

@@ -1,8 +1,11 @@
 //! How the engine reaches a host: over SSH, or on the controller itself.
 
+use std::sync::Arc;
+
 use fleet_inventory::{Host, Transport};
 use fleet_playbook::PlayConnection;
-use fleet_ssh::{Become, Client, ExecOptions, Output, Session, SshError, Stream};
+use fleet_ssh::{Become, Client, ExecOptions, Output, Session, SshError, Stream, Target};
+use tokio::sync::OnceCell;
 
 use crate::local::LocalShell;
 use crate::target::ssh_target;
@@ -14,6 +17,51 @@ pub enum Connection {
     Ssh(Session),
     /// The controller's own shell (`connection: local`, `delegate_to`).
     Local(LocalShell),
+    /// An SSH connection opened when a first command needs it, then
+    /// shared: the connection of a host tasks are delegated to.
+    Lazy(Arc<LazySession>),
+}
+
+/// An SSH session to open on first use; every clone waits for the same
+/// connect, and sees the same error when it fails.
+#[derive(Debug)]
+pub struct LazySession {
+    client: Client,
+    target: Target,
+    session: OnceCell<Result<Session, Arc<SshError>>>,
+}
+
+impl LazySession {
+    pub fn new(client: Client, target: Target) -> LazySession {
+        LazySession {
+            client,
+            target,
+            session: OnceCell::new(),
+        }
+    }
+
+    /// The session, connecting first if nothing did yet.
+    pub async fn session(&self) -> Result<&Session, SshError> {
+        let connected = self
+            .session
+            .get_or_init(|| async { self.client.connect(&self.target).await.map_err(Arc::new) })
+            .await;
+        connected
+            .as_ref()
+            .map_err(|err| SshError::Earlier(err.clone()))
+    }
+
+    /// What it connects to.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The session if it is open.
+    pub fn opened(&self) -> Option<&Session> {
+        self.session
+            .get()
+            .and_then(|connected| connected.as_ref().ok())
+    }
 }
 
 impl Connection {
@@ -36,6 +84,7 @@ impl Connection {
         match self {
             Connection::Ssh(session) => session.host(),
             Connection::Local(shell) => shell.host(),
+            Connection::Lazy(lazy) => &lazy.target.name,
         }
     }
 
@@ -50,6 +99,7 @@ impl Connection {
         match self {
             Connection::Ssh(session) => session.exec(command, opts, on_output).await,
             Connection::Local(shell) => shell.exec(command, opts, on_output).await,
+            Connection::Lazy(lazy) => lazy.session().await?.exec(command, opts, on_output).await,
         }
     }
 
@@ -62,6 +112,7 @@ impl Connection {
         match self {
             Connection::Ssh(session) => session.exec_collect(command, opts).await,
             Connection::Local(shell) => shell.exec_collect(command, opts).await,
+            Connection::Lazy(lazy) => lazy.session().await?.exec_collect(command, opts).await,
         }
     }
 
@@ -77,13 +128,24 @@ impl Connection {
         match self {
             Connection::Ssh(session) => session.upload(contents, dest, mode, owner, r#become).await,
             Connection::Local(shell) => shell.upload(contents, dest, mode, owner, r#become).await,
+            Connection::Lazy(lazy) => {
+                let session = lazy.session().await?;
+                session.upload(contents, dest, mode, owner, r#become).await
+            }
         }
     }
 
-    /// Disconnects; nothing to do for the local shell.
+    /// Disconnects; nothing to do for the local shell, or for a lazy
+    /// session never opened.
     pub async fn close(&self) {
-        if let Connection::Ssh(session) = self {
-            session.close().await;
+        match self {
+            Connection::Ssh(session) => session.close().await,
+            Connection::Lazy(lazy) => {
+                if let Some(session) = lazy.opened() {
+                    session.close().await;
+                }
+            }
+            Connection::Local(_) => {}
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct Counts {
     /// Failures a block's `rescue` handles: reported, not fatal.
     #[serde(skip_serializing_if = "is_zero")]
     pub rescued: usize,
+    /// Failures `meta: clear_host_errors` cleared: reported, not fatal.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cleared: usize,
 }
 
 fn is_zero(count: &usize) -> bool {
@@ -64,6 +67,7 @@ impl Counts {
         self.unreachable += other.unreachable;
         self.ignored += other.ignored;
         self.rescued += other.rescued;
+        self.cleared += other.cleared;
     }
 
     pub fn add(&mut self, status: Status) {
@@ -98,6 +102,10 @@ pub struct TaskResult {
     /// A failure that a block's `rescue` handles.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub rescued: bool,
+    /// The host (or hosts, for a loop) the task ran on for `host`, when it
+    /// is delegated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_to: Option<String>,
 }
 
 impl TaskResult {
@@ -115,6 +123,7 @@ impl TaskResult {
             msg: None,
             ignored: false,
             rescued: false,
+            delegated_to: None,
         }
     }
 }

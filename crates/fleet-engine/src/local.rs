@@ -228,6 +228,7 @@ impl LocalShell {
         SshError::BecomeFailed {
             host: self.label.clone(),
             user: gate.user().to_owned(),
+            method: gate.method(),
             reason,
         }
     }

@@ -29,7 +29,7 @@ fn me() -> Become {
         .expect("current user");
     Become {
         user,
-        password: None,
+        ..Become::root()
     }
 }
 
@@ -133,7 +133,7 @@ fn become_the_controllers_own_user_runs_directly() {
 fn become_another_user_goes_through_sudo() {
     let other = Become {
         user: "fleet-nobody-such-user".into(),
-        password: None,
+        ..Become::root()
     };
     assert!(!runs_as(&other));
     let shell = LocalShell::new("ctl");
@@ -148,6 +148,45 @@ fn become_another_user_goes_through_sudo() {
         matches!(err, SshError::BecomeFailed { ref user, .. } if user == "fleet-nobody-such-user"),
         "{err}"
     );
+}
+
+#[test]
+fn become_with_su_runs_through_the_users_shell_and_names_su_when_refused() {
+    let su = |user: &str, flags: &[&str]| ExecOptions {
+        r#become: Some(Become {
+            user: user.into(),
+            method: fleet_ssh::BecomeMethod::Su {
+                flags: flags.iter().map(|flag| (*flag).to_owned()).collect(),
+            },
+            ..Become::root()
+        }),
+        stdin: Some(b"fed".to_vec()),
+        ..ExecOptions::default()
+    };
+    let shell = LocalShell::new("ctl");
+    let rt = runtime();
+    let err = rt
+        .block_on(shell.exec_collect("echo never", &su("fleet-nobody-such-user", &[])))
+        .expect_err("no such user");
+    assert!(
+        matches!(err, SshError::BecomeFailed { method: "su", .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("become (su fleet-nobody-such-user)"),
+        "{err}"
+    );
+    if me().user != "root" {
+        // Only root switches users without a password.
+        return;
+    }
+    let out = rt
+        .block_on(shell.exec_collect("id -un; cat", &su("nobody", &["-s", "/bin/sh"])))
+        .expect("su runs");
+    assert_eq!(out.status, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "nobody\nfed");
+    assert!(out.stderr.is_empty(), "no marker: {:?}", out.stderr);
 }
 
 #[test]

@@ -206,7 +206,14 @@ fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
         data: plan.data,
         ..ModuleOutcome::new(status)
     };
-    if !plan.changed {
+    // Steps of an unchanged plan are upkeep that reports no change (a
+    // `daemon_reload`).
+    if plan.steps.is_empty() || (ctx.check && !plan.changed) {
+        return Decision::Done(outcome);
+    }
+    if ctx.check && module.skipped_in_check_mode() {
+        outcome.status = Status::Skipped;
+        outcome.msg = Some(CHECK_MODE_SKIP.into());
         return Decision::Done(outcome);
     }
     if ctx.check {
@@ -431,6 +438,9 @@ fn merge_runs(steps: Vec<Step>) -> Vec<Step> {
     flush(&mut scripts, &mut merged);
     merged
 }
+
+/// Ansible's words for a command that check mode does not run.
+const CHECK_MODE_SKIP: &str = "Command would have run if not in check mode";
 
 fn would_do(steps: &[Step]) -> String {
     let runs = steps.iter().any(|step| matches!(step, Step::Run { .. }));

@@ -94,3 +94,31 @@ fn without_rescue_always_runs_and_the_host_fails() {
     assert_eq!(run.counts().failed, 1);
     assert!(run.of_task("after").is_empty());
 }
+
+#[test]
+fn ansible_failed_result_is_the_failed_tasks_whole_result_even_unregistered() {
+    let scratch = Scratch::new("failed-result");
+    let inventory = scratch.inventory(&["h1:"]);
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  tasks:
+    - block:
+        - name: fails
+          shell: echo out; echo broken >&2; exit 3
+      rescue:
+        - name: what failed
+          copy:
+            dest: "{{ tmp }}/h1"
+            content: "[{{ ansible_failed_result.stderr }}] {{ ansible_failed_result.stdout_lines }} rc={{ ansible_failed_result.rc }}\n"
+"#,
+    );
+    assert_eq!(run.counts().failed, 0, "{:?}", run.results());
+    // As `register` would keep it: the final newline of stderr gone.
+    assert_eq!(
+        scratch.read("h1").as_deref(),
+        Some("[broken] ['out'] rc=3\n")
+    );
+}

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{Scratch, run};
+use fleet_engine::Status;
 
 #[test]
 fn linear_finishes_each_task_on_every_host_before_the_next() {
@@ -125,4 +126,68 @@ fn check_mode_true_only_checks_a_task_in_a_real_run() {
     assert!(!scratch.exists("checked") && !scratch.exists("in-block"));
     assert_eq!(scratch.read("real").as_deref(), Some("x\n"));
     assert_eq!(run.counts().changed, 3);
+}
+
+#[test]
+fn check_mode_skips_a_command_unless_creates_or_removes_can_tell() {
+    let scratch = Scratch::new("check-command");
+    let inventory = scratch.inventory(&["h1:"]);
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  tasks:
+    - name: blind
+      command: touch {{ tmp }}/blind
+      check_mode: true
+      register: blind
+    - name: with creates
+      shell: touch {{ tmp }}/made
+      args: {creates: "{{ tmp }}/made"}
+      check_mode: true
+    - name: what was registered
+      copy: {content: "{{ blind.skipped }} {{ blind.changed }}\n", dest: "{{ tmp }}/seen"}
+"#,
+    );
+    // As Ansible's `command`: skipped when it cannot tell, else `changed`.
+    assert_eq!(
+        run.of_host("h1"),
+        [
+            ("blind".to_string(), Status::Skipped),
+            ("with creates".to_string(), Status::Changed),
+            ("what was registered".to_string(), Status::Changed),
+        ]
+    );
+    assert_eq!(scratch.read("seen").as_deref(), Some("True False\n"));
+    assert!(!scratch.exists("blind") && !scratch.exists("made"));
+}
+
+#[test]
+fn a_task_that_may_retry_registers_its_attempts() {
+    let scratch = Scratch::new("attempts");
+    let inventory = scratch.inventory(&["h1:"]);
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  tasks:
+    - name: count
+      shell: echo x >> {{ tmp }}/count; wc -l < {{ tmp }}/count
+      register: counted
+      until: counted.stdout | int >= 2
+      retries: 4
+      delay: 0
+    - name: once
+      command: "true"
+      register: once
+    - name: what was registered
+      copy:
+        content: "{{ counted.attempts }} {{ once.attempts | default('none') }}\n"
+        dest: "{{ tmp }}/seen"
+"#,
+    );
+    assert_eq!(run.counts().failed, 0, "{:?}", run.results());
+    assert_eq!(scratch.read("seen").as_deref(), Some("2 none\n"));
 }

@@ -102,7 +102,59 @@ fn roles_run_their_dependencies_tasks_and_handlers_with_their_vars() {
             "app : config",
             "app : static",
             "app : extra",
-            "base done"
+            "base : base done"
         ]
     );
+}
+
+#[test]
+fn a_handler_name_runs_the_last_handler_with_it_and_a_topic_every_listener() {
+    let scratch = Scratch::new("role-handlers");
+    let mut files = Vec::new();
+    let (tasks, handlers): (Vec<String>, Vec<String>) = ["web", "app"]
+        .iter()
+        .map(|role| {
+            (
+                format!("- name: config\n  shell: echo {role} >> {{{{ tmp }}}}/{{{{ inventory_hostname }}}}\n  notify: reload\n"),
+                format!("- name: reload\n  shell: echo {role}-reload >> {{{{ tmp }}}}/{{{{ inventory_hostname }}}}\n- name: check\n  shell: echo {role}-check >> {{{{ tmp }}}}/{{{{ inventory_hostname }}}}\n  listen: tier changed\n"),
+            )
+        })
+        .unzip();
+    for (index, role) in ["web", "app"].iter().enumerate() {
+        files.push((format!("roles/{role}/tasks/main.yml"), tasks[index].clone()));
+        files.push((
+            format!("roles/{role}/handlers/main.yml"),
+            handlers[index].clone(),
+        ));
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    write(&scratch, &files);
+    let inventory = scratch.inventory_with(&["h1:"], "connection: local");
+    let run = run(
+        &scratch,
+        &inventory,
+        r#"
+- hosts: all
+  roles: [web, app]
+  tasks:
+    - name: tier
+      shell: echo tier >> {{ tmp }}/{{ inventory_hostname }}
+      notify: tier changed
+"#,
+    );
+    assert_eq!(run.counts().failed, 0, "{:?}", run.results());
+    // Both roles notify `reload`: as in Ansible, only the last handler of
+    // that name runs, once. Both handlers listening to the topic run.
+    assert_eq!(
+        scratch.read("h1").as_deref(),
+        Some("web\napp\ntier\nweb-check\napp-reload\napp-check\n")
+    );
+    let handlers: Vec<&str> = run.results()[3..]
+        .iter()
+        .map(|result| result.task.as_str())
+        .collect();
+    assert_eq!(handlers, ["web : check", "app : reload", "app : check"]);
 }

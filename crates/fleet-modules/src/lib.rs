@@ -78,6 +78,13 @@ pub trait Module: std::fmt::Debug + Send + Sync {
         false
     }
 
+    /// Whether check mode skips the module instead of reporting what it
+    /// would change: Ansible's `command` and `shell` without `creates` or
+    /// `removes`, which cannot tell whether running would change anything.
+    fn skipped_in_check_mode(&self) -> bool {
+        false
+    }
+
     /// Checks what the steps printed once they ran. The default fails the
     /// task when a step exited non-zero.
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
@@ -124,6 +131,14 @@ pub trait Controller {
     /// it in its deploy lock); empty when unknown.
     fn playbook(&self) -> String {
         String::new()
+    }
+    /// The variables of the controller files `include_vars` names. Without
+    /// a playbook (validation), none.
+    fn read_vars(
+        &self,
+        _source: &modules::include_vars::VarsSource,
+    ) -> Result<modules::include_vars::IncludedVars, ModuleError> {
+        Ok(Default::default())
     }
 }
 

@@ -28,8 +28,8 @@ impl Probe {
 pub struct Plan {
     /// The task reports `changed` (or `would change` in check mode).
     pub changed: bool,
-    /// Run in order when not in check mode; the task fails at the first
-    /// step that fails.
+    /// Run in order when not in check mode (also when `changed` is false:
+    /// upkeep); the task fails at the first step that fails.
     pub steps: Vec<Step>,
     /// Run after `steps` when they ran, also when one of them failed (the
     /// task still fails): e.g. releasing a lock the steps took. Not run in
@@ -53,6 +53,15 @@ impl Plan {
     pub fn change(steps: Vec<Step>) -> Plan {
         Plan {
             changed: true,
+            steps,
+            ..Plan::default()
+        }
+    }
+
+    /// Steps that are run but report no change, as Ansible's
+    /// `daemon_reload` does.
+    pub fn upkeep(steps: Vec<Step>) -> Plan {
+        Plan {
             steps,
             ..Plan::default()
         }

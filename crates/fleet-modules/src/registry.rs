@@ -91,6 +91,7 @@ const ENTRIES: &[Entry] = &[
     entry!(set_fact, any_params),
     entry!(setup),
     entry!(pause),
+    entry!(include_vars),
 ];
 
 /// The names of every built-in module.
@@ -122,6 +123,7 @@ pub const MODULES: &[&str] = &[
     "set_fact",
     "setup",
     "pause",
+    "include_vars",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

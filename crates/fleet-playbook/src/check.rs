@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 
 use fleet_modules::ParamError;
 use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote};
-use regex::Regex;
 
 use crate::error::PlaybookError;
 use crate::fields::{Fields, entry, strip_braces};
@@ -25,6 +24,14 @@ use crate::play::ParsedPlay;
 use crate::templater::{Templater, is_template};
 use crate::vars::BUILTIN_VARS;
 use crate::{LoadOptions, Task, template_candidates};
+
+#[path = "check_left_out.rs"]
+mod left_out;
+#[path = "check_text.rs"]
+mod text;
+
+use left_out::{LeftOut, leave_out};
+use text::{guarded, line_of, walk_strings};
 
 /// Among the known names: facts have been gathered, so every fact
 /// variable is known, those of network interfaces (`ansible_eth0`)
@@ -44,10 +51,10 @@ fn is_known(known: &BTreeSet<String>, name: &str) -> bool {
 }
 
 /// Checks every play, in order.
-pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), PlaybookError> {
+pub(crate) fn check(plays: &mut [ParsedPlay], options: &LoadOptions) -> Result<(), PlaybookError> {
     let templater = Templater::new();
     let mut registered = BTreeSet::new();
-    for parsed in plays {
+    for parsed in plays.iter_mut() {
         let mut known: BTreeSet<String> =
             BUILTIN_VARS.iter().map(|name| (*name).to_owned()).collect();
         known.extend(options.known_vars.iter().cloned());
@@ -63,6 +70,7 @@ pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), P
         );
         let checker = Checker {
             templater: &templater,
+            hosts: options.inventory_hosts.as_ref(),
             parsed,
             f: Fields {
                 label: &parsed.label,
@@ -71,13 +79,18 @@ pub(crate) fn check(plays: &[ParsedPlay], options: &LoadOptions) -> Result<(), P
             known,
             registers: registered_at(parsed),
         };
-        registered = checker.check_play(registered)?;
+        let (names, left_out) = checker.check_play(registered)?;
+        registered = names;
+        leave_out(parsed, left_out)?;
     }
     Ok(())
 }
 
 struct Checker<'a> {
     templater: &'a Templater,
+    /// The inventory's host names, when known: a `delegate_to` that names
+    /// a host must name one of them.
+    hosts: Option<&'a BTreeSet<String>>,
     parsed: &'a ParsedPlay,
     f: Fields<'a>,
     /// Known everywhere in the play.
@@ -93,14 +106,22 @@ fn registered_at(parsed: &ParsedPlay) -> Vec<(String, String)> {
     play.tasks
         .iter()
         .chain(&play.handlers)
-        .flat_map(|task| defined_by(task).map(|name| (name, task.origin.clone())))
+        .flat_map(|task| {
+            defined_by(play, task)
+                .into_iter()
+                .map(|name| (name, task.origin.clone()))
+        })
         .collect()
 }
 
 impl Checker<'_> {
     /// Checks the play; takes the names registered by earlier plays and
-    /// returns them with this play's.
-    fn check_play(&self, mut before: BTreeSet<String>) -> Result<BTreeSet<String>, PlaybookError> {
+    /// returns them with this play's, and the include candidates to leave
+    /// out (see [`leave_out`]).
+    fn check_play(
+        &self,
+        mut before: BTreeSet<String>,
+    ) -> Result<(BTreeSet<String>, Vec<LeftOut>), PlaybookError> {
         let play = &self.parsed.play;
         if play.gather_facts {
             before.extend(gathered());
@@ -108,7 +129,12 @@ impl Checker<'_> {
         let every_registered: BTreeSet<String> = before
             .iter()
             .cloned()
-            .chain(play.tasks.iter().chain(&play.handlers).flat_map(defined_by))
+            .chain(
+                play.tasks
+                    .iter()
+                    .chain(&play.handlers)
+                    .flat_map(|task| defined_by(play, task)),
+            )
             .collect();
         for (label, node) in &self.parsed.vars_nodes {
             let f = Fields { label, text: "" };
@@ -118,22 +144,38 @@ impl Checker<'_> {
             })?;
         }
         let mut registered = before;
+        let mut left_out: Vec<LeftOut> = Vec::new();
         for (task, (label, node)) in play.tasks.iter().zip(&self.parsed.task_nodes) {
-            self.in_file(label).check_task(task, node, &registered)?;
-            registered.extend(defined_by(task));
+            if left_out.iter().any(|left| left.holds(task)) {
+                continue;
+            }
+            match self.in_file(label).check_task(task, node, &registered) {
+                Ok(()) => {}
+                Err(err @ PlaybookError::Undefined { .. }) => match self.candidate_of(task) {
+                    Some((include, file)) => left_out.push(LeftOut {
+                        include,
+                        file,
+                        error: err,
+                    }),
+                    None => return Err(err),
+                },
+                Err(err) => return Err(err),
+            }
+            registered.extend(defined_by(play, task));
         }
         for (handler, (label, node)) in play.handlers.iter().zip(&self.parsed.handler_nodes) {
             self.in_file(label)
                 .check_task(handler, node, &every_registered)?;
         }
-        registered.extend(play.handlers.iter().flat_map(defined_by));
-        Ok(registered)
+        registered.extend(play.handlers.iter().flat_map(|task| defined_by(play, task)));
+        Ok((registered, left_out))
     }
 
     /// This checker, reporting locations in the file `label`.
     fn in_file<'l>(&'l self, label: &'l str) -> Checker<'l> {
         Checker {
             templater: self.templater,
+            hosts: self.hosts,
             parsed: self.parsed,
             f: Fields { label, text: "" },
             known: self.known.clone(),
@@ -167,11 +209,13 @@ impl Checker<'_> {
                 "report this",
             )
         })?;
-        let item: &[&str] = &if task.r#loop.is_some() {
+        let mut item = if task.r#loop.is_some() {
             task.loop_control.variables()
         } else {
             Vec::new()
         };
+        item.extend(self.include_loop_variables(task));
+        let item: &[&str] = &item;
         let registered = &self.with_task_vars(task, registered);
         let mut known = self.with(registered, item);
         known.extend(task.role_defaults.keys().cloned());
@@ -187,9 +231,12 @@ impl Checker<'_> {
             in_file.insert("ansible_managed".into());
             self.check_template_file(task, params, &in_file)?;
         }
+        if task.module == "include_vars" {
+            self.check_vars_files(task, params)?;
+        }
         let args = entry(node, "args").map(|(_, args)| args);
         let validated = match task.module.as_str() {
-            "meta" => Ok(()),
+            "meta" | "include_tasks" => Ok(()),
             _ => validate(task),
         };
         if let Err(err) = validated {
@@ -234,6 +281,10 @@ impl Checker<'_> {
         if let Some((_, when)) = entry(node, "when") {
             self.check_condition(when, &known, "when")?;
         }
+        if let Some((_, delegate)) = entry(node, "delegate_to") {
+            self.check_strings(delegate, &known, "`delegate_to`")?;
+        }
+        self.check_delegate(task)?;
         self.check_expression_params(task, params, args, &known)?;
         let mut own = vec!["result"];
         own.extend(task.register.as_deref());
@@ -245,6 +296,91 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// An `include_vars` whose params are not templated: its files exist
+    /// and hold maps.
+    fn check_vars_files(&self, task: &Task, params: &YamlNode) -> Result<(), PlaybookError> {
+        if is_template(&task.params.to_string()) {
+            return Ok(());
+        }
+        let Ok((source, _)) = fleet_modules::modules::include_vars::source(task.params.clone())
+        else {
+            return Ok(());
+        };
+        let play = &self.parsed.play;
+        match crate::read_included_vars(play, task.role_dir.as_deref(), &task.origin, &source) {
+            Ok(_) => Ok(()),
+            Err(message) => Err(PlaybookError::invalid(
+                self.f.at(params),
+                format!("`include_vars`: {message}"),
+                "vars files are read on the controller: a `file` is looked for under `vars/` \
+                 and next to the role, the task's file and the playbook; a `dir` is under the \
+                 role's `vars/`, or next to the task's file",
+            )),
+        }
+    }
+
+    /// The innermost include `task` comes from that can include one of
+    /// several files, and which of them holds the task.
+    fn candidate_of(&self, task: &Task) -> Option<(usize, usize)> {
+        task.included.iter().rev().find_map(|part| {
+            let several = self.parsed.play.tasks.iter().any(|include| {
+                include
+                    .include
+                    .as_ref()
+                    .is_some_and(|include| include.id == part.include && include.files.len() > 1)
+            });
+            several.then_some((part.include, part.file))
+        })
+    }
+
+    /// The loop variables of the looped dynamic includes `task` comes from.
+    fn include_loop_variables(&self, task: &Task) -> Vec<&str> {
+        let tasks = &self.parsed.play.tasks;
+        task.included
+            .iter()
+            .filter_map(|part| {
+                tasks.iter().find(|include| {
+                    include
+                        .include
+                        .as_ref()
+                        .is_some_and(|include| include.id == part.include)
+                })
+            })
+            .filter(|include| include.r#loop.is_some())
+            .flat_map(|include| include.loop_control.variables())
+            .collect()
+    }
+
+    /// A `delegate_to` written as a host name names a host of the
+    /// inventory, or the controller. A template may render to any name: a
+    /// host outside the inventory is then reached by that name, as Ansible
+    /// does.
+    fn check_delegate(&self, task: &Task) -> Result<(), PlaybookError> {
+        let (Some(target), Some(hosts)) = (&task.delegate_to, self.hosts) else {
+            return Ok(());
+        };
+        if is_template(target)
+            || crate::CONTROLLER_NAMES.contains(&target.as_str())
+            || hosts.contains(target)
+        {
+            return Ok(());
+        }
+        let near = did_you_mean(target, hosts.iter().map(String::as_str))
+            .map(|near| near + " ")
+            .unwrap_or_default();
+        let Some(at) = task.delegate_at.clone() else {
+            return Ok(());
+        };
+        Err(PlaybookError::invalid(
+            at,
+            format!("`delegate_to: {target}` names no host of the inventory"),
+            format!(
+                "{near}delegate to an inventory host, or to `localhost` for the controller; \
+                 add {target} to the inventory to reach it"
+            ),
+        ))
     }
 
     /// The params a module evaluates as expressions: `assert`'s `that` are
@@ -291,7 +427,7 @@ impl Checker<'_> {
             .play
             .handlers
             .iter()
-            .flat_map(|h| std::iter::once(&h.name).chain(&h.listen))
+            .flat_map(|h| std::iter::once(&h.name).chain(&h.aliases).chain(&h.listen))
             .map(String::as_str)
             .collect();
         let Some((_, notify)) = entry(node, "notify") else {
@@ -524,18 +660,20 @@ impl Checker<'_> {
 }
 
 /// The variables a task defines for the tasks after it: its `register`,
-/// the names a `set_fact` sets, and the facts a `setup` gathers.
-fn defined_by(task: &Task) -> impl Iterator<Item = String> + '_ {
+/// the names a `set_fact` sets, those of an `include_vars`, and the facts a
+/// `setup` gathers.
+fn defined_by(play: &crate::Play, task: &Task) -> Vec<String> {
     let facts = match (&task.params, task.module.as_str()) {
         (serde_json::Value::Object(params), "set_fact") => params
             .keys()
             .filter(|name| *name != "cacheable")
             .cloned()
             .collect(),
+        (_, "include_vars") => crate::include_vars::names_set(play, task),
         (_, "setup") => gathered().collect(),
         _ => Vec::new(),
     };
-    task.register.iter().cloned().chain(facts)
+    task.register.iter().cloned().chain(facts).collect()
 }
 
 /// The module's params checked by the module, except params given as one
@@ -556,42 +694,5 @@ fn undefined_hint(name: &str, known: &BTreeSet<String>) -> String {
             "define it in the play's `vars`, a vars file, the inventory, or with `-e {name}=...`; \
              a registered result is known only after the task that registers it"
         ),
-    }
-}
-
-/// Whether `text` only uses `name` where it may be undefined:
-/// `name | default(...)`, `name | d(...)`, `name is defined`.
-fn guarded(text: &str, name: &str) -> bool {
-    let name = regex::escape(name);
-    let pattern =
-        format!(r"\b{name}\s*\|\s*(default|d)\b|\b{name}\s+is\s+(not\s+)?(defined|undefined)\b");
-    Regex::new(&pattern).is_ok_and(|regex| regex.is_match(text))
-}
-
-/// The first line (from 1) where `name` appears as a whole word.
-fn line_of(source: &str, name: &str) -> usize {
-    let pattern = format!(r"\b{}\b", regex::escape(name));
-    let Ok(regex) = Regex::new(&pattern) else {
-        return 1;
-    };
-    source
-        .lines()
-        .position(|line| regex.is_match(line))
-        .map_or(1, |index| index + 1)
-}
-
-/// Calls `visit` with every string scalar under `node` (map values and list
-/// items, not map keys).
-fn walk_strings<E>(
-    node: &YamlNode,
-    visit: &mut impl FnMut(&YamlNode, &str) -> Result<(), E>,
-) -> Result<(), E> {
-    match &node.value {
-        Node::Str(text) => visit(node, text),
-        Node::Seq(items) => items.iter().try_for_each(|item| walk_strings(item, visit)),
-        Node::Map(entries) => entries
-            .iter()
-            .try_for_each(|(_, value)| walk_strings(value, visit)),
-        _ => Ok(()),
     }
 }

@@ -10,16 +10,15 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote, parse_document};
+use fleet_yaml::{Node, YamlNode, did_you_mean, parse_document};
 use serde_json::{Map, Value};
 
 use crate::error::PlaybookError;
 use crate::fields::{Fields, entry, shown_key};
-use crate::loader::normalize;
+use crate::includes::STATIC_INCLUDES;
 use crate::play::read_vars;
-use crate::task::{parse_task, read_delegate_to, read_environment};
-use crate::templater::is_template;
-use crate::{BlockPart, Section, Task};
+use crate::task::{DYNAMIC_INCLUDES, parse_task, read_delegate_to, read_environment};
+use crate::{BlockPart, IncludePart, Section, Task};
 
 /// A task with the map it was read from, for validation.
 #[derive(Debug)]
@@ -38,20 +37,27 @@ pub(crate) const INHERITED: &[&str] = &[
     "tags",
     "become",
     "become_user",
+    "become_method",
+    "become_flags",
     "vars",
     "environment",
     "ignore_errors",
     "no_log",
     "check_mode",
     "delegate_to",
+    "delegate_facts",
     "run_once",
 ];
 
-/// The keys that make a task list entry a task file include.
-const INCLUDES: &[&str] = &["import_tasks", "include_tasks", "include"];
-
 /// The keys that make a task list entry a role.
-const ROLE_TASKS: &[&str] = &["import_role", "include_role"];
+const ROLE_TASKS: &[&str] = &[
+    "import_role",
+    "include_role",
+    "ansible.builtin.import_role",
+    "ansible.builtin.include_role",
+    "ansible.legacy.import_role",
+    "ansible.legacy.include_role",
+];
 
 /// The role a task comes from.
 #[derive(Debug)]
@@ -69,13 +75,17 @@ pub(crate) struct Scope {
     tags: Vec<String>,
     r#become: Option<bool>,
     become_user: Option<String>,
+    become_method: Option<crate::BecomeMethod>,
+    become_flags: Option<crate::BecomeFlags>,
     environment: Vec<(String, String)>,
     ignore_errors: Option<bool>,
     no_log: Option<bool>,
     check_mode: Option<bool>,
-    delegate_to: Option<String>,
+    delegate_to: Option<(String, fleet_yaml::Location)>,
+    delegate_facts: Option<bool>,
     run_once: Option<bool>,
     blocks: Vec<BlockPart>,
+    pub(crate) included: Vec<IncludePart>,
     pub(crate) vars: Map<String, Value>,
     pub(crate) role: Option<Rc<RoleScope>>,
 }
@@ -86,12 +96,15 @@ pub(crate) struct Expander<'a> {
     /// includes them, then here; roles under its `roles/`.
     pub(crate) play_dir: &'a Path,
     next_block: usize,
+    /// Numbers the play's dynamic includes.
+    pub(crate) next_include: usize,
     /// The task files being read, outermost first, for cycles.
     stack: Vec<PathBuf>,
     /// `ANSIBLE_ROLES_PATH`.
     pub(crate) roles_path: Vec<PathBuf>,
-    /// The roles expanded so far: folder, params and `tasks_from`.
-    pub(crate) roles_seen: Vec<(PathBuf, Value, String)>,
+    /// The roles expanded so far: folder, params, `when`/`tags`/`vars` and
+    /// `tasks_from`.
+    pub(crate) roles_seen: Vec<(PathBuf, Value, Value, String)>,
     /// Every role's defaults and vars, in the order the roles came.
     pub(crate) role_defaults: Map<String, Value>,
     pub(crate) role_vars: Map<String, Value>,
@@ -107,6 +120,7 @@ impl<'a> Expander<'a> {
         Expander {
             play_dir,
             next_block: 0,
+            next_include: 0,
             stack: Vec::new(),
             roles_path,
             roles_seen: Vec::new(),
@@ -155,8 +169,10 @@ impl<'a> Expander<'a> {
         for node in nodes {
             if entry(node, "block").is_some() {
                 self.block(f, dir, node, scope, what, out)?;
-            } else if let Some((key, value)) =
-                INCLUDES.iter().find_map(|include| entry(node, include))
+            } else if let Some((key, value)) = STATIC_INCLUDES
+                .iter()
+                .chain(DYNAMIC_INCLUDES)
+                .find_map(|include| entry(node, include))
             {
                 self.include(f, dir, node, key, value, scope, what, out)?;
             } else if let Some((key, value)) = ROLE_TASKS.iter().find_map(|role| entry(node, role))
@@ -164,11 +180,12 @@ impl<'a> Expander<'a> {
                 let key = key.value.as_str().unwrap_or_default();
                 self.role_task(f, node, key, value, scope, out)?;
             } else {
-                let mut task = parse_task(f, node, what)?;
-                inherit(scope, node, &mut task, what);
+                let node = crate::action_keys::normalize(f, node)?;
+                let mut task = parse_task(f, &node, what)?;
+                inherit(scope, &node, &mut task, what);
                 out.push(Entry {
                     task,
-                    node: node.clone(),
+                    node,
                     label: f.label.to_owned(),
                 });
             }
@@ -186,11 +203,7 @@ impl<'a> Expander<'a> {
         out: &mut Vec<Entry>,
     ) -> Result<(), PlaybookError> {
         if what == "handler" {
-            return Err(PlaybookError::invalid(
-                f.at(node),
-                "a handler cannot be a block yet",
-                "write each handler as one task; notify several of them, or use `listen`",
-            ));
+            return self.handler_block(f, dir, node, scope, out);
         }
         const PARTS: [(&str, Section); 3] = [
             ("block", Section::Body),
@@ -224,66 +237,59 @@ impl<'a> Expander<'a> {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn include(
+    /// A block in `handlers`: as in Ansible, each task of its `block:` is a
+    /// handler of its own, notified by its name or `listen`, with the
+    /// block's keywords. Ansible runs neither `rescue` nor `always` there,
+    /// so fleet refuses them, and nested blocks.
+    fn handler_block(
         &mut self,
         f: &Fields,
         dir: &Path,
         node: &YamlNode,
-        key: &YamlNode,
-        value: &YamlNode,
         scope: &Scope,
-        what: &str,
         out: &mut Vec<Entry>,
     ) -> Result<(), PlaybookError> {
-        let keyword = key.value.as_str().unwrap_or_default();
-        let example = format!("{keyword}: tasks/app.yml");
-        let name = match &value.value {
-            Node::Map(_) => match entry(value, "file") {
-                Some((_, file)) => f.string(file, "file", &example)?,
-                None => return Err(f.wrong_type(value, keyword, "a file name", &example)),
-            },
-            _ => f.string(value, keyword, &example)?,
+        for key in ["rescue", "always"] {
+            if let Some((at, _)) = entry(node, key) {
+                return Err(PlaybookError::invalid(
+                    f.at(at),
+                    format!("a handler block cannot have `{key}`"),
+                    "Ansible runs only the `block:` tasks of a handler block, each as a handler \
+                     of its own; handle failures in the tasks that notify",
+                ));
+            }
+        }
+        let scope = scope_of(f, node, scope, &["block"], "block")?;
+        let Some((_, value)) = entry(node, "block") else {
+            return Ok(());
         };
-        if is_template(&name) {
+        let items = match &value.value {
+            Node::Seq(items) => items.as_slice(),
+            Node::Null => &[],
+            _ => {
+                return Err(f.wrong_type(
+                    value,
+                    "block",
+                    "a list of handlers",
+                    "block: [{name: restart app, command: systemctl restart app}]",
+                ));
+            }
+        };
+        if let Some(inner) = items.iter().find(|item| entry(item, "block").is_some()) {
             return Err(PlaybookError::invalid(
-                f.at(value),
-                format!(
-                    "`{keyword}` with a templated file name ({}) is not supported yet",
-                    message_quote(&name)
-                ),
-                "name the file itself, e.g. `include_tasks: tasks/debian.yml`, and choose \
-                 with `when:`",
+                f.at(inner),
+                "a handler block cannot hold another block",
+                "list the handlers of the inner block in the outer one",
             ));
         }
-        if let Some((loop_key, _)) = ["loop", "with_items"]
-            .iter()
-            .find_map(|key| entry(node, key))
-        {
-            return Err(PlaybookError::invalid(
-                f.at(loop_key),
-                format!("`{keyword}` with a loop is not supported yet"),
-                "put the loop on the tasks of the included file instead",
-            ));
-        }
-        let own = [keyword];
-        let scope = scope_of(f, node, scope, &own, keyword)?;
-        let path = [dir, self.play_dir]
-            .iter()
-            .map(|base| normalize(&base.join(&name)))
-            .find(|path| path.is_file())
-            .ok_or_else(|| {
-                PlaybookError::invalid(
-                    f.at(value),
-                    format!("cannot include {}: not found", message_quote(&name)),
-                    format!(
-                        "looked in {} and {}; task file paths are relative to the including file",
-                        dir.display(),
-                        self.play_dir.display()
-                    ),
-                )
-            })?;
-        self.task_file(&path, &scope, what, out)
+        self.list(f, dir, items, &scope, "handler", out)
+    }
+
+    /// Whether the task file at `path` is being read: it includes, directly
+    /// or not, the file being read now.
+    pub(crate) fn including(&self, path: &Path) -> bool {
+        let id = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.stack.contains(&id)
     }
 
     /// The tasks of the task file at `path`, in `scope`.
@@ -360,6 +366,12 @@ pub(crate) fn scope_of(
             "become_user" => {
                 scope.become_user = Some(f.string(value, name, "become_user: postgres")?);
             }
+            "become_method" => {
+                scope.become_method = Some(crate::become_keys::read_become_method(f, value)?);
+            }
+            "become_flags" => {
+                scope.become_flags = Some(crate::become_keys::read_become_flags(f, value)?);
+            }
             "vars" => scope.vars.extend(read_vars(f, value, "block vars")?),
             "environment" => {
                 for (var, text) in read_environment(f, value)? {
@@ -371,7 +383,8 @@ pub(crate) fn scope_of(
             "no_log" => scope.no_log = Some(f.bool(value, name)?),
             "check_mode" => scope.check_mode = Some(f.bool(value, name)?),
             "run_once" => scope.run_once = Some(f.bool(value, name)?),
-            "delegate_to" => scope.delegate_to = Some(read_delegate_to(f, value, what)?),
+            "delegate_to" => scope.delegate_to = Some((read_delegate_to(f, value)?, f.at(value))),
+            "delegate_facts" => scope.delegate_facts = Some(f.bool(value, name)?),
             _ => {
                 let keys: Vec<&str> = own.iter().chain(INHERITED).copied().collect();
                 let advice = did_you_mean(name, keys.iter().copied())
@@ -389,7 +402,7 @@ pub(crate) fn scope_of(
 }
 
 /// Gives `task` (read from `node`) what its scope sets and it does not.
-fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
+pub(crate) fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
     let written = |key: &str| entry(node, key).is_some();
     let mut conditions = scope.when.clone();
     conditions.extend(task.when.take());
@@ -418,8 +431,15 @@ fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
     if task.check_mode.is_none() {
         task.check_mode = scope.check_mode;
     }
-    if task.delegate_to.is_none() {
-        task.delegate_to.clone_from(&scope.delegate_to);
+    if task.become_method.is_none() {
+        task.become_method = scope.become_method;
+    }
+    if task.become_flags.is_none() {
+        task.become_flags.clone_from(&scope.become_flags);
+    }
+    if let (None, Some((target, at))) = (&task.delegate_to, &scope.delegate_to) {
+        task.delegate_to = Some(target.clone());
+        task.delegate_at = Some(at.clone());
     }
     let mut vars = scope.vars.clone();
     vars.extend(std::mem::take(&mut task.vars));
@@ -438,6 +458,11 @@ fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
         ),
         ("no_log", scope.no_log, &mut task.no_log),
         ("run_once", scope.run_once, &mut task.run_once),
+        (
+            "delegate_facts",
+            scope.delegate_facts,
+            &mut task.delegate_facts,
+        ),
     ];
     for (key, inherited, flag) in flags {
         if let Some(value) = inherited.filter(|_| !written(key)) {
@@ -445,13 +470,13 @@ fn inherit(scope: &Scope, node: &YamlNode, task: &mut Task, what: &str) {
         }
     }
     task.blocks = scope.blocks.clone();
+    task.included = scope.included.clone();
     if let Some(role) = &scope.role {
         task.role_dir = Some(role.dir.clone());
         task.role_defaults = role.defaults.clone();
-        if what == "task" {
-            task.name = format!("{} : {}", role.name, task.name);
-        } else {
-            task.listen.push(format!("{} : {}", role.name, task.name));
+        if what != "task" {
+            task.aliases.push(task.name.clone());
         }
+        task.name = format!("{} : {}", role.name, task.name);
     }
 }

@@ -153,7 +153,18 @@ impl Fields<'_> {
         let example = format!("{key}: result.rc == 0");
         match &node.value {
             Node::Bool(value) => Ok(value.to_string()),
-            Node::Str(_) => Ok(strip_braces(&self.string(node, key, &example)?).to_owned()),
+            Node::Str(text) => {
+                if text.contains("{{") || text.contains("{%") {
+                    crate::warnings::warn(
+                        self.at(node),
+                        format!(
+                            "`{key}` is already an expression: `{{{{ }}}}` and `{{% %}}` in it are deprecated"
+                        ),
+                        format!("write it bare, like `{example}`"),
+                    );
+                }
+                Ok(strip_braces(&self.string(node, key, &example)?).to_owned())
+            }
             Node::Seq(items) if list_ok && !items.is_empty() => {
                 let parts = items
                     .iter()

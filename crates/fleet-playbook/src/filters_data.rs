@@ -1,10 +1,12 @@
 //! Ansible's filters on lists and maps: `combine`, `dict2items`,
 //! `items2dict`, `flatten`, `product`, `zip_longest`, `intersect`,
 //! `difference`, `union`, `symmetric_difference`, `random` and `shuffle`.
-//! Maps keep their key order, as Python's dicts do.
+//! Maps keep their key order, as Python's dicts do. `zip`, `dictsort` and
+//! `items` give lists of lists, which print as `[['a', 1]]` as in Ansible
+//! (minijinja's own give tuples, which print as `('a', 1)`).
 
 use minijinja::value::{Kwargs, Rest, Serde, ValueKind};
-use minijinja::{Environment, Error, Value};
+use minijinja::{Environment, Error, State, Value};
 use serde_json::{Map, Value as Json};
 
 use super::pyrandom::{PyRandom, Seed};
@@ -24,6 +26,27 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("symmetric_difference", symmetric_difference);
     env.add_filter("random", random);
     env.add_filter("shuffle", shuffle);
+    env.add_filter("zip", |state: &State, value: Value, others: Rest<Value>| {
+        untupled(&minijinja::filters::zip(state, value, others)?)
+    });
+    env.add_filter("dictsort", |value: &Value, kwargs: Kwargs| {
+        untupled(&minijinja::filters::dictsort(value, kwargs)?)
+    });
+    env.add_filter("items", |value: &Value| {
+        untupled(&minijinja::filters::items(value)?)
+    });
+}
+
+/// The items of `pairs` (an iterable of tuples) as a list of lists.
+fn untupled(pairs: &Value) -> Result<Value, Error> {
+    let mut items = Vec::new();
+    for item in pairs.try_iter()? {
+        items.push(match item.is_tuple() {
+            true => Value::from(item.try_iter()?.collect::<Vec<_>>()),
+            false => item,
+        });
+    }
+    Ok(Value::from(items))
 }
 
 fn to_value(json: Json) -> Value {

@@ -232,3 +232,20 @@ fn python_methods_work_on_strings_maps_and_lists() {
     assert_eq!(value("hosts.count('web1')"), json!(1));
     assert!(error("'x'.frobnicate()").contains("frobnicate"));
 }
+
+#[test]
+fn pairs_print_as_lists_as_in_ansible() {
+    let render = |template: &str| Templater::new().render_str(template, &vars()).unwrap();
+    assert_eq!(
+        render("{{ ['a', 'b'] | zip([1, 2]) | list }}"),
+        "[['a', 1], ['b', 2]]"
+    );
+    assert_eq!(
+        render("{{ env | dictsort }} {{ env | items | list }}"),
+        "[['A_FIRST', '2'], ['Z_LAST', '1']] [['Z_LAST', '1'], ['A_FIRST', '2']]"
+    );
+    assert_eq!(
+        render("{% for k, v in env | dictsort %}{{ k }}={{ v }} {% endfor %}"),
+        "A_FIRST=2 Z_LAST=1 "
+    );
+}

@@ -108,6 +108,17 @@ pub(crate) fn module_args(text: &str) -> Result<Parsed, FreeFormError> {
     }
 }
 
+/// `-e 'a=1 msg="two words"'`: `key=value` words, quotes as in free-form
+/// arguments; the values stay strings, as in Ansible.
+pub fn key_value_words(text: &str) -> Result<Map<String, Value>, String> {
+    match module_args(text) {
+        Ok(Parsed::Params(params)) => Ok(params),
+        Ok(Parsed::Variable) => Err(format!("`{text}` is not key=value")),
+        Err(FreeFormError::Unbalanced) => Err("a quote is not closed".into()),
+        Err(FreeFormError::NotKeyValue(word)) => Err(format!("`{word}` is not key=value")),
+    }
+}
+
 /// The span of a removed word with the spaces that separate it from the
 /// rest of its line: those before it when a word of the command precedes
 /// it, else those after it.

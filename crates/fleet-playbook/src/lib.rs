@@ -29,12 +29,16 @@
 //! Ansible filters people expect; [`host_vars`] builds one host's variables
 //! in precedence order. The language is described in `docs/playbooks.md`.
 
+mod action_keys;
+mod become_keys;
 mod check;
 mod error;
 mod expand;
 mod fields;
 mod filters;
 mod free_form;
+mod include_vars;
+mod includes;
 mod loader;
 mod loop_lookups;
 mod loops;
@@ -50,6 +54,7 @@ mod task;
 mod task_params;
 mod templater;
 mod vars;
+mod warnings;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -57,8 +62,17 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use become_keys::{BecomeFlags, BecomeMethod, effective as effective_become};
 pub use error::{PlaybookError, TemplateError};
+
+/// The tag of the tasks fleet adds to a play itself (the flushes of
+/// handlers between `pre_tasks`, `tasks` and `post_tasks`, the release
+/// health gate): they run whatever `--tags` and `--skip-tags` say, and
+/// listings leave them out.
+pub const FLEET_OWN_TAG: &str = "fleet:own";
 pub use fleet_yaml::Location;
+pub use free_form::key_value_words;
+pub use include_vars::read_included_vars;
 pub use loops::{LoopControl, LoopLookup};
 pub use magic::{
     ANSIBLE_MANAGED, ANSIBLE_VERSION, HostEntry, MagicVars, add_magic_vars, ansible_version,
@@ -68,7 +82,7 @@ pub use play::GATHERING_FACTS;
 pub use play_keys::{HostOrder, Strategy, VarPrompt};
 pub use references::{needs_facts, reads_facts, reads_hostvars, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
-pub use task::META_ACTIONS;
+pub use task::{CONTROLLER_NAMES, META_ACTIONS};
 pub use templater::{OMIT, Templater};
 pub use vars::{BUILTIN_VARS, host_vars, task_host_vars};
 
@@ -84,6 +98,10 @@ pub struct LoadOptions {
     /// Where templates are looked up after the playbook's own folder.
     /// Empty means `<folder of the top-level playbook>/../templates`.
     pub template_dirs: Vec<PathBuf>,
+    /// Every host name of the inventory: a `delegate_to` written as a
+    /// plain name must be one of them (or the controller). `None` skips
+    /// that check.
+    pub inventory_hosts: Option<BTreeSet<String>>,
 }
 
 /// A loaded playbook: the plays of the file and its imports, in run order.
@@ -93,6 +111,10 @@ pub struct Playbook {
     pub path: PathBuf,
     /// Every play, imports flattened in place.
     pub plays: Vec<Play>,
+    /// What the playbook does that fleet runs but Ansible deprecates, in the
+    /// order it was read; printed before the run.
+    #[serde(skip)]
+    pub warnings: Vec<fleet_yaml::Diagnostic>,
 }
 
 /// One play: a host pattern and the tasks to run there.
@@ -107,6 +129,9 @@ pub struct Play {
     pub hosts_origin: String,
     pub r#become: bool,
     pub become_user: Option<String>,
+    /// `become_method`; sudo when not written.
+    pub become_method: Option<BecomeMethod>,
+    pub become_flags: Option<BecomeFlags>,
     /// `connection: local` or `ssh`: how the play reaches hosts whose
     /// inventory does not set `connection` itself. `None` when not written.
     pub connection: Option<PlayConnection>,
@@ -194,6 +219,10 @@ pub struct Task {
     pub notify: Vec<String>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,
+    /// Its own or its blocks' `become_method`; the play's when `None`.
+    pub become_method: Option<BecomeMethod>,
+    /// Its own or its blocks' `become_flags`; the play's when `None`.
+    pub become_flags: Option<BecomeFlags>,
     pub tags: Vec<String>,
     pub changed_when: Option<String>,
     pub failed_when: Option<String>,
@@ -216,12 +245,24 @@ pub struct Task {
     pub environment: Vec<(String, String)>,
     /// Seconds.
     pub timeout: Option<f64>,
-    /// `delegate_to: localhost`: the task runs on the controller, with the
-    /// host's vars, and reports under the host. Only `localhost` and
-    /// `127.0.0.1` are accepted.
+    /// `delegate_to`, a template: the task runs on that host's connection
+    /// (an inventory host, or the controller for `localhost` and
+    /// `127.0.0.1`), with the host's vars, and reports under the host.
+    /// `local_action` sets it to `localhost`.
     pub delegate_to: Option<String>,
+    /// Where `delegate_to` (or `local_action`) is written.
+    #[serde(skip)]
+    pub delegate_at: Option<Location>,
+    /// `delegate_facts`: the facts a delegated task sets (`set_fact`) go
+    /// to the host it is delegated to, not to the host it runs for.
+    pub delegate_facts: bool,
     /// A handler's `listen` topics: a `notify` of one runs it too.
     pub listen: Vec<String>,
+    /// Other names a `notify` may call this handler by: a role's handler is
+    /// named `role : name`, as Ansible shows it, and also answers to its
+    /// own `name`. As in Ansible, a name (unlike a topic) runs only the last
+    /// handler of the play that has it.
+    pub aliases: Vec<String>,
     /// The blocks the task is in, outermost first, and which part of each
     /// (`block`, `rescue` or `always`) holds it.
     pub blocks: Vec<BlockPart>,
@@ -235,8 +276,75 @@ pub struct Task {
     /// (its role's vars and params): over the play's vars and vars files,
     /// under registered results and `-e` (Ansible's task vars).
     pub vars: Map<String, Value>,
+    /// `diff:`: `Some(true)` shows the task's diff without `--diff`,
+    /// `Some(false)` hides it with `--diff`.
+    pub diff: Option<bool>,
+    /// For an `include_tasks` (or the legacy `include`): the task files it
+    /// may include; it runs per host and picks one of them per pass.
+    pub include: Option<Include>,
+    /// The dynamic includes the task comes from, outermost first, and which
+    /// of each one's files holds it.
+    pub included: Vec<IncludePart>,
     /// Where the task starts (`file:line:col`).
     pub origin: String,
+}
+
+/// A dynamic include: the file name as written, and every file it can
+/// name, all loaded and validated with the playbook. Each file's tasks
+/// follow the include in the play's task list, marked with an
+/// [`IncludePart`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Include {
+    /// Numbers the includes of a play, from 0.
+    pub id: usize,
+    /// The file name as written: a template, rendered per host and pass.
+    pub file: String,
+    /// The folders a relative name is looked up in, in order: the
+    /// including file's, then the play's.
+    pub bases: Vec<PathBuf>,
+    /// The files the name can render to.
+    pub files: Vec<PathBuf>,
+    /// Files of `files` left out when the playbook loaded, by index, with
+    /// why: one of several candidates whose tasks use variables undefined
+    /// where this include is (it is meant for another include). Their
+    /// tasks are not in the play; naming one fails the include.
+    pub left_out: Vec<(usize, String)>,
+}
+
+impl Include {
+    /// Why the file at `index` of `files` was left out, if it was.
+    pub fn left_out(&self, index: usize) -> Option<&str> {
+        self.left_out
+            .iter()
+            .find(|(left, _)| *left == index)
+            .map(|(_, why)| why.as_str())
+    }
+
+    /// The index in `files` of the file that the rendered name `name`
+    /// names: looked up under each of `bases` in turn.
+    pub fn pick(&self, name: &str) -> Option<usize> {
+        let path = Path::new(name);
+        let wanted: Vec<PathBuf> = if path.is_absolute() {
+            vec![loader::normalize(path)]
+        } else {
+            self.bases
+                .iter()
+                .map(|base| loader::normalize(&base.join(path)))
+                .collect()
+        };
+        wanted
+            .iter()
+            .find_map(|want| self.files.iter().position(|file| file == want))
+    }
+}
+
+/// A task's place in one dynamic include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IncludePart {
+    /// The [`Include::id`].
+    pub include: usize,
+    /// The index of the task's file in [`Include::files`].
+    pub file: usize,
 }
 
 /// A task's place in one block.
@@ -277,6 +385,8 @@ impl Task {
             delay: None,
             until: None,
             blocks: Vec::new(),
+            include: None,
+            included: Vec::new(),
             ..self.clone()
         }
     }
@@ -345,10 +455,12 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Playbook, PlaybookErro
     } else {
         options.template_dirs.clone()
     };
-    let plays = loader::load_plays(path, options, &template_dirs)?;
-    check::check(&plays, options)?;
+    warnings::start();
+    let mut plays = loader::load_plays(path, options, &template_dirs)?;
+    check::check(&mut plays, options)?;
     Ok(Playbook {
         path: path.to_path_buf(),
         plays: plays.into_iter().map(|parsed| parsed.play).collect(),
+        warnings: warnings::take(),
     })
 }

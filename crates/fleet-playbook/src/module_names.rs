@@ -33,6 +33,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("set_fact", "ansible.builtin"),
     ("setup", "ansible.builtin"),
     ("pause", "ansible.builtin"),
+    ("include_vars", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.

@@ -87,6 +87,8 @@ pub(crate) fn parse_play(
         hosts_origin: String::new(),
         r#become: false,
         become_user: None,
+        become_method: None,
+        become_flags: None,
         connection: None,
         vars: Map::new(),
         tasks: Vec::new(),
@@ -175,8 +177,12 @@ pub(crate) fn parse_play(
             "remote_user" => {
                 play.remote_user = Some(f.string(value, name, "remote_user: deploy")?)
             }
-            "become_method" => play_keys::read_become_method(f, value)?,
-            "become_flags" => play_keys::read_become_flags(f, value)?,
+            "become_method" => {
+                play.become_method = Some(crate::become_keys::read_become_method(f, value)?);
+            }
+            "become_flags" => {
+                play.become_flags = Some(crate::become_keys::read_become_flags(f, value)?);
+            }
             "environment" => environment = crate::task::read_environment(f, value)?,
             "module_defaults" => module_defaults = play_keys::read_module_defaults(f, value)?,
             "vars_prompt" => play.vars_prompt = play_keys::read_vars_prompt(f, value)?,
@@ -210,13 +216,16 @@ pub(crate) fn parse_play(
     let mut handlers = std::mem::take(&mut expander.role_handlers);
     handlers.extend(expander.expand(f, &handler_nodes, "handler")?);
     let mut tasks = Vec::new();
-    for section in [pre_tasks, main, post_tasks] {
+    for (index, section) in [pre_tasks, main, post_tasks].into_iter().enumerate() {
+        tasks.extend(section);
         // Like Ansible, handlers notified by `pre_tasks` run before the
-        // roles and `tasks`, and those notified by them before `post_tasks`.
-        if !section.is_empty() && !tasks.is_empty() && !handlers.is_empty() {
+        // roles and `tasks`, those notified by them before `post_tasks`, and
+        // the rest at the end of the play: three flushes, also when a
+        // section is empty, so that a handler notified by a handler listed
+        // after it gets the same flushes as in Ansible.
+        if index < 2 && !tasks.is_empty() && !handlers.is_empty() {
             tasks.push(flush_handlers(f.label)?);
         }
-        tasks.extend(section);
     }
     let mut defaults = std::mem::take(&mut expander.role_defaults);
     defaults.extend(std::mem::take(&mut play.defaults));
@@ -266,6 +275,7 @@ pub(crate) fn parse_play(
     if play.name.is_empty() {
         play.name.clone_from(&play.hosts);
     }
+    crate::become_keys::check_tasks(&play)?;
     Ok(ParsedPlay {
         play,
         label: f.label.to_owned(),
@@ -280,7 +290,8 @@ fn flush_handlers(label: &str) -> Result<Entry, PlaybookError> {
     const TEXT: &str = "name: flush handlers\nmeta: flush_handlers\n";
     let node = parse_document(TEXT, label)?;
     let file = Fields { label, text: TEXT };
-    let task = crate::task::parse_task(&file, &node, "task")?;
+    let mut task = crate::task::parse_task(&file, &node, "task")?;
+    task.tags.push(crate::FLEET_OWN_TAG.into());
     Ok(Entry {
         task,
         node,

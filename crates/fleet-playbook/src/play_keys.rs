@@ -1,6 +1,7 @@
 //! The play keys that shape how a play runs, besides its tasks: `strategy`,
-//! `order`, `throttle`, `any_errors_fatal`, `remote_user`, `become_method`
-//! and `become_flags`, `environment`, `module_defaults` and `vars_prompt`.
+//! `order`, `throttle`, `any_errors_fatal`, `remote_user`, `environment`,
+//! `module_defaults` and `vars_prompt` (`become_method` and `become_flags`
+//! are in `become_keys`).
 
 use fleet_yaml::{Node, YamlNode, message_quote};
 use serde::Serialize;
@@ -88,38 +89,6 @@ pub(crate) fn read_throttle(f: &Fields, node: &YamlNode) -> Result<usize, Playbo
         ));
     }
     Ok(usize::try_from(count).unwrap_or(usize::MAX))
-}
-
-/// `become_method`: fleet becomes with sudo only.
-pub(crate) fn read_become_method(f: &Fields, node: &YamlNode) -> Result<(), PlaybookError> {
-    match node.value.as_str() {
-        Some("sudo") => Ok(()),
-        _ => Err(PlaybookError::invalid(
-            f.at(node),
-            format!(
-                "`become_method: {}` is not supported",
-                node.value.as_str().unwrap_or("?")
-            ),
-            "fleet becomes with sudo: write `become_method: sudo` or leave it out",
-        )),
-    }
-}
-
-/// `become_flags`: fleet always runs sudo as Ansible's default flags do
-/// (`-H -S -n`), so only those may be written.
-pub(crate) fn read_become_flags(f: &Fields, node: &YamlNode) -> Result<(), PlaybookError> {
-    let text = f.string(node, "become_flags", "become_flags: -H -S -n")?;
-    match text
-        .split_whitespace()
-        .find(|flag| !["-H", "-S", "-n"].contains(flag))
-    {
-        None => Ok(()),
-        Some(flag) => Err(PlaybookError::invalid(
-            f.at(node),
-            format!("`become_flags` {} is not supported", message_quote(flag)),
-            "fleet runs sudo with Ansible's default flags `-H -S -n`; leave `become_flags` out",
-        )),
-    }
 }
 
 /// A module's default params, from `module_defaults`.

@@ -82,8 +82,8 @@ fn match_anchors_at_the_start_and_search_does_not() {
     assert!(eval("host is search('example')"));
     assert!(eval("host is match('WEB', ignorecase=true)"));
     assert!(!eval("host is match('WEB')"));
-    assert!(eval("'a\\nweb' is search('^web', multiline=true)"));
-    assert!(!eval("'a\\nweb' is match('^web', multiline=true)"));
+    assert!(eval("'a\nweb' is search('^web', multiline=true)"));
+    assert!(!eval("'a\nweb' is match('^web', multiline=true)"));
     assert!(eval("host is regex('org$')"));
     assert!(!eval("host is regex('org$', match_type='match')"));
     assert!(eval("host is regex('w.b', match_type='match')"));

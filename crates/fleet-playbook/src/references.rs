@@ -16,10 +16,11 @@ static TEMPLATER: LazyLock<Templater> = LazyLock::new(Templater::new);
 
 /// The top-level variable names `task` reads: in its params, name, `when`,
 /// `changed_when`, `failed_when`, `until`, `loop` (or `with_*`) and its
-/// label, `once_per`, `environment` and `become_user`, in the template file of a `template:`
-/// task (when `src` is not itself templated), and, for each task var, play
-/// var or default among them, the names its value reads, and so on. Inventory
-/// vars are not followed (their values are not known before the run).
+/// label, `once_per`, `environment`, `become_user` and `delegate_to`, in
+/// the template file of a `template:` task (when `src` is not itself
+/// templated), and, for each task var, play var or default among them, the
+/// names its value reads, and so on. Inventory vars are not followed (their
+/// values are not known before the run).
 pub fn task_variables(play: &Play, task: &Task) -> BTreeSet<String> {
     let templater = &*TEMPLATER;
     let mut names = BTreeSet::new();
@@ -32,6 +33,7 @@ pub fn task_variables(play: &Play, task: &Task) -> BTreeSet<String> {
         .once_per
         .iter()
         .chain(&task.become_user)
+        .chain(&task.delegate_to)
         .chain(&task.loop_control.label)
         .chain(task.environment.iter().map(|(_, value)| value));
     for text in strings {

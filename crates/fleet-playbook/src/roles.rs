@@ -41,6 +41,10 @@ struct RoleUse {
     handlers_from: String,
     /// Role params (`- {role: app, port: 80}`), above the role's vars.
     params: Map<String, Value>,
+    /// The entry's `when`, `tags` and `vars`, which, with the params, tell
+    /// one use of a role from another, as in Ansible: `- app` and
+    /// `- {role: app, vars: {port: 80}}` both run.
+    distinct_by: Map<String, Value>,
 }
 
 impl RoleUse {
@@ -52,6 +56,7 @@ impl RoleUse {
             defaults_from: "main".into(),
             handlers_from: "main".into(),
             params: Map::new(),
+            distinct_by: Map::new(),
         }
     }
 }
@@ -82,6 +87,10 @@ impl Expander<'_> {
                         continue;
                     }
                     if crate::expand::INHERITED.contains(&name) {
+                        if matches!(name, "when" | "tags" | "vars") {
+                            role.distinct_by
+                                .insert(name.to_owned(), value.value.to_json());
+                        }
                         keywords.push((key.clone(), value.clone()));
                     } else {
                         role.params.insert(name.to_owned(), value.value.to_json());
@@ -163,6 +172,7 @@ impl Expander<'_> {
         let identity = (
             std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()),
             Value::Object(role.params.clone()),
+            Value::Object(role.distinct_by.clone()),
             role.tasks_from.clone(),
         );
         if once && self.roles_seen.contains(&identity) && !allow_duplicates {

@@ -10,6 +10,7 @@ use crate::loops::{LoopControl, loop_keyword, read_loop_control, read_terms};
 use crate::module_names::{ModuleName, qualified_names, resolve};
 use crate::play::read_vars;
 use crate::task_params::read_params;
+use crate::templater::is_template;
 use crate::vars::BUILTIN_VARS;
 
 /// The keys a task may hold besides its module.
@@ -24,6 +25,8 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "notify",
     "become",
     "become_user",
+    "become_method",
+    "become_flags",
     "tags",
     "changed_when",
     "failed_when",
@@ -38,7 +41,11 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "environment",
     "timeout",
     "delegate_to",
+    "delegate_facts",
+    "local_action",
+    "action",
     "listen",
+    "diff",
 ];
 
 /// The names of the `meta` action.
@@ -51,10 +58,23 @@ pub const META_ACTIONS: &[&str] = &[
     "end_host",
     "end_play",
     "end_batch",
+    "clear_host_errors",
 ];
 
-/// The `delegate_to` targets fleet supports: the controller itself.
-pub(crate) const DELEGATE_TARGETS: &[&str] = &["localhost", "127.0.0.1"];
+/// The keys of a dynamic task file include, as Ansible spells them; fleet
+/// calls each `include_tasks`.
+pub(crate) const DYNAMIC_INCLUDES: &[&str] = &[
+    "include_tasks",
+    "ansible.builtin.include_tasks",
+    "ansible.legacy.include_tasks",
+    "include",
+    "ansible.builtin.include",
+    "ansible.legacy.include",
+];
+
+/// The `delegate_to` names of the controller itself, reached over the
+/// local connection whatever the inventory says.
+pub const CONTROLLER_NAMES: &[&str] = &["localhost", "127.0.0.1"];
 
 /// Reads the task `node`; `what` is "task" or "handler" in messages.
 pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task, PlaybookError> {
@@ -78,6 +98,8 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         notify: Vec::new(),
         r#become: None,
         become_user: None,
+        become_method: None,
+        become_flags: None,
         tags: Vec::new(),
         changed_when: None,
         failed_when: None,
@@ -92,11 +114,17 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         environment: Vec::new(),
         timeout: None,
         delegate_to: None,
+        delegate_at: None,
+        delegate_facts: false,
         listen: Vec::new(),
+        aliases: Vec::new(),
         blocks: Vec::new(),
         role_defaults: Map::new(),
         role_dir: None,
         vars: Map::new(),
+        diff: None,
+        include: None,
+        included: Vec::new(),
         origin: f.origin(node),
     };
     let mut args = None;
@@ -125,6 +153,12 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             "become_user" => {
                 task.become_user = Some(f.string(value, name, "become_user: postgres")?);
             }
+            "become_method" => {
+                task.become_method = Some(crate::become_keys::read_become_method(f, value)?);
+            }
+            "become_flags" => {
+                task.become_flags = Some(crate::become_keys::read_become_flags(f, value)?);
+            }
             "tags" => task.tags = f.strings(value, name, "tags: [deploy, nginx]")?,
             "ignore_errors" => task.ignore_errors = f.bool(value, name)?,
             "run_once" => task.run_once = f.bool(value, name)?,
@@ -137,11 +171,16 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             }
             "no_log" => task.no_log = f.bool(value, name)?,
             "check_mode" => task.check_mode = Some(f.bool(value, name)?),
+            "diff" => task.diff = Some(f.bool(value, name)?),
             "retries" => task.retries = Some(f.count(value, name)?),
             "delay" => task.delay = Some(f.number(value, name, 0.0)?),
             "timeout" => task.timeout = Some(read_timeout(f, value)?),
             "environment" => task.environment = read_environment(f, value)?,
-            "delegate_to" => task.delegate_to = Some(read_delegate_to(f, value, what)?),
+            "delegate_to" => {
+                task.delegate_to = Some(read_delegate_to(f, value)?);
+                task.delegate_at = Some(f.at(value));
+            }
+            "delegate_facts" => task.delegate_facts = f.bool(value, name)?,
             "listen" if what == "handler" => {
                 task.listen = f.strings(value, name, "listen: restart web")?;
             }
@@ -153,6 +192,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
             _ => {
                 let short = match resolve(name) {
                     _ if META_NAMES.contains(&name) => "meta",
+                    _ if DYNAMIC_INCLUDES.contains(&name) => "include_tasks",
                     ModuleName::Fleet(short) => short,
                     ModuleName::Unimplemented => return Err(unimplemented(f, key, what)),
                     ModuleName::Unknown => return Err(unknown_key(f, key, what)),
@@ -188,7 +228,7 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
     task.module = short.to_owned();
     task.module_as_written = key.value.as_str().unwrap_or_default().to_owned();
     task.params = match short {
-        "meta" => value.value.to_json(),
+        "meta" | "include_tasks" => value.value.to_json(),
         _ => read_params(f, short, key, value, args)?,
     };
     match short {
@@ -200,7 +240,11 @@ pub(crate) fn parse_task(f: &Fields, node: &YamlNode, what: &str) -> Result<Task
         _ => {}
     }
     if task.name.is_empty() {
-        task.name = summary(&task.module, &task.params);
+        task.name = match short {
+            // Ansible names an unnamed include by its action.
+            "include_tasks" => task.module_as_written.clone(),
+            _ => summary(&task.module, &task.params),
+        };
     }
     Ok(task)
 }
@@ -333,24 +377,22 @@ fn read_register(f: &Fields, node: &YamlNode) -> Result<String, PlaybookError> {
     Ok(name)
 }
 
-pub(crate) fn read_delegate_to(
-    f: &Fields,
-    node: &YamlNode,
-    what: &str,
-) -> Result<String, PlaybookError> {
+/// A host name, or a template that renders to one per host (and item).
+pub(crate) fn read_delegate_to(f: &Fields, node: &YamlNode) -> Result<String, PlaybookError> {
     let target = f.string(node, "delegate_to", "delegate_to: localhost")?;
-    if DELEGATE_TARGETS.contains(&target.trim()) {
-        return Ok(target.trim().to_owned());
+    let target = target.trim();
+    if target.is_empty() || target.chars().any(char::is_whitespace) && !is_template(target) {
+        return Err(PlaybookError::invalid(
+            f.at(node),
+            format!(
+                "`delegate_to` must name one host, got {}",
+                message_quote(target)
+            ),
+            "write an inventory host, `localhost` for the controller, or a template such as \
+             `delegate_to: \"{{ groups['db'][0] }}\"`",
+        ));
     }
-    Err(PlaybookError::invalid(
-        f.at(node),
-        format!(
-            "`delegate_to: {}` is not supported: this {what} can be delegated only to the controller",
-            target.trim()
-        ),
-        "write `delegate_to: localhost` (or `127.0.0.1`) to run it on the controller; \
-         to run it on another host, move it to a play for that host",
-    ))
+    Ok(target.to_owned())
 }
 
 fn read_timeout(f: &Fields, node: &YamlNode) -> Result<f64, PlaybookError> {

@@ -71,6 +71,12 @@ fn from_string(
         params.extend(options);
         return Ok(Value::Object(params));
     }
+    if module == "include_vars" && !text.contains('=') {
+        // `include_vars: vars/app.yml` names the file, as in Ansible.
+        let mut params = Map::new();
+        params.insert("file".into(), Value::String(text.trim().to_owned()));
+        return Ok(Value::Object(params));
+    }
     let written = key.value.as_str().unwrap_or(module);
     let example =
         format!("`{written}: name=value other=value`, or a map: `{written}: {{name: value}}`");

@@ -22,6 +22,8 @@ use crate::vars::UNRESOLVED;
 mod filters_data;
 #[path = "filters_text.rs"]
 mod filters_text;
+#[path = "literals.rs"]
+mod literals;
 #[path = "lookup_password.rs"]
 mod lookup_password;
 #[path = "lookups.rs"]
@@ -212,7 +214,7 @@ impl Templater {
             return Ok(source.to_owned());
         }
         self.env
-            .render_str(source, Self::context(vars))
+            .render_str(&literals::in_template(source), Self::context(vars))
             .map_err(|err| Failure::from(err).explained(vars).into_error(source, None))
     }
 
@@ -262,7 +264,8 @@ impl Templater {
 
     /// Evaluates a bare expression; an undefined result is an error.
     fn eval(&self, expr: &str, vars: &Value) -> Result<minijinja::Value, Failure> {
-        let compiled = self.env.compile_expression(expr)?;
+        let expr = literals::in_expression(expr);
+        let compiled = self.env.compile_expression(&expr)?;
         let value = compiled.eval(Self::context(vars))?;
         if value.is_undefined() {
             let missing = compiled
@@ -341,7 +344,8 @@ impl Templater {
     /// does not set itself, minus the environment's globals (`range`...).
     /// On a syntax error: its line and message.
     pub(crate) fn template_names(&self, source: &str) -> Result<BTreeSet<String>, (usize, String)> {
-        let template = self.env.template_from_str(source).map_err(failure_parts)?;
+        let source = literals::in_template(source);
+        let template = self.env.template_from_str(&source).map_err(failure_parts)?;
         Ok(self.without_globals(template.undeclared_variables(false)))
     }
 
@@ -352,7 +356,8 @@ impl Templater {
             // Rendered before it is evaluated (see `eval_bool`).
             return self.template_names(bare);
         }
-        let compiled = self.env.compile_expression(bare).map_err(failure_parts)?;
+        let bare = literals::in_expression(bare);
+        let compiled = self.env.compile_expression(&bare).map_err(failure_parts)?;
         Ok(self.without_globals(compiled.undeclared_variables(false)))
     }
 

@@ -131,7 +131,7 @@ fn filter_base64() {
 #[test]
 fn filter_regex_replace() {
     assert_eq!(
-        render("{{ 'app-1.2.3' | regex_replace('^app-(\\\\d+)\\\\..*$', '\\\\1') }}"),
+        render("{{ 'app-1.2.3' | regex_replace('^app-(\\d+)\\..*$', '\\1') }}"),
         "1"
     );
     assert_eq!(render("{{ 'a-b-c' | regex_replace('-', '_') }}"), "a_b_c");
@@ -144,7 +144,7 @@ fn filter_regex_replace() {
         "AxC"
     );
     assert_eq!(
-        render("{{ 'k=v' | regex_replace('(?P<key>\\\\w)=(\\\\w)', '\\\\g<key>:\\\\2') }}"),
+        render("{{ 'k=v' | regex_replace('(?P<key>\\w)=(\\w)', '\\g<key>:\\2') }}"),
         "k:v"
     );
     assert!(render_err("{{ 'a' | regex_replace('(', '') }}").contains("bad pattern"));

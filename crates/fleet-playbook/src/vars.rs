@@ -238,6 +238,8 @@ mod tests {
             hosts_origin: "p.yaml:1:8".into(),
             r#become: false,
             become_user: None,
+            become_method: None,
+            become_flags: None,
             connection: None,
             vars: vars.as_object().cloned().unwrap_or_default(),
             defaults: Map::new(),

@@ -43,6 +43,8 @@ fn every_bad_playbook_fails_with_the_expected_message() {
     );
     let options = LoadOptions {
         known_vars: ["inventory_var".to_owned()].into(),
+        // The inventory of `fleet-tests`' invalid_input.rs.
+        inventory_hosts: Some(["web1".to_owned()].into()),
         ..LoadOptions::default()
     };
     let mut failures = Vec::new();

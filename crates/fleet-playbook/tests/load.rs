@@ -86,7 +86,11 @@ fn a_single_play_file_becomes_the_full_model() {
     assert_eq!(play.vars["app"], "mall");
     assert_eq!(play.vars["workers"], 4);
     assert_eq!(play.vars["app_root"], "/opt/{{ app }}");
-    assert_eq!(play.tasks.len(), 5);
+    // The five tasks, then the flush of handlers that Ansible has after
+    // `tasks`, before the end of the play's.
+    assert_eq!(play.tasks.len(), 6);
+    assert_eq!(play.tasks[5].module, "meta");
+    assert_eq!(play.tasks[5].tags, [fleet_playbook::FLEET_OWN_TAG]);
     assert_eq!(play.handlers.len(), 2);
 
     let dirs = &play.tasks[0];
@@ -468,17 +472,7 @@ fn connection_local_and_delegate_to_localhost_are_read() {
 }
 
 #[test]
-fn delegating_elsewhere_than_the_controller_is_refused() {
-    assert_eq!(
-        error("hosts: all\ntasks:\n  - command: uptime\n    delegate_to: web2\n"),
-        "4:18: `delegate_to: web2` is not supported: this task can be delegated only to the controller"
-    );
-    assert_eq!(
-        error(
-            "hosts: all\ntasks: []\nhandlers:\n  - name: h\n    command: uptime\n    delegate_to: \"{{ peer }}\"\n"
-        ),
-        "6:18: `delegate_to: {{ peer }}` is not supported: this handler can be delegated only to the controller"
-    );
+fn connection_and_delegate_to_belong_where_they_are_written() {
     assert_eq!(
         error("hosts: all\nconnection: winrm\ntasks: []\n"),
         "2:13: `connection` must be `local` or `ssh`, got \"winrm\""

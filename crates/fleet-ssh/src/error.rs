@@ -141,12 +141,14 @@ pub enum SshError {
     #[error("{host}: command timed out after {secs}s")]
     Timeout { host: String, secs: f64 },
 
-    /// sudo refused to run the command (wrong password, not in sudoers,
-    /// password required but none given…).
-    #[error("{host}: become (sudo -u {user}) failed: {reason}")]
+    /// sudo or su refused to run the command (wrong password, not in
+    /// sudoers, password required but none given…).
+    #[error("{host}: become ({}) failed: {reason}", become_how(method, user))]
     BecomeFailed {
         host: String,
         user: String,
+        /// `sudo` or `su`.
+        method: &'static str,
         reason: String,
     },
 
@@ -164,6 +166,19 @@ pub enum SshError {
     /// destination).
     #[error("{0}")]
     Invalid(String),
+
+    /// The error an earlier attempt met, shared by everything that waited
+    /// on the same connection (e.g. tasks delegated to one host).
+    #[error("{0}")]
+    Earlier(Arc<SshError>),
+}
+
+/// `sudo -u app` or `su app`.
+fn become_how(method: &str, user: &str) -> String {
+    match method {
+        "sudo" => format!("sudo -u {user}"),
+        _ => format!("{method} {user}"),
+    }
 }
 
 impl SshError {
@@ -181,7 +196,7 @@ impl SshError {
             | SshError::Handshake { .. }
             | SshError::Tunnel { .. }
             | SshError::Disconnected { .. } => true,
-            SshError::Jump { source, .. } => source.is_unreachable(),
+            SshError::Jump { source, .. } | SshError::Earlier(source) => source.is_unreachable(),
             SshError::HostKeyUnknown { .. }
             | SshError::HostKeyChanged { .. }
             | SshError::HostKeyRevoked { .. }

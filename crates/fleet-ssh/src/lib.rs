@@ -34,7 +34,8 @@
 //!    [`Session::exec_collect`], [`Session::upload`]); up to
 //!    [`MAX_CHANNELS_PER_SESSION`] (10, OpenSSH's `MaxSessions`) are open at
 //!    once and further commands wait. Output is streamed as it arrives and
-//!    every channel is drained to its end. [`Become`] wraps commands in sudo;
+//!    every channel is drained to its end. [`Become`] wraps commands in sudo
+//!    or su;
 //!    uploads are written to a temp file and renamed into place.
 //! 4. **[`Session::close`]** disconnects. Dropping the last clone of a
 //!    `Session` also closes the connection; a jump host connection closes
@@ -50,14 +51,15 @@ mod error;
 mod known_hosts;
 mod options;
 mod session;
+mod su;
 pub mod sudo;
 mod upload;
 
 pub use client::Client;
 pub use error::SshError;
 pub use options::{
-    Become, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_CONNECTS, ExecOptions, JumpTarget,
-    KEY_PASSPHRASE_ENV, Output, PassphrasePrompt, Secret, SshOptions, Stream, Target,
+    Become, BecomeMethod, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_CONNECTS, ExecOptions,
+    JumpTarget, KEY_PASSPHRASE_ENV, Output, PassphrasePrompt, Secret, SshOptions, Stream, Target,
 };
 pub use session::{MAX_CHANNELS_PER_SESSION, Session, within_timeout};
 pub use upload::script as upload_script;

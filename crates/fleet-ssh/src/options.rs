@@ -203,21 +203,47 @@ impl fmt::Debug for ExecOptions {
     }
 }
 
-/// Privilege escalation through sudo.
+/// Privilege escalation through sudo or su.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Become {
     /// The user to become; usually `root`.
     pub user: String,
-    /// The sudo password; `None` for NOPASSWD sudoers (`sudo -n`).
+    /// The password sudo (or su) asks for; `None` for NOPASSWD sudoers
+    /// (`sudo -n`) or su from root. Written to stdin when prompted, never
+    /// on a command line.
     pub password: Option<Secret>,
+    pub method: BecomeMethod,
+}
+
+/// The program that runs a command as another user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BecomeMethod {
+    /// `sudo -H -S -n` (Ansible's default flags).
+    #[default]
+    Sudo,
+    /// `su FLAGS -c CMD -- USER`: the command goes through the user's
+    /// shell, as Ansible's `su` runs it. `flags` are su's own options, one
+    /// word each (`-l`, `-s`, `/bin/sh`).
+    Su { flags: Vec<String> },
+}
+
+impl BecomeMethod {
+    /// `sudo` or `su`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BecomeMethod::Sudo => "sudo",
+            BecomeMethod::Su { .. } => "su",
+        }
+    }
 }
 
 impl Become {
-    /// Become `root` without a password.
+    /// Become `root` through sudo without a password.
     pub fn root() -> Self {
         Become {
             user: "root".into(),
             password: None,
+            method: BecomeMethod::Sudo,
         }
     }
 }
@@ -237,8 +263,8 @@ mod tests {
     #[test]
     fn secret_is_never_printed() {
         let b = Become {
-            user: "root".into(),
             password: Some(Secret::new("hunter2")),
+            ..Become::root()
         };
         let opts = ExecOptions {
             r#become: Some(b.clone()),

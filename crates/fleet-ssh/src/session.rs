@@ -345,6 +345,7 @@ impl Session {
         SshError::BecomeFailed {
             host: self.inner.label.clone(),
             user: gate.user.clone(),
+            method: gate.method(),
             reason,
         }
     }

@@ -1,4 +1,4 @@
-//! become: wrapping commands in sudo, and the handshake with it.
+//! become: wrapping commands in sudo (or su), and the handshake with it.
 //!
 //! The command sent to the host is
 //!
@@ -14,13 +14,19 @@
 //! the marker is seen is the caller's stdin sent, so the password can never
 //! end up on the command's stdin (e.g. when sudo did not need it).
 //!
+//! With su (see [`crate::BecomeMethod::Su`]) the command is
+//! `su FLAGS -c '<the same sh -c marker script>' -- '<user>'`, and the gate
+//! works the same way, except that su's prompt is its own (`Password: `),
+//! recognised as the last line of su's output, and is answered only once.
+//!
 //! Public so that other transports (the engine's local shell) wrap and
 //! gate commands exactly the same way.
 
 use fleet_shell::quote;
 pub(crate) use fleet_shell::token;
 
-use crate::options::{Become, Secret};
+use crate::options::{Become, BecomeMethod, Secret};
+use crate::su;
 
 /// Makes the remote side enforce `limit` too (plus a small grace, so the
 /// client-side timeout fires first): sshd does not deliver signals to root
@@ -43,7 +49,7 @@ pub struct Wrapped {
     pub gate: Gate,
 }
 
-/// Wraps `command` to run as `how.user` through sudo.
+/// Wraps `command` to run as `how.user` through sudo or su.
 pub fn wrap(command: &str, how: &Become, token: &str) -> Wrapped {
     let prompt = format!("[fleet-sudo-{token}] password: ");
     let marker = format!("FLEET-BECOME-OK-{token}");
@@ -52,23 +58,29 @@ pub fn wrap(command: &str, how: &Become, token: &str) -> Wrapped {
     } else {
         how.user.as_str()
     };
-    let auth = match how.password {
-        Some(_) => format!("-S -p {}", quote(&prompt)),
-        None => "-n".to_owned(),
-    };
     let script = format!("echo {marker} >&2; exec sh -c \"$1\"");
-    let command = format!(
-        "sudo -H {auth} -u {} -- sh -c {} sh {}",
-        quote(user),
-        quote(&script),
-        quote(command)
-    );
+    let command = match &how.method {
+        BecomeMethod::Sudo => {
+            let auth = match how.password {
+                Some(_) => format!("-S -p {}", quote(&prompt)),
+                None => "-n".to_owned(),
+            };
+            format!(
+                "sudo -H {auth} -u {} -- sh -c {} sh {}",
+                quote(user),
+                quote(&script),
+                quote(command)
+            )
+        }
+        BecomeMethod::Su { flags } => su::command(command, user, flags, &script),
+    };
     Wrapped {
         command,
         gate: Gate {
             prompt: prompt.into_bytes(),
             marker: format!("{marker}\n").into_bytes(),
             password: how.password.clone(),
+            method: how.method.name(),
             user: user.to_owned(),
             pending: Vec::new(),
             password_sent: false,
@@ -83,6 +95,8 @@ pub struct Gate {
     prompt: Vec<u8>,
     marker: Vec<u8>,
     password: Option<Secret>,
+    /// `sudo` or `su`.
+    method: &'static str,
     pub(crate) user: String,
     /// stderr seen before the marker (sudo's own output).
     pending: Vec<u8>,
@@ -110,6 +124,11 @@ impl Gate {
         &self.user
     }
 
+    /// `sudo` or `su`.
+    pub fn method(&self) -> &'static str {
+        self.method
+    }
+
     pub fn is_open(&self) -> bool {
         self.open
     }
@@ -123,11 +142,15 @@ impl Gate {
             self.pending.clear();
             return GateStep::Open(rest);
         }
-        if let Some(at) = find(&self.pending, &self.prompt) {
+        let prompted = match self.method {
+            "su" => su::is_prompt(&self.pending).then_some(self.pending.len()),
+            _ => find(&self.pending, &self.prompt).map(|at| at + self.prompt.len()),
+        };
+        if let Some(end) = prompted {
             // Drop the prompt (and anything before it: lecture, "Sorry…").
-            self.pending.drain(..at + self.prompt.len());
+            self.pending.drain(..end);
             if self.password_sent {
-                return GateStep::Refused("incorrect sudo password".to_owned());
+                return GateStep::Refused(format!("incorrect {} password", self.method));
             }
             return match &self.password {
                 Some(password) => {
@@ -136,9 +159,10 @@ impl Gate {
                     line.push(b'\n');
                     GateStep::SendPassword(line)
                 }
-                None => {
-                    GateStep::Refused("sudo asked for a password but none was given".to_owned())
-                }
+                None => GateStep::Refused(format!(
+                    "{} asked for a password but none was given",
+                    self.method
+                )),
             };
         }
         GateStep::Wait
@@ -156,17 +180,38 @@ impl Gate {
             .collect();
         lines.dedup();
         let mut reason = lines.join("; ");
+        let method = self.method;
+        if reason.is_empty() && method == "su" && status == Some(1) {
+            // nologin says why on stdout, which is the command's.
+            reason = "su exited with status 1 before running the command (a user whose shell \
+                      refuses logins, such as nologin, needs `become_flags: -s /bin/sh`)"
+                .to_owned();
+        }
         if reason.is_empty() {
             reason = match status {
-                Some(code) => format!("sudo exited with status {code} before running the command"),
-                None => "sudo ended before running the command".to_owned(),
+                Some(code) => {
+                    format!("{method} exited with status {code} before running the command")
+                }
+                None => format!("{method} ended before running the command"),
             };
         }
         if reason.contains("a password is required") {
             reason
                 .push_str(" (give a become password: FLEET_BECOME_PASSWORD or --ask-become-pass)");
-        } else if self.password_sent && reason.contains("incorrect password") {
-            reason = "incorrect sudo password".to_owned();
+        } else if self.password_sent
+            && (reason.contains("incorrect password") || reason.contains("Authentication failure"))
+        {
+            reason = format!("incorrect {method} password");
+        } else if method == "su" && reason.contains("Authentication failure") {
+            reason.push_str(
+                " (su asks for the target user's password: give it with FLEET_BECOME_PASSWORD \
+                 or --ask-become-pass, or connect as root)",
+            );
+        } else if method == "su" && reason.contains("account is currently not available") {
+            reason.push_str(
+                " (su runs the command with the user's login shell; give it one with \
+                 `become_flags: -s /bin/sh`)",
+            );
         }
         reason
     }
@@ -185,8 +230,8 @@ mod tests {
 
     fn with_password(pw: &str) -> Become {
         Become {
-            user: "root".into(),
             password: Some(Secret::new(pw)),
+            ..Become::root()
         }
     }
 
@@ -204,6 +249,7 @@ mod tests {
         let b = Become {
             user: "app's".into(),
             password: Some(Secret::new("pw")),
+            method: BecomeMethod::Sudo,
         };
         let w = wrap("true", &b, "tok");
         assert_eq!(

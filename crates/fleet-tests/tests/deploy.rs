@@ -155,17 +155,17 @@ fn changed(events: &[Value]) -> u64 {
 /// CPython is compiled on one host and copied to the others; prints what
 /// that saved.
 fn report_build_once(events: &[Value]) {
-    let built: Vec<&Value> = results(events, "build CPython")
+    let built: Vec<&Value> = results(events, "pyenv : build CPython")
         .into_iter()
         .filter(|r| r["status"] == "changed")
         .collect();
     assert_eq!(built.len(), 1, "compiled on exactly one host: {built:?}");
-    let copies: Vec<&Value> = results(events, "copy the built interpreter")
+    let copies: Vec<&Value> = results(events, "pyenv : copy the built interpreter")
         .into_iter()
         .filter(|r| r["status"] == "changed")
         .collect();
     assert_eq!(copies.len(), WEB.len() - 1, "copied to the others");
-    let fetch = results(events, "fetch the built interpreter");
+    let fetch = results(events, "pyenv : fetch the built interpreter");
     let build = seconds(built[0]);
     let copy = fetch.iter().map(|r| seconds(r)).sum::<f64>()
         + copies.iter().map(|r| seconds(r)).fold(0.0, f64::max);
@@ -296,7 +296,7 @@ fn site_deploys_the_sample_app_and_keeps_it_converged() {
     );
     assert_exit(&restore, 0);
     let restore_events = events(&restore.stdout);
-    let checked = results(&restore_events, "restore check");
+    let checked = results(&restore_events, "backup : restore check");
     assert!(
         checked.iter().any(|r| r["host"] == DB
             && r["status"] == "ok"
@@ -325,7 +325,7 @@ fn site_deploys_the_sample_app_and_keeps_it_converged() {
         .collect();
     assert!(
         drifted.iter().any(|e| e["host"] == "lab10"
-            && e["task"] == "systemd units"
+            && e["task"] == "units : systemd units"
             && e["diff"]
                 .as_str()
                 .is_some_and(|d| d.contains("-RestartSec=9"))),

@@ -160,6 +160,36 @@ fn release_commands_reject_malformed_playbooks_like_apply() {
     }
 }
 
+/// A `vars_prompt` variable that neither `-e`, a terminal nor a `default`
+/// can give is exit 4 at its location, before any host is contacted, for
+/// `apply` and the release commands alike; `-e` gives it.
+#[test]
+fn a_prompted_var_off_a_terminal_needs_extra_vars() {
+    let scratch = fleet_tests::scratch_dir("vars_prompt_off_a_terminal");
+    let inventory = unreachable_inventory(&scratch);
+    let playbook = std::path::Path::new("tests/playbooks/prompt/vars-prompt.yaml");
+    let expected = "tests/playbooks/prompt/vars-prompt.yaml:3:7: `vars_prompt` variable \
+                    `release_note` needs a value, and stdin is not a terminal";
+    for command in ["apply", "releases", "rollback"] {
+        let output = release_command(command, &inventory, playbook);
+        assert_rejected(&output, expected, command);
+    }
+    let given = fleet()
+        .current_dir(repo_root())
+        .args(["apply", "-i"])
+        .arg(&inventory)
+        .arg(playbook)
+        .args(["--syntax-check", "-e", "release_note=fixes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        code(&given),
+        0,
+        "{}",
+        String::from_utf8_lossy(&given.stderr)
+    );
+}
+
 #[test]
 fn release_commands_need_a_release_task() {
     let scratch = fleet_tests::scratch_dir("release_commands_no_release_task");

@@ -8,7 +8,7 @@ use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
 use crate::diagnostic::Diagnostic;
 use crate::location::{Location, location};
-use crate::node::YamlNode;
+use crate::node::{Node, YamlNode};
 
 /// Why a text is not one valid YAML document.
 ///
@@ -44,7 +44,54 @@ pub fn parse_document(text: &str, source: &str) -> Result<YamlNode, YamlError> {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         leading_zero_numbers_as_strings: true,
     };
-    serde_saphyr::from_str_with_options(text, options).map_err(|err| yaml_error(&err, source))
+    let mut root = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|err| yaml_error(&err, source))?;
+    keep_pyyaml_bools(&mut root, text);
+    Ok(root)
+}
+
+/// The plain words that Ansible's YAML reader (PyYAML, YAML 1.1) takes as
+/// bools. serde-saphyr's YAML 1.1 mode also takes `y`, `n` and any case
+/// (`yEs`), which stay strings in Ansible: `loop: [x, y]` loops over two
+/// letters.
+const PYYAML_BOOLS: &[&str] = &[
+    "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on",
+    "On", "ON", "off", "Off", "OFF",
+];
+
+/// Turns each bool that PyYAML would read as a string back into the string
+/// written in `text`.
+fn keep_pyyaml_bools(node: &mut YamlNode, text: &str) {
+    match &mut node.value {
+        Node::Bool(_) => {
+            let span = node.defined.span();
+            let written = span
+                .byte_offset()
+                .zip(span.byte_len())
+                .and_then(|(start, len)| {
+                    let start = usize::try_from(start).ok()?;
+                    text.get(start..start + usize::try_from(len).ok()?)
+                });
+            if let Some(word) = written.map(str::trim)
+                && !word.starts_with('!')
+                && !PYYAML_BOOLS.contains(&word)
+            {
+                node.value = Node::Str(word.to_owned());
+            }
+        }
+        Node::Seq(items) => {
+            for item in items {
+                keep_pyyaml_bools(item, text);
+            }
+        }
+        Node::Map(entries) => {
+            for (key, value) in entries {
+                keep_pyyaml_bools(key, text);
+                keep_pyyaml_bools(value, text);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn yaml_error(err: &serde_saphyr::Error, source: &str) -> YamlError {
@@ -83,7 +130,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::node::Node;
 
     fn parse_error(text: &str) -> YamlError {
         parse_document(text, "doc.yaml").expect_err("invalid YAML")
@@ -147,6 +193,24 @@ mod tests {
         assert_eq!(
             err.diagnostic.message,
             "more than one YAML document (`---`) in one file"
+        );
+    }
+
+    #[test]
+    fn only_the_words_pyyaml_reads_as_bools_are_bools() {
+        let root = parse_document(
+            "a: [x, y, n, Y, N, yEs, yes, No, ON, off, true, FALSE]\nb: !!bool true\nc: &v y\nd: *v\n",
+            "doc.yaml",
+        )
+        .expect("valid");
+        assert_eq!(
+            root.value.to_json(),
+            json!({
+                "a": ["x", "y", "n", "Y", "N", "yEs", true, false, true, false, true, false],
+                "b": true,
+                "c": "y",
+                "d": "y",
+            })
         );
     }
 }

@@ -122,6 +122,14 @@ impl HostBlocks {
         host_failed
     }
 
+    /// Forgets the failures of blocks that failed without rescue
+    /// (`meta: clear_host_errors` in their `always`): they end as if none
+    /// had failed.
+    pub(super) fn clear_failures(&mut self) {
+        self.standing
+            .retain(|_, standing| *standing != Standing::Unrescued);
+    }
+
     /// A failure in the innermost of `parts`.
     fn pass_on(&mut self, parts: &[BlockPart], map: &BlockMap) -> Failure {
         let Some((inner, around)) = parts.split_last() else {

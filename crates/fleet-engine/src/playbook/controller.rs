@@ -3,12 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
+use fleet_modules::modules::include_vars::{IncludedVars, VarsSource};
 use fleet_modules::{Controller, ModuleError};
 use fleet_playbook::{Play, Templater};
 use serde_json::Value;
 
 pub struct PlayController<'a> {
     pub play: &'a Play,
+    /// Where the task is written (`file:line:col`).
+    pub origin: &'a str,
     /// The folder of the task's role, searched first.
     pub role_dir: Option<&'a Path>,
     pub templater: &'a Templater,
@@ -59,6 +62,11 @@ impl Controller for PlayController<'_> {
 
     fn playbook(&self) -> String {
         origin_file(&self.play.origin).to_string()
+    }
+
+    fn read_vars(&self, source: &VarsSource) -> Result<IncludedVars, ModuleError> {
+        fleet_playbook::read_included_vars(self.play, self.role_dir, self.origin, source)
+            .map_err(ModuleError::Failed)
     }
 
     fn condition(&self, expression: &str) -> Result<bool, ModuleError> {

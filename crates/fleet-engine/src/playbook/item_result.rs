@@ -19,6 +19,8 @@ pub(super) struct ItemResult {
     /// Ansible's `changed`, which a failed result has too (a command that
     /// ran and exited non-zero); `changed_when` sets it.
     pub changed: bool,
+    /// The host the item ran on when the task is delegated.
+    pub delegated_to: Option<String>,
 }
 
 impl ItemResult {
@@ -37,6 +39,7 @@ impl ItemResult {
             },
             skipped: true,
             changed: false,
+            delegated_to: None,
         }
     }
 
@@ -45,9 +48,10 @@ impl ItemResult {
             || (outcome.status == Status::Failed && outcome.failed_after_change);
         ItemResult {
             item,
+            skipped: outcome.status == Status::Skipped,
             outcome,
-            skipped: false,
             changed,
+            delegated_to: None,
         }
     }
 

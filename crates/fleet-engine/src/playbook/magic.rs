@@ -85,7 +85,7 @@ impl Shared {
             .unwrap_or_default();
         let empty = Published::default();
         let entries: Vec<fleet_playbook::HostEntry> = options
-            .inventory_hosts
+            .inventory
             .iter()
             .map(|host: &Host| {
                 let known = published.get(&host.name).unwrap_or(&empty);

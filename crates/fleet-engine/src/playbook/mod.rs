@@ -8,18 +8,22 @@
 mod batches;
 mod blocks;
 mod controller;
+mod delegate;
 mod facts;
+mod flow;
 mod item_result;
 mod loop_items;
 mod magic;
 mod meta;
 mod pause;
+mod place;
 mod release_gate;
 mod sessions;
 mod tags;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use fleet_inventory::{Host, Inventory};
@@ -36,6 +40,8 @@ use crate::connection::{Connection, runs_locally};
 use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::{BlockMap, Failure};
+use delegate::Delegates;
+use flow::IncludeMap;
 use magic::Shared;
 pub use tags::TagFilter;
 pub use task::ApplyOptions;
@@ -88,7 +94,9 @@ pub async fn run_playbook(
         gathers: facts::read_by(all_plays()),
         sessions: BTreeMap::new(),
         session_users: BTreeMap::new(),
+        delegates: Arc::new(Delegates::new(client.clone(), &options.inventory)),
         registered: BTreeMap::new(),
+        included_vars: BTreeMap::new(),
         facts: BTreeMap::new(),
         play_hosts_all: Vec::new(),
         counts: Counts::default(),
@@ -104,6 +112,7 @@ pub async fn run_playbook(
     for session in run.sessions.values().flatten() {
         session.close().await;
     }
+    run.delegates.close().await;
     let counts = run.counts;
     let _ = events.send(Event::RunDone {
         counts,
@@ -129,8 +138,12 @@ struct Run<'a> {
     sessions: BTreeMap<String, Option<Session>>,
     /// The SSH user each session logged in as.
     session_users: BTreeMap<String, Option<String>>,
+    /// The sessions tasks are delegated to, the play hosts' included.
+    delegates: Arc<Delegates>,
     /// Registered results survive from play to play, as in Ansible.
     registered: BTreeMap<String, Map<String, Value>>,
+    /// So do the variables of `include_vars`.
+    included_vars: BTreeMap<String, Map<String, Value>>,
     /// So do facts.
     facts: BTreeMap<String, Map<String, Value>>,
     /// The hosts of the current play.
@@ -266,6 +279,12 @@ impl Run<'_> {
             .map(|host| host.name.as_str())
             .collect();
         self.connect(&remote, play.remote_user.as_deref()).await;
+        for host in &remote {
+            if let Some(Some(session)) = self.sessions.get(&host.name) {
+                let user = self.session_users.get(&host.name).cloned().flatten();
+                self.delegates.lend(&host.name, user.as_deref(), session);
+            }
+        }
         let mut states: Vec<HostState> = hosts
             .iter()
             .filter_map(|host| {
@@ -281,11 +300,15 @@ impl Run<'_> {
                     groups: host.groups.clone(),
                     connection,
                     registered: self.registered.remove(&host.name).unwrap_or_default(),
+                    last_result: Value::Null,
                     facts: self.facts.remove(&host.name),
                     notified: Vec::new(),
                     failed: false,
                     ended: false,
                     blocks: Default::default(),
+                    flow: Default::default(),
+                    included_vars: self.included_vars.remove(&host.name).unwrap_or_default(),
+                    delegated_facts: Vec::new(),
                 })
             })
             .collect();
@@ -300,7 +323,7 @@ impl Run<'_> {
         }
         let hostvars_tasks = self.hostvars_tasks(play);
         let play_hosts_all = std::mem::take(&mut self.play_hosts_all);
-        let controller = Connection::local("localhost");
+        let delegates = Arc::clone(&self.delegates);
         let ctx = TaskContext {
             play,
             play_hosts: &play_hosts,
@@ -309,7 +332,7 @@ impl Run<'_> {
             hostvars_tasks: &hostvars_tasks,
             templater: self.templater,
             options: self.options,
-            controller: &controller,
+            delegates: &delegates,
             cancel: self.cancel,
             commands: self.options.show_commands.then_some(self.events),
         };
@@ -318,7 +341,6 @@ impl Run<'_> {
             .iter()
             .filter(|task| self.selected(play, task))
             .collect();
-        let map = BlockMap::new(&tasks);
         if play.gather_facts && self.gathers && !self.cancel.is_cancelled() {
             let gathering = play.gathering_facts();
             let no_blocks = BlockMap::default();
@@ -327,38 +349,31 @@ impl Run<'_> {
         }
         // Hosts go through the tasks independently (Ansible's "free"
         // strategy); a `run_once`, `once_per` or `meta` task waits for
-        // every host.
+        // every host, and so does one that sets facts on the hosts it is
+        // delegated to.
         let linear = play.strategy == Strategy::Linear;
-        let barrier =
-            |task: &&Task| linear || task.run_once || task.once_per.is_some() || is_meta(task);
-        let mut start = 0;
-        for segment in tasks.split_inclusive(barrier) {
-            let (free, once) = match segment.split_last() {
-                Some((last, rest)) if barrier(last) => (rest, Some(*last)),
-                _ => (segment, None),
-            };
-            self.free_tasks(&ctx, free, start, &map, &mut states).await;
-            if let Some(task) = once
-                && !self.cancel.is_cancelled()
-            {
-                let runs = |state: &HostState| state.active() && state.blocks.runs(task);
-                if is_meta(task) {
-                    self.meta(&ctx, task, &mut states, runs).await;
-                } else {
-                    self.task(&ctx, task, &mut states, &map, runs).await;
-                }
-                let index = start + free.len();
-                for state in states.iter_mut().filter(|state| state.active()) {
-                    state.failed = state.blocks.after(index, &map);
-                    self.shared.note(state);
-                }
-            }
-            start += segment.len();
-            if play.any_errors_fatal && states.iter().any(|state| state.failed) {
-                self.stop_on_fatal_error(&mut states);
-                break;
-            }
-        }
+        let plan = Plan {
+            blocks: BlockMap::new(&tasks),
+            includes: IncludeMap::new(&tasks),
+            barriers: tasks
+                .iter()
+                .map(|task| {
+                    linear
+                        || task.run_once
+                        || task.once_per.is_some()
+                        || is_meta(task)
+                        || task.delegate_facts
+                })
+                .collect(),
+            // Decided once for all hosts: it serializes vars and reads
+            // templates.
+            wants_facts: tasks
+                .iter()
+                .map(|task| mentions_facts(play, task))
+                .collect(),
+            tasks,
+        };
+        self.run_tasks(&ctx, &plan, &mut states).await;
         self.flush_handlers(&ctx, &mut states).await;
         let failed = hosts
             .iter()
@@ -367,11 +382,13 @@ impl Run<'_> {
                 states
                     .iter()
                     .find(|state| state.name == host.name)
-                    .is_none_or(|state| state.failed)
+                    .is_none_or(|state| state.failed && !state.flow.cleared)
             })
             .map(|host| host.name.clone())
             .collect();
         for state in states {
+            self.included_vars
+                .insert(state.name.clone(), state.included_vars);
             if let Some(facts) = state.facts {
                 self.facts.insert(state.name.clone(), facts);
             }
@@ -379,6 +396,68 @@ impl Run<'_> {
         }
         self.play_hosts_all = play_hosts_all;
         failed
+    }
+
+    /// Runs the batch's tasks: every host goes through them at its own
+    /// pace up to the next barrier that concerns it; then the barrier
+    /// nearest the start runs on the hosts waiting there; and so on.
+    async fn run_tasks(
+        &mut self,
+        ctx: &TaskContext<'_>,
+        plan: &Plan<'_>,
+        states: &mut [HostState],
+    ) {
+        let tasks = &plan.tasks;
+        loop {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            self.free_tasks(ctx, plan, states).await;
+            if ctx.play.any_errors_fatal && states.iter().any(|state| state.failed) {
+                self.stop_on_fatal_error(states);
+                break;
+            }
+            let next = states
+                .iter()
+                .filter(|state| state.active())
+                .map(|state| state.flow.pc)
+                .filter(|pc| *pc < tasks.len())
+                .min();
+            let Some(index) = next else {
+                break;
+            };
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let task = tasks[index];
+            for state in states.iter_mut() {
+                if state.active() && state.flow.pc == index {
+                    state.flow.enter(task);
+                }
+            }
+            let runs = |state: &HostState| {
+                state.active()
+                    && state.flow.pc == index
+                    && state.blocks.runs(task)
+                    && state.flow.runs(task)
+            };
+            if is_meta(task) {
+                self.meta(ctx, task, states, runs).await;
+            } else {
+                self.task(ctx, task, states, &plan.blocks, runs).await;
+            }
+            for state in states
+                .iter_mut()
+                .filter(|state| state.active() && state.flow.pc == index)
+            {
+                state.failed = state.blocks.after(index, &plan.blocks);
+                state.flow.advance(index, &plan.includes);
+            }
+            if ctx.play.any_errors_fatal && states.iter().any(|state| state.failed) {
+                self.stop_on_fatal_error(states);
+                break;
+            }
+        }
     }
 
     /// The origins of the play's tasks and handlers that read `hostvars`
@@ -395,26 +474,16 @@ impl Run<'_> {
             .collect()
     }
 
-    /// Every host runs `tasks` in order, at its own pace, until one fails
-    /// on it; each result is sent as soon as it is known.
+    /// Every host runs the tasks from where it is, in order, at its own
+    /// pace, until it fails, ends, or reaches a barrier of its files; each
+    /// result is sent as soon as it is known.
     async fn free_tasks(
         &mut self,
         ctx: &TaskContext<'_>,
-        tasks: &[&Task],
-        start: usize,
-        map: &BlockMap,
+        plan: &Plan<'_>,
         states: &mut [HostState],
     ) {
-        if tasks.is_empty() {
-            return;
-        }
         let (events, cancel) = (self.events, self.cancel);
-        // Decided once for all hosts: it serializes vars and reads templates.
-        let wants_facts: Vec<bool> = tasks
-            .iter()
-            .map(|task| mentions_facts(ctx.play, task))
-            .collect();
-        let wants_facts = &wants_facts;
         // With `any_errors_fatal`, a failure on one host starts no new task
         // on the others.
         let fatal = AtomicBool::new(false);
@@ -425,20 +494,27 @@ impl Run<'_> {
             .filter(|state| state.active())
             .map(|state| async move {
                 let mut counts = Counts::default();
-                for (offset, (task, wants_facts)) in tasks.iter().zip(wants_facts).enumerate() {
+                while let Some(task) = plan.tasks.get(state.flow.pc).copied() {
                     if cancel.is_cancelled() || !state.active() || fatal.load(Ordering::Relaxed) {
                         break;
                     }
-                    if state.blocks.runs(task) {
-                        if state.facts.is_none() && *wants_facts {
+                    let index = state.flow.pc;
+                    let concerns = state.flow.runs(task);
+                    if plan.barriers[index] && concerns {
+                        break;
+                    }
+                    state.flow.enter(task);
+                    if concerns && state.blocks.runs(task) {
+                        if state.facts.is_none() && plan.wants_facts[index] {
                             facts::gather_quietly(ctx, state).await;
                         }
                         let result = ctx.run(task, state).await;
-                        let result = record(result, task, state, &mut counts, map);
+                        let result = record(result, task, state, &mut counts, &plan.blocks);
                         let _ = events.send(Event::TaskResult(result));
                     }
                     if state.active() {
-                        state.failed = state.blocks.after(start + offset, map);
+                        state.failed = state.blocks.after(index, &plan.blocks);
+                        state.flow.advance(index, &plan.includes);
                     }
                     ctx.shared.note(state);
                     if state.failed && any_errors_fatal {
@@ -518,6 +594,7 @@ impl Run<'_> {
                 }
             }
         }
+        self.hand_over_facts(states);
     }
 
     /// Which hosts run `task` (the keys), and which others take each
@@ -555,9 +632,36 @@ impl Run<'_> {
         groups
     }
 
+    /// Gives the facts delegated tasks set (`delegate_facts`) to the hosts
+    /// they were delegated to: a host of this batch at once, any other for
+    /// when it next runs a task.
+    fn hand_over_facts(&mut self, states: &mut [HostState]) {
+        let handed: Vec<(String, Map<String, serde_json::Value>)> = states
+            .iter_mut()
+            .flat_map(|state| std::mem::take(&mut state.delegated_facts))
+            .collect();
+        for (target, facts) in handed {
+            match states.iter_mut().find(|state| state.name == target) {
+                Some(state) => state.registered.extend(facts),
+                None => self.registered.entry(target).or_default().extend(facts),
+            }
+        }
+    }
+
     fn selected(&self, play: &Play, task: &Task) -> bool {
         self.options.tag_filter().selects(play, task)
     }
+}
+
+/// The tasks of a batch, and what is known of them before any runs.
+struct Plan<'a> {
+    tasks: Vec<&'a Task>,
+    blocks: BlockMap,
+    includes: IncludeMap,
+    /// Tasks every host waits for before they run.
+    barriers: Vec<bool>,
+    /// Tasks that read facts.
+    wants_facts: Vec<bool>,
 }
 
 /// How many hosts run at once: the play's `throttle`, else all.
@@ -593,6 +697,7 @@ fn record(
                 counts.rescued += 1;
             } else {
                 counts.add(Status::Failed);
+                state.flow.failures += 1;
             }
             if state.blocks.failed(task, map) == Failure::Host {
                 state.failed = true;

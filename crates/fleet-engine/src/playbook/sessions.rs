@@ -38,6 +38,17 @@ impl Run<'_> {
             self.session_users
                 .insert(host.name.clone(), target.user.clone());
         }
+        // A host that tasks were delegated to already has its session.
+        let (reused, missing): (Vec<_>, Vec<_>) =
+            missing.into_iter().partition(|(host, target)| {
+                self.delegates
+                    .opened(&host.name, target.user.as_deref())
+                    .is_some()
+            });
+        for (host, target) in reused {
+            let session = self.delegates.opened(&host.name, target.user.as_deref());
+            self.sessions.insert(host.name.clone(), session);
+        }
         let client = self.client;
         let mut connecting: FuturesUnordered<_> = missing
             .iter()

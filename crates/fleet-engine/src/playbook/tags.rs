@@ -11,7 +11,8 @@
 //!   tagged `always`; `tagged` drops every tagged task, and `all` every
 //!   task except those tagged `always` (unless `always` is skipped too).
 //!
-//! The tasks fleet adds to a play itself (the release health gate) carry
+//! The tasks fleet adds to a play itself (the release health gate, the
+//! flushes of handlers between a play's sections) carry
 //! [`FLEET_OWN`] and run whatever the flags say.
 
 use fleet_playbook::{Play, Task};
@@ -38,7 +39,7 @@ impl ApplyOptions {
 }
 
 /// The tag of the tasks fleet adds to a play: never filtered out.
-pub(crate) const FLEET_OWN: &str = "fleet:own";
+pub(crate) const FLEET_OWN: &str = fleet_playbook::FLEET_OWN_TAG;
 
 const ALL: &str = "all";
 const ALWAYS: &str = "always";

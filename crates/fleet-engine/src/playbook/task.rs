@@ -1,20 +1,24 @@
 //! One task on one host: `when`, `loop`, templating, the module run with
 //! `retries`/`until`, then `changed_when`, `failed_when` and `register`.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use fleet_inventory::Host;
 use fleet_modules::{Module, ModuleError, Probe};
 use fleet_playbook::{Play, Task, Templater};
-use fleet_ssh::{Become, Secret};
+use fleet_ssh::Secret;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::controller::PlayController;
+use super::delegate::Delegates;
 use super::item_result::{ItemResult, WHEN_FALSE, hide_output, summarize};
 use super::loop_items::{LoopItem, passes};
 use super::magic::Shared;
 use super::pause::pause;
+use super::place::{Place, fact_host};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::connection::Connection;
@@ -46,8 +50,9 @@ pub struct ApplyOptions {
     /// Report each command before it runs ([`Event::Command`], `-vvv`),
     /// except for `no_log` tasks.
     pub show_commands: bool,
-    /// Every inventory host, whatever `-l` selected: `hostvars`.
-    pub inventory_hosts: Vec<fleet_inventory::Host>,
+    /// Every inventory host, whatever `-l` selected: where tasks may be
+    /// delegated, and `hostvars`.
+    pub inventory: Vec<Host>,
     /// The inventory file: `inventory_file` and `inventory_dir`.
     pub inventory_file: Option<String>,
 }
@@ -61,6 +66,9 @@ pub struct HostState {
     /// The host's own connection (SSH, or local for `connection: local`).
     pub connection: Connection,
     pub registered: Map<String, Value>,
+    /// The result of the host's last task, as `register` would store it:
+    /// `ansible_failed_result` when that task failed in a block.
+    pub last_result: Value,
     /// What `setup` gathered, keys without the `ansible_` prefix (as in
     /// `ansible_facts`); `None` before any gathering.
     pub facts: Option<Map<String, Value>>,
@@ -72,6 +80,14 @@ pub struct HostState {
     pub ended: bool,
     /// How the blocks of the play stand on this host.
     pub blocks: super::blocks::HostBlocks,
+    /// Where the host is in the play, and in its dynamic includes.
+    pub flow: super::flow::HostFlow,
+    /// The variables `include_vars` set: over task vars, under registered
+    /// results, as in Ansible.
+    pub included_vars: Map<String, Value>,
+    /// Facts a task delegated with `delegate_facts` set, for the host it
+    /// was delegated to (by name), not yet handed over.
+    pub delegated_facts: Vec<(String, Map<String, Value>)>,
 }
 
 impl HostState {
@@ -83,20 +99,19 @@ impl HostState {
     /// Keeps a failed task and its result as `ansible_failed_task` and
     /// `ansible_failed_result`, for the rescue that may handle it.
     pub fn keep_failure(&mut self, task: &Task, result: &TaskResult) {
-        let registered = task
-            .register
-            .as_ref()
-            .and_then(|name| self.registered.get(name).cloned());
-        let failed_result = registered.unwrap_or_else(|| {
-            json!({
+        let failed_result = match &self.last_result {
+            Value::Object(found) if found.get("failed") == Some(&Value::Bool(true)) => {
+                self.last_result.clone()
+            }
+            _ => json!({
                 "failed": true,
                 "changed": false,
                 "msg": result.msg,
                 "rc": result.rc,
                 "stdout": result.stdout,
                 "stderr": result.stderr,
-            })
-        });
+            }),
+        };
         self.registered.insert(
             "ansible_failed_task".into(),
             json!({"name": result.task, "action": task.module}),
@@ -119,8 +134,8 @@ pub struct TaskContext<'a> {
     pub hostvars_tasks: &'a BTreeSet<String>,
     pub templater: &'a Templater,
     pub options: &'a ApplyOptions,
-    /// Where `delegate_to: localhost` tasks run.
-    pub controller: &'a Connection,
+    /// The connections of the hosts tasks are delegated to.
+    pub delegates: &'a Delegates,
     /// Cut short waits (`loop_control.pause`) when the run is interrupted.
     pub cancel: &'a CancellationToken,
     /// Where commands are reported before they run, with `show_commands`.
@@ -131,7 +146,7 @@ impl TaskContext<'_> {
     /// The host's vars for `task` (with its own `vars`). The magic
     /// variables (`groups`, `ansible_play_hosts`, `hostvars`…) go in
     /// first, so that play vars built on them render.
-    fn vars(&self, task: &Task, host: &HostState) -> Value {
+    pub(super) fn vars(&self, task: &Task, host: &HostState) -> Value {
         let mut magic = Value::Object(Map::new());
         let (play_hosts, play_batch) = (
             self.shared.remaining(self.play_hosts_all),
@@ -171,41 +186,31 @@ impl TaskContext<'_> {
             layered.extend(base);
             base = layered;
         }
+        let task_vars = if host.included_vars.is_empty() {
+            Cow::Borrowed(&task.vars)
+        } else {
+            let mut vars = task.vars.clone();
+            vars.extend(host.included_vars.clone());
+            Cow::Owned(vars)
+        };
+        // The loop variables of the includes the task is in: like a loop's,
+        // never rendered as templates.
+        let registered = if task.included.is_empty() {
+            Cow::Borrowed(&host.registered)
+        } else {
+            let mut registered = host.registered.clone();
+            registered.extend(host.flow.vars(task));
+            Cow::Owned(registered)
+        };
         fleet_playbook::task_host_vars(
             &base,
             self.play,
-            &task.vars,
-            &host.registered,
+            &task_vars,
+            &registered,
             &self.options.extra_vars,
             &host.name,
             host.facts.as_ref(),
         )
-    }
-
-    /// Where `task` runs for `host`: on the controller when delegated, else
-    /// over the host's own connection.
-    fn connection<'c>(&'c self, task: &Task, host: &'c HostState) -> &'c Connection {
-        match task.delegate_to {
-            Some(_) => self.controller,
-            None => &host.connection,
-        }
-    }
-
-    /// The inventory's `become` says how to reach that host: a task
-    /// delegated to the controller follows only the play's and its own.
-    fn r#become(&self, task: &Task, host: &HostState) -> Option<Become> {
-        let inventory_become = host.inventory_become && task.delegate_to.is_none();
-        let wanted = task
-            .r#become
-            .unwrap_or(self.play.r#become || inventory_become);
-        wanted.then(|| Become {
-            user: task
-                .become_user
-                .clone()
-                .or_else(|| self.play.become_user.clone())
-                .unwrap_or_else(|| "root".into()),
-            password: self.options.become_password.clone(),
-        })
     }
 
     /// Whether `task`'s `when` holds on `host` (false when it cannot be
@@ -236,6 +241,9 @@ impl TaskContext<'_> {
 
     /// Runs `task` on `host` and returns its result; registers and notifies.
     pub async fn run(&self, task: &Task, host: &mut HostState) -> TaskResult {
+        if let Some(include) = &task.include {
+            return self.run_include(task, include, host);
+        }
         let started = Instant::now();
         let vars = self.vars(task, host);
         let task_name = self
@@ -246,14 +254,26 @@ impl TaskContext<'_> {
         let outcome = self.run_items(task, host, vars).await;
         let (registered, status) = match outcome {
             Ok(items) => {
+                let mut delegated: Vec<String> = Vec::new();
                 for item in &items {
-                    let set = item.facts();
-                    if task.module == "setup" {
-                        super::facts::merge(&mut host.facts, &set);
-                    } else {
-                        host.registered.extend(set);
+                    let facts = item.facts();
+                    match &item.delegated_to {
+                        Some(target) if task.delegate_facts && !facts.is_empty() => {
+                            host.delegated_facts.push((fact_host(target), facts));
+                        }
+                        _ if task.module == "setup" => super::facts::merge(&mut host.facts, &facts),
+                        _ if task.module == "include_vars" => host.included_vars.extend(facts),
+                        _ => host.registered.extend(facts),
+                    }
+                    if let Some(target) = item
+                        .delegated_to
+                        .as_ref()
+                        .filter(|target| !delegated.contains(target))
+                    {
+                        delegated.push(target.clone());
                     }
                 }
+                result.delegated_to = (!delegated.is_empty()).then(|| delegated.join(", "));
                 summarize(items, &mut result)
             }
             Err(msg) => {
@@ -265,20 +285,26 @@ impl TaskContext<'_> {
             }
         };
         result.status = status;
-        if let Some(name) = &task.register {
-            let mut registered = registered;
-            if let Value::Object(map) = &mut registered {
-                // Seconds the task took, like the `delta` of Ansible's commands.
-                map.insert("elapsed".into(), json!(started.elapsed().as_secs_f64()));
-            }
-            host.registered.insert(name.clone(), registered);
+        let mut registered = registered;
+        if let Value::Object(map) = &mut registered {
+            // Seconds the task took, like the `delta` of Ansible's commands.
+            map.insert("elapsed".into(), json!(started.elapsed().as_secs_f64()));
         }
+        if let Some(name) = &task.register {
+            host.registered.insert(name.clone(), registered.clone());
+        }
+        host.last_result = registered;
         if status == Status::Changed {
             for handler in &task.notify {
                 if !host.notified.contains(handler) {
                     host.notified.push(handler.clone());
                 }
             }
+        }
+        // Diffs are kept with `--diff` (always with `fleet check`), or when
+        // the task's `diff:` says so.
+        if !task.diff.unwrap_or(self.options.diff) {
+            result.diff = None;
         }
         if task.no_log {
             hide_output(&mut result);
@@ -313,14 +339,10 @@ impl TaskContext<'_> {
             if targets.is_some_and(|targets| fleet_modules::unrelated_paths(&targets)) {
                 let modules: Vec<&dyn Module> =
                     prepared.iter().map(|p| p.module.as_ref()).collect();
-                let outcomes = run_probed_many(
-                    self.connection(task, host),
-                    &modules,
-                    probes,
-                    &prepared[0].ctx,
-                )
-                .await;
-                return self.collect_items(task, todo, outcomes);
+                let place = &prepared[0].place;
+                let outcomes =
+                    run_probed_many(&place.connection, &modules, probes, &prepared[0].ctx).await;
+                return self.collect_items(task, todo, outcomes, place.delegated_to.as_ref());
             }
         }
         let (mut built, mut probes) = match batch {
@@ -342,10 +364,7 @@ impl TaskContext<'_> {
                 None => self.prepare(task, host, &vars)?,
             };
             let probe = probes.next();
-            results.push(
-                self.run_item(task, host, &vars, item, &prepared, probe)
-                    .await?,
-            );
+            results.push(self.run_item(task, &vars, item, &prepared, probe).await?);
             if results
                 .last()
                 .is_some_and(|r: &ItemResult| r.outcome.status != Status::Ok)
@@ -364,6 +383,7 @@ impl TaskContext<'_> {
         task: &Task,
         todo: Vec<(Option<LoopItem>, Value, bool)>,
         outcomes: Vec<ModuleOutcome>,
+        delegated_to: Option<&String>,
     ) -> Result<Vec<ItemResult>, String> {
         let mut outcomes = outcomes.into_iter();
         let mut results = Vec::with_capacity(todo.len());
@@ -371,6 +391,7 @@ impl TaskContext<'_> {
             match wanted.then(|| outcomes.next()).flatten() {
                 Some(outcome) => {
                     let mut result = ItemResult::from_outcome(outcome, item);
+                    result.delegated_to = delegated_to.cloned();
                     self.apply_overrides(task, &vars, &mut result)?;
                     results.push(result);
                 }
@@ -403,8 +424,17 @@ impl TaskContext<'_> {
             .map(|vars| self.prepare(task, host, vars))
             .collect::<Result<Vec<_>, _>>()
             .ok()?;
+        // One round trip reaches one host: items delegated to different
+        // hosts probe one by one.
+        let place = &prepared[0].place;
+        if prepared
+            .iter()
+            .any(|p| p.place.delegated_to != place.delegated_to)
+        {
+            return None;
+        }
         let modules: Vec<&dyn Module> = prepared.iter().map(|p| p.module.as_ref()).collect();
-        let probes = probe_many(self.connection(task, host), &modules, &prepared[0].ctx)
+        let probes = probe_many(&place.connection, &modules, &prepared[0].ctx)
             .await
             .ok()?;
         Some((prepared, probes))
@@ -439,9 +469,11 @@ impl TaskContext<'_> {
 
     /// Renders the params for one item and builds its module.
     fn prepare(&self, task: &Task, host: &HostState, vars: &Value) -> Result<Prepared, String> {
+        let place = self.place(task, host, vars)?;
         let params = self.render_params(task, vars)?;
         let controller = PlayController {
             play: self.play,
+            origin: &task.origin,
             role_dir: task.role_dir.as_deref(),
             templater: self.templater,
             vars,
@@ -461,7 +493,7 @@ impl TaskContext<'_> {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let ctx = RunContext {
-            r#become: self.r#become(task, host),
+            r#become: self.r#become(task, place.inventory_become),
             check: task.check_mode.unwrap_or(self.options.check),
             timeout: task
                 .timeout
@@ -476,7 +508,7 @@ impl TaskContext<'_> {
                     events: events.clone(),
                 }),
         };
-        Ok(Prepared { module, ctx })
+        Ok(Prepared { module, ctx, place })
     }
 
     /// Runs one prepared item, retrying per `retries`/`until`. `probe` is a
@@ -484,13 +516,13 @@ impl TaskContext<'_> {
     async fn run_item(
         &self,
         task: &Task,
-        host: &HostState,
         vars: &Value,
         item: Option<LoopItem>,
         prepared: &Prepared,
         mut probe: Option<Probe>,
     ) -> Result<ItemResult, String> {
         let (module, ctx) = (prepared.module.as_ref(), &prepared.ctx);
+        let delegated_to = prepared.place.delegated_to.clone();
         if module.verbosity() > self.options.verbosity {
             return Ok(ItemResult::skipped(
                 item,
@@ -504,6 +536,7 @@ impl TaskContext<'_> {
                 .unwrap_or_else(|_| task.name.clone());
             let outcome = pause(wait, &name, self.options.interactive, self.cancel).await;
             let mut paused = ItemResult::from_outcome(outcome, item);
+            paused.delegated_to = delegated_to;
             self.apply_overrides(task, vars, &mut paused)?;
             return Ok(paused);
         }
@@ -511,12 +544,20 @@ impl TaskContext<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let connection = self.connection(task, host);
+            let connection = &prepared.place.connection;
             let outcome = match probe.take() {
                 Some(probe) => run_probed(connection, module, &probe, ctx).await,
                 None => run_module(connection, module, ctx).await,
             };
             let mut item_result = ItemResult::from_outcome(outcome, item.clone());
+            item_result.delegated_to.clone_from(&delegated_to);
+            if attempts > 1 {
+                // As in Ansible, a task that may retry registers its tries.
+                item_result
+                    .outcome
+                    .data
+                    .insert("attempts".into(), json!(attempt));
+            }
             let done = match &task.until {
                 Some(until) => self.eval_with_result(until, task, vars, &item_result)?,
                 None => task.retries.is_none() || item_result.outcome.status != Status::Failed,
@@ -545,7 +586,9 @@ impl TaskContext<'_> {
         vars: &Value,
         item: &mut ItemResult,
     ) -> Result<(), String> {
-        if item.outcome.status == Status::Unreachable {
+        // As in Ansible, a skipped result (a command in check mode) is not
+        // evaluated.
+        if matches!(item.outcome.status, Status::Unreachable | Status::Skipped) {
             return Ok(());
         }
         // As in Ansible, `changed_when` is evaluated on a failed result
@@ -604,6 +647,8 @@ impl TaskContext<'_> {
 /// Ansible gives a `run_once` `set_fact` to every host.
 pub fn shared_vars(task: &Task, host: &HostState) -> Vec<(String, Value)> {
     let facts = match (&task.params, task.module.as_str()) {
+        // Facts given to the delegated host are not the runner's to share.
+        _ if task.delegate_facts => Vec::new(),
         (Value::Object(params), "set_fact") => params
             .keys()
             .filter(|name| *name != "cacheable")
@@ -619,10 +664,11 @@ pub fn shared_vars(task: &Task, host: &HostState) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// A module built for one item, with how to run it.
+/// A module built for one item, with how and where to run it.
 struct Prepared {
     module: Box<dyn Module>,
     ctx: RunContext,
+    place: Place,
 }
 
 #[cfg(test)]

@@ -1,17 +1,26 @@
 //! Where a task runs and as whom.
 
+use std::path::Path;
+
+use fleet_inventory::Inventory;
 use fleet_playbook::{Play, Templater};
-use serde_json::Map;
+use fleet_ssh::{BecomeMethod, Client, SshOptions};
+use serde_json::{Map, json};
 
 use super::{ApplyOptions, HostState, TaskContext};
 use crate::connection::Connection;
+use crate::playbook::delegate::Delegates;
 
-fn play(tasks: &str) -> Play {
+fn play(text: &str) -> Play {
     let dir = std::env::temp_dir().join(format!("fleet-task-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
     let path = dir.join(format!("p{}.yaml", fleet_shell::token()));
-    std::fs::write(&path, format!("hosts: all\ntasks:\n{tasks}")).expect("write");
-    let playbook = fleet_playbook::load(&path, &Default::default()).expect("load");
+    std::fs::write(&path, text).expect("write");
+    let options = fleet_playbook::LoadOptions {
+        known_vars: ["peer".to_owned()].into(),
+        ..Default::default()
+    };
+    let playbook = fleet_playbook::load(&path, &options).expect("load");
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir(&dir);
     playbook.plays[0].clone()
@@ -20,46 +29,123 @@ fn play(tasks: &str) -> Play {
 fn host(inventory_become: bool) -> HostState {
     HostState {
         name: "web1".into(),
-        inventory_vars: Map::new(),
+        inventory_vars: Map::from_iter([("peer".to_owned(), json!("db1"))]),
         inventory_become,
         groups: vec!["all".into()],
         connection: Connection::local("web1"),
         registered: Map::new(),
+        last_result: serde_json::Value::Null,
         facts: None,
         notified: Vec::new(),
         failed: false,
         ended: false,
         blocks: Default::default(),
+        flow: Default::default(),
+        included_vars: Default::default(),
+        delegated_facts: Vec::new(),
     }
 }
 
-#[test]
-fn a_delegated_task_runs_on_the_controller_without_the_inventorys_become() {
-    let play = play(
-        "  - command: 'true'\n  - command: 'true'\n    delegate_to: localhost\n  - command: 'true'\n    delegate_to: localhost\n    become: true\n    become_user: app\n",
-    );
-    let controller = Connection::local("localhost");
+/// An inventory where `db1` says to become and `web2` does not.
+fn delegates() -> Delegates {
+    let yaml = "all:\n  hosts:\n    web1: {become: true}\n    web2: {}\n    db1: {become: true}\n";
+    let inventory = Inventory::parse(yaml, Path::new("inv.yaml")).expect("inventory");
+    Delegates::new(
+        Client::new(SshOptions::default()).expect("client"),
+        inventory.hosts(),
+    )
+}
+
+/// Runs `check` with a context for `play`.
+fn with_context(play: &Play, check: impl FnOnce(&TaskContext<'_>)) {
     let (templater, options) = (Templater::new(), ApplyOptions::default());
+    let delegates = delegates();
     let ctx = TaskContext {
-        play: &play,
+        play,
         play_hosts: &["web1".to_string()],
         play_hosts_all: &["web1".to_string()],
         shared: &Default::default(),
         hostvars_tasks: &Default::default(),
         templater: &templater,
         options: &options,
-        controller: &controller,
+        delegates: &delegates,
         cancel: &Default::default(),
         commands: None,
     };
-    let host = host(true);
-    let [own, delegated, delegated_become] = &play.tasks[..] else {
-        panic!("three tasks");
-    };
-    assert_eq!(ctx.connection(own, &host).host(), "web1");
-    assert_eq!(ctx.connection(delegated, &host).host(), "localhost");
-    let user = |task| ctx.r#become(task, &host).map(|how| how.user);
-    assert_eq!(user(own).as_deref(), Some("root"));
-    assert_eq!(user(delegated), None);
-    assert_eq!(user(delegated_become).as_deref(), Some("app"));
+    check(&ctx);
+}
+
+#[test]
+fn a_delegated_task_runs_on_its_delegates_connection_with_that_hosts_become() {
+    let play = play(
+        "hosts: all\ntasks:\n  - command: 'true'\n  - command: 'true'\n    delegate_to: localhost\n  - command: 'true'\n    delegate_to: localhost\n    become: true\n    become_user: app\n  - command: 'true'\n    delegate_to: web2\n  - command: 'true'\n    delegate_to: \"{{ peer }}\"\n",
+    );
+    with_context(&play, |ctx| {
+        let host = host(true);
+        let vars = ctx.vars(&play.tasks[0], &host);
+        let places: Vec<(String, Option<String>, bool)> = play
+            .tasks
+            .iter()
+            .map(|task| {
+                let place = ctx.place(task, &host, &vars).expect("place");
+                (
+                    place.connection.host().to_owned(),
+                    place.delegated_to,
+                    place.inventory_become,
+                )
+            })
+            .collect();
+        assert_eq!(
+            places,
+            [
+                ("web1".into(), None, true),
+                ("localhost".into(), Some("localhost".into()), false),
+                ("localhost".into(), Some("localhost".into()), false),
+                ("web2".into(), Some("web2".into()), false),
+                ("db1".into(), Some("db1".into()), true),
+            ]
+        );
+        let user =
+            |task, inventory_become| ctx.r#become(task, inventory_become).map(|how| how.user);
+        assert_eq!(user(&play.tasks[0], true).as_deref(), Some("root"));
+        assert_eq!(user(&play.tasks[1], false), None);
+        assert_eq!(user(&play.tasks[2], false).as_deref(), Some("app"));
+    });
+}
+
+#[test]
+fn become_method_and_flags_come_from_the_task_else_the_play() {
+    let play = play(
+        "hosts: all\nbecome: true\nbecome_method: su\nbecome_flags: -s /bin/sh\ntasks:\n  - command: 'true'\n  - command: 'true'\n    become_method: sudo\n    become_flags: -H\n  - command: 'true'\n    become_flags: -l\n",
+    );
+    with_context(&play, |ctx| {
+        let methods: Vec<BecomeMethod> = play
+            .tasks
+            .iter()
+            .map(|task| ctx.r#become(task, false).expect("become").method)
+            .collect();
+        let su = |flags: &[&str]| BecomeMethod::Su {
+            flags: flags.iter().map(|flag| (*flag).to_owned()).collect(),
+        };
+        assert_eq!(
+            methods,
+            [su(&["-s", "/bin/sh"]), BecomeMethod::Sudo, su(&["-l"])]
+        );
+    });
+}
+
+#[test]
+fn a_delegate_to_that_renders_to_no_host_fails_the_task() {
+    let play = play(
+        "hosts: all\ntasks:\n  - command: 'true'\n    delegate_to: \"{{ peer | default('') }}\"\n    vars: {peer: ''}\n",
+    );
+    with_context(&play, |ctx| {
+        let host = host(false);
+        let vars = ctx.vars(&play.tasks[0], &host);
+        let err = ctx
+            .place(&play.tasks[0], &host, &vars)
+            .err()
+            .expect("no place");
+        assert!(err.contains("one host name"), "{err}");
+    });
 }

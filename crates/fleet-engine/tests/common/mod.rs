@@ -173,7 +173,7 @@ pub fn run_with(
             .iter()
             .map(|group| (group.name.clone(), group.hosts.clone().into()))
             .collect(),
-        inventory_hosts: inventory.hosts().to_vec(),
+        inventory: inventory.hosts().to_vec(),
         inventory_file: Some(scratch.path("inventory.yaml").display().to_string()),
         ..ApplyOptions::default()
     };

@@ -138,6 +138,10 @@ impl Module for Command {
         true
     }
 
+    fn skipped_in_check_mode(&self) -> bool {
+        self.params.creates.is_none() && self.params.removes.is_none()
+    }
+
     /// The command's own exit code is the task's: the engine reports it.
     fn outcome(&self, outputs: &[crate::StepOutput]) -> Result<(), ModuleError> {
         match outputs.last() {

@@ -4,6 +4,7 @@
 //! plan uploads new content atomically (after a backup when asked), fixes
 //! attributes otherwise, and shows both in the diff.
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::modules::file_attrs::{Attrs, Scope, chown_spec};
@@ -370,22 +371,29 @@ impl Module for WriteFile {
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
         let found = parse(probe)?;
-        if !self.force && matches!(found.state, State::File(_)) {
-            return Ok(Plan {
+        let mut planned = if !self.force && matches!(found.state, State::File(_)) {
+            Plan {
                 msg: Some(format!("{} exists (force: false)", found.path)),
                 ..Plan::unchanged()
-            });
-        }
-        plan(
-            &found,
-            &Write {
-                contents: &self.contents,
-                attrs: &self.attrs,
-                backup: self.backup,
-                make_parent: self.make_parent,
-                follow: false,
-            },
-        )
+            }
+        } else {
+            plan(
+                &found,
+                &Write {
+                    contents: &self.contents,
+                    attrs: &self.attrs,
+                    backup: self.backup,
+                    make_parent: self.make_parent,
+                    follow: false,
+                },
+            )?
+        };
+        // Registered as Ansible's `copy` and `template` do: the file
+        // written, inside `dest` when that is a directory.
+        planned
+            .data
+            .insert("dest".into(), Value::String(found.path.clone()));
+        Ok(planned)
     }
 }
 

@@ -276,3 +276,29 @@ fn hostile_destinations_are_probed_and_backed_up_as_data() {
     assert_eq!(dir.sh(script).0, 0, "{script}");
     assert!(dir.has("new'/$(touch pwned)") && !dir.has("pwned"));
 }
+
+#[test]
+fn the_file_written_is_registered_as_dest_also_into_a_directory() {
+    let into = WriteFile::new(
+        "/etc",
+        Some("motd"),
+        b"hello\n".to_vec(),
+        Attrs::default(),
+        false,
+        true,
+    );
+    let absent = Probe::ok("path=/etc/motd\nme=0:0\nparent=1\nkind=absent\n");
+    let plan = into.plan(&absent).unwrap();
+    assert_eq!(plan.data.get("dest"), Some(&Value::from("/etc/motd")));
+    let kept = WriteFile::new(
+        "/etc/motd",
+        None,
+        Vec::new(),
+        Attrs::default(),
+        false,
+        false,
+    );
+    let plan = kept.plan(&existing("hello\n", "")).unwrap();
+    assert!(!plan.changed);
+    assert_eq!(plan.data.get("dest"), Some(&Value::from("/etc/motd")));
+}

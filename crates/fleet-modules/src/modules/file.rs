@@ -196,13 +196,24 @@ impl Module for File {
         } else {
             FileState::File
         });
-        match state {
-            FileState::Absent => Ok(self.absent(&facts)),
-            FileState::Directory => self.directory(&facts),
-            FileState::File => self.existing_file(&facts),
-            FileState::Touch => Ok(self.touch(&facts)),
-            FileState::Link => self.link(&facts),
+        let mut plan = match state {
+            FileState::Absent => self.absent(&facts),
+            FileState::Directory => self.directory(&facts)?,
+            FileState::File => self.existing_file(&facts)?,
+            FileState::Touch => self.touch(&facts),
+            FileState::Link => self.link(&facts)?,
+        };
+        // Registered as Ansible's `file` does: `path`, and for a link its
+        // `dest` (the link) and `src`.
+        let path = serde_json::Value::String(self.path.clone());
+        if state == FileState::Link {
+            plan.data.insert("dest".into(), path.clone());
+            if let Some(src) = &self.src {
+                plan.data.insert("src".into(), src.clone().into());
+            }
         }
+        plan.data.insert("path".into(), path);
+        Ok(plan)
     }
 }
 

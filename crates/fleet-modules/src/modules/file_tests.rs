@@ -18,7 +18,31 @@ const FILE: &str = "kind=file\nmode=644\nuid=0\ngid=0\nowner=root\ngroup=root\n"
 const ABSENT: &str = "kind=absent\n";
 
 fn plan(params: Value, probe: &str) -> Plan {
-    module(params).plan(&Probe::ok(probe)).unwrap()
+    without_registered(module(params).plan(&Probe::ok(probe)).unwrap())
+}
+
+/// The plan without the fields every plan registers (`path`, and `dest`
+/// and `src` for links), so that plans compare with `Plan::unchanged()`.
+fn without_registered(mut plan: Plan) -> Plan {
+    for key in ["path", "dest", "src"] {
+        plan.data.remove(key);
+    }
+    plan
+}
+
+#[test]
+fn the_path_is_registered_and_a_link_also_as_dest_with_its_src() {
+    let dir = module(json!({"path": "/srv/d", "state": "directory"}))
+        .plan(&Probe::ok(DIR))
+        .unwrap();
+    assert_eq!(Value::Object(dir.data), json!({"path": "/srv/d"}));
+    let link = module(json!({"path": "/opt/app/current", "state": "link", "src": "releases/1"}))
+        .plan(&Probe::ok(LINK))
+        .unwrap();
+    assert_eq!(
+        Value::Object(link.data),
+        json!({"path": "/opt/app/current", "dest": "/opt/app/current", "src": "releases/1"})
+    );
 }
 
 /// The scripts of the plan's steps.
@@ -238,7 +262,7 @@ fn apply(dir: &TempDir, params: &Value) -> Plan {
     let module = module(params.clone());
     let (rc, out) = dir.sh(&module.probe().unwrap());
     assert_eq!(rc, 0, "{out}");
-    let plan = module.plan(&Probe::ok(&out)).unwrap();
+    let plan = without_registered(module.plan(&Probe::ok(&out)).unwrap());
     for step in &plan.steps {
         let Step::Run { script, .. } = step else {
             panic!("{step:?}")

@@ -11,6 +11,7 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod group;
+pub mod include_vars;
 pub mod lineinfile;
 pub mod pause;
 pub mod pip;
@@ -65,6 +66,20 @@ pub(crate) mod tests {
         }
         fn render_template(&self, src: &str) -> Result<String, ModuleError> {
             Ok(format!("rendered {src}\n"))
+        }
+        fn read_vars(
+            &self,
+            source: &super::include_vars::VarsSource,
+        ) -> Result<super::include_vars::IncludedVars, ModuleError> {
+            let super::include_vars::VarsSource::File(file) = source else {
+                return Ok(Default::default());
+            };
+            let mut vars = serde_json::Map::new();
+            vars.insert("from".into(), Value::String(file.clone()));
+            Ok(super::include_vars::IncludedVars {
+                vars,
+                files: vec![file.clone()],
+            })
         }
         fn condition(&self, expression: &str) -> Result<bool, ModuleError> {
             Ok(expression.trim() == "true")

@@ -100,18 +100,19 @@ impl Module for Systemd {
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
         let facts = fields(&probe.stdout);
         let fact = |key: &str| facts.get(key).map_or("", |v| v.trim());
-        let mut steps = Vec::new();
-        let mut diff = Vec::new();
+        // A daemon-reload runs first and, as in Ansible, is no change.
+        let mut upkeep = Vec::new();
         let needs_reload = self.params.name.is_none() || fact("NeedDaemonReload") == "yes";
         if self.params.daemon_reload && needs_reload {
-            steps.push(Step::run(Script::of(
+            upkeep.push(Step::run(Script::of(
                 Cmd::new("systemctl").arg("daemon-reload"),
             )));
-            diff.push("daemon-reload".to_string());
         }
         let Some(name) = &self.params.name else {
-            return Ok(Plan::change(steps).with_diff(Some("daemon-reload\n".into())));
+            return Ok(Plan::upkeep(upkeep));
         };
+        let mut steps = Vec::new();
+        let mut diff = Vec::new();
         if probe.rc != 0 {
             return Err(ModuleError::Probe(probe.stderr.trim().to_string()));
         }
@@ -162,9 +163,10 @@ impl Module for Systemd {
             _ => {}
         }
         if steps.is_empty() {
-            return Ok(Plan::unchanged());
+            return Ok(Plan::upkeep(upkeep));
         }
-        Ok(Plan::change(steps).with_diff(Some(diff.join("\n") + "\n")))
+        upkeep.extend(steps);
+        Ok(Plan::change(upkeep).with_diff(Some(diff.join("\n") + "\n")))
     }
 }
 
@@ -267,13 +269,13 @@ mod tests {
             .plan(&Probe::default())
             .unwrap();
         assert_eq!(scripts(&plan.steps), ["systemctl daemon-reload\n"]);
+        assert!(!plan.changed, "a daemon-reload is no change, as in Ansible");
         let named = unit(json!({"name": "app", "daemon_reload": true, "state": "started"}));
         assert!(!named.plan(&show("active", "enabled")).unwrap().changed);
         let stale = Probe::ok("LoadState=loaded\nActiveState=active\nNeedDaemonReload=yes\n");
-        assert_eq!(
-            scripts(&named.plan(&stale).unwrap().steps),
-            ["systemctl daemon-reload\n"]
-        );
+        let reloaded = named.plan(&stale).unwrap();
+        assert_eq!(scripts(&reloaded.steps), ["systemctl daemon-reload\n"]);
+        assert!(!reloaded.changed);
     }
 
     #[test]

@@ -37,6 +37,10 @@ struct CaseFile {
     /// Vars of the host in both inventories.
     #[serde(default)]
     host_vars: Map<String, Value>,
+    /// More inventory hosts, name to vars, at the twin's own address: a
+    /// task delegated to one of them runs on the same twin.
+    #[serde(default)]
+    peers: Map<String, Value>,
     #[serde(default)]
     differences: Vec<Documented>,
 }
@@ -83,6 +87,8 @@ pub struct Case {
     pub runs: u32,
     pub exit: i32,
     pub host_vars: Map<String, Value>,
+    /// Other inventory names of the twin, with their vars.
+    pub peers: Map<String, Value>,
     pub differences: Vec<Documented>,
     /// What `hostside.py` resets and reads.
     pub touches: Value,
@@ -152,6 +158,7 @@ fn load(dir: &Path) -> Case {
         runs: file.runs,
         exit: file.exit,
         host_vars: file.host_vars,
+        peers: file.peers,
         differences: file.differences,
         touches: json!({
             "paths": file.paths,

@@ -52,6 +52,13 @@ fn ansible_playbook() -> &'static Path {
     })
 }
 
+/// The venv's `collections/` folder: ansible.posix and community.general,
+/// which hold the modules fleet implements that ansible-core does not ship.
+fn collections() -> PathBuf {
+    let bin = ansible_playbook().parent().expect("the venv's bin");
+    bin.parent().expect("the venv").join("collections")
+}
+
 /// Where ansible's ssh keeps its master connections: one folder per test
 /// process, short enough for a socket path, so that a master left from an
 /// earlier lab (same addresses, other host keys) is never reused.
@@ -76,10 +83,9 @@ pub fn remove_control_path_dir() {
 /// Runs the case's playbook with ansible-core on `address`.
 pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
     let lab = Lab::get();
-    let mut host = case.host_vars.clone();
-    host.insert("ansible_host".into(), json!(address));
     let inventory = scratch.join("ansible-inventory.yml");
-    write_json(&inventory, &json!({"all": {"hosts": {HOST: host}}}));
+    let hosts = inventory_hosts(case, "ansible_host", address);
+    write_json(&inventory, &json!({"all": {"hosts": hosts}}));
     let config = scratch.join("ansible.cfg");
     let plugins = repo_root().join("tests/differential/callback_plugins");
     let text = [
@@ -91,6 +97,7 @@ pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
         format!("private_key_file = {}", lab.key().display()),
         "interpreter_python = /usr/bin/python3".into(),
         "retry_files_enabled = False".into(),
+        format!("collections_path = {}", collections().display()),
         "deprecation_warnings = False".into(),
         "[ssh_connection]".into(),
         "pipelining = True".into(),
@@ -137,16 +144,12 @@ pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
 /// Runs the case's playbook with fleet on `address`.
 pub fn fleet(case: &Case, address: &str, scratch: &Path) -> Run {
     let lab = Lab::get();
-    let mut host = case.host_vars.clone();
-    host.insert("address".into(), json!(address));
+    let hosts = inventory_hosts(case, "address", address);
     let inventory = scratch.join("fleet-inventory.yaml");
     let mut vars = Map::new();
     vars.insert("user".into(), json!("root"));
     vars.insert("identity_file".into(), json!(lab.key()));
-    write_json(
-        &inventory,
-        &json!({"all": {"vars": vars, "hosts": {HOST: host}}}),
-    );
+    write_json(&inventory, &json!({"all": {"vars": vars, "hosts": hosts}}));
     let output = lab
         .fleet_with("apply", &inventory)
         .arg(case.playbook())
@@ -156,7 +159,10 @@ pub fn fleet(case: &Case, address: &str, scratch: &Path) -> Run {
         .expect("fleet runs");
     let outcomes = events(&output.stdout)
         .into_iter()
-        .filter(|event| event["event"] == "task_result" && event["host"] == HOST)
+        .filter(|event| {
+            let host = event["host"].as_str().unwrap_or_default();
+            event["event"] == "task_result" && (host == HOST || case.peers.contains_key(host))
+        })
         .map(|event| Outcome {
             task: text_of(&event["task"]),
             status: text_of(&event["status"]),
@@ -193,6 +199,19 @@ fn finish(output: &Output, outcomes: Vec<Outcome>) -> Run {
             String::from_utf8_lossy(&output.stderr)
         ),
     }
+}
+
+/// `twin` and the case's peers, each with its vars and `address_var`
+/// (the tool's name for the address) set to the twin's `address`.
+fn inventory_hosts(case: &Case, address_var: &str, address: &str) -> Map<String, Value> {
+    let mut hosts = Map::new();
+    let own = std::iter::once((HOST.to_owned(), Value::Object(case.host_vars.clone())));
+    for (name, vars) in own.chain(case.peers.clone()) {
+        let mut vars = vars.as_object().cloned().unwrap_or_default();
+        vars.insert(address_var.into(), json!(address));
+        hosts.insert(name, Value::Object(vars));
+    }
+    hosts
 }
 
 /// JSON is YAML, so one writer serves both inventories.

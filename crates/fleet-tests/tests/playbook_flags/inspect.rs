@@ -61,6 +61,30 @@ fn syntax_check_validates_and_prints_the_playbook() {
     assert_exit(&case.fleet("check", &["--syntax-check"]), 4);
 }
 
+/// What Ansible deprecates but fleet runs is a warning on stderr, with its
+/// location and a hint, in both formats; the run goes on.
+#[test]
+fn deprecated_forms_warn_on_stderr_and_still_load() {
+    let case = Case::with_inventory(
+        "deprecated_forms",
+        UNREACHABLE_INVENTORY,
+        "- hosts: web\n  tasks:\n    - include: more.yaml\n    - command: \"true\"\n      when: \"{{ 1 == 1 }}\"\n",
+    );
+    case.write("more.yaml", "- name: more\n  command: \"true\"\n");
+    for format in ["human", "json"] {
+        let output = case.fleet("apply", &["--syntax-check", "--format", format]);
+        assert_exit(&output, 0);
+        assert_eq!(
+            stderr(&output),
+            "warning: playbook.yaml:3:7: `include` was removed from Ansible; fleet reads it as `include_tasks`\n  \
+             hint: write `include_tasks` (or `import_tasks`; `import_playbook` for plays)\n\
+             warning: playbook.yaml:5:13: `when` is already an expression: `{{ }}` and `{% %}` in it are deprecated\n  \
+             hint: write it bare, like `when: result.rc == 0`\n"
+        );
+        assert!(!stdout(&output).contains("warning"), "{format}");
+    }
+}
+
 #[test]
 fn list_hosts_prints_each_play_s_pattern_and_hosts() {
     let case = listing_case("list_hosts");

@@ -157,8 +157,20 @@ pub fn load(
         known_vars,
         extra_vars: extra_vars.clone(),
         template_dirs: template_dirs(run.playbook),
+        inventory_hosts: Some(
+            inventory
+                .hosts()
+                .iter()
+                .map(|host| host.name.clone())
+                .collect(),
+        ),
     };
-    let playbook = transform(fleet_playbook::load(run.playbook, &load_options)?)?;
+    let playbook = fleet_playbook::load(run.playbook, &load_options)?;
+    // On stderr in every format: the NDJSON stream on stdout stays events.
+    for warning in &playbook.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let playbook = transform(playbook)?;
     secrets::prompted_vars(&playbook, &mut extra_vars)?;
     let loaded = Loaded {
         inventory,
@@ -208,7 +220,7 @@ pub async fn execute(
         verbosity: run.verbosity,
         interactive: std::io::stdin().is_terminal(),
         show_commands: run.verbosity >= 3,
-        inventory_hosts: loaded.inventory.hosts().to_vec(),
+        inventory: loaded.inventory.hosts().to_vec(),
         inventory_file: Some(run.selection.inventory.display().to_string()),
     };
     let mut ssh_options = secrets::ssh_options(ssh)?;
@@ -235,24 +247,13 @@ pub async fn execute(
     };
     let reporting = async {
         while let Some(event) = receiver.recv().await {
-            reporter.handle(&without_diff(event, options.diff))?;
+            reporter.handle(&event)?;
         }
         Ok::<(), CliError>(())
     };
     let (counts, reported) = tokio::join!(runner, reporting);
     reported?;
     Ok((counts, cancel.is_cancelled()))
-}
-
-/// Diffs are shown only with `--diff` (always with `fleet check`).
-fn without_diff(event: fleet_engine::Event, diff: bool) -> fleet_engine::Event {
-    match event {
-        fleet_engine::Event::TaskResult(mut result) if !diff => {
-            result.diff = None;
-            fleet_engine::Event::TaskResult(result)
-        }
-        other => other,
-    }
 }
 
 /// Templates are looked up next to the playbook first (by the loader), then

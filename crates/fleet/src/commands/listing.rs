@@ -47,6 +47,12 @@ pub fn print(
             .tasks
             .iter()
             .filter(|task| filter.selects(play, task))
+            .filter(|task| {
+                !task
+                    .tags
+                    .iter()
+                    .any(|tag| tag == fleet_playbook::FLEET_OWN_TAG)
+            })
             .map(|task| (task.name.clone(), tags_of(play, task)))
             .collect();
         listed.push(Listed {

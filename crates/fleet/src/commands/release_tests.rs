@@ -222,7 +222,9 @@ fn lock_wait_reaches_every_release_task() {
             None,
             Some(&json!(30)),
             Some(&json!(30)),
-            Some(&json!(30))
+            Some(&json!(30)),
+            // The flush of handlers after `tasks`.
+            None
         ]
     );
 }

@@ -34,6 +34,7 @@ pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
                 .as_ref()
                 .map_or_else(|| "root".to_string(), ToString::to_string),
             password: password.clone(),
+            method: fleet_ssh::BecomeMethod::Sudo,
         }),
         forks: args.forks,
         timeout,

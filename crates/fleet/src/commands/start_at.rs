@@ -4,7 +4,8 @@
 //! before that task's play do not run at all; tasks before it in its play
 //! are left out. As in Ansible, a task of a role matches by its own name or
 //! by `role : name`, and a task in a block's `rescue` never matches (a run
-//! does not reach it in order).
+//! does not reach it in order), nor does a task of an `include_tasks` (it
+//! runs only after its include: start at the include).
 
 use fleet_engine::TagFilter;
 use fleet_playbook::{Playbook, Section, Task};
@@ -32,9 +33,11 @@ pub fn find(playbook: &Playbook, name: &str, filter: TagFilter<'_>) -> Result<St
         })
     };
     let reachable = |task: &Task| {
-        task.blocks
-            .iter()
-            .all(|part| part.section != Section::Rescue)
+        task.included.is_empty()
+            && task
+                .blocks
+                .iter()
+                .all(|part| part.section != Section::Rescue)
     };
     for (play_index, play) in playbook.plays.iter().enumerate() {
         let found = play
@@ -57,7 +60,8 @@ pub fn find(playbook: &Playbook, name: &str, filter: TagFilter<'_>) -> Result<St
     if left_out {
         return Err(CliError::Usage(format!(
             "--start-at-task {name:?}: no task of {path} to start at\n  hint: the tasks it names \
-             are left out by --tags or --skip-tags, or sit in a block's `rescue`; {HOW}"
+             are left out by --tags or --skip-tags, or sit in a block's `rescue` or an \
+             `include_tasks` (start at the include); {HOW}"
         )));
     }
     let names = playbook

@@ -164,9 +164,13 @@ impl Human {
             (Status::Failed, _, true) => "failed (rescued)".to_string(),
             (status, _, _) => status.as_str().to_string(),
         };
+        let host = match &result.delegated_to {
+            Some(delegate) => format!("{} -> {delegate}", result.host),
+            None => result.host.clone(),
+        };
         let mut line = format!(
             "  {:<width$}  {}  {}",
-            result.host,
+            host,
             self.paint(&format!("{status:<11}"), result.status),
             result.task,
             width = self.width
