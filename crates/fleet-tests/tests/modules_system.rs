@@ -115,9 +115,11 @@ fn systemd_starts_enables_restarts_and_masks_a_unit() {
         Status::Changed,
     );
 
+    // The unit file changed: the reload runs and, as in Ansible, is no
+    // change of its own.
     write_unit("/bin/sleep 100000");
-    let reload = lab.converge("systemd", wanted);
-    assert_eq!(reload.diff.as_deref(), Some("daemon-reload\n"));
+    let reload = lab.run("systemd", wanted, false);
+    assert_status(&reload, Status::Ok);
     assert_eq!(
         sh_ok(
             &lab,
