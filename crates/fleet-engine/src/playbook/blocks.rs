@@ -169,14 +169,7 @@ mod tests {
     use super::*;
 
     fn task(parts: &[(usize, Section)]) -> Task {
-        let yaml = "- hosts: all\n  tasks:\n    - command: 'true'\n";
-        let dir = std::env::temp_dir().join(format!("fleet-blocks-{}", fleet_shell::token()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("site.yaml");
-        std::fs::write(&path, yaml).unwrap();
-        let playbook = fleet_playbook::load(&path, &Default::default()).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        let mut task = playbook.plays[0].tasks[0].clone();
+        let mut task = crate::playbook::loaded_task();
         task.blocks = parts
             .iter()
             .map(|&(block, section)| BlockPart { block, section })

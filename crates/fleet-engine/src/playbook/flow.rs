@@ -234,14 +234,7 @@ mod tests {
     use fleet_playbook::IncludePart;
 
     fn task(included: &[(usize, usize)]) -> Task {
-        let yaml = "- hosts: all\n  tasks:\n    - command: 'true'\n";
-        let dir = std::env::temp_dir().join(format!("fleet-flow-{}", fleet_shell::token()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("site.yaml");
-        std::fs::write(&path, yaml).unwrap();
-        let playbook = fleet_playbook::load(&path, &Default::default()).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        let mut task = playbook.plays[0].tasks[0].clone();
+        let mut task = crate::playbook::loaded_task();
         task.included = included
             .iter()
             .map(|&(include, file)| IncludePart { include, file })

@@ -717,3 +717,16 @@ fn record(
 fn mentions_facts(play: &Play, task: &Task) -> bool {
     fleet_playbook::needs_facts(play, task)
 }
+
+/// One `command` task as the loader makes it, for the unit tests of the
+/// parts that schedule tasks (blocks, includes).
+#[cfg(test)]
+fn loaded_task() -> Task {
+    let dir = std::env::temp_dir().join(format!("fleet-task-{}", fleet_shell::token()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("site.yaml");
+    std::fs::write(&path, "- hosts: all\n  tasks:\n    - command: 'true'\n").unwrap();
+    let playbook = fleet_playbook::load(&path, &Default::default()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    playbook.plays[0].tasks[0].clone()
+}
