@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scratch, run, run_with};
+use common::{Scratch, run, run_on, run_with};
 use fleet_engine::Status;
 
 use Status::{Changed, Failed, Ok, Skipped};
@@ -59,11 +59,9 @@ fn debug_shows_a_message_or_a_variable_at_its_verbosity() {
 
 #[test]
 fn fail_and_assert_stop_the_host_they_fail_on() {
-    let scratch = Scratch::new("fail-assert");
-    let inventory = scratch.inventory(&["h1: {disk: 10}", "h2: {disk: 2}"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "fail-assert",
+        &["h1: {disk: 10}", "h2: {disk: 2}"],
         r#"
 - hosts: all
   tasks:
@@ -166,11 +164,9 @@ fn set_fact_sets_variables_for_the_later_tasks() {
 
 #[test]
 fn pause_waits_once_for_every_host() {
-    let scratch = Scratch::new("pause");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "pause",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   tasks:
@@ -195,11 +191,9 @@ fn pause_waits_once_for_every_host() {
 
 #[test]
 fn a_pause_waiting_for_an_answer_is_refused_off_a_terminal() {
-    let scratch = Scratch::new("pause-prompt");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (_scratch, run) = run_on(
+        "pause-prompt",
+        &["h1:"],
         "- hosts: all\n  tasks:\n    - name: ask\n      pause: {prompt: Go on?}\n    - name: after\n      command: 'true'\n",
     );
     let ask = &run.of_task("ask")[0];

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::{Scratch, run, run_on};
 
 #[test]
 fn a_failed_body_runs_rescue_and_always_and_the_host_goes_on() {
@@ -64,11 +64,9 @@ fn a_failed_body_runs_rescue_and_always_and_the_host_goes_on() {
 
 #[test]
 fn without_rescue_always_runs_and_the_host_fails() {
-    let scratch = Scratch::new("always");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "always",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:
@@ -97,11 +95,9 @@ fn without_rescue_always_runs_and_the_host_fails() {
 
 #[test]
 fn ansible_failed_result_is_the_failed_tasks_whole_result_even_unregistered() {
-    let scratch = Scratch::new("failed-result");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "failed-result",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:
@@ -125,11 +121,9 @@ fn ansible_failed_result_is_the_failed_tasks_whole_result_even_unregistered() {
 
 #[test]
 fn only_a_rescue_sees_ansible_failed_task() {
-    let scratch = Scratch::new("failed-task-always");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "failed-task-always",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::{Scratch, run, run_on};
 use fleet_engine::Status;
 
 /// `(host, delegated_to, status)` of each result of `task`, by host.
@@ -27,11 +27,9 @@ fn delegated(run: &common::Run, task: &str) -> Vec<(String, Option<String>, Stat
 
 #[test]
 fn a_task_delegated_to_another_host_runs_there_with_its_own_hosts_vars() {
-    let scratch = Scratch::new("delegate-host");
-    let inventory = scratch.inventory(&["h1: {role: web}", "h2: {role: web}", "db1: {role: db}"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "delegate-host",
+        &["h1: {role: web}", "h2: {role: web}", "db1: {role: db}"],
         r#"
 - hosts: h1:h2
   tasks:
@@ -79,11 +77,9 @@ fn a_task_delegated_to_another_host_runs_there_with_its_own_hosts_vars() {
 
 #[test]
 fn delegate_facts_gives_the_facts_to_the_host_delegated_to() {
-    let scratch = Scratch::new("delegate-facts");
-    let inventory = scratch.inventory(&["h1:", "h2:", "db1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "delegate-facts",
+        &["h1:", "h2:", "db1:"],
         r#"
 - hosts: h1:h2
   tasks:
@@ -130,11 +126,9 @@ fn delegate_facts_gives_the_facts_to_the_host_delegated_to() {
 
 #[test]
 fn run_once_with_delegate_to_runs_once_there_for_every_host() {
-    let scratch = Scratch::new("delegate-once");
-    let inventory = scratch.inventory(&["h1:", "h2:", "h3:", "db1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "delegate-once",
+        &["h1:", "h2:", "h3:", "db1:"],
         r#"
 - hosts: h1:h2:h3
   tasks:
@@ -162,11 +156,9 @@ fn run_once_with_delegate_to_runs_once_there_for_every_host() {
 
 #[test]
 fn a_blocks_delegate_to_and_local_action_place_their_tasks() {
-    let scratch = Scratch::new("delegate-block");
-    let inventory = scratch.inventory(&["h1:", "db1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "delegate-block",
+        &["h1:", "db1:"],
         r#"
 - hosts: h1
   tasks:

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Scratch, run, run_with};
+use common::{Scratch, run, run_on, run_with};
 use fleet_engine::Status;
 
 use Status::{Changed, Failed, Ok, Skipped};
@@ -19,11 +19,9 @@ fn controller_hostname() -> String {
 
 #[test]
 fn a_play_that_reads_facts_starts_by_gathering_them() {
-    let scratch = Scratch::new("gather");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "gather",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   tasks:
@@ -66,11 +64,9 @@ fn a_play_that_reads_facts_starts_by_gathering_them() {
 
 #[test]
 fn a_playbook_that_reads_no_facts_gathers_none() {
-    let scratch = Scratch::new("no-gather");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (_scratch, run) = run_on(
+        "no-gather",
+        &["h1:"],
         "- hosts: all\n  tasks:\n    - name: plain\n      command: 'true'\n      changed_when: false\n",
     );
     assert_eq!(run.of_host("h1"), [("plain".to_string(), Ok)]);
@@ -78,11 +74,9 @@ fn a_playbook_that_reads_no_facts_gathers_none() {
 
 #[test]
 fn gather_facts_false_gathers_nothing_until_setup_does() {
-    let scratch = Scratch::new("setup");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "setup",
+        &["h1:"],
         r#"
 - hosts: all
   gather_facts: false
@@ -120,11 +114,9 @@ fn gather_facts_false_gathers_nothing_until_setup_does() {
 
 #[test]
 fn facts_stay_with_the_host_across_plays() {
-    let scratch = Scratch::new("across");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "across",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:
@@ -170,11 +162,9 @@ fn facts_stay_with_the_host_across_plays() {
 
 #[test]
 fn hostvars_hold_every_hosts_inventory_facts_and_results() {
-    let scratch = Scratch::new("hostvars");
-    let inventory = scratch.inventory(&["h1: {role: web}", "h2: {role: db}", "h3: {role: spare}"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "hostvars",
+        &["h1: {role: web}", "h2: {role: db}", "h3: {role: spare}"],
         r#"
 - hosts: h1:h2
   strategy: linear

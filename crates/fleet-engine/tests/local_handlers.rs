@@ -5,16 +5,14 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::run_on;
 use fleet_engine::Status;
 
 #[test]
 fn handlers_listen_chain_and_flush_in_the_order_the_play_lists_them() {
-    let scratch = Scratch::new("handlers");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "handlers",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   pre_tasks:
@@ -50,11 +48,9 @@ fn handlers_listen_chain_and_flush_in_the_order_the_play_lists_them() {
 
 #[test]
 fn end_host_stops_one_host_and_end_play_every_host() {
-    let scratch = Scratch::new("end");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "end",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   tasks:
@@ -81,11 +77,9 @@ fn end_host_stops_one_host_and_end_play_every_host() {
 
 #[test]
 fn a_handler_block_gives_its_keywords_to_handlers_notified_one_by_one() {
-    let scratch = Scratch::new("handler-block");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "handler-block",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   tasks:
@@ -122,11 +116,9 @@ fn a_handler_block_gives_its_keywords_to_handlers_notified_one_by_one() {
 
 #[test]
 fn clear_host_errors_clears_failures_but_a_failed_host_runs_no_more_of_the_play() {
-    let scratch = Scratch::new("clear-errors");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "clear-errors",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   strategy: linear
@@ -160,11 +152,9 @@ fn clear_host_errors_clears_failures_but_a_failed_host_runs_no_more_of_the_play(
 
 #[test]
 fn a_handler_notified_by_a_later_one_waits_for_the_next_flush() {
-    let scratch = Scratch::new("handler-order");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "handler-order",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:

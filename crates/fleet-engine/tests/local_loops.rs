@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::{Scratch, run, run_on};
 use fleet_engine::Status;
 
 /// Runs one task on host `h1` whose shell appends a line to `out`, and
@@ -108,11 +108,9 @@ fn with_fileglob_lists_the_playbooks_files() {
 
 #[test]
 fn loop_control_names_counts_and_labels_the_items() {
-    let scratch = Scratch::new("loop-control");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "loop-control",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:
@@ -153,11 +151,9 @@ fn loop_control_names_counts_and_labels_the_items() {
 
 #[test]
 fn loop_control_pause_waits_between_items() {
-    let scratch = Scratch::new("loop-pause");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "loop-pause",
+        &["h1:"],
         "- hosts: all\n  tasks:\n    - name: paced\n      shell: date +%s.%N >> {{ tmp }}/out\n      loop: [1, 2, 3]\n      loop_control: {pause: 0.3}\n",
     );
     let result = &run.of_task("paced")[0];

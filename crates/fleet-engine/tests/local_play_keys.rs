@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::{Scratch, run, run_on};
 use fleet_engine::Status;
 
 #[test]
@@ -55,11 +55,9 @@ fn order_and_throttle_choose_which_hosts_run_when() {
 
 #[test]
 fn any_errors_fatal_stops_every_host_and_the_run() {
-    let scratch = Scratch::new("fatal");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "fatal",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   any_errors_fatal: true
@@ -130,11 +128,9 @@ fn check_mode_true_only_checks_a_task_in_a_real_run() {
 
 #[test]
 fn check_mode_skips_a_command_unless_creates_or_removes_can_tell() {
-    let scratch = Scratch::new("check-command");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "check-command",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:
@@ -165,11 +161,9 @@ fn check_mode_skips_a_command_unless_creates_or_removes_can_tell() {
 
 #[test]
 fn a_task_that_may_retry_registers_its_attempts() {
-    let scratch = Scratch::new("attempts");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "attempts",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:

@@ -4,18 +4,16 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::run_on;
 use fleet_engine::Status;
 
 use Status::{Changed, Failed, Ok};
 
 #[test]
 fn a_command_that_ran_stays_changed_when_failed_when_clears_its_failure() {
-    let scratch = Scratch::new("failed-when");
-    let inventory = scratch.inventory(&["h1:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "failed-when",
+        &["h1:"],
         r#"
 - hosts: all
   tasks:

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scratch, run, run_cancelled_when};
+use common::{Scratch, run, run_cancelled_when, run_on};
 use fleet_engine::{Event, Status, StopReason};
 
 const HOSTS: [&str; 6] = ["h1:", "h2:", "h3:", "h4:", "h5:", "h6:"];
@@ -46,9 +46,7 @@ fn hosts(names: &[&str]) -> Vec<String> {
 
 #[test]
 fn a_batch_over_max_fail_percentage_stops_the_rollout() {
-    let scratch = Scratch::new("max-fail");
-    let inventory = scratch.inventory(&HOSTS);
-    let run = run(&scratch, &inventory, &rollout("max_fail_percentage: 25"));
+    let (scratch, run) = run_on("max-fail", &HOSTS, &rollout("max_fail_percentage: 25"));
     assert_eq!(
         batches(&run.events),
         [(1, 3, hosts(&["h1", "h2"])), (2, 3, hosts(&["h3", "h4"]))]
@@ -88,9 +86,11 @@ fn a_batch_over_max_fail_percentage_stops_the_rollout() {
 
 #[test]
 fn failures_within_max_fail_percentage_let_the_rollout_go_on() {
-    let scratch = Scratch::new("within-max-fail");
-    let inventory = scratch.inventory(&HOSTS);
-    let run = run(&scratch, &inventory, &rollout("max_fail_percentage: 50"));
+    let (scratch, run) = run_on(
+        "within-max-fail",
+        &HOSTS,
+        &rollout("max_fail_percentage: 50"),
+    );
     assert_eq!(batches(&run.events).len(), 3);
     assert!(
         !run.events
@@ -107,9 +107,7 @@ fn failures_within_max_fail_percentage_let_the_rollout_go_on() {
 
 #[test]
 fn without_max_fail_percentage_any_failure_stops_a_serial_play() {
-    let scratch = Scratch::new("serial-stop");
-    let inventory = scratch.inventory(&HOSTS);
-    let run = run(&scratch, &inventory, &rollout(""));
+    let (scratch, run) = run_on("serial-stop", &HOSTS, &rollout(""));
     assert!(run.events.iter().any(|event| matches!(
         event,
         Event::RolloutStopped {

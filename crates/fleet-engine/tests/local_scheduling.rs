@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::{Scratch, run, run_on};
 use fleet_engine::{Event, Status};
 
 use Status::{Changed, Failed};
@@ -14,11 +14,9 @@ fn names(results: &[(String, Status)]) -> Vec<&str> {
 
 #[test]
 fn every_host_runs_the_tasks_in_order() {
-    let scratch = Scratch::new("order");
-    let inventory = scratch.inventory(&["h1:", "h2:", "h3:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "order",
+        &["h1:", "h2:", "h3:"],
         r#"
 - hosts: all
   tasks:
@@ -48,11 +46,9 @@ fn every_host_runs_the_tasks_in_order() {
 
 #[test]
 fn a_failed_task_stops_only_its_host() {
-    let scratch = Scratch::new("fail");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "fail",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   tasks:
@@ -70,11 +66,9 @@ fn a_failed_task_stops_only_its_host() {
 
 #[test]
 fn run_once_runs_on_one_host_and_shares_its_result() {
-    let scratch = Scratch::new("once");
-    let inventory = scratch.inventory(&["h1:", "h2:", "h3:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "once",
+        &["h1:", "h2:", "h3:"],
         r#"
 - hosts: all
   tasks:
@@ -153,11 +147,9 @@ fn once_per_runs_once_for_each_key() {
 
 #[test]
 fn a_failed_once_per_runner_fails_the_hosts_it_ran_for() {
-    let scratch = Scratch::new("once-per-fail");
-    let inventory = scratch.inventory(&["h1: {rack: a}", "h2: {rack: a}", "h3: {rack: b}"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "once-per-fail",
+        &["h1: {rack: a}", "h2: {rack: a}", "h3: {rack: b}"],
         r#"
 - hosts: all
   tasks:
@@ -225,9 +217,11 @@ fn handlers_run_once_at_the_end_in_definition_order() {
 
 #[test]
 fn notified_handlers_still_run_on_a_host_that_failed_later() {
-    let scratch = Scratch::new("force-handlers");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(&scratch, &inventory, &format!("- hosts: all\n{HANDLERS}"));
+    let (scratch, run) = run_on(
+        "force-handlers",
+        &["h1:", "h2:"],
+        &format!("- hosts: all\n{HANDLERS}"),
+    );
     assert_eq!(
         scratch.read("h2").as_deref(),
         Some("a\nb\nc\nfirst\nsecond\n")
@@ -241,11 +235,9 @@ fn notified_handlers_still_run_on_a_host_that_failed_later() {
 
 #[test]
 fn without_force_handlers_a_failed_host_runs_none() {
-    let scratch = Scratch::new("no-force-handlers");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "no-force-handlers",
+        &["h1:", "h2:"],
         &format!("- hosts: all\n  force_handlers: false\n{HANDLERS}"),
     );
     assert_eq!(scratch.read("h2").as_deref(), Some("a\nb\nc\n"));
@@ -258,11 +250,9 @@ fn without_force_handlers_a_failed_host_runs_none() {
 
 #[test]
 fn a_delegated_task_runs_on_the_controller_with_the_hosts_vars() {
-    let scratch = Scratch::new("delegate");
-    let inventory = scratch.inventory(&["h1: {role: web}", "h2: {role: db}"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "delegate",
+        &["h1: {role: web}", "h2: {role: db}"],
         r#"
 - hosts: all
   tasks:

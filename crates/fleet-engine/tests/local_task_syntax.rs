@@ -3,18 +3,16 @@
 
 mod common;
 
-use common::{Scratch, run};
+use common::run_on;
 use fleet_engine::Status;
 
 use Status::{Changed, Ok};
 
 #[test]
 fn collection_names_and_key_value_arguments_run_like_the_map_form() {
-    let scratch = Scratch::new("kv");
-    let inventory = scratch.inventory(&["h1:", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "kv",
+        &["h1:", "h2:"],
         r#"
 - hosts: all
   tasks:
@@ -56,11 +54,9 @@ fn collection_names_and_key_value_arguments_run_like_the_map_form() {
 
 #[test]
 fn task_vars_win_over_play_vars_for_their_task_only() {
-    let scratch = Scratch::new("task-vars");
-    let inventory = scratch.inventory(&["h1: {word: inventory}", "h2:"]);
-    let run = run(
-        &scratch,
-        &inventory,
+    let (scratch, run) = run_on(
+        "task-vars",
+        &["h1: {word: inventory}", "h2:"],
         r#"
 - hosts: all
   vars:

@@ -215,3 +215,12 @@ pub fn run_with(
     }
     Run { events }
 }
+
+/// A fresh scratch folder named `name`, an inventory of `hosts` in it, and
+/// a run of `playbook` on all of them: what most tests start with.
+pub fn run_on(name: &str, hosts: &[&str], playbook: &str) -> (Scratch, Run) {
+    let scratch = Scratch::new(name);
+    let inventory = scratch.inventory(hosts);
+    let run = run(&scratch, &inventory, playbook);
+    (scratch, run)
+}
