@@ -15,6 +15,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("lineinfile", "ansible.builtin"),
     ("blockinfile", "ansible.builtin"),
     ("apt", "ansible.builtin"),
+    ("apt_repository", "ansible.builtin"),
     ("user", "ansible.builtin"),
     ("group", "ansible.builtin"),
     ("authorized_key", "ansible.posix"),

@@ -1,6 +1,7 @@
 //! One file per module: its params struct, its probe and its plan.
 
 pub mod apt;
+pub mod apt_repository;
 pub mod assert;
 pub mod authorized_key;
 pub mod blockinfile;
@@ -30,6 +31,7 @@ pub mod user;
 pub mod wait_for;
 
 // Helpers shared by the file modules.
+mod apt_sources;
 mod archive;
 mod content_file;
 mod de;
