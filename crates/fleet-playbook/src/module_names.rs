@@ -28,6 +28,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("debug", "ansible.builtin"),
     ("wait_for", "ansible.builtin"),
     ("uri", "ansible.builtin"),
+    ("get_url", "ansible.builtin"),
     ("stat", "ansible.builtin"),
     ("fail", "ansible.builtin"),
     ("assert", "ansible.builtin"),

@@ -134,3 +134,88 @@ fn apt_repository_adds_updates_and_removes_a_source() {
         &format!("rm -f {key}; apt-get update -q >/dev/null 2>&1; true"),
     );
 }
+
+#[test]
+fn get_url_downloads_checks_checksums_and_is_idempotent() {
+    let fixtures = Fixtures::get();
+    let lab = host();
+    let dir = "/srv/fleet-lab-get-url";
+    sh_ok(&lab, &format!("rm -rf {dir} && mkdir -p {dir}"));
+    let hello = fixtures.file("/files/hello.txt");
+    let url = format!("{}/files/hello.txt", fixtures.url());
+    let dest = format!("{dir}/hello.txt");
+    let params = json!({"url": url, "dest": dest, "mode": "0640",
+                        "checksum": format!("sha256:{}", hello.sha256)});
+
+    assert_status(&lab.run("get_url", params.clone(), true), Status::Changed);
+    assert_eq!(lab.sh(&format!("test -e {dest}")).0, 1, "check mode wrote");
+    let gets = fixtures.server.gets_of("/files/hello.txt");
+    let first = lab.converge("get_url", params.clone());
+    assert_eq!(first.data["checksum_src"], json!(hello.sha1));
+    assert_eq!(first.data["md5sum"], json!(hello.md5));
+    assert_eq!(first.data["status_code"], 200);
+    assert_eq!(
+        fixtures.server.gets_of("/files/hello.txt"),
+        gets + 1,
+        "the second run downloaded again"
+    );
+    assert_eq!(
+        sh_ok(&lab, &format!("stat -c %a {dest}; cat {dest}")),
+        format!(
+            "640\n{}",
+            String::from_utf8_lossy(&hello.content).trim_end()
+        )
+    );
+
+    // A changed file is replaced; without a checksum, an equal one is not.
+    sh_ok(&lab, &format!("echo local > {dest}"));
+    let plain = json!({"url": url, "dest": dest});
+    assert_status(&lab.run("get_url", plain.clone(), false), Status::Changed);
+    assert_eq!(lab.run("get_url", plain, false).status, Status::Ok);
+
+    // Into a directory, with the checksum from SHA256SUMS.
+    let into_dir = lab.converge(
+        "get_url",
+        json!({"url": format!("{}/files/config.ini", fixtures.url()), "dest": format!("{dir}/"),
+               "checksum": format!("sha256:{}/files/SHA256SUMS", fixtures.url())}),
+    );
+    assert_eq!(into_dir.data["dest"], json!(format!("{dir}/config.ini")));
+
+    let wrong = lab.run(
+        "get_url",
+        json!({"url": format!("{}/files/config.ini", fixtures.url()), "dest": format!("{dir}/wrong.ini"),
+               "checksum": format!("md5:{}", hello.md5)}),
+        false,
+    );
+    assert_status(&wrong, Status::Failed);
+    assert!(wrong.msg.unwrap_or_default().contains("did not match"));
+    assert_eq!(
+        sh_ok(&lab, &format!("ls -A {dir}")),
+        "config.ini\nhello.txt",
+        "no temp file left"
+    );
+
+    let secret = fixtures.file("/private/secret.txt");
+    let private = json!({"url": format!("{}/private/secret.txt", fixtures.url()), "dest": format!("{dir}/secret.txt"),
+                         "url_username": fleet_tests::file_server::PRIVATE_USER,
+                         "url_password": fleet_tests::file_server::PRIVATE_PASSWORD});
+    lab.converge("get_url", private.clone());
+    assert_eq!(
+        sh_ok(&lab, &format!("sha1sum < {dir}/secret.txt")),
+        format!("{}  -", secret.sha1)
+    );
+    let mut refused = private;
+    refused["url_password"] = json!("wrong");
+    refused["force"] = json!(true);
+    let refused = lab.run("get_url", refused, false);
+    assert_status(&refused, Status::Failed);
+    assert!(refused.msg.unwrap_or_default().contains("HTTP status 401"));
+
+    let header = lab.converge(
+        "get_url",
+        json!({"url": format!("{}/needs-header/token.txt", fixtures.url()), "dest": format!("{dir}/token.txt"),
+               "headers": {"X-Fleet-Test": "yes"}}),
+    );
+    assert_eq!(header.data["status_code"], 200);
+    sh_ok(&lab, &format!("rm -rf {dir}"));
+}
