@@ -408,6 +408,16 @@ fn finish(
             ModuleError::StepFailed { rc, .. } => format!("a command failed (rc={rc})"),
             other => other.to_string(),
         });
+    } else if let Some(applied) = module.applied(&outputs) {
+        outcome.status = if applied.changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        outcome.data.extend(applied.data);
+        if applied.msg.is_some() {
+            outcome.msg = applied.msg;
+        }
     }
     outcome
 }

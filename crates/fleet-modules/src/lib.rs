@@ -24,7 +24,7 @@ pub use deploy::{
 };
 pub use error::{ModuleError, ParamError};
 pub use fleet_shell::{Arg, Cmd, Raw, Script, Secret, Stdin};
-pub use plan::{Plan, Probe, Step, StepOutput, Wait};
+pub use plan::{Applied, Plan, Probe, Step, StepOutput, Wait};
 pub use registry::{
     MODULES, build, expression_params, is_module, params_of, takes_any_params, takes_free_form,
     validate,
@@ -83,6 +83,14 @@ pub trait Module: std::fmt::Debug + Send + Sync {
     /// `removes`, which cannot tell whether running would change anything.
     fn skipped_in_check_mode(&self) -> bool {
         false
+    }
+
+    /// For a module that learns only by running whether it changed the
+    /// host (`get_url`: whether the download differs from the file): the
+    /// verdict and more registered values, read from the steps' output
+    /// once [`Module::outcome`] accepted it. `None` keeps the plan's.
+    fn applied(&self, _outputs: &[StepOutput]) -> Option<Applied> {
+        None
     }
 
     /// Checks what the steps printed once they ran. The default fails the

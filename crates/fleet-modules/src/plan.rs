@@ -78,6 +78,17 @@ impl Plan {
     }
 }
 
+/// What running the steps came to, for a module whose steps decide it
+/// (see `Module::applied`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    pub changed: bool,
+    /// Added to the registered result.
+    pub data: Map<String, Value>,
+    /// Replaces the plan's message, when given.
+    pub msg: Option<String>,
+}
+
 /// A wait on the controller (`pause`): for `seconds`, or, without them,
 /// until the operator answers `prompt` on the terminal.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,10 @@
 //! `tests/lab/lab up` booted (see `tests/lab/README.md`). They need that lab:
 //! without it they fail with a message saying how to start it, never skip.
 
+pub mod file_server;
+pub mod fixtures;
 pub mod module_harness;
+pub mod package_repo;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -73,13 +73,16 @@ impl Verdict {
 fn fleet_converges_hosts_like_ansible_core() {
     let started = Instant::now();
     let only = std::env::var("FLEET_DIFF_CASE").ok();
-    let cases = case::load_all(
+    let mut cases = case::load_all(
         &repo_root().join("tests/differential/cases"),
         only.as_deref(),
     );
     assert!(!cases.is_empty(), "no cases in tests/differential/cases");
     check_docs(&cases, &repo_root().join("docs"));
     Lab::get();
+    for case in cases.iter_mut().filter(|case| case.fixtures) {
+        case.serve(fleet_tests::fixtures::Fixtures::get());
+    }
 
     let pairs = Twins::all();
     let queue = Mutex::new(cases.iter());

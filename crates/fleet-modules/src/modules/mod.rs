@@ -1,6 +1,7 @@
 //! One file per module: its params struct, its probe and its plan.
 
 pub mod apt;
+pub mod apt_repository;
 pub mod assert;
 pub mod authorized_key;
 pub mod blockinfile;
@@ -10,6 +11,7 @@ pub mod debug;
 pub mod fail;
 pub mod fetch;
 pub mod file;
+pub mod get_url;
 pub mod group;
 pub mod include_vars;
 pub mod lineinfile;
@@ -30,10 +32,12 @@ pub mod user;
 pub mod wait_for;
 
 // Helpers shared by the file modules.
+mod apt_sources;
 mod archive;
 mod content_file;
 mod de;
 mod file_attrs;
+mod get_url_checksum;
 mod line_edit;
 mod path_facts;
 mod setup_extra;

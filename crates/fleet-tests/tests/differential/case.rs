@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use fleet_shell::quote;
+use fleet_tests::fixtures::{APT_DIRECT_CONF, Fixtures};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -43,6 +45,11 @@ struct CaseFile {
     peers: Map<String, Value>,
     #[serde(default)]
     differences: Vec<Documented>,
+    /// The case downloads from the test file server and package
+    /// repository (`fleet_tests::fixtures`): its vars are set, and apt on
+    /// the twins reaches the server directly.
+    #[serde(default)]
+    fixtures: bool,
 }
 
 fn two_runs() -> u32 {
@@ -92,11 +99,29 @@ pub struct Case {
     pub differences: Vec<Documented>,
     /// What `hostside.py` resets and reads.
     pub touches: Value,
+    /// See `CaseFile::fixtures`.
+    pub fixtures: bool,
 }
 
 impl Case {
     pub fn playbook(&self) -> PathBuf {
         self.dir.join("site.yml")
+    }
+
+    /// Gives a case that asked for them the fixtures' vars, in both
+    /// inventories and as environment variables of its setup, which first
+    /// lets apt reach the server past the lab's proxy.
+    pub fn serve(&mut self, fixtures: &Fixtures) {
+        let vars = fixtures.vars();
+        let mut prelude = fixtures.apt_direct_script();
+        for (name, value) in &vars {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
+            prelude += &format!("export {name}={}\n", quote(&text));
+        }
+        self.host_vars.extend(vars);
+        self.setup = Some(prelude + self.setup.as_deref().unwrap_or_default());
     }
 }
 
@@ -130,8 +155,11 @@ fn load(dir: &Path) -> Case {
     let path = dir.join("case.yml");
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    let file: CaseFile =
+    let mut file: CaseFile =
         serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    if file.fixtures {
+        file.paths.push(APT_DIRECT_CONF.into());
+    }
     assert!(
         dir.join("site.yml").is_file(),
         "{}: no site.yml",
@@ -160,6 +188,7 @@ fn load(dir: &Path) -> Case {
         host_vars: file.host_vars,
         peers: file.peers,
         differences: file.differences,
+        fixtures: file.fixtures,
         touches: json!({
             "paths": file.paths,
             "units": file.units,
