@@ -30,6 +30,7 @@ pub mod user;
 pub mod wait_for;
 
 // Helpers shared by the file modules.
+mod apt_params;
 mod archive;
 mod content_file;
 mod de;
