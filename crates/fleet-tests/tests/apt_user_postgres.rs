@@ -90,3 +90,54 @@ fn apt_deb_autoremove_and_upgrade_check() {
         ),
     );
 }
+
+#[test]
+fn user_expiry_lock_ageing_and_ssh_key() {
+    let _turn = turn();
+    let lab = host();
+    let name = "fleet-pg-user";
+    lab.sh(&format!("userdel -r {name} 2>/dev/null; true"));
+    lab.converge(
+        "user",
+        json!({
+            "name": name, "password": "$6$salt$0123456789abcdef", "password_lock": true,
+            "expires": 1_893_456_000, "password_expire_max": 90, "password_expire_warn": 14,
+            "generate_ssh_key": true, "ssh_key_type": "ed25519", "ssh_key_comment": "fleet test",
+            "ssh_key_passphrase": "correct horse",
+        }),
+    );
+    let shadow = sh_ok(&lab, &format!("getent shadow {name}"));
+    let fields: Vec<&str> = shadow.split(':').collect();
+    assert_eq!(fields[1], "!$6$salt$0123456789abcdef", "locked hash");
+    assert_eq!(fields[4], "90");
+    assert_eq!(fields[5], "14");
+    assert_eq!(fields[7], "21915", "expires 2030-01-01");
+    let key = format!("/home/{name}/.ssh/id_ed25519");
+    assert_eq!(
+        sh_ok(&lab, &format!("stat -c '%U %a' {key} /home/{name}/.ssh")),
+        format!("{name} 600\n{name} 700")
+    );
+    let public = sh_ok(&lab, &format!("ssh-keygen -y -P 'correct horse' -f {key}"));
+    assert!(public.starts_with("ssh-ed25519 "), "{public}");
+    assert!(sh_ok(&lab, &format!("cat {key}.pub")).ends_with(" fleet test"));
+
+    let unlock = json!({"name": name, "password_lock": false, "expires": -1});
+    lab.converge("user", unlock);
+    let shadow = sh_ok(&lab, &format!("getent shadow {name}"));
+    let fields: Vec<&str> = shadow.split(':').collect();
+    assert_eq!(fields[1], "$6$salt$0123456789abcdef");
+    assert_eq!(fields[7], "", "no expiry");
+
+    sh_ok(&lab, &format!("rm -rf /home/{name}"));
+    lab.converge("user", json!({"name": name}));
+    assert_eq!(
+        sh_ok(&lab, &format!("stat -c %U /home/{name}")),
+        name,
+        "the missing home is made again"
+    );
+    lab.converge(
+        "user",
+        json!({"name": name, "state": "absent", "remove": true, "force": true}),
+    );
+    assert_eq!(lab.sh(&format!("getent passwd {name}")).0, 2);
+}
