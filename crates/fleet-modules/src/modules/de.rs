@@ -15,6 +15,21 @@ pub(crate) fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool
     })
 }
 
+/// [`boolean`] for a parameter whose absence means something else than
+/// `false` (`install_recommends`: apt's own default).
+pub(crate) fn optional_boolean<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => parse_bool(&value).map(Some).ok_or_else(|| {
+            D::Error::custom(format!(
+                "expected a boolean (true/false, yes/no), got {value}"
+            ))
+        }),
+    }
+}
+
 fn parse_bool(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(flag) => Some(*flag),

@@ -33,6 +33,7 @@ pub mod wait_for;
 
 // Helpers shared by the file modules.
 mod apt_sources;
+mod apt_params;
 mod archive;
 mod content_file;
 mod de;

@@ -1,0 +1,143 @@
+//! apt's and user's Ansible parameters beyond the basics, and the
+//! PostgreSQL modules, on the lab host `lab27` (`FLEET_PG_HOST` moves it),
+//! asserting the real state of the host after each run.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use fleet_engine::Status;
+use fleet_tests::module_harness::{LabHost, assert_status};
+use serde_json::json;
+
+fn host() -> LabHost {
+    let name = std::env::var("FLEET_PG_HOST").unwrap_or_else(|_| "lab27".into());
+    LabHost::root(&name, Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// The tests take turns: dpkg has one lock per host, and the PostgreSQL
+/// tests share one server.
+fn turn() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn sh_ok(lab: &LabHost, command: &str) -> String {
+    let (rc, out) = lab.sh(command);
+    assert_eq!(rc, 0, "`{command}` failed: {out}");
+    out.trim().to_string()
+}
+
+fn package_status(lab: &LabHost, package: &str) -> String {
+    lab.sh(&format!(
+        "dpkg-query -W -f='${{db:Status-Abbrev}}' {package} 2>/dev/null"
+    ))
+    .1
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn apt_deb_autoremove_and_upgrade_check() {
+    let _turn = turn();
+    let lab = host();
+    let dir = "/srv/fleet-test-apt-extra";
+    sh_ok(
+        &lab,
+        &format!(
+            "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 purge -y -q hello pv >/dev/null; \
+             rm -rf {dir}; mkdir -p {dir} && apt-get update -q >/dev/null && \
+             cd {dir} && apt-get download -q hello >/dev/null 2>&1 && mv hello_*.deb hello.deb"
+        ),
+    );
+    let deb = json!({"deb": format!("{dir}/hello.deb")});
+    let check = lab.run("apt", deb.clone(), true);
+    assert_status(&check, Status::Changed);
+    assert_eq!(
+        package_status(&lab, "hello"),
+        "",
+        "check mode installed nothing"
+    );
+    lab.converge("apt", deb);
+    assert_eq!(package_status(&lab, "hello"), "ii");
+    assert_eq!(sh_ok(&lab, "hello"), "Hello, world!");
+
+    lab.converge("apt", json!({"package": "pv", "install_recommends": false}));
+    sh_ok(&lab, "apt-mark auto pv >/dev/null");
+    let remove = json!({"autoremove": true, "purge": true});
+    assert_status(&lab.run("apt", remove.clone(), true), Status::Changed);
+    assert_eq!(
+        package_status(&lab, "pv"),
+        "ii",
+        "check mode removed nothing"
+    );
+    lab.converge("apt", remove);
+    assert_eq!(package_status(&lab, "pv"), "", "autoremove purged pv");
+
+    let only_upgrade = lab.run(
+        "apt",
+        json!({"name": "pv", "state": "latest", "only_upgrade": true}),
+        false,
+    );
+    assert_status(&only_upgrade, Status::Ok);
+    assert_eq!(package_status(&lab, "pv"), "");
+
+    let upgrade = lab.run("apt", json!({"upgrade": "dist"}), true);
+    assert_ne!(upgrade.status, Status::Failed, "{upgrade:?}");
+    sh_ok(
+        &lab,
+        &format!(
+            "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 purge -y -q hello >/dev/null; rm -rf {dir}"
+        ),
+    );
+}
+
+#[test]
+fn user_expiry_lock_ageing_and_ssh_key() {
+    let _turn = turn();
+    let lab = host();
+    let name = "fleet-pg-user";
+    lab.sh(&format!("userdel -r {name} 2>/dev/null; true"));
+    lab.converge(
+        "user",
+        json!({
+            "name": name, "password": "$6$salt$0123456789abcdef", "password_lock": true,
+            "expires": 1_893_456_000, "password_expire_max": 90, "password_expire_warn": 14,
+            "generate_ssh_key": true, "ssh_key_type": "ed25519", "ssh_key_comment": "fleet test",
+            "ssh_key_passphrase": "correct horse",
+        }),
+    );
+    let shadow = sh_ok(&lab, &format!("getent shadow {name}"));
+    let fields: Vec<&str> = shadow.split(':').collect();
+    assert_eq!(fields[1], "!$6$salt$0123456789abcdef", "locked hash");
+    assert_eq!(fields[4], "90");
+    assert_eq!(fields[5], "14");
+    assert_eq!(fields[7], "21915", "expires 2030-01-01");
+    let key = format!("/home/{name}/.ssh/id_ed25519");
+    assert_eq!(
+        sh_ok(&lab, &format!("stat -c '%U %a' {key} /home/{name}/.ssh")),
+        format!("{name} 600\n{name} 700")
+    );
+    let public = sh_ok(&lab, &format!("ssh-keygen -y -P 'correct horse' -f {key}"));
+    assert!(public.starts_with("ssh-ed25519 "), "{public}");
+    assert!(sh_ok(&lab, &format!("cat {key}.pub")).ends_with(" fleet test"));
+
+    let unlock = json!({"name": name, "password_lock": false, "expires": -1});
+    lab.converge("user", unlock);
+    let shadow = sh_ok(&lab, &format!("getent shadow {name}"));
+    let fields: Vec<&str> = shadow.split(':').collect();
+    assert_eq!(fields[1], "$6$salt$0123456789abcdef");
+    assert_eq!(fields[7], "", "no expiry");
+
+    sh_ok(&lab, &format!("rm -rf /home/{name}"));
+    lab.converge("user", json!({"name": name}));
+    assert_eq!(
+        sh_ok(&lab, &format!("stat -c %U /home/{name}")),
+        name,
+        "the missing home is made again"
+    );
+    lab.converge(
+        "user",
+        json!({"name": name, "state": "absent", "remove": true, "force": true}),
+    );
+    assert_eq!(lab.sh(&format!("getent passwd {name}")).0, 2);
+}
