@@ -167,6 +167,29 @@ impl Inventory {
         }
     }
 
+    /// `remote_user` of ansible.cfg: the user of every host whose inventory
+    /// sets none (the inventory's `user` wins, as `ansible_user` wins over
+    /// `remote_user` in Ansible), over ssh_config's `User`.
+    pub fn set_default_user(&mut self, user: &UserName) {
+        for host in &mut self.hosts {
+            if host.connection.user.is_none() && host.connection.transport == Transport::Ssh {
+                host.connection.user = Some(user.as_str().to_owned());
+                host.vars
+                    .insert("user".to_owned(), Value::String(user.as_str().to_owned()));
+            }
+        }
+    }
+
+    /// A ProxyJump of ansible.cfg's `ssh_args`: the jump of every host whose
+    /// inventory sets none.
+    pub fn set_default_jump(&mut self, jump: &Jump) {
+        for host in &mut self.hosts {
+            if host.connection.jump.is_none() && host.connection.transport == Transport::Ssh {
+                host.connection.jump = Some(jump.clone());
+            }
+        }
+    }
+
     /// All hosts, in order of first appearance in the file.
     pub fn hosts(&self) -> &[Host] {
         &self.hosts

@@ -100,7 +100,7 @@ pub(crate) struct Expander<'a> {
     pub(crate) next_include: usize,
     /// The task files being read, outermost first, for cycles.
     stack: Vec<PathBuf>,
-    /// `ANSIBLE_ROLES_PATH`.
+    /// `ANSIBLE_ROLES_PATH` or `roles_path` of `ansible.cfg`.
     pub(crate) roles_path: Vec<PathBuf>,
     /// The roles expanded so far: folder, params, `when`/`tags`/`vars` and
     /// `tasks_from`.
@@ -113,10 +113,7 @@ pub(crate) struct Expander<'a> {
 }
 
 impl<'a> Expander<'a> {
-    pub(crate) fn new(play_dir: &'a Path) -> Expander<'a> {
-        let roles_path = std::env::var_os("ANSIBLE_ROLES_PATH")
-            .map(|paths| std::env::split_paths(&paths).collect())
-            .unwrap_or_default();
+    pub(crate) fn new(play_dir: &'a Path, roles_path: Vec<PathBuf>) -> Expander<'a> {
         Expander {
             play_dir,
             next_block: 0,

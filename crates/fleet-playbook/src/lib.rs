@@ -102,6 +102,10 @@ pub struct LoadOptions {
     /// plain name must be one of them (or the controller). `None` skips
     /// that check.
     pub inventory_hosts: Option<BTreeSet<String>>,
+    /// Where roles are looked up after the play's `roles/`. `None` reads
+    /// `ANSIBLE_ROLES_PATH` (colon-separated); the command line passes the
+    /// list it resolved from that variable and `ansible.cfg`.
+    pub roles_path: Option<Vec<PathBuf>>,
 }
 
 /// A loaded playbook: the plays of the file and its imports, in run order.

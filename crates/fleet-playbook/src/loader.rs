@@ -24,9 +24,15 @@ pub(crate) fn load_plays(
         path: path.to_path_buf(),
         source,
     })?;
+    let roles_path = options.roles_path.clone().unwrap_or_else(|| {
+        std::env::var_os("ANSIBLE_ROLES_PATH")
+            .map(|paths| std::env::split_paths(&paths).collect())
+            .unwrap_or_default()
+    });
     let mut loader = Loader {
         options,
         template_dirs,
+        roles_path,
         stack: vec![(identity(path), path.display().to_string())],
         plays: Vec::new(),
     };
@@ -37,6 +43,7 @@ pub(crate) fn load_plays(
 struct Loader<'a> {
     options: &'a LoadOptions,
     template_dirs: &'a [PathBuf],
+    roles_path: Vec<PathBuf>,
     /// The files being read, outermost first: (identity, label).
     stack: Vec<(PathBuf, String)>,
     plays: Vec<ParsedPlay>,
@@ -111,6 +118,7 @@ impl Loader<'_> {
                     dir,
                     template_dirs: self.template_dirs,
                     extra_vars: &self.options.extra_vars,
+                    roles_path: &self.roles_path,
                 };
                 let play = parse_play(f, node, &context)?;
                 self.plays.push(play);

@@ -71,6 +71,7 @@ pub(crate) struct PlayContext<'a> {
     pub(crate) dir: &'a Path,
     pub(crate) template_dirs: &'a [PathBuf],
     pub(crate) extra_vars: &'a Map<String, Value>,
+    pub(crate) roles_path: &'a [PathBuf],
 }
 
 pub(crate) fn parse_play(
@@ -208,7 +209,7 @@ pub(crate) fn parse_play(
     if let Some(node) = hosts_node.filter(|_| is_template(&play.hosts)) {
         play.hosts = render_hosts(f, node, &play, context)?;
     }
-    let mut expander = Expander::new(context.dir);
+    let mut expander = Expander::new(context.dir, context.roles_path.to_vec());
     let pre_tasks = expander.expand(f, &pre_task_nodes, "task")?;
     let mut main = expander.roles(f, &role_nodes)?;
     main.extend(expander.expand(f, &task_nodes, "task")?);

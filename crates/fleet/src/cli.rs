@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fleet_inventory::UserName;
 
+use crate::ansible_cfg::AnsibleCfg;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "fleet",
@@ -62,12 +64,16 @@ pub struct SshArgs {
     /// ssh_config file [default: ~/.ssh/config]
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
-    /// Seconds allowed to connect, exchange keys and authenticate.
-    #[arg(long, global = true, value_name = "S", default_value_t = 10.0)]
-    pub connect_timeout: f64,
+    /// Seconds allowed to connect, exchange keys and authenticate [default: 10,
+    /// or `timeout` of ansible.cfg]
+    #[arg(long, global = true, value_name = "S")]
+    pub connect_timeout: Option<f64>,
     /// How many connections may be starting at the same moment.
     #[arg(long, global = true, value_name = "N", default_value_t = 100)]
     pub connect_rate: usize,
+    /// `ansible.cfg` and its `ANSIBLE_*` variables, under every flag.
+    #[arg(skip)]
+    pub config: AnsibleCfg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,9 +84,9 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct Selection {
-    /// Inventory file.
+    /// Inventory file [default: `inventory` of ansible.cfg or ANSIBLE_INVENTORY]
     #[arg(short = 'i', long = "inventory", value_name = "INV")]
-    pub inventory: PathBuf,
+    pub inventory: Option<PathBuf>,
     /// Host pattern: names, groups, globs, `a:b`, `a:&b`, `a:!b`.
     #[arg(
         short = 'l',
@@ -98,9 +104,10 @@ pub struct Selection {
 pub struct RunArgs {
     #[command(flatten)]
     pub selection: Selection,
-    /// How many hosts run at once; 0 means every selected host.
-    #[arg(short = 'f', long, value_name = "N", default_value_t = 0)]
-    pub forks: usize,
+    /// How many hosts run at once; 0 means every selected host [default: 0,
+    /// or `forks` of ansible.cfg]
+    #[arg(short = 'f', long, value_name = "N")]
+    pub forks: Option<usize>,
     /// Run the command as root through sudo.
     #[arg(short = 'b', long = "become")]
     pub r#become: bool,
@@ -308,6 +315,6 @@ mod tests {
         let Command::Run(run) = cli.command else {
             panic!("not run");
         };
-        assert_eq!(run.forks, 3);
+        assert_eq!(run.forks, Some(3));
     }
 }

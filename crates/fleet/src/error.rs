@@ -7,6 +7,8 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
+    Config(#[from] crate::ansible_cfg::CfgError),
+    #[error(transparent)]
     Inventory(#[from] fleet_inventory::InventoryError),
     #[error(transparent)]
     Playbook(#[from] fleet_playbook::PlaybookError),

@@ -37,6 +37,7 @@ impl Exit {
     pub fn from_error(err: &CliError) -> Exit {
         match err {
             CliError::Usage(_)
+            | CliError::Config(_)
             | CliError::Inventory(_)
             | CliError::Playbook(_)
             | CliError::Ssh(_) => Exit::InvalidInput,

@@ -2,6 +2,7 @@
 //! engine needs, hands events to a reporter and maps the outcome to an exit
 //! code.
 
+mod ansible_cfg;
 mod cli;
 mod commands;
 mod error;
@@ -18,7 +19,7 @@ use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -29,6 +30,19 @@ fn main() -> ExitCode {
             .into();
         }
     };
+    // Read before any host is contacted: a malformed file stops here.
+    match ansible_cfg::AnsibleCfg::load() {
+        Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("warning: {warning}");
+            }
+            cli.ssh.config = config;
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Exit::InvalidInput.into();
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

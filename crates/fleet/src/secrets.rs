@@ -8,17 +8,41 @@ use std::time::Duration;
 
 use fleet_ssh::{Secret, SshOptions};
 
+use crate::ansible_cfg::AnsibleCfg;
 use crate::cli::SshArgs;
 use crate::error::CliError;
 
 pub const BECOME_PASSWORD_ENV: &str = "FLEET_BECOME_PASSWORD";
 
-/// Builds the transport options from the common flags.
+/// Seconds, when neither `--connect-timeout` nor ansible.cfg's `timeout` says.
+const DEFAULT_CONNECT_TIMEOUT: f64 = 10.0;
+
+/// Said when ansible.cfg (or `ANSIBLE_HOST_KEY_CHECKING`) turns host key
+/// checking off: fleet then trusts unknown keys as `--accept-new` does.
+pub fn host_key_checking_notice(config: &AnsibleCfg) -> String {
+    let source = match &config.host_key_checking_origin {
+        Some(at) if at.starts_with("ANSIBLE_") => format!("{at} is false"),
+        Some(at) => format!("host_key_checking = False at {at}"),
+        None => "host_key_checking".to_owned(),
+    };
+    format!(
+        "warning: host key checking is off ({source}): unknown host keys are trusted \
+         and recorded, as with --accept-new; a changed key is still refused"
+    )
+}
+
+/// Builds the transport options from the common flags, then ansible.cfg
+/// (and its `ANSIBLE_*` variables) for what no flag gives.
 pub fn ssh_options(args: &SshArgs) -> Result<SshOptions, CliError> {
-    if !(args.connect_timeout.is_finite() && args.connect_timeout > 0.0) {
+    let config = &args.config;
+    let connect_timeout = match (args.connect_timeout, config.timeout) {
+        (Some(seconds), _) => seconds,
+        (None, Some(seconds)) => seconds as f64,
+        (None, None) => DEFAULT_CONNECT_TIMEOUT,
+    };
+    if !(connect_timeout.is_finite() && connect_timeout > 0.0) {
         return Err(CliError::Usage(format!(
-            "--connect-timeout must be a positive number of seconds, got {}",
-            args.connect_timeout
+            "--connect-timeout must be a positive number of seconds, got {connect_timeout}"
         )));
     }
     let mut options = SshOptions::with_defaults();
@@ -28,9 +52,16 @@ pub fn ssh_options(args: &SshArgs) -> Result<SshOptions, CliError> {
     if let Some(file) = &args.ssh_config {
         options.ssh_config = Some(file.clone());
     }
-    options.accept_new = args.accept_new;
-    options.identity = args.identity.clone();
-    options.connect_timeout = Duration::from_secs_f64(args.connect_timeout);
+    options.accept_new = args.accept_new || config.host_key_checking_off();
+    if config.host_key_checking_off() && !args.accept_new {
+        // On stderr in every format: the NDJSON stream on stdout stays events.
+        eprintln!("{}", host_key_checking_notice(config));
+    }
+    options.identity = args
+        .identity
+        .clone()
+        .or_else(|| config.private_key_file.clone());
+    options.connect_timeout = Duration::from_secs_f64(connect_timeout);
     options.max_concurrent_connects = args.connect_rate.max(1);
     if std::io::stdin().is_terminal() {
         options.passphrase_prompt = Some(Arc::new(|key: &Path| {

@@ -13,10 +13,11 @@ use fleet_ssh::Client;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+use crate::ansible_cfg::AnsibleCfg;
 use crate::cli::{Format, PlaybookArgs, Selection, SshArgs};
 use crate::commands::extra_vars::parse_extra_vars;
 use crate::commands::run::{OnInterrupt, cancel_on_signal};
-use crate::commands::{become_flags, listing, load_inventory, start_at};
+use crate::commands::{become_flags, inventory_sources, listing, load_inventory, start_at};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::report;
@@ -34,17 +35,29 @@ pub async fn apply(
         selection: &args.selection,
         playbook: &args.playbook,
         extra_vars: &args.extra_vars,
-        ask_become_pass: args.ask_become_pass,
+        ask_become_pass: args.ask_become_pass || ssh.config.become_ask_pass == Some(true),
         check: args.check || check_only,
         diff: args.diff || check_only,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
-        forks: args.forks,
+        forks: args.forks.or(ssh.config.forks),
         verbosity: args.verbose,
     };
+    if args.verbose >= 1
+        && let Some(line) = ssh.config.ignored_line()
+    {
+        // On stderr in every format: the NDJSON stream on stdout stays events.
+        eprintln!("{line}");
+    }
     let mut loaded = load(&run, ssh, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
-        become_flags::set_become(&mut playbook, args.r#become, args.become_user.as_ref());
+        let config = &ssh.config;
+        become_flags::set_become(
+            &mut playbook,
+            args.r#become || config.r#become == Some(true),
+            args.become_user.as_ref().or(config.become_user.as_ref()),
+        );
+        become_flags::set_become_method(&mut playbook, config.become_method);
         Ok(playbook)
     })?;
     let filter = TagFilter {
@@ -117,6 +130,8 @@ pub struct Loaded {
     pub limit: BTreeSet<String>,
     pub extra_vars: Map<String, Value>,
     pub playbook: Playbook,
+    /// Where the inventory was read (`-i`, or ansible.cfg).
+    pub inventory_sources: Vec<PathBuf>,
 }
 
 impl Loaded {
@@ -138,6 +153,7 @@ pub fn load(
     ssh: &SshArgs,
     transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
 ) -> Result<Loaded, CliError> {
+    let inventory_sources = inventory_sources(run.selection, ssh)?;
     let inventory = load_inventory(run.selection, ssh)?;
     let limit: BTreeSet<String> = inventory
         .select(&run.selection.limit)?
@@ -164,6 +180,7 @@ pub fn load(
                 .map(|host| host.name.clone())
                 .collect(),
         ),
+        roles_path: roles_path(&ssh.config),
     };
     let playbook = fleet_playbook::load(run.playbook, &load_options)?;
     // On stderr in every format: the NDJSON stream on stdout stays events.
@@ -177,6 +194,7 @@ pub fn load(
         limit,
         extra_vars,
         playbook,
+        inventory_sources,
     };
     loaded.plays()?;
     Ok(loaded)
@@ -221,7 +239,10 @@ pub async fn execute(
         interactive: std::io::stdin().is_terminal(),
         show_commands: run.verbosity >= 3,
         inventory: loaded.inventory.hosts().to_vec(),
-        inventory_file: Some(run.selection.inventory.display().to_string()),
+        inventory_file: loaded
+            .inventory_sources
+            .first()
+            .map(|path| path.display().to_string()),
     };
     let mut ssh_options = secrets::ssh_options(ssh)?;
     if let Some(forks) = run.forks {
@@ -254,6 +275,12 @@ pub async fn execute(
     let (counts, reported) = tokio::join!(runner, reporting);
     reported?;
     Ok((counts, cancel.is_cancelled()))
+}
+
+/// Roles after the play's `roles/`: `ANSIBLE_ROLES_PATH`, else `roles_path`
+/// of ansible.cfg; `None` lets the loader read the variable.
+fn roles_path(config: &AnsibleCfg) -> Option<Vec<PathBuf>> {
+    config.roles_path.clone()
 }
 
 /// Templates are looked up next to the playbook first (by the loader), then

@@ -3,7 +3,7 @@
 //! command-line become settings are.
 
 use fleet_inventory::UserName;
-use fleet_playbook::Playbook;
+use fleet_playbook::{BecomeMethod, Playbook};
 
 /// `become`: every play runs through sudo, as if it said `become: true`
 /// (a task's or block's `become: false` still wins). `become_user`: the
@@ -16,6 +16,17 @@ pub fn set_become(playbook: &mut Playbook, r#become: bool, become_user: Option<&
             play.become_user
                 .get_or_insert_with(|| user.as_str().to_owned());
         }
+    }
+}
+
+/// `become_method` of ansible.cfg: the method of every play that names
+/// none (a block's or task's own still wins).
+pub fn set_become_method(playbook: &mut Playbook, method: Option<BecomeMethod>) {
+    let Some(method) = method else {
+        return;
+    };
+    for play in &mut playbook.plays {
+        play.become_method.get_or_insert(method);
     }
 }
 
@@ -59,6 +70,17 @@ mod tests {
         assert_eq!(playbook.plays[0].tasks[1].r#become, Some(false));
         assert_eq!(playbook.plays[0].become_user, None);
         assert_eq!(playbook.plays[1].become_user.as_deref(), Some("postgres"));
+    }
+
+    #[test]
+    fn become_method_fills_in_only_where_the_play_names_none() {
+        let mut playbook = load("method");
+        playbook.plays[1].become_method = Some(BecomeMethod::Sudo);
+        set_become_method(&mut playbook, Some(BecomeMethod::Su));
+        assert_eq!(playbook.plays[0].become_method, Some(BecomeMethod::Su));
+        assert_eq!(playbook.plays[1].become_method, Some(BecomeMethod::Sudo));
+        set_become_method(&mut playbook, None);
+        assert_eq!(playbook.plays[0].become_method, Some(BecomeMethod::Su));
     }
 
     #[test]

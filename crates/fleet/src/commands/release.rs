@@ -51,7 +51,7 @@ async fn run(
         selection: &args.selection,
         playbook: &args.playbook,
         extra_vars: &args.extra_vars,
-        ask_become_pass: args.ask_become_pass,
+        ask_become_pass: args.ask_become_pass || ssh.config.become_ask_pass == Some(true),
         check: false,
         // A rollback's diff is the switch: `current: <from> -> <to>`; an
         // unlock's, the lock it removes.

@@ -25,18 +25,27 @@ pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
         }
         None => None,
     };
-    let password = secrets::become_password(args.ask_become_pass)?;
+    let config = &ssh.config;
+    let ask = args.ask_become_pass || config.become_ask_pass == Some(true);
+    let password = secrets::become_password(ask)?;
+    let r#become = args.r#become || args.ask_become_pass || config.r#become == Some(true);
     let command = AdhocCommand {
         command: args.command.join(" "),
-        r#become: (args.r#become || args.ask_become_pass).then(|| Become {
+        r#become: r#become.then(|| Become {
             user: args
                 .become_user
                 .as_ref()
+                .or(config.become_user.as_ref())
                 .map_or_else(|| "root".to_string(), ToString::to_string),
             password: password.clone(),
-            method: fleet_ssh::BecomeMethod::Sudo,
+            method: match config.become_method {
+                Some(fleet_playbook::BecomeMethod::Su) => {
+                    fleet_ssh::BecomeMethod::Su { flags: Vec::new() }
+                }
+                _ => fleet_ssh::BecomeMethod::Sudo,
+            },
         }),
-        forks: args.forks,
+        forks: args.forks.or(config.forks).unwrap_or(0),
         timeout,
     };
     let client = Client::new(secrets::ssh_options(ssh)?)?;
