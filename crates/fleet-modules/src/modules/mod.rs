@@ -32,8 +32,8 @@ pub mod user;
 pub mod wait_for;
 
 // Helpers shared by the file modules.
-mod apt_sources;
 mod apt_params;
+mod apt_sources;
 mod archive;
 mod content_file;
 mod de;
