@@ -43,6 +43,10 @@ struct CaseFile {
     peers: Map<String, Value>,
     #[serde(default)]
     differences: Vec<Documented>,
+    /// More `ansible.cfg` keys, section to key to value: added to the
+    /// suite's own file, which fleet then reads too.
+    #[serde(default)]
+    ansible_cfg: Map<String, Value>,
 }
 
 fn two_runs() -> u32 {
@@ -90,6 +94,8 @@ pub struct Case {
     /// Other inventory names of the twin, with their vars.
     pub peers: Map<String, Value>,
     pub differences: Vec<Documented>,
+    /// `ansible_cfg` of case.yml: section to key to value.
+    pub ansible_cfg: Map<String, Value>,
     /// What `hostside.py` resets and reads.
     pub touches: Value,
 }
@@ -160,6 +166,7 @@ fn load(dir: &Path) -> Case {
         host_vars: file.host_vars,
         peers: file.peers,
         differences: file.differences,
+        ansible_cfg: file.ansible_cfg,
         touches: json!({
             "paths": file.paths,
             "units": file.units,

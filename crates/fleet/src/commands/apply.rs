@@ -52,9 +52,12 @@ pub async fn apply(
     let mut loaded = load(&run, ssh, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
         let config = &ssh.config;
+        if config.r#become == Some(true) {
+            become_flags::set_default_become(&mut playbook);
+        }
         become_flags::set_become(
             &mut playbook,
-            args.r#become || config.r#become == Some(true),
+            args.r#become,
             args.become_user.as_ref().or(config.become_user.as_ref()),
         );
         become_flags::set_become_method(&mut playbook, config.become_method);
