@@ -258,7 +258,11 @@ pub async fn execute(
     let (sender, mut receiver) = mpsc::unbounded_channel();
     if run.verbosity >= 2 && run.selection.format == Format::Human {
         let mut out = std::io::stdout().lock();
-        for line in report::connections::lines(&plays, ssh.identity.as_deref()) {
+        let identity = ssh
+            .identity
+            .as_deref()
+            .or(ssh.config.private_key_file.as_deref());
+        for line in report::connections::lines(&plays, identity) {
             writeln!(out, "{line}")?;
         }
     }
