@@ -31,7 +31,7 @@ pub struct AnsibleCfg {
     pub forks: Option<usize>,
     /// Seconds, for the connection.
     pub timeout: Option<u64>,
-    vault_password_file: Option<PathBuf>,
+    pub vault_password_file: Option<PathBuf>,
     pub r#become: Option<bool>,
     pub become_method: Option<BecomeMethod>,
     pub become_user: Option<UserName>,
