@@ -126,6 +126,26 @@ fn a_malformed_cfg_stops_before_anything_runs() {
     assert!(!dir.join("note").exists());
 }
 
+#[test]
+fn a_cfg_in_a_world_writable_folder_is_passed_over_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = local_site("cfg_local_world_writable", LOCAL_CFG);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = fleet_in(&dir, &["inventory"]);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    let text = stderr(&output);
+    assert!(
+        text.starts_with("warning: ")
+            && text.contains("ansible.cfg is not read: its folder is world-writable"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: no inventory: pass `-i FILE`"),
+        "{text}"
+    );
+}
+
 /// A scratch folder holding the lab's known_hosts as `~/.ssh/known_hosts`
 /// and its key as `keys/lab`, for runs with no flags.
 fn lab_site(test: &str, inventory: &str, cfg: &str, playbook: &str) -> PathBuf {
