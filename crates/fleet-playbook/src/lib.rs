@@ -132,6 +132,10 @@ pub struct Play {
     /// `Inventory::select_with_origin`.
     pub hosts_origin: String,
     pub r#become: bool,
+    /// The play writes `become` itself (ansible.cfg's `become` then does
+    /// not apply to it).
+    #[serde(skip)]
+    pub become_written: bool,
     pub become_user: Option<String>,
     /// `become_method`; sudo when not written.
     pub become_method: Option<BecomeMethod>,

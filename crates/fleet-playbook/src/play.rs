@@ -87,6 +87,7 @@ pub(crate) fn parse_play(
         hosts: String::new(),
         hosts_origin: String::new(),
         r#become: false,
+        become_written: false,
         become_user: None,
         become_method: None,
         become_flags: None,
@@ -134,7 +135,10 @@ pub(crate) fn parse_play(
                 play.hosts_origin = f.value_origin(value);
                 hosts_node = Some(value);
             }
-            "become" => play.r#become = f.bool(value, name)?,
+            "become" => {
+                play.r#become = f.bool(value, name)?;
+                play.become_written = true;
+            }
             "become_user" => play.become_user = Some(f.string(value, name, "become_user: root")?),
             "connection" => play.connection = Some(read_connection(f, value)?),
             "vars" => {

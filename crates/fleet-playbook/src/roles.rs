@@ -4,8 +4,9 @@
 //! A role is a folder with `tasks/`, `handlers/`, `defaults/`, `vars/`,
 //! `meta/`, `templates/` and `files/`, each file `main.yml` or `main.yaml`
 //! (`tasks_from` and the like pick another). It is found under `roles/`
-//! next to the playbook, then in each folder of `ANSIBLE_ROLES_PATH`, then
-//! next to the playbook itself; a name with `/` is a path from there.
+//! next to the playbook, then in each folder of `ANSIBLE_ROLES_PATH` (or
+//! ansible.cfg's `roles_path`), then next to the playbook itself; a name
+//! with `/` is a path from there.
 //! `meta/main.yml` `dependencies` run first; a role runs once per play with
 //! the same params unless its meta says `allow_duplicates: true`.
 
@@ -260,7 +261,7 @@ impl Expander<'_> {
                     format!("role {} not found", message_quote(name)),
                     format!(
                         "looked in {}; put the role under `roles/` next to the playbook, \
-                         or add its folder to ANSIBLE_ROLES_PATH",
+                         or add its folder to ANSIBLE_ROLES_PATH (or to roles_path in ansible.cfg)",
                         looked.join(", ")
                     ),
                 )

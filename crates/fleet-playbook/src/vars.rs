@@ -237,6 +237,7 @@ mod tests {
             hosts: "all".into(),
             hosts_origin: "p.yaml:1:8".into(),
             r#become: false,
+            become_written: false,
             become_user: None,
             become_method: None,
             become_flags: None,

@@ -226,3 +226,32 @@ fn rollback_to_must_name_a_release() {
         .unwrap();
     assert_rejected(&output, "--to latest: not a release name", "--to latest");
 }
+
+#[test]
+fn each_malformed_ansible_cfg_is_rejected_with_its_own_location() {
+    let dir = repo_root().join("tests/inventories/bad");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "cfg"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the corpus has {} cfg cases", files.len());
+    for file in files {
+        let relative = file.strip_prefix(repo_root()).unwrap().to_path_buf();
+        let expected = std::fs::read_to_string(file.with_extension("expect")).unwrap();
+        let output = fleet()
+            .current_dir(repo_root())
+            .env("ANSIBLE_CONFIG", &relative)
+            .args(["run", "-i", "inventories/example.yaml"])
+            .args([
+                "--known-hosts",
+                "/dev/null",
+                "--",
+                "touch /tmp/must-not-run",
+            ])
+            .output()
+            .unwrap();
+        assert_rejected(&output, &expected, &relative.display().to_string());
+    }
+}

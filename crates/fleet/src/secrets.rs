@@ -147,6 +147,44 @@ pub fn prompted_vars(
 mod tests {
     use super::*;
 
+    fn ssh_args(args: &[&str], config: AnsibleCfg) -> SshArgs {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(
+            ["fleet", "inventory", "-i", "x.yaml"]
+                .into_iter()
+                .chain(args.iter().copied()),
+        )
+        .unwrap();
+        let mut ssh = cli.ssh;
+        ssh.config = config;
+        ssh
+    }
+
+    #[test]
+    fn flags_win_over_ansible_cfg_for_the_connection() {
+        let config = AnsibleCfg {
+            private_key_file: Some("/keys/from-cfg".into()),
+            timeout: Some(30),
+            host_key_checking: Some(false),
+            ..AnsibleCfg::default()
+        };
+        let options = ssh_options(&ssh_args(&[], config.clone())).unwrap();
+        assert_eq!(
+            options.identity.as_deref(),
+            Some(Path::new("/keys/from-cfg"))
+        );
+        assert_eq!(options.connect_timeout, Duration::from_secs(30));
+        assert!(options.accept_new);
+        let flags = ["--identity", "/keys/flag", "--connect-timeout", "2"];
+        let options = ssh_options(&ssh_args(&flags, config)).unwrap();
+        assert_eq!(options.identity.as_deref(), Some(Path::new("/keys/flag")));
+        assert_eq!(options.connect_timeout, Duration::from_secs(2));
+        let options = ssh_options(&ssh_args(&[], AnsibleCfg::default())).unwrap();
+        assert_eq!(options.identity, None);
+        assert_eq!(options.connect_timeout, Duration::from_secs(10));
+        assert!(!options.accept_new);
+    }
+
     #[test]
     fn forks_bound_the_connections_starting_together() {
         assert_eq!(connect_slots(5, 300), 5);

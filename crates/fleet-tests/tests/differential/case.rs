@@ -50,6 +50,10 @@ struct CaseFile {
     /// the twins reaches the server directly.
     #[serde(default)]
     fixtures: bool,
+    /// More `ansible.cfg` keys, section to key to value: added to the
+    /// suite's own file, which fleet then reads too.
+    #[serde(default)]
+    ansible_cfg: Map<String, Value>,
 }
 
 fn two_runs() -> u32 {
@@ -97,6 +101,8 @@ pub struct Case {
     /// Other inventory names of the twin, with their vars.
     pub peers: Map<String, Value>,
     pub differences: Vec<Documented>,
+    /// `ansible_cfg` of case.yml: section to key to value.
+    pub ansible_cfg: Map<String, Value>,
     /// What `hostside.py` resets and reads.
     pub touches: Value,
     /// See `CaseFile::fixtures`.
@@ -189,6 +195,7 @@ fn load(dir: &Path) -> Case {
         peers: file.peers,
         differences: file.differences,
         fixtures: file.fixtures,
+        ansible_cfg: file.ansible_cfg,
         touches: json!({
             "paths": file.paths,
             "units": file.units,

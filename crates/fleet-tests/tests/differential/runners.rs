@@ -82,40 +82,18 @@ pub fn remove_control_path_dir() {
 
 /// Runs the case's playbook with ansible-core on `address`.
 pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
-    let lab = Lab::get();
     let inventory = scratch.join("ansible-inventory.yml");
     let hosts = inventory_hosts(case, "ansible_host", address);
     write_json(&inventory, &json!({"all": {"hosts": hosts}}));
-    let config = scratch.join("ansible.cfg");
-    let plugins = repo_root().join("tests/differential/callback_plugins");
-    let text = [
-        "[defaults]".to_string(),
-        "stdout_callback = fleet_diff".into(),
-        format!("callback_plugins = {}", plugins.display()),
-        "host_key_checking = True".into(),
-        "remote_user = root".into(),
-        format!("private_key_file = {}", lab.key().display()),
-        "interpreter_python = /usr/bin/python3".into(),
-        "retry_files_enabled = False".into(),
-        format!("collections_path = {}", collections().display()),
-        "deprecation_warnings = False".into(),
-        "[ssh_connection]".into(),
-        "pipelining = True".into(),
-        format!("control_path_dir = {}", control_path_dir().display()),
-        format!(
-            "ssh_args = -F /dev/null -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=30s \
-             -o StrictHostKeyChecking=yes -o UserKnownHostsFile={}",
-            lab.known_hosts().display()
-        ),
-    ]
-    .join("\n");
-    std::fs::write(&config, text + "\n").expect("write ansible.cfg");
+    // Not in the working folder, where fleet would find it as ./ansible.cfg.
+    let config = write_config(case, &scratch.join("ansible"));
     let output = Command::new(ansible_playbook())
         .arg("-i")
         .arg(&inventory)
         .arg(case.playbook())
         .current_dir(scratch)
         .env("ANSIBLE_CONFIG", &config)
+        .env("FLEET_DIFF_CASE_DIR", &case.dir)
         .env("ANSIBLE_NOCOLOR", "1")
         .env_remove("SSH_AUTH_SOCK")
         .output()
@@ -141,6 +119,73 @@ pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
     finish(&output, outcomes)
 }
 
+/// The suite's `ansible.cfg` with the case's `ansible_cfg` keys (a key of
+/// the case replaces the suite's), written as `dir/ansible.cfg`.
+fn write_config(case: &Case, dir: &Path) -> PathBuf {
+    let lab = Lab::get();
+    let plugins = repo_root().join("tests/differential/callback_plugins");
+    let lines = [
+        "[defaults]".to_string(),
+        "stdout_callback = fleet_diff".into(),
+        format!("callback_plugins = {}", plugins.display()),
+        "host_key_checking = True".into(),
+        "remote_user = root".into(),
+        format!("private_key_file = {}", lab.key().display()),
+        "interpreter_python = /usr/bin/python3".into(),
+        "retry_files_enabled = False".into(),
+        format!("collections_path = {}", collections().display()),
+        "deprecation_warnings = False".into(),
+        "[ssh_connection]".into(),
+        "pipelining = True".into(),
+        format!("control_path_dir = {}", control_path_dir().display()),
+        format!(
+            "ssh_args = -F /dev/null -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=30s \
+             -o StrictHostKeyChecking=yes -o UserKnownHostsFile={}",
+            lab.known_hosts().display()
+        ),
+    ];
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in lines {
+        match line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            Some(name) => sections.push((name.to_owned(), Vec::new())),
+            None => {
+                let (key, value) = line.split_once(" = ").expect("key = value");
+                let last = sections.last_mut().expect("a section first");
+                last.1.push((key.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    for (name, keys) in &case.ansible_cfg {
+        let index = match sections.iter().position(|(section, _)| section == name) {
+            Some(index) => index,
+            None => {
+                sections.push((name.clone(), Vec::new()));
+                sections.len() - 1
+            }
+        };
+        let entries = &mut sections[index].1;
+        for (key, value) in keys.as_object().expect("ansible_cfg sections are maps") {
+            let value = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            entries.retain(|(existing, _)| existing != key);
+            entries.push((key.clone(), value));
+        }
+    }
+    let mut text = String::new();
+    for (name, entries) in sections {
+        text.push_str(&format!("[{name}]\n"));
+        for (key, value) in entries {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+    }
+    std::fs::create_dir_all(dir).expect("config folder");
+    let config = dir.join("ansible.cfg");
+    std::fs::write(&config, text).expect("write ansible.cfg");
+    config
+}
+
 /// Runs the case's playbook with fleet on `address`.
 pub fn fleet(case: &Case, address: &str, scratch: &Path) -> Run {
     let lab = Lab::get();
@@ -150,13 +195,17 @@ pub fn fleet(case: &Case, address: &str, scratch: &Path) -> Run {
     vars.insert("user".into(), json!("root"));
     vars.insert("identity_file".into(), json!(lab.key()));
     write_json(&inventory, &json!({"all": {"vars": vars, "hosts": hosts}}));
-    let output = lab
-        .fleet_with("apply", &inventory)
+    let mut command = lab.fleet_with("apply", &inventory);
+    command
         .arg(case.playbook())
         .args(["--format", "json"])
         .current_dir(scratch)
-        .output()
-        .expect("fleet runs");
+        .env("FLEET_DIFF_CASE_DIR", &case.dir);
+    // A case with `ansible_cfg` has fleet read the file ansible-core reads.
+    if !case.ansible_cfg.is_empty() {
+        command.env("ANSIBLE_CONFIG", write_config(case, &scratch.join("fleet")));
+    }
+    let output = command.output().expect("fleet runs");
     let outcomes = events(&output.stdout)
         .into_iter()
         .filter(|event| {

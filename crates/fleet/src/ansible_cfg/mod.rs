@@ -31,7 +31,7 @@ pub struct AnsibleCfg {
     pub forks: Option<usize>,
     /// Seconds, for the connection.
     pub timeout: Option<u64>,
-    vault_password_file: Option<PathBuf>,
+    pub vault_password_file: Option<PathBuf>,
     pub r#become: Option<bool>,
     pub become_method: Option<BecomeMethod>,
     pub become_user: Option<UserName>,
@@ -264,7 +264,7 @@ impl AnsibleCfg {
         cfg.private_key_file = raw(&PRIVATE_KEY_FILE).map(|(v, o)| values::path(&v, &o));
         cfg.roles_path = raw(&ROLES_PATH).map(|(v, o)| values::path_list(&v, &o, ':'));
         if let Some((v, o)) = raw(&HOST_KEY_CHECKING) {
-            cfg.host_key_checking = Some(values::boolean(&v, &o)?);
+            cfg.host_key_checking = Some(values::boolean(&v, &o, "host_key_checking")?);
             cfg.host_key_checking_origin = Some(o.at);
         }
         cfg.forks = raw(&FORKS)
@@ -276,7 +276,7 @@ impl AnsibleCfg {
             .transpose()?;
         cfg.vault_password_file = raw(&VAULT_PASSWORD_FILE).map(|(v, o)| values::path(&v, &o));
         cfg.r#become = raw(&BECOME)
-            .map(|(v, o)| values::boolean(&v, &o))
+            .map(|(v, o)| values::boolean(&v, &o, "become"))
             .transpose()?;
         cfg.become_method = raw(&BECOME_METHOD)
             .map(|(v, o)| values::become_method(&v, &o))
@@ -285,7 +285,7 @@ impl AnsibleCfg {
             .map(|(v, o)| values::user(&v, &o, "become_user"))
             .transpose()?;
         cfg.become_ask_pass = raw(&BECOME_ASK_PASS)
-            .map(|(v, o)| values::boolean(&v, &o))
+            .map(|(v, o)| values::boolean(&v, &o, "become_ask_pass"))
             .transpose()?;
         if let Some((v, o)) = raw(&SSH_ARGS) {
             cfg.ssh_args = values::ssh_args(&v, &o)?;

@@ -85,13 +85,13 @@ fn expand_vars(text: &str) -> String {
 
 /// ansible-core's booleans; fleet refuses anything else (ansible-core
 /// would read it as false).
-pub fn boolean(value: &str, origin: &Origin<'_>) -> Result<bool, CfgError> {
+pub fn boolean(value: &str, origin: &Origin<'_>, key: &str) -> Result<bool, CfgError> {
     match value.trim().to_lowercase().as_str() {
         "y" | "yes" | "on" | "1" | "true" | "t" => Ok(true),
         "n" | "no" | "off" | "0" | "false" | "f" => Ok(false),
         other => Err(invalid(
             origin,
-            format!("`{other}` is not a boolean"),
+            format!("{key} `{other}` is not a boolean"),
             "write true or false (yes/no, on/off, 1/0 also work)",
         )),
     }
@@ -274,12 +274,12 @@ mod tests {
     fn booleans_and_numbers() {
         let o = origin();
         for yes in ["yes", "True", "on", "1", "t", "Y"] {
-            assert!(boolean(yes, &o).unwrap(), "{yes}");
+            assert!(boolean(yes, &o, "become").unwrap(), "{yes}");
         }
         for no in ["no", "FALSE", "off", "0", "f", "n"] {
-            assert!(!boolean(no, &o).unwrap(), "{no}");
+            assert!(!boolean(no, &o, "become").unwrap(), "{no}");
         }
-        let err = boolean("maybe", &o).unwrap_err();
+        let err = boolean("maybe", &o, "become").unwrap_err();
         assert_eq!(err.at, "ansible.cfg:3:1");
         assert_eq!(count("20", &o, "forks").unwrap(), 20);
         assert_eq!(count("10.0", &o, "timeout").unwrap(), 10);

@@ -52,9 +52,12 @@ pub async fn apply(
     let mut loaded = load(&run, ssh, |mut playbook| {
         set_lock_wait(&mut playbook, lock_wait);
         let config = &ssh.config;
+        if config.r#become == Some(true) {
+            become_flags::set_default_become(&mut playbook);
+        }
         become_flags::set_become(
             &mut playbook,
-            args.r#become || config.r#become == Some(true),
+            args.r#become,
             args.become_user.as_ref().or(config.become_user.as_ref()),
         );
         become_flags::set_become_method(&mut playbook, config.become_method);
@@ -255,7 +258,11 @@ pub async fn execute(
     let (sender, mut receiver) = mpsc::unbounded_channel();
     if run.verbosity >= 2 && run.selection.format == Format::Human {
         let mut out = std::io::stdout().lock();
-        for line in report::connections::lines(&plays, ssh.identity.as_deref()) {
+        let identity = ssh
+            .identity
+            .as_deref()
+            .or(ssh.config.private_key_file.as_deref());
+        for line in report::connections::lines(&plays, identity) {
             writeln!(out, "{line}")?;
         }
     }

@@ -19,6 +19,17 @@ pub fn set_become(playbook: &mut Playbook, r#become: bool, become_user: Option<&
     }
 }
 
+/// `become = True` of ansible.cfg (or `ANSIBLE_BECOME`): the default of
+/// the `become` keyword, so a play that writes `become` keeps its own, as
+/// in Ansible.
+pub fn set_default_become(playbook: &mut Playbook) {
+    for play in &mut playbook.plays {
+        if !play.become_written {
+            play.r#become = true;
+        }
+    }
+}
+
 /// `become_method` of ansible.cfg: the method of every play that names
 /// none (a block's or task's own still wins).
 pub fn set_become_method(playbook: &mut Playbook, method: Option<BecomeMethod>) {
@@ -70,6 +81,18 @@ mod tests {
         assert_eq!(playbook.plays[0].tasks[1].r#become, Some(false));
         assert_eq!(playbook.plays[0].become_user, None);
         assert_eq!(playbook.plays[1].become_user.as_deref(), Some("postgres"));
+    }
+
+    #[test]
+    fn configured_become_leaves_a_play_that_writes_become_alone() {
+        let mut playbook = load("default");
+        playbook.plays[0].r#become = false;
+        playbook.plays[0].become_written = true;
+        playbook.plays[1].r#become = false;
+        playbook.plays[1].become_written = false;
+        set_default_become(&mut playbook);
+        assert!(!playbook.plays[0].r#become);
+        assert!(playbook.plays[1].r#become);
     }
 
     #[test]

@@ -55,3 +55,115 @@ pub fn load_inventory(selection: &Selection, ssh: &SshArgs) -> Result<Inventory,
     }
     Ok(inventory)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::ansible_cfg::AnsibleCfg;
+    use crate::cli::{Cli, Command};
+
+    const INVENTORY: &str = "\
+all:
+  hosts:
+    own: {address: 10.0.0.1, user: alice, jump: \"gw2\"}
+    bare: {address: 10.0.0.2}
+    here: {connection: local}
+";
+
+    fn selection_and_ssh(args: &[&str], config: AnsibleCfg) -> (Selection, SshArgs) {
+        let cli =
+            Cli::try_parse_from(std::iter::once("fleet").chain(args.iter().copied())).unwrap();
+        let Command::Inventory(inventory) = cli.command else {
+            panic!("not inventory");
+        };
+        let mut ssh = cli.ssh;
+        ssh.config = config;
+        (inventory.selection, ssh)
+    }
+
+    fn inventory_file(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fleet-cfg-inv-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hosts.yaml");
+        std::fs::write(&path, INVENTORY).unwrap();
+        path
+    }
+
+    fn config(inventory: &Path) -> AnsibleCfg {
+        AnsibleCfg {
+            inventory: Some(vec![inventory.to_path_buf()]),
+            remote_user: Some("deploy".parse().unwrap()),
+            ssh_args: crate::ansible_cfg::SshArgs {
+                jump: Some("ops@gw:2222".parse().unwrap()),
+                ignored: Vec::new(),
+            },
+            ..AnsibleCfg::default()
+        }
+    }
+
+    fn user_and_jump(inventory: &Inventory, name: &str) -> (Option<String>, Option<String>) {
+        let connection = &inventory.host(name).unwrap().connection;
+        (
+            connection.user.clone(),
+            connection.jump.as_ref().map(ToString::to_string),
+        )
+    }
+
+    #[test]
+    fn the_cfg_fills_in_what_the_inventory_leaves_open() {
+        let path = inventory_file("fill");
+        let (selection, ssh) = selection_and_ssh(&["inventory"], config(&path));
+        assert_eq!(
+            inventory_sources(&selection, &ssh).unwrap(),
+            vec![path.clone()]
+        );
+        let inventory = load_inventory(&selection, &ssh).unwrap();
+        let own = (Some("alice".to_owned()), Some("gw2".to_owned()));
+        assert_eq!(user_and_jump(&inventory, "own"), own);
+        let bare = (Some("deploy".to_owned()), Some("ops@gw:2222".to_owned()));
+        assert_eq!(user_and_jump(&inventory, "bare"), bare);
+        assert_eq!(user_and_jump(&inventory, "here"), (None, None));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn flags_win_over_the_cfg() {
+        let path = inventory_file("flags");
+        let elsewhere = PathBuf::from("/nonexistent/inventory.yaml");
+        let args = ["inventory", "-i", path.to_str().unwrap(), "-u", "root"];
+        let (selection, ssh) = selection_and_ssh(&args, config(&elsewhere));
+        assert_eq!(
+            inventory_sources(&selection, &ssh).unwrap(),
+            vec![path.clone()]
+        );
+        let inventory = load_inventory(&selection, &ssh).unwrap();
+        assert_eq!(user_and_jump(&inventory, "own").0.as_deref(), Some("root"));
+        assert_eq!(user_and_jump(&inventory, "bare").0.as_deref(), Some("root"));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn without_an_inventory_anywhere_it_is_a_usage_error() {
+        let (selection, ssh) = selection_and_ssh(&["inventory"], AnsibleCfg::default());
+        let err = inventory_sources(&selection, &ssh).unwrap_err();
+        assert!(
+            err.to_string().starts_with("no inventory: pass `-i FILE`"),
+            "{err}"
+        );
+        let several = AnsibleCfg {
+            inventory: Some(vec!["a.yaml".into(), "b.yaml".into()]),
+            ..AnsibleCfg::default()
+        };
+        let (selection, ssh) = selection_and_ssh(&["inventory"], several);
+        let err = load_inventory(&selection, &ssh).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("several inventories (a.yaml, b.yaml)"),
+            "{err}"
+        );
+    }
+}
