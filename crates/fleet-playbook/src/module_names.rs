@@ -13,7 +13,6 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("copy", "ansible.builtin"),
     ("template", "ansible.builtin"),
     ("lineinfile", "ansible.builtin"),
-    ("replace", "ansible.builtin"),
     ("blockinfile", "ansible.builtin"),
     ("apt", "ansible.builtin"),
     ("apt_repository", "ansible.builtin"),

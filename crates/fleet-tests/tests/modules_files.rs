@@ -1,12 +1,10 @@
-//! The file modules (file, copy, template, lineinfile, blockinfile, replace,
-//! stat, unarchive) on the lab host `lab7`, asserting the real state of the host:
+//! The file modules (file, copy, template, lineinfile, blockinfile, stat,
+//! unarchive) on the lab host `lab7`, asserting the real state of the host:
 //! exact contents, modes, owners, link targets; idempotence; check mode
 //! leaving the host untouched.
 
 #[path = "modules_files/archives.rs"]
 mod archives;
-#[path = "modules_files/replace.rs"]
-mod replace;
 #[path = "modules_files/unarchive.rs"]
 mod unarchive;
 
