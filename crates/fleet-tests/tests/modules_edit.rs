@@ -110,3 +110,27 @@ fn a_rejected_validation_leaves_the_file_and_no_temp_file() {
     assert_eq!(cat(&lab, &path), "good\n");
     assert_eq!(sh_ok(&lab, &format!("ls -A {dir}")), "sudoers");
 }
+
+#[test]
+fn copy_validates_the_new_content_before_it_replaces_the_file() {
+    let (lab, dir) = setup("copy_validate");
+    let dest = format!("{dir}/sudoers.d/app");
+    sh_ok(&lab, &format!("mkdir -p {dir}/sudoers.d"));
+    let bad = lab.run(
+        "copy",
+        json!({"dest": dest, "content": "app ALL=(ALL) NOPASSWD ALL\n", "mode": "0440",
+               "validate": "/usr/sbin/visudo -csf %s"}),
+        false,
+    );
+    assert!(
+        failure(&bad).starts_with("failed to validate: rc:1 error:"),
+        "{bad:?}"
+    );
+    assert_eq!(lab.sh(&format!("test -e {dest}")).0, 1);
+    assert_eq!(sh_ok(&lab, &format!("ls -A {dir}/sudoers.d")), "");
+    let good = json!({"dest": dest, "content": "app ALL=(ALL) NOPASSWD: ALL\n", "mode": "0440",
+                      "validate": "/usr/sbin/visudo -csf %s"});
+    lab.converge("copy", good);
+    assert_eq!(cat(&lab, &dest), "app ALL=(ALL) NOPASSWD: ALL\n");
+    assert_eq!(sh_ok(&lab, &format!("stat -c %a {dest}")), "440");
+}
