@@ -14,6 +14,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("template", "ansible.builtin"),
     ("lineinfile", "ansible.builtin"),
     ("blockinfile", "ansible.builtin"),
+    ("replace", "ansible.builtin"),
     ("apt", "ansible.builtin"),
     ("apt_repository", "ansible.builtin"),
     ("user", "ansible.builtin"),

@@ -19,6 +19,48 @@ pub(crate) fn read_params(
     value: &YamlNode,
     args: Option<&YamlNode>,
 ) -> Result<Value, PlaybookError> {
+    let mut params = merged_params(f, module, key, value, args)?;
+    drop_obsolete(f, module, key, &mut params);
+    Ok(params)
+}
+
+/// Parameters Ansible once had and real playbooks still carry: each is
+/// dropped with a warning instead of being refused, with why it is safe.
+const OBSOLETE: &[(&str, &str, &str)] = &[
+    (
+        "command",
+        "warn",
+        "ansible-core 2.14 removed it (it only silenced hints about using modules); delete it",
+    ),
+    (
+        "shell",
+        "warn",
+        "ansible-core 2.14 removed it (it only silenced hints about using modules); delete it",
+    ),
+];
+
+fn drop_obsolete(f: &Fields, module: &str, key: &YamlNode, params: &mut Value) {
+    let Value::Object(map) = params else {
+        return;
+    };
+    for (obsolete_in, param, hint) in OBSOLETE {
+        if *obsolete_in == module && map.remove(*param).is_some() {
+            crate::warnings::warn(
+                f.at(key),
+                format!("`{module}`'s `{param}` is obsolete and ignored"),
+                *hint,
+            );
+        }
+    }
+}
+
+fn merged_params(
+    f: &Fields,
+    module: &str,
+    key: &YamlNode,
+    value: &YamlNode,
+    args: Option<&YamlNode>,
+) -> Result<Value, PlaybookError> {
     let written = match &value.value {
         Node::Str(text) => from_string(f, module, key, value, text)?,
         other => other.to_json(),
@@ -96,5 +138,41 @@ fn from_string(
             format!("the `{module}` params have a quote or a Jinja block that is not closed"),
             format!("close every `'`, `\"`, `{{{{` and `{{%`; write {example}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{LoadOptions, load};
+
+    #[test]
+    fn an_obsolete_warn_is_dropped_with_a_warning() {
+        let dir = std::env::temp_dir().join(format!("fleet-obsolete-{}", fleet_shell::token()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let site = dir.join("site.yml");
+        std::fs::write(
+            &site,
+            "- hosts: all\n  tasks:\n    - command: uptime warn=false\n\
+             \x20   - shell: echo hi\n      args: {warn: no, chdir: /tmp}\n\
+             \x20   - command: {cmd: uptime, warn: false}\n",
+        )
+        .unwrap();
+        let playbook = load(&site, &LoadOptions::default()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let tasks = &playbook.plays[0].tasks;
+        for task in tasks {
+            assert!(task.params.get("warn").is_none(), "{:?}", task.params);
+        }
+        assert_eq!(tasks[1].params["chdir"], "/tmp");
+        let warnings: Vec<String> = playbook.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings[0].ends_with(
+                "site.yml:3:7: `command`'s `warn` is obsolete and ignored\n  \
+                 hint: ansible-core 2.14 removed it (it only silenced hints about using modules); delete it"
+            ),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("`shell`'s `warn`"), "{warnings:?}");
     }
 }

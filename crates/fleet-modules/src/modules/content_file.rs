@@ -9,8 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::modules::file_attrs::{Attrs, Scope, chown_spec};
 use crate::modules::path_facts::{Current, Kind, Me, PRINT_ME, PathFacts, STAT_FORMAT};
+use crate::modules::validate::Validate;
 use crate::text::unified_diff;
-use crate::{Cmd, Module, ModuleError, Plan, Probe, Script, Step};
+use crate::{Cmd, Module, ModuleError, Plan, Probe, Script, Step, StepOutput};
 
 /// Content up to this size is sent back by the probe for the diff.
 pub(crate) const DIFF_LIMIT: u64 = 1024 * 1024;
@@ -320,6 +321,8 @@ pub(crate) struct WriteFile {
     pub backup: bool,
     /// `false`: leave an existing file alone.
     pub force: bool,
+    /// Checks the new content before it replaces the file.
+    pub validate: Option<Validate>,
 }
 
 impl WriteFile {
@@ -347,7 +350,14 @@ impl WriteFile {
             attrs,
             backup,
             force,
+            validate: None,
         }
+    }
+
+    /// With the new content checked by `validate` before the rename.
+    pub fn validated(mut self, validate: Option<Validate>) -> WriteFile {
+        self.validate = validate;
+        self
     }
 }
 
@@ -393,7 +403,14 @@ impl Module for WriteFile {
         planned
             .data
             .insert("dest".into(), Value::String(found.path.clone()));
-        Ok(planned)
+        Ok(match &self.validate {
+            Some(validate) => validate.apply(planned),
+            None => planned,
+        })
+    }
+
+    fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
+        Validate::outcome(outputs)
     }
 }
 

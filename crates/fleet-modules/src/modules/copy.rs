@@ -8,10 +8,11 @@ use serde_json::Value;
 use crate::modules::content_file::{WriteFile, basename};
 use crate::modules::de;
 use crate::modules::file_attrs::Attrs;
+use crate::modules::validate::Validate;
 use crate::{Controller, Module, ModuleError, parse_params};
 
 pub const PARAMS: &[&str] = &[
-    "src", "content", "dest", "mode", "owner", "group", "backup", "force",
+    "src", "content", "dest", "mode", "owner", "group", "backup", "force", "validate",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +31,8 @@ pub struct CopyParams {
     /// `false`: only create, never replace.
     #[serde(default = "de::yes", deserialize_with = "de::boolean")]
     pub force: bool,
+    /// A command checking the new file (`%s`) before it replaces `dest`.
+    pub validate: Option<String>,
 }
 
 pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -42,6 +45,10 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         return Err(invalid("dest is empty"));
     }
     let attrs = Attrs::new("copy", params.mode, params.owner, params.group)?;
+    let validate = params
+        .validate
+        .map(|text| Validate::parse("copy", &text))
+        .transpose()?;
     let (contents, source_name) = match (params.src, params.content) {
         (Some(_), Some(_)) => return Err(invalid("src and content are mutually exclusive")),
         (None, None) => return Err(invalid("one of src or content is required")),
@@ -59,14 +66,17 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
             (contents, Some(basename(&src).to_string()))
         }
     };
-    Ok(Box::new(WriteFile::new(
-        &params.dest,
-        source_name.as_deref(),
-        contents,
-        attrs,
-        params.backup,
-        params.force,
-    )))
+    Ok(Box::new(
+        WriteFile::new(
+            &params.dest,
+            source_name.as_deref(),
+            contents,
+            attrs,
+            params.backup,
+            params.force,
+        )
+        .validated(validate),
+    ))
 }
 
 #[cfg(test)]
@@ -152,5 +162,32 @@ mod tests {
         assert!(error(json!({"content": "x", "dest": "/f", "owner": "a b"})).contains("owner"));
         assert!(error(json!({"src": "files/missing", "dest": "/f"})).contains("files/missing"));
         assert!(error(json!({"content": "x"})).contains("dest"));
+    }
+
+    #[test]
+    fn validate_checks_the_new_file_before_the_rename() {
+        let module = copy(json!({
+            "dest": "/etc/sudoers.d/app", "content": "app ALL=(ALL) NOPASSWD: ALL\n",
+            "validate": "/usr/sbin/visudo -csf %s",
+        }));
+        let plan = module
+            .plan(&Probe::ok(
+                "path=/etc/sudoers.d/app\nme=0:0\nparent=1\nkind=absent\n",
+            ))
+            .unwrap();
+        let script = plan.steps[0].script_text().unwrap();
+        assert!(
+            script.contains("/usr/sbin/visudo -csf \"$tmp\"\n"),
+            "{script}"
+        );
+        assert!(script.contains("chmod 0644 -- \"$tmp\""), "{script}");
+        let unchanged = module
+            .plan(&found_file(
+                "/etc/sudoers.d/app",
+                "app ALL=(ALL) NOPASSWD: ALL\n",
+            ))
+            .unwrap();
+        assert!(!unchanged.changed, "{unchanged:?}");
+        assert!(error(json!({"dest": "/f", "content": "x", "validate": "true"})).contains("%s"));
     }
 }

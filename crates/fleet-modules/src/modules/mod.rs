@@ -18,6 +18,7 @@ pub mod lineinfile;
 pub mod pause;
 pub mod pip;
 pub mod release;
+pub mod replace;
 pub mod set_fact;
 pub mod setup;
 pub mod shell;
@@ -41,12 +42,14 @@ mod file_attrs;
 mod get_url_checksum;
 mod line_edit;
 mod path_facts;
+mod pyre;
 mod setup_extra;
 mod setup_hardware;
 mod setup_local;
 mod setup_network;
 mod setup_script;
 mod setup_system;
+mod validate;
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -8,9 +8,12 @@ use serde_json::Value;
 use crate::modules::content_file::{WriteFile, basename};
 use crate::modules::de;
 use crate::modules::file_attrs::Attrs;
+use crate::modules::validate::Validate;
 use crate::{Controller, Module, ModuleError, parse_params};
 
-pub const PARAMS: &[&str] = &["src", "dest", "mode", "owner", "group", "backup", "force"];
+pub const PARAMS: &[&str] = &[
+    "src", "dest", "mode", "owner", "group", "backup", "force", "validate",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +29,8 @@ pub struct TemplateParams {
     pub backup: bool,
     #[serde(default = "de::yes", deserialize_with = "de::boolean")]
     pub force: bool,
+    /// A command checking the new file (`%s`) before it replaces `dest`.
+    pub validate: Option<String>,
 }
 
 pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -39,15 +44,22 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         }
     }
     let attrs = Attrs::new("template", params.mode, params.owner, params.group)?;
+    let validate = params
+        .validate
+        .map(|text| Validate::parse("template", &text))
+        .transpose()?;
     let rendered = controller.render_template(&params.src)?;
-    Ok(Box::new(WriteFile::new(
-        &params.dest,
-        Some(basename(&params.src)),
-        rendered.into_bytes(),
-        attrs,
-        params.backup,
-        params.force,
-    )))
+    Ok(Box::new(
+        WriteFile::new(
+            &params.dest,
+            Some(basename(&params.src)),
+            rendered.into_bytes(),
+            attrs,
+            params.backup,
+            params.force,
+        )
+        .validated(validate),
+    ))
 }
 
 #[cfg(test)]
