@@ -35,6 +35,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Break each selected host's stale deploy lock (any lock with --force).
     Unlock(UnlockArgs),
+    /// Encrypt, decrypt, view and edit Ansible Vault files (ansible-vault's actions).
+    Vault(crate::commands::vault_args::VaultArgs),
 }
 
 /// Connection options shared by every command.

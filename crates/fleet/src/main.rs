@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             Command::Releases(args) => commands::release::releases(args, &cli.ssh).await,
             Command::Rollback(args) => commands::release::rollback(args, &cli.ssh).await,
             Command::Unlock(args) => commands::release::unlock(args, &cli.ssh).await,
+            Command::Vault(args) => commands::vault::vault(args),
         }
     });
     // Sessions are closed by now; do not wait for stray blocking reads.

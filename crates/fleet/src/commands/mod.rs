@@ -6,6 +6,10 @@ pub mod listing;
 pub mod release;
 pub mod run;
 pub mod start_at;
+pub mod vault;
+pub mod vault_args;
+pub mod vault_edit;
+pub mod vault_string;
 
 use fleet_inventory::Inventory;
 
