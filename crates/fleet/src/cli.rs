@@ -94,6 +94,8 @@ pub struct Selection {
     /// Output: lines for people, or NDJSON events.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    #[command(flatten)]
+    pub vault: crate::commands::vault_args::VaultPasswordArgs,
 }
 
 #[derive(Debug, Args)]

@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("error: {err}");
+            eprintln!("error: {}", fleet_vault::mask(&err.to_string()));
             Exit::from_error(&err).into()
         }
     }

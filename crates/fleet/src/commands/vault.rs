@@ -158,6 +158,28 @@ fn options(passwords: &VaultPasswordArgs, new_password: bool) -> VaultOptions {
     }
 }
 
+/// The keyring of a playbook or ad hoc run, installed for every loader of
+/// the process. Unlike ansible-vault, a run does not ask for a password
+/// nobody requested (ansible-playbook's rule): with no source given, a
+/// vaulted value is an error naming it.
+pub fn install_run_keyring(passwords: &VaultPasswordArgs) -> Result<(), CliError> {
+    for id in &passwords.vault_ids {
+        check_id(id)?;
+    }
+    let options = VaultOptions {
+        vault_ids: passwords.vault_ids.clone(),
+        password_files: passwords.vault_password_files.clone(),
+        ask_vault_pass: passwords.ask_vault_pass,
+        configured_file: None,
+        new_password: false,
+    }
+    .with_configured_file(None);
+    if !options.is_empty() {
+        fleet_vault::install_keyring(options.load(&mut warn).map_err(vault_error)?);
+    }
+    Ok(())
+}
+
 pub fn warn(message: String) {
     eprintln!("[WARNING]: {message}");
 }

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 /// The password options every vault action takes (ansible-vault's
 /// `--vault-id`, `--vault-password-file`, `--ask-vault-pass`).
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Vault options")]
 pub struct VaultPasswordArgs {
     /// A vault id and where its password comes from: `LABEL@FILE`, `LABEL@SCRIPT`,
     /// `LABEL@prompt`, or a bare source for the `default` id (repeatable).
