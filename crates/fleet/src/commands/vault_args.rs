@@ -7,21 +7,26 @@ use clap::{Args, Subcommand};
 /// The password options every vault action takes (ansible-vault's
 /// `--vault-id`, `--vault-password-file`, `--ask-vault-pass`).
 #[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Vault options")]
 pub struct VaultPasswordArgs {
     /// A vault id and where its password comes from: `LABEL@FILE`, `LABEL@SCRIPT`,
     /// `LABEL@prompt`, or a bare source for the `default` id (repeatable).
-    #[arg(long = "vault-id", value_name = "ID")]
+    #[arg(long = "vault-id", value_name = "ID", help_heading = "Vault options")]
     pub vault_ids: Vec<String>,
     /// A file holding the `default` vault id's password, or an executable printing it (repeatable).
     #[arg(
+        help_heading = "Vault options",
         long = "vault-password-file",
         visible_alias = "vault-pass-file",
         value_name = "FILE"
     )]
     pub vault_password_files: Vec<String>,
     /// Ask for the `default` vault id's password on the terminal.
-    #[arg(short = 'J', long, visible_alias = "ask-vault-password")]
+    #[arg(
+        short = 'J',
+        long,
+        visible_alias = "ask-vault-password",
+        help_heading = "Vault options"
+    )]
     pub ask_vault_pass: bool,
 }
 
