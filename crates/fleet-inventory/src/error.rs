@@ -88,6 +88,7 @@ impl From<YamlError> for InventoryError {
     fn from(err: YamlError) -> Self {
         let diagnostic = err.diagnostic;
         Self::Yaml(match err.kind {
+            YamlErrorKind::Vault => diagnostic,
             YamlErrorKind::Syntax => diagnostic.with_hint(
                 "check the indentation (spaces, not tabs), colons and quotes near this spot",
             ),

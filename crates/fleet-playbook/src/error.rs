@@ -114,6 +114,7 @@ impl PlaybookError {
 impl From<YamlError> for PlaybookError {
     fn from(err: YamlError) -> Self {
         let hint = match err.kind {
+            YamlErrorKind::Vault => return Self::Yaml(err.diagnostic),
             YamlErrorKind::Syntax => {
                 "check the indentation (spaces, not tabs), colons and quotes near this spot"
             }

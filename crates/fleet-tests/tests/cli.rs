@@ -20,6 +20,16 @@ fn help() {
     insta::assert_snapshot!("releases_help", stdout(&["releases", "--help"]));
     insta::assert_snapshot!("rollback_help", stdout(&["rollback", "--help"]));
     insta::assert_snapshot!("unlock_help", stdout(&["unlock", "--help"]));
+    insta::assert_snapshot!("vault_help", stdout(&["vault", "--help"]));
+    insta::assert_snapshot!(
+        "vault_encrypt_help",
+        stdout(&["vault", "encrypt", "--help"])
+    );
+    insta::assert_snapshot!(
+        "vault_encrypt_string_help",
+        stdout(&["vault", "encrypt_string", "--help"])
+    );
+    insta::assert_snapshot!("vault_rekey_help", stdout(&["vault", "rekey", "--help"]));
 }
 
 #[test]

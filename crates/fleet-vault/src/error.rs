@@ -14,12 +14,12 @@ pub enum VaultError {
     Version(String),
     #[error("HMAC verification failed: wrong vault password")]
     Hmac,
+    #[error("no vault password was given for vault id `{label}`")]
+    NoSecrets { label: String },
     #[error(
-        "a vault password must be given to decrypt this data (--vault-password-file, --vault-id or --ask-vault-pass)"
+        "decryption failed: wrong vault password for vault id `{label}` (tried the vault ids {tried})"
     )]
-    NoSecrets,
-    #[error("decryption failed: none of the vault ids {tried} could decrypt it")]
-    NoMatch { tried: String },
+    NoMatch { label: String, tried: String },
     #[error("no vault id `{0}` is known for --encrypt-vault-id (known: {1})")]
     NoEncryptId(String, String),
     #[error("a vault password must be given to encrypt data")]

@@ -57,12 +57,15 @@ fn a_wrong_password_names_the_ids_tried() {
     assert_eq!(
         ring.decrypt(V11.as_bytes()),
         Err(VaultError::NoMatch {
+            label: "default".into(),
             tried: "[default, dev]".into()
         })
     );
     assert_eq!(
         Keyring::default().decrypt(V11.as_bytes()),
-        Err(VaultError::NoSecrets)
+        Err(VaultError::NoSecrets {
+            label: "default".into()
+        })
     );
 }
 

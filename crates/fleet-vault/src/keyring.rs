@@ -78,7 +78,12 @@ impl Keyring {
     pub fn decrypt(&self, text: &[u8]) -> Result<Decrypted, VaultError> {
         let envelope = Envelope::parse(text)?;
         if self.secrets.is_empty() {
-            return Err(VaultError::NoSecrets);
+            return Err(VaultError::NoSecrets {
+                label: envelope
+                    .label
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_ID.to_string()),
+            });
         }
         for secret in self.candidates(envelope.label.as_deref()) {
             match cipher::decrypt(&envelope, &secret.password) {
@@ -93,6 +98,10 @@ impl Keyring {
             }
         }
         Err(VaultError::NoMatch {
+            label: envelope
+                .label
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ID.to_string()),
             tried: self.ids_list(),
         })
     }

@@ -7,6 +7,7 @@ mod cipher;
 mod envelope;
 mod error;
 mod keyring;
+mod process;
 mod sources;
 
 #[cfg(test)]
@@ -18,4 +19,7 @@ pub use cipher::{SALT_LEN, decrypt, encrypt, encrypt_with_salt};
 pub use envelope::{Envelope, HEADER, is_encrypted};
 pub use error::VaultError;
 pub use keyring::{DEFAULT_ID, Decrypted, Keyring, Secret};
+pub use process::{
+    MASK, MIN_MASKED_LEN, decrypt_loaded, install_keyring, mask, register_content, register_secret,
+};
 pub use sources::{PASSWORD_FILE_ENV, VaultOptions, prompt, prompt_new, read_source, split_slug};

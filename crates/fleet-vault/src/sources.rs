@@ -26,6 +26,8 @@ pub struct VaultOptions {
     pub ask_vault_pass: bool,
     /// `vault_password_file` from ansible.cfg, or `ANSIBLE_VAULT_PASSWORD_FILE`.
     pub configured_file: Option<String>,
+    /// A prompt asks twice for a new password (create, encrypt, rekey).
+    pub new_password: bool,
 }
 
 impl VaultOptions {
@@ -67,7 +69,12 @@ impl VaultOptions {
             let (label, source) = split_slug(&slug);
             let id = label.unwrap_or(DEFAULT_ID).to_string();
             let loaded = if source == "prompt" || source == "prompt_ask_vault_pass" {
-                prompt(&id).map(|password| Secret::new(&id, password))
+                let asked = if self.new_password {
+                    prompt_new(&id)
+                } else {
+                    prompt(&id)
+                };
+                asked.map(|password| Secret::new(&id, password))
             } else {
                 read_source(Path::new(source), &id).map(|password| Secret::new(&id, password))
             };

@@ -15,6 +15,7 @@ fn slugs_keep_ansibles_order() {
         password_files: vec!["pw".into()],
         ask_vault_pass: true,
         configured_file: Some("cfg".into()),
+        new_password: false,
     };
     assert_eq!(
         options.slugs(),

@@ -32,6 +32,9 @@ pub enum YamlErrorKind {
     DuplicateKey,
     /// More than one document (`---`) in the text.
     MultipleDocuments,
+    /// A vault-encrypted file or `!vault` value that cannot be decrypted;
+    /// its diagnostic carries the hint already.
+    Vault,
 }
 
 /// Parses `text` as one YAML document; `source` names it in locations.
@@ -44,9 +47,13 @@ pub fn parse_document(text: &str, source: &str) -> Result<YamlNode, YamlError> {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         leading_zero_numbers_as_strings: true,
     };
+    let decrypted = crate::vault::decrypt_whole(text, source)?;
+    let whole_file = decrypted.is_some();
+    let text = decrypted.as_deref().unwrap_or(text);
     let mut root = serde_saphyr::from_str_with_options(text, options)
         .map_err(|err| yaml_error(&err, source))?;
     keep_pyyaml_bools(&mut root, text);
+    crate::vault::decrypt_tagged(&mut root, text, source, whole_file)?;
     Ok(root)
 }
 

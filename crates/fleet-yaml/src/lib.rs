@@ -21,6 +21,9 @@ mod document;
 mod location;
 mod node;
 mod suggest;
+mod vault;
+#[cfg(test)]
+mod vault_tests;
 
 pub use diagnostic::Diagnostic;
 pub use document::{YamlError, YamlErrorKind, parse_document};

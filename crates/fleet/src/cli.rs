@@ -37,6 +37,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Break each selected host's stale deploy lock (any lock with --force).
     Unlock(UnlockArgs),
+    /// Encrypt, decrypt, view and edit Ansible Vault files (ansible-vault's actions).
+    Vault(crate::commands::vault_args::VaultArgs),
 }
 
 /// Connection options shared by every command.
@@ -98,6 +100,8 @@ pub struct Selection {
     /// Output: lines for people, or NDJSON events.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    #[command(flatten)]
+    pub vault: crate::commands::vault_args::VaultPasswordArgs,
 }
 
 #[derive(Debug, Args)]

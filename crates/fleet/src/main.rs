@@ -64,6 +64,9 @@ fn main() -> ExitCode {
             Command::Releases(args) => commands::release::releases(args, &cli.ssh).await,
             Command::Rollback(args) => commands::release::rollback(args, &cli.ssh).await,
             Command::Unlock(args) => commands::release::unlock(args, &cli.ssh).await,
+            Command::Vault(args) => {
+                commands::vault::vault(args, cli.ssh.config.vault_password_file())
+            }
         }
     });
     // Sessions are closed by now; do not wait for stray blocking reads.
@@ -71,7 +74,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("error: {err}");
+            eprintln!("error: {}", fleet_vault::mask(&err.to_string()));
             Exit::from_error(&err).into()
         }
     }

@@ -6,6 +6,10 @@ pub mod listing;
 pub mod release;
 pub mod run;
 pub mod start_at;
+pub mod vault;
+pub mod vault_args;
+pub mod vault_edit;
+pub mod vault_string;
 
 use std::path::PathBuf;
 
@@ -32,7 +36,10 @@ pub fn inventory_sources(selection: &Selection, ssh: &SshArgs) -> Result<Vec<Pat
 
 /// The inventory `-i` (or ansible.cfg) names, with `-u` applied, then
 /// ansible.cfg's `remote_user` and ProxyJump where the inventory sets none.
+/// The vault passwords are gathered first: the inventory's vars files may
+/// be vaulted, and so may everything read after it.
 pub fn load_inventory(selection: &Selection, ssh: &SshArgs) -> Result<Inventory, CliError> {
+    vault::install_run_keyring(&selection.vault, ssh.config.vault_password_file())?;
     let sources = inventory_sources(selection, ssh)?;
     let mut inventory = match sources.as_slice() {
         [one] => Inventory::load(one)?,

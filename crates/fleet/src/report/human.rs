@@ -50,6 +50,8 @@ impl Human {
     }
 
     fn print(&self, line: &str) -> Result<(), CliError> {
+        let line = fleet_vault::mask(line);
+        let line = line.as_ref();
         match &self.progress {
             Some(bar) => bar.println(line),
             None => writeln!(std::io::stdout().lock(), "{line}")?,

@@ -1,4 +1,5 @@
-//! NDJSON: one event per line on stdout, and nothing else.
+//! NDJSON: one event per line on stdout, and nothing else. Decrypted vault
+//! values are masked in each line.
 
 use std::io::Write;
 
@@ -12,7 +13,7 @@ pub struct Json;
 impl Reporter for Json {
     fn handle(&mut self, event: &Event) -> Result<(), CliError> {
         let line = serde_json::to_string(event).map_err(std::io::Error::other)?;
-        writeln!(std::io::stdout().lock(), "{line}")?;
+        writeln!(std::io::stdout().lock(), "{}", fleet_vault::mask(&line))?;
         Ok(())
     }
 }
