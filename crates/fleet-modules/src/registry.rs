@@ -92,6 +92,8 @@ const ENTRIES: &[Entry] = &[
     entry!(setup),
     entry!(pause),
     entry!(include_vars),
+    entry!(service),
+    entry!(package),
 ];
 
 /// The names of every built-in module.
@@ -124,6 +126,8 @@ pub const MODULES: &[&str] = &[
     "setup",
     "pause",
     "include_vars",
+    "service",
+    "package",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

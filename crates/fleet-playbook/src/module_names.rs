@@ -34,6 +34,8 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("setup", "ansible.builtin"),
     ("pause", "ansible.builtin"),
     ("include_vars", "ansible.builtin"),
+    ("service", "ansible.builtin"),
+    ("package", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.
