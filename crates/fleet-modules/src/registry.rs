@@ -94,6 +94,7 @@ const ENTRIES: &[Entry] = &[
     entry!(include_vars),
     entry!(service),
     entry!(package),
+    entry!(cron),
 ];
 
 /// The names of every built-in module.
@@ -128,6 +129,7 @@ pub const MODULES: &[&str] = &[
     "include_vars",
     "service",
     "package",
+    "cron",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

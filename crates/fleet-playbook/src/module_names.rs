@@ -36,6 +36,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("include_vars", "ansible.builtin"),
     ("service", "ansible.builtin"),
     ("package", "ansible.builtin"),
+    ("cron", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.

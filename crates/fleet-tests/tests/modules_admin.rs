@@ -3,6 +3,8 @@
 //! state of the host after each run. One submodule per topic; the helpers
 //! they share are here.
 
+#[path = "modules_admin/cron.rs"]
+mod cron;
 #[path = "modules_admin/services.rs"]
 mod services;
 
@@ -31,4 +33,15 @@ pub(crate) fn sh_ok(lab: &LabHost, command: &str) -> String {
     let (rc, out) = lab.sh(command);
     assert_eq!(rc, 0, "`{command}` failed: {out}");
     out.trim().to_string()
+}
+
+/// Installs `packages` with apt-get (from refreshed lists), as setup.
+pub(crate) fn apt_install(lab: &LabHost, packages: &str) {
+    let _turn = packages_lock();
+    sh_ok(
+        lab,
+        &format!(
+            "dpkg -s {packages} >/dev/null 2>&1 || {{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -q {packages} >/dev/null; }}"
+        ),
+    );
 }

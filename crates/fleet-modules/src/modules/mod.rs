@@ -6,6 +6,7 @@ pub mod authorized_key;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
+pub mod cron;
 pub mod debug;
 pub mod fail;
 pub mod fetch;
@@ -34,6 +35,7 @@ pub mod wait_for;
 // Helpers shared by the file modules.
 mod archive;
 mod content_file;
+mod cron_tab;
 mod de;
 mod file_attrs;
 mod line_edit;
