@@ -95,6 +95,8 @@ const ENTRIES: &[Entry] = &[
     entry!(service),
     entry!(package),
     entry!(cron),
+    entry!(raw, free_form),
+    entry!(slurp),
 ];
 
 /// The names of every built-in module.
@@ -130,6 +132,8 @@ pub const MODULES: &[&str] = &[
     "service",
     "package",
     "cron",
+    "raw",
+    "slurp",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -37,6 +37,8 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("service", "ansible.builtin"),
     ("package", "ansible.builtin"),
     ("cron", "ansible.builtin"),
+    ("raw", "ansible.builtin"),
+    ("slurp", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.
