@@ -95,6 +95,11 @@ const ENTRIES: &[Entry] = &[
     entry!(setup),
     entry!(pause),
     entry!(include_vars),
+    entry!(service),
+    entry!(package),
+    entry!(cron),
+    entry!(raw, free_form),
+    entry!(slurp),
 ];
 
 /// The names of every built-in module.
@@ -130,6 +135,11 @@ pub const MODULES: &[&str] = &[
     "setup",
     "pause",
     "include_vars",
+    "service",
+    "package",
+    "cron",
+    "raw",
+    "slurp",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

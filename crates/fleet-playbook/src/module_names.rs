@@ -37,6 +37,11 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("setup", "ansible.builtin"),
     ("pause", "ansible.builtin"),
     ("include_vars", "ansible.builtin"),
+    ("service", "ansible.builtin"),
+    ("package", "ansible.builtin"),
+    ("cron", "ansible.builtin"),
+    ("raw", "ansible.builtin"),
+    ("slurp", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.

@@ -2,23 +2,34 @@
 //! and reloads systemd's configuration, like Ansible's `systemd`.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::de;
 use crate::text::fields;
 use crate::{Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
-pub const PARAMS: &[&str] = &["name", "state", "enabled", "daemon_reload", "masked"];
+pub const PARAMS: &[&str] = &[
+    "name",
+    "state",
+    "enabled",
+    "daemon_reload",
+    "masked",
+    "service",
+    "unit",
+    "daemon-reload",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SystemdParams {
-    /// A unit name; `.service` is implied, as with `systemctl`.
+    /// A unit name; `.service` is implied, as with `systemctl`. Ansible's
+    /// aliases `service` and `unit` name it too.
+    #[serde(default, alias = "service", alias = "unit")]
     pub name: Option<String>,
     pub state: Option<UnitState>,
     #[serde(default, deserialize_with = "optional_boolean")]
     pub enabled: Option<bool>,
-    #[serde(default, deserialize_with = "de::boolean")]
+    #[serde(default, alias = "daemon-reload", deserialize_with = "de::boolean")]
     pub daemon_reload: bool,
     #[serde(default, deserialize_with = "optional_boolean")]
     pub masked: Option<bool>,
@@ -162,15 +173,42 @@ impl Module for Systemd {
             Some(UnitState::Reloaded) => run("start", format!("state: {active} -> active")),
             _ => {}
         }
-        if steps.is_empty() {
-            return Ok(Plan::upkeep(upkeep));
-        }
-        upkeep.extend(steps);
-        Ok(Plan::change(upkeep).with_diff(Some(diff.join("\n") + "\n")))
+        let mut plan = if steps.is_empty() {
+            Plan::upkeep(upkeep)
+        } else {
+            upkeep.extend(steps);
+            Plan::change(upkeep).with_diff(Some(diff.join("\n") + "\n"))
+        };
+        plan.data = self.returned(name);
+        Ok(plan)
     }
 }
 
 impl Systemd {
+    /// What Ansible's result holds besides `changed`: the unit, and the
+    /// `state`, `enabled` and `masked` asked for.
+    fn returned(&self, name: &str) -> Map<String, Value> {
+        let mut data = Map::new();
+        data.insert("name".into(), Value::String(name.to_string()));
+        let state = self.params.state.map(|state| match state {
+            UnitState::Started => "started",
+            UnitState::Stopped => "stopped",
+            UnitState::Restarted => "restarted",
+            UnitState::Reloaded => "reloaded",
+        });
+        data.insert(
+            "state".into(),
+            state.map_or(Value::Null, |state| Value::String(state.into())),
+        );
+        if let Some(enabled) = self.params.enabled {
+            data.insert("enabled".into(), Value::Bool(enabled));
+        }
+        if let Some(masked) = self.params.masked {
+            data.insert("masked".into(), Value::Bool(masked));
+        }
+        data
+    }
+
     fn acts_only_on_reload(&self) -> bool {
         self.params.state.is_none() && self.params.enabled.is_none() && self.params.masked.is_none()
     }
@@ -216,9 +254,11 @@ mod tests {
             plan.diff.as_deref(),
             Some("enabled: disabled -> enabled\nstate: inactive -> active\n")
         );
+        let unchanged = module.plan(&show("active", "enabled")).unwrap();
+        assert!(!unchanged.changed && unchanged.steps.is_empty());
         assert_eq!(
-            module.plan(&show("active", "enabled")).unwrap(),
-            Plan::unchanged()
+            Value::Object(unchanged.data),
+            json!({"name": "app", "state": "started", "enabled": true})
         );
         assert!(!module.plan(&show("activating", "static")).unwrap().changed);
     }
@@ -291,6 +331,19 @@ mod tests {
             run_step(&stubs, &plan.steps[0]).stdout,
             "systemctl [restart] [--] [app@$(id) x.service]\n"
         );
+    }
+
+    #[test]
+    fn ansibles_aliases_name_the_unit_and_the_reload() {
+        let module = unit(json!({"unit": "app", "daemon-reload": "yes", "state": "started"}));
+        let stale = Probe::ok("LoadState=loaded\nActiveState=inactive\nNeedDaemonReload=yes\n");
+        assert_eq!(
+            scripts(&module.plan(&stale).unwrap().steps),
+            ["systemctl daemon-reload\n", "systemctl start -- app\n"]
+        );
+        let module = unit(json!({"service": "app", "masked": true}));
+        assert!(module.probe().unwrap().as_str().ends_with("-- app\n"));
+        assert!(build(json!({"name": "a", "unit": "b"}), &NoFiles).is_err());
     }
 
     #[test]
