@@ -16,6 +16,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("blockinfile", "ansible.builtin"),
     ("apt", "ansible.builtin"),
     ("apt_repository", "ansible.builtin"),
+    ("deb822_repository", "ansible.builtin"),
     ("user", "ansible.builtin"),
     ("group", "ansible.builtin"),
     ("authorized_key", "ansible.posix"),

@@ -219,3 +219,69 @@ fn get_url_downloads_checks_checksums_and_is_idempotent() {
     assert_eq!(header.data["status_code"], 200);
     sh_ok(&lab, &format!("rm -rf {dir}"));
 }
+
+#[test]
+fn deb822_repository_writes_the_sources_file_and_fetches_its_key() {
+    let _apt = apt_lock();
+    let fixtures = Fixtures::get();
+    let lab = host();
+    sh_ok(&lab, &fixtures.apt_direct_script());
+    let sources = "/etc/apt/sources.list.d/fleet-lab-deb822.sources";
+    let key = "/etc/apt/keyrings/fleet-lab-deb822.asc";
+    lab.sh(&format!("rm -f {sources} {key}"));
+    let params = json!({"name": "fleet lab deb822", "uris": fixtures.repo_url(),
+                        "suites": "fleet-test", "components": ["main"],
+                        "signed_by": format!("{}/keys/fleet-test.asc", fixtures.url())});
+    assert_status(
+        &lab.run("deb822_repository", params.clone(), true),
+        Status::Changed,
+    );
+    assert_eq!(
+        lab.sh(&format!("test -e {sources}")).0,
+        1,
+        "check mode wrote"
+    );
+    let first = lab.converge("deb822_repository", params.clone());
+    assert_eq!(first.data["key_filename"], key);
+    assert_eq!(
+        sh_ok(&lab, &format!("cat {sources}")),
+        format!(
+            "Components: main\nX-Repolib-Name: fleet lab deb822\nSigned-By: {key}\nSuites: fleet-test\nTypes: deb\nURIs: {}",
+            fixtures.repo_url()
+        )
+    );
+    assert_eq!(
+        sh_ok(&lab, &format!("sha256sum < {key}")),
+        sh_ok(
+            &lab,
+            &format!(
+                "curl -fsS {}/keys/fleet-test.asc | sha256sum",
+                fixtures.url()
+            )
+        )
+    );
+    let policy = sh_ok(
+        &lab,
+        "apt-get update -q >/dev/null 2>&1; apt-cache policy fleet-test-hello",
+    );
+    assert!(
+        policy.contains("Candidate: 1.0"),
+        "apt does not read it: {policy}"
+    );
+
+    let mut inline = params.clone();
+    inline["signed_by"] = json!(String::from_utf8_lossy(&fixtures.repo.key_asc));
+    inline["enabled"] = json!(false);
+    lab.converge("deb822_repository", inline);
+    let text = sh_ok(&lab, &format!("cat {sources}"));
+    assert!(text.contains("Enabled: no\n"), "{text}");
+    assert!(
+        text.contains("Signed-By:\n    -----BEGIN PGP PUBLIC KEY BLOCK-----\n    .\n"),
+        "{text}"
+    );
+
+    let absent = json!({"name": "fleet lab deb822", "state": "absent"});
+    lab.converge("deb822_repository", absent);
+    assert_eq!(lab.sh(&format!("test -e {sources} || test -e {key}")).0, 1);
+    sh_ok(&lab, "apt-get update -q >/dev/null 2>&1; true");
+}
