@@ -93,6 +93,7 @@ const ENTRIES: &[Entry] = &[
     entry!(assert, expressions),
     entry!(set_fact, any_params),
     entry!(setup),
+    entry!(package_facts),
     entry!(pause),
     entry!(include_vars),
 ];
@@ -128,6 +129,7 @@ pub const MODULES: &[&str] = &[
     "assert",
     "set_fact",
     "setup",
+    "package_facts",
     "pause",
     "include_vars",
 ];

@@ -35,6 +35,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("assert", "ansible.builtin"),
     ("set_fact", "ansible.builtin"),
     ("setup", "ansible.builtin"),
+    ("package_facts", "ansible.builtin"),
     ("pause", "ansible.builtin"),
     ("include_vars", "ansible.builtin"),
 ];

@@ -1,5 +1,5 @@
-//! The apt source modules (apt_repository, deb822_repository, apt_key) and
-//! get_url on the lab host `lab25` (`FLEET_APT_SOURCES_HOST`), against the
+//! The apt source modules (apt_repository, deb822_repository), get_url
+//! and package_facts on the lab host `lab25` (`FLEET_APT_SOURCES_HOST`), against the
 //! signed test repository and file server the tests serve from the
 //! controller (crates/fleet-tests/src/fixtures.rs).
 
@@ -284,4 +284,27 @@ fn deb822_repository_writes_the_sources_file_and_fetches_its_key() {
     lab.converge("deb822_repository", absent);
     assert_eq!(lab.sh(&format!("test -e {sources} || test -e {key}")).0, 1);
     sh_ok(&lab, "apt-get update -q >/dev/null 2>&1; true");
+}
+
+#[test]
+fn package_facts_lists_what_dpkg_has_installed() {
+    let lab = host();
+    let facts = lab.run("package_facts", json!({}), true);
+    assert_status(&facts, Status::Ok);
+    let packages = &facts.data["ansible_facts"]["packages"];
+    let ssh = &packages["openssh-server"][0];
+    assert_eq!(ssh["name"], "openssh-server");
+    assert_eq!(ssh["source"], "apt");
+    assert_eq!(ssh["category"], "net");
+    let version = sh_ok(&lab, "dpkg-query -W -f '${Version}' openssh-server");
+    assert_eq!(ssh["version"], json!(version));
+    let count = sh_ok(
+        &lab,
+        "dpkg-query -W -f '${db:Status-Abbrev}\\n' | grep -vc '^.[nc]'",
+    );
+    assert_eq!(
+        packages.as_object().unwrap().len().to_string(),
+        count,
+        "one entry per installed package"
+    );
 }

@@ -16,6 +16,7 @@ pub mod get_url;
 pub mod group;
 pub mod include_vars;
 pub mod lineinfile;
+pub mod package_facts;
 pub mod pause;
 pub mod pip;
 pub mod release;
