@@ -94,6 +94,7 @@ const ENTRIES: &[Entry] = &[
     entry!(set_fact, any_params),
     entry!(setup),
     entry!(package_facts),
+    entry!(service_facts),
     entry!(pause),
     entry!(include_vars),
 ];
@@ -130,6 +131,7 @@ pub const MODULES: &[&str] = &[
     "set_fact",
     "setup",
     "package_facts",
+    "service_facts",
     "pause",
     "include_vars",
 ];

@@ -36,6 +36,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("set_fact", "ansible.builtin"),
     ("setup", "ansible.builtin"),
     ("package_facts", "ansible.builtin"),
+    ("service_facts", "ansible.builtin"),
     ("pause", "ansible.builtin"),
     ("include_vars", "ansible.builtin"),
 ];

@@ -308,3 +308,31 @@ fn package_facts_lists_what_dpkg_has_installed() {
         "one entry per installed package"
     );
 }
+
+#[test]
+fn service_facts_reports_systemd_and_sysv_services() {
+    let lab = host();
+    let facts = lab.run("service_facts", json!({}), true);
+    assert_status(&facts, Status::Ok);
+    let services = &facts.data["ansible_facts"]["services"];
+    assert_eq!(
+        services["ssh.service"],
+        json!({"name": "ssh.service", "state": "running", "status": "enabled", "source": "systemd"})
+    );
+    assert_eq!(services["ssh"]["source"], "sysv");
+    assert_eq!(services["systemd-firstboot.service"]["status"], "masked");
+    let units = sh_ok(
+        &lab,
+        "systemctl list-unit-files --no-pager --type service --all | grep -c '\\.service'",
+    );
+    let systemd = services
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|service| service["source"] == "systemd")
+        .count();
+    assert!(
+        systemd >= units.parse::<usize>().unwrap(),
+        "{systemd} < {units}"
+    );
+}

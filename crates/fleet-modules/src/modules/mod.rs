@@ -20,6 +20,7 @@ pub mod package_facts;
 pub mod pause;
 pub mod pip;
 pub mod release;
+pub mod service_facts;
 pub mod set_fact;
 pub mod setup;
 pub mod shell;
