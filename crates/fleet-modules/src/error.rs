@@ -49,6 +49,9 @@ impl ParamError {
             ParamError::UnknownModule { .. } => {
                 format!("built-in modules: {}", crate::MODULES.join(", "))
             }
+            ParamError::UnknownParam { valid, .. } if valid.is_empty() => {
+                "this module takes no parameters".into()
+            }
             ParamError::UnknownParam { valid, .. } => {
                 format!("valid parameters: {}", valid.join(", "))
             }

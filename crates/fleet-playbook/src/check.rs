@@ -671,6 +671,8 @@ fn defined_by(play: &crate::Play, task: &Task) -> Vec<String> {
             .collect(),
         (_, "include_vars") => crate::include_vars::names_set(play, task),
         (_, "setup") => gathered().collect(),
+        (_, "package_facts") => vec!["ansible_facts".into(), "packages".into()],
+        (_, "service_facts") => vec!["ansible_facts".into(), "services".into()],
         _ => Vec::new(),
     };
     task.register.iter().cloned().chain(facts).collect()

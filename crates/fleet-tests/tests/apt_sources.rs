@@ -1,5 +1,5 @@
-//! The apt source modules (apt_repository, deb822_repository, apt_key) and
-//! get_url on the lab host `lab25` (`FLEET_APT_SOURCES_HOST`), against the
+//! The apt source modules (apt_repository, deb822_repository), get_url
+//! and package_facts on the lab host `lab25` (`FLEET_APT_SOURCES_HOST`), against the
 //! signed test repository and file server the tests serve from the
 //! controller (crates/fleet-tests/src/fixtures.rs).
 
@@ -218,4 +218,121 @@ fn get_url_downloads_checks_checksums_and_is_idempotent() {
     );
     assert_eq!(header.data["status_code"], 200);
     sh_ok(&lab, &format!("rm -rf {dir}"));
+}
+
+#[test]
+fn deb822_repository_writes_the_sources_file_and_fetches_its_key() {
+    let _apt = apt_lock();
+    let fixtures = Fixtures::get();
+    let lab = host();
+    sh_ok(&lab, &fixtures.apt_direct_script());
+    let sources = "/etc/apt/sources.list.d/fleet-lab-deb822.sources";
+    let key = "/etc/apt/keyrings/fleet-lab-deb822.asc";
+    lab.sh(&format!("rm -f {sources} {key}"));
+    let params = json!({"name": "fleet lab deb822", "uris": fixtures.repo_url(),
+                        "suites": "fleet-test", "components": ["main"],
+                        "signed_by": format!("{}/keys/fleet-test.asc", fixtures.url())});
+    assert_status(
+        &lab.run("deb822_repository", params.clone(), true),
+        Status::Changed,
+    );
+    assert_eq!(
+        lab.sh(&format!("test -e {sources}")).0,
+        1,
+        "check mode wrote"
+    );
+    let first = lab.converge("deb822_repository", params.clone());
+    assert_eq!(first.data["key_filename"], key);
+    assert_eq!(
+        sh_ok(&lab, &format!("cat {sources}")),
+        format!(
+            "Components: main\nX-Repolib-Name: fleet lab deb822\nSigned-By: {key}\nSuites: fleet-test\nTypes: deb\nURIs: {}",
+            fixtures.repo_url()
+        )
+    );
+    assert_eq!(
+        sh_ok(&lab, &format!("sha256sum < {key}")),
+        sh_ok(
+            &lab,
+            &format!(
+                "curl -fsS {}/keys/fleet-test.asc | sha256sum",
+                fixtures.url()
+            )
+        )
+    );
+    let policy = sh_ok(
+        &lab,
+        "apt-get update -q >/dev/null 2>&1; apt-cache policy fleet-test-hello",
+    );
+    assert!(
+        policy.contains("Candidate: 1.0"),
+        "apt does not read it: {policy}"
+    );
+
+    let mut inline = params.clone();
+    inline["signed_by"] = json!(String::from_utf8_lossy(&fixtures.repo.key_asc));
+    inline["enabled"] = json!(false);
+    lab.converge("deb822_repository", inline);
+    let text = sh_ok(&lab, &format!("cat {sources}"));
+    assert!(text.contains("Enabled: no\n"), "{text}");
+    assert!(
+        text.contains("Signed-By:\n    -----BEGIN PGP PUBLIC KEY BLOCK-----\n    .\n"),
+        "{text}"
+    );
+
+    let absent = json!({"name": "fleet lab deb822", "state": "absent"});
+    lab.converge("deb822_repository", absent);
+    assert_eq!(lab.sh(&format!("test -e {sources} || test -e {key}")).0, 1);
+    sh_ok(&lab, "apt-get update -q >/dev/null 2>&1; true");
+}
+
+#[test]
+fn package_facts_lists_what_dpkg_has_installed() {
+    let lab = host();
+    let facts = lab.run("package_facts", json!({}), true);
+    assert_status(&facts, Status::Ok);
+    let packages = &facts.data["ansible_facts"]["packages"];
+    let ssh = &packages["openssh-server"][0];
+    assert_eq!(ssh["name"], "openssh-server");
+    assert_eq!(ssh["source"], "apt");
+    assert_eq!(ssh["category"], "net");
+    let version = sh_ok(&lab, "dpkg-query -W -f '${Version}' openssh-server");
+    assert_eq!(ssh["version"], json!(version));
+    let count = sh_ok(
+        &lab,
+        "dpkg-query -W -f '${db:Status-Abbrev}\\n' | grep -vc '^.[nc]'",
+    );
+    assert_eq!(
+        packages.as_object().unwrap().len().to_string(),
+        count,
+        "one entry per installed package"
+    );
+}
+
+#[test]
+fn service_facts_reports_systemd_and_sysv_services() {
+    let lab = host();
+    let facts = lab.run("service_facts", json!({}), true);
+    assert_status(&facts, Status::Ok);
+    let services = &facts.data["ansible_facts"]["services"];
+    assert_eq!(
+        services["ssh.service"],
+        json!({"name": "ssh.service", "state": "running", "status": "enabled", "source": "systemd"})
+    );
+    assert_eq!(services["ssh"]["source"], "sysv");
+    assert_eq!(services["systemd-firstboot.service"]["status"], "masked");
+    let units = sh_ok(
+        &lab,
+        "systemctl list-unit-files --no-pager --type service --all | grep -c '\\.service'",
+    );
+    let systemd = services
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|service| service["source"] == "systemd")
+        .count();
+    assert!(
+        systemd >= units.parse::<usize>().unwrap(),
+        "{systemd} < {units}"
+    );
 }

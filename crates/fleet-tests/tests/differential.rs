@@ -240,5 +240,17 @@ fn converge_both(
         });
         diffs.extend(compare::states(run, &a_state?, &f_state?));
     }
+    // What a case left pointing at the test server (an apt source) would
+    // break the next case's apt runs once the server is gone: reset now.
+    if case.fixtures {
+        std::thread::scope(|scope| {
+            let ansible = scope.spawn(|| hostside(&pair.ansible, "reset", &case.touches));
+            let fleet = hostside(&pair.fleet, "reset", &case.touches);
+            ansible
+                .join()
+                .expect("resetting the ansible twin")
+                .and(fleet)
+        })?;
+    }
     Ok((diffs, errors))
 }

@@ -12,6 +12,10 @@ use fleet_ssh::Secret;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+/// The modules besides `setup` whose `ansible_facts` join the host's facts
+/// (others' set plain variables, as `set_fact` does).
+const GATHERS_FACTS: &[&str] = &["package_facts", "service_facts"];
+
 use super::controller::PlayController;
 use super::delegate::Delegates;
 use super::item_result::{ItemResult, WHEN_FALSE, hide_output, summarize};
@@ -262,6 +266,11 @@ impl TaskContext<'_> {
                             host.delegated_facts.push((fact_host(target), facts));
                         }
                         _ if task.module == "setup" => super::facts::merge(&mut host.facts, &facts),
+                        // Also plain variables, as Ansible injects them.
+                        _ if GATHERS_FACTS.contains(&task.module.as_str()) => {
+                            super::facts::merge(&mut host.facts, &facts);
+                            host.registered.extend(facts);
+                        }
                         _ if task.module == "include_vars" => host.included_vars.extend(facts),
                         _ => host.registered.extend(facts),
                     }
