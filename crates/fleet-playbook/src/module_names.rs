@@ -22,6 +22,8 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("sysctl", "ansible.posix"),
     ("ufw", "community.general"),
     ("pip", "ansible.builtin"),
+    ("postgresql_db", "community.postgresql"),
+    ("postgresql_user", "community.postgresql"),
     ("unarchive", "ansible.builtin"),
     ("fetch", "ansible.builtin"),
     ("debug", "ansible.builtin"),

@@ -141,3 +141,140 @@ fn user_expiry_lock_ageing_and_ssh_key() {
     );
     assert_eq!(lab.sh(&format!("getent passwd {name}")).0, 2);
 }
+
+/// psql as postgres on the host, one value out.
+fn sql(lab: &LabHost, query: &str) -> String {
+    sh_ok(
+        lab,
+        &format!("cd / && runuser -u postgres -- psql -XAtq -c \"{query}\""),
+    )
+}
+
+fn install_postgresql(lab: &LabHost) {
+    sh_ok(
+        lab,
+        "command -v psql >/dev/null || { apt-get update -q >/dev/null && \
+         DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q postgresql >/dev/null; }; \
+         systemctl start postgresql",
+    );
+}
+
+#[test]
+fn postgresql_db_and_user_converge_a_real_server() {
+    let _turn = turn();
+    let lab = host();
+    install_postgresql(&lab);
+    sql(&lab, "drop database if exists fleet_shop");
+    sql(&lab, "drop role if exists fleet_app");
+    sql(&lab, "drop role if exists \\\"fleet o'dd\\\"");
+
+    let role = json!({
+        "name": "fleet_app", "password": "it's s3cret", "role_attr_flags": "CREATEDB,NOSUPERUSER",
+        "conn_limit": 5, "expires": "2030-01-01 00:00:00+00", "comment": "the app",
+    });
+    assert_status(
+        &lab.run("postgresql_user", role.clone(), true),
+        Status::Changed,
+    );
+    assert_eq!(
+        sql(
+            &lab,
+            "select count(*) from pg_roles where rolname = 'fleet_app'"
+        ),
+        "0"
+    );
+    lab.converge("postgresql_user", role);
+    assert_eq!(
+        sql(
+            &lab,
+            "select rolcreatedb, rolsuper, rolcanlogin, rolconnlimit, rolvaliduntil at time zone 'UTC' from pg_roles where rolname = 'fleet_app'"
+        ),
+        "t|f|t|5|2030-01-01 00:00:00"
+    );
+    assert_eq!(
+        sql(
+            &lab,
+            "select shobj_description(oid, 'pg_authid') from pg_roles where rolname = 'fleet_app'"
+        ),
+        "the app"
+    );
+    let stored = sql(
+        &lab,
+        "select rolpassword from pg_authid where rolname = 'fleet_app'",
+    );
+    assert!(stored.starts_with("SCRAM-SHA-256$"), "{stored}");
+    let new_password = json!({"name": "fleet_app", "password": "n3w"});
+    lab.converge("postgresql_user", new_password);
+    assert_ne!(
+        sql(
+            &lab,
+            "select rolpassword from pg_authid where rolname = 'fleet_app'"
+        ),
+        stored
+    );
+    let frozen = json!({"name": "fleet_app", "password": "other", "no_password_changes": true});
+    assert_status(&lab.run("postgresql_user", frozen, false), Status::Ok);
+    lab.converge("postgresql_user", json!({"name": "fleet o'dd"}));
+    assert_eq!(
+        sql(
+            &lab,
+            "select count(*) from pg_roles where rolname = 'fleet o''dd'"
+        ),
+        "1"
+    );
+
+    let database = json!({
+        "name": "fleet_shop", "owner": "fleet_app", "encoding": "UTF8", "template": "template0",
+        "conn_limit": "20", "comment": "shop data",
+    });
+    assert_status(
+        &lab.run("postgresql_db", database.clone(), true),
+        Status::Changed,
+    );
+    lab.converge("postgresql_db", database);
+    assert_eq!(
+        sql(
+            &lab,
+            "select r.rolname, pg_encoding_to_char(d.encoding), d.datconnlimit from pg_database d join pg_roles r on r.oid = d.datdba where datname = 'fleet_shop'"
+        ),
+        "fleet_app|UTF8|20"
+    );
+    lab.converge(
+        "postgresql_db",
+        json!({"db": "fleet_shop", "owner": "fleet o'dd"}),
+    );
+    let latin = lab.run(
+        "postgresql_db",
+        json!({"db": "fleet_shop", "encoding": "LATIN1"}),
+        false,
+    );
+    assert_status(&latin, Status::Failed);
+
+    let in_use = lab.run(
+        "postgresql_user",
+        json!({"name": "fleet o'dd", "state": "absent"}),
+        false,
+    );
+    assert_status(&in_use, Status::Failed);
+    lab.converge(
+        "postgresql_db",
+        json!({"db": "fleet_shop", "state": "absent", "force": true}),
+    );
+    assert_eq!(
+        sql(
+            &lab,
+            "select count(*) from pg_database where datname = 'fleet_shop'"
+        ),
+        "0"
+    );
+    for name in ["fleet_app", "fleet o'dd"] {
+        lab.converge("postgresql_user", json!({"name": name, "state": "absent"}));
+    }
+    assert_eq!(
+        sql(
+            &lab,
+            "select count(*) from pg_roles where rolname like 'fleet%'"
+        ),
+        "0"
+    );
+}
