@@ -24,6 +24,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("pip", "ansible.builtin"),
     ("postgresql_db", "community.postgresql"),
     ("postgresql_user", "community.postgresql"),
+    ("postgresql_privs", "community.postgresql"),
     ("unarchive", "ansible.builtin"),
     ("fetch", "ansible.builtin"),
     ("debug", "ansible.builtin"),

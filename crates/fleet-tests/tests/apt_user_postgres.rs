@@ -278,3 +278,51 @@ fn postgresql_db_and_user_converge_a_real_server() {
         "0"
     );
 }
+
+#[test]
+fn postgresql_privs_grants_and_revokes_on_a_real_server() {
+    let _turn = turn();
+    let lab = host();
+    install_postgresql(&lab);
+    sql(&lab, "drop database if exists fleet_privs");
+    sql(&lab, "drop role if exists fleet_reader");
+    sql(&lab, "create role fleet_reader");
+    sql(&lab, "create database fleet_privs");
+    sh_ok(
+        &lab,
+        "cd / && runuser -u postgres -- psql -XAtq -d fleet_privs -c 'create schema app' -c 'create table app.orders (id int)' -c 'create table app.items (id int)'",
+    );
+    let connect = json!({"db": "postgres", "type": "database", "objs": "fleet_privs", "privs": "CONNECT,TEMP", "roles": "fleet_reader"});
+    assert_status(
+        &lab.run("postgresql_privs", connect.clone(), true),
+        Status::Changed,
+    );
+    lab.converge("postgresql_privs", connect);
+    assert_eq!(
+        sql(
+            &lab,
+            "select has_database_privilege('fleet_reader', 'fleet_privs', 'CONNECT')"
+        ),
+        "t"
+    );
+    let tables = json!({"db": "fleet_privs", "objs": "ALL_IN_SCHEMA", "schema": "app", "privs": "SELECT", "roles": "fleet_reader", "grant_option": true});
+    lab.converge("postgresql_privs", tables);
+    let grants = sh_ok(
+        &lab,
+        "cd / && runuser -u postgres -- psql -XAtq -d fleet_privs -c \"select string_agg(table_name || ':' || is_grantable, ',' order by table_name) from information_schema.role_table_grants where grantee = 'fleet_reader'\"",
+    );
+    assert_eq!(grants, "items:YES,orders:YES");
+    let schema = json!({"db": "fleet_privs", "type": "schema", "objs": "app", "privs": "USAGE", "roles": "fleet_reader"});
+    lab.converge("postgresql_privs", schema);
+    let revoke = json!({"db": "fleet_privs", "type": "table", "objs": "orders", "schema": "app", "privs": "SELECT", "roles": "fleet_reader", "state": "absent"});
+    lab.converge("postgresql_privs", revoke);
+    let grants = sh_ok(
+        &lab,
+        "cd / && runuser -u postgres -- psql -XAtq -d fleet_privs -c \"select string_agg(table_name, ',') from information_schema.role_table_grants where grantee = 'fleet_reader'\"",
+    );
+    assert_eq!(grants, "items");
+    let missing = lab.run("postgresql_privs", json!({"db": "fleet_privs", "type": "schema", "objs": "app", "privs": "USAGE", "roles": "fleet_nobody"}), false);
+    assert_status(&missing, Status::Failed);
+    sql(&lab, "drop database fleet_privs");
+    sql(&lab, "drop role fleet_reader");
+}

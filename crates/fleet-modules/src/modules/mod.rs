@@ -16,6 +16,7 @@ pub mod lineinfile;
 pub mod pause;
 pub mod pip;
 pub mod postgresql_db;
+pub mod postgresql_privs;
 pub mod postgresql_user;
 pub mod release;
 pub mod set_fact;
