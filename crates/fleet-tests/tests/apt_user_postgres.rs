@@ -141,3 +141,188 @@ fn user_expiry_lock_ageing_and_ssh_key() {
     );
     assert_eq!(lab.sh(&format!("getent passwd {name}")).0, 2);
 }
+
+/// psql as postgres on the host, one value out.
+fn sql(lab: &LabHost, query: &str) -> String {
+    sh_ok(
+        lab,
+        &format!("cd / && runuser -u postgres -- psql -XAtq -c \"{query}\""),
+    )
+}
+
+fn install_postgresql(lab: &LabHost) {
+    sh_ok(
+        lab,
+        "command -v psql >/dev/null || { apt-get update -q >/dev/null && \
+         DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q postgresql >/dev/null; }; \
+         systemctl start postgresql",
+    );
+}
+
+#[test]
+fn postgresql_db_and_user_converge_a_real_server() {
+    let _turn = turn();
+    let lab = host();
+    install_postgresql(&lab);
+    sql(&lab, "drop database if exists fleet_shop");
+    sql(&lab, "drop role if exists fleet_app");
+    sql(&lab, "drop role if exists \\\"fleet o'dd\\\"");
+
+    let role = json!({
+        "name": "fleet_app", "password": "it's s3cret", "role_attr_flags": "CREATEDB,NOSUPERUSER",
+        "conn_limit": 5, "expires": "2030-01-01 00:00:00+00", "comment": "the app",
+    });
+    assert_status(
+        &lab.run("postgresql_user", role.clone(), true),
+        Status::Changed,
+    );
+    assert_eq!(
+        sql(
+            &lab,
+            "select count(*) from pg_roles where rolname = 'fleet_app'"
+        ),
+        "0"
+    );
+    lab.converge("postgresql_user", role);
+    assert_eq!(
+        sql(
+            &lab,
+            "select rolcreatedb, rolsuper, rolcanlogin, rolconnlimit, rolvaliduntil at time zone 'UTC' from pg_roles where rolname = 'fleet_app'"
+        ),
+        "t|f|t|5|2030-01-01 00:00:00"
+    );
+    assert_eq!(
+        sql(
+            &lab,
+            "select shobj_description(oid, 'pg_authid') from pg_roles where rolname = 'fleet_app'"
+        ),
+        "the app"
+    );
+    let stored = sql(
+        &lab,
+        "select rolpassword from pg_authid where rolname = 'fleet_app'",
+    );
+    assert!(stored.starts_with("SCRAM-SHA-256$"), "{stored}");
+    let new_password = json!({"name": "fleet_app", "password": "n3w"});
+    lab.converge("postgresql_user", new_password);
+    assert_ne!(
+        sql(
+            &lab,
+            "select rolpassword from pg_authid where rolname = 'fleet_app'"
+        ),
+        stored
+    );
+    let frozen = json!({"name": "fleet_app", "password": "other", "no_password_changes": true});
+    assert_status(&lab.run("postgresql_user", frozen, false), Status::Ok);
+    lab.converge("postgresql_user", json!({"name": "fleet o'dd"}));
+    assert_eq!(
+        sql(
+            &lab,
+            "select count(*) from pg_roles where rolname = 'fleet o''dd'"
+        ),
+        "1"
+    );
+
+    let database = json!({
+        "name": "fleet_shop", "owner": "fleet_app", "encoding": "UTF8", "template": "template0",
+        "conn_limit": "20", "comment": "shop data",
+    });
+    assert_status(
+        &lab.run("postgresql_db", database.clone(), true),
+        Status::Changed,
+    );
+    lab.converge("postgresql_db", database);
+    assert_eq!(
+        sql(
+            &lab,
+            "select r.rolname, pg_encoding_to_char(d.encoding), d.datconnlimit from pg_database d join pg_roles r on r.oid = d.datdba where datname = 'fleet_shop'"
+        ),
+        "fleet_app|UTF8|20"
+    );
+    lab.converge(
+        "postgresql_db",
+        json!({"db": "fleet_shop", "owner": "fleet o'dd"}),
+    );
+    let latin = lab.run(
+        "postgresql_db",
+        json!({"db": "fleet_shop", "encoding": "LATIN1"}),
+        false,
+    );
+    assert_status(&latin, Status::Failed);
+
+    let in_use = lab.run(
+        "postgresql_user",
+        json!({"name": "fleet o'dd", "state": "absent"}),
+        false,
+    );
+    assert_status(&in_use, Status::Failed);
+    lab.converge(
+        "postgresql_db",
+        json!({"db": "fleet_shop", "state": "absent", "force": true}),
+    );
+    assert_eq!(
+        sql(
+            &lab,
+            "select count(*) from pg_database where datname = 'fleet_shop'"
+        ),
+        "0"
+    );
+    for name in ["fleet_app", "fleet o'dd"] {
+        lab.converge("postgresql_user", json!({"name": name, "state": "absent"}));
+    }
+    assert_eq!(
+        sql(
+            &lab,
+            "select count(*) from pg_roles where rolname like 'fleet%'"
+        ),
+        "0"
+    );
+}
+
+#[test]
+fn postgresql_privs_grants_and_revokes_on_a_real_server() {
+    let _turn = turn();
+    let lab = host();
+    install_postgresql(&lab);
+    sql(&lab, "drop database if exists fleet_privs");
+    sql(&lab, "drop role if exists fleet_reader");
+    sql(&lab, "create role fleet_reader");
+    sql(&lab, "create database fleet_privs");
+    sh_ok(
+        &lab,
+        "cd / && runuser -u postgres -- psql -XAtq -d fleet_privs -c 'create schema app' -c 'create table app.orders (id int)' -c 'create table app.items (id int)'",
+    );
+    let connect = json!({"db": "postgres", "type": "database", "objs": "fleet_privs", "privs": "CONNECT,TEMP", "roles": "fleet_reader"});
+    assert_status(
+        &lab.run("postgresql_privs", connect.clone(), true),
+        Status::Changed,
+    );
+    lab.converge("postgresql_privs", connect);
+    assert_eq!(
+        sql(
+            &lab,
+            "select has_database_privilege('fleet_reader', 'fleet_privs', 'CONNECT')"
+        ),
+        "t"
+    );
+    let tables = json!({"db": "fleet_privs", "objs": "ALL_IN_SCHEMA", "schema": "app", "privs": "SELECT", "roles": "fleet_reader", "grant_option": true});
+    lab.converge("postgresql_privs", tables);
+    let grants = sh_ok(
+        &lab,
+        "cd / && runuser -u postgres -- psql -XAtq -d fleet_privs -c \"select string_agg(table_name || ':' || is_grantable, ',' order by table_name) from information_schema.role_table_grants where grantee = 'fleet_reader'\"",
+    );
+    assert_eq!(grants, "items:YES,orders:YES");
+    let schema = json!({"db": "fleet_privs", "type": "schema", "objs": "app", "privs": "USAGE", "roles": "fleet_reader"});
+    lab.converge("postgresql_privs", schema);
+    let revoke = json!({"db": "fleet_privs", "type": "table", "objs": "orders", "schema": "app", "privs": "SELECT", "roles": "fleet_reader", "state": "absent"});
+    lab.converge("postgresql_privs", revoke);
+    let grants = sh_ok(
+        &lab,
+        "cd / && runuser -u postgres -- psql -XAtq -d fleet_privs -c \"select string_agg(table_name, ',') from information_schema.role_table_grants where grantee = 'fleet_reader'\"",
+    );
+    assert_eq!(grants, "items");
+    let missing = lab.run("postgresql_privs", json!({"db": "fleet_privs", "type": "schema", "objs": "app", "privs": "USAGE", "roles": "fleet_nobody"}), false);
+    assert_status(&missing, Status::Failed);
+    sql(&lab, "drop database fleet_privs");
+    sql(&lab, "drop role fleet_reader");
+}
