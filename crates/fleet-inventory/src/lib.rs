@@ -44,8 +44,10 @@
 //! Every error is an [`InventoryError`] whose `Display` reads
 //! `file:line:col: message` followed by a `  hint: ...` line.
 
+mod ansible_vars;
 mod connection;
 mod error;
+mod ini;
 mod loader;
 mod pattern;
 mod resolve;
@@ -56,6 +58,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use ansible_vars::ANSIBLE_CONNECTION_VARS;
 pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump, Transport, UserName};
 pub use error::{InventoryError, JumpError, UserNameError};
 pub use fleet_yaml::Location;
@@ -67,6 +70,22 @@ pub struct Inventory {
     groups: Vec<Group>,
     host_index: HashMap<String, usize>,
     group_index: HashMap<String, usize>,
+}
+
+/// Whether the inventory file `label` holds INI rather than YAML: a name
+/// ending in `.ini` is INI, one ending in `.yaml`, `.yml` or `.json` is YAML,
+/// and any other file is INI when its first meaningful line is a
+/// `[section]` header or a host line (see `docs/inventory.md`).
+fn is_ini(label: &str, source: &str) -> bool {
+    let extension = Path::new(label)
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("ini") => true,
+        Some("yaml" | "yml" | "json") => false,
+        _ => ini::looks_like_ini(source),
+    }
 }
 
 /// One host with everything resolved.
@@ -133,8 +152,12 @@ impl Inventory {
         label: &str,
         paths: &connection::PathContext,
     ) -> Result<Inventory, InventoryError> {
-        let root = fleet_yaml::parse_document(source, label)?;
-        let declared = loader::declare(&root, label, paths)?;
+        let declared = if is_ini(label, source) {
+            ini::declare(source, label, paths)?
+        } else {
+            let root = fleet_yaml::parse_document(source, label)?;
+            loader::declare(&root, label, paths)?
+        };
         let (hosts, groups) = resolve::resolve(declared)?;
         let host_index = hosts
             .iter()
