@@ -157,19 +157,20 @@ fn proxy_jump(args: &str) -> Result<Option<String>, String> {
     let mut jump = None;
     let mut words = words.iter();
     while let Some(word) = words.next() {
+        let mut shown = word.clone();
         let spec = match word.as_str() {
             "-J" => words.next().cloned(),
-            "-o" => match words.next() {
-                Some(option) => option_jump(option),
-                None => None,
-            },
+            "-o" => words.next().and_then(|option| {
+                shown = format!("-o {option}");
+                option_jump(option)
+            }),
             other => other
                 .strip_prefix("-J")
                 .map(str::to_owned)
                 .or_else(|| other.strip_prefix("-o").and_then(option_jump)),
         };
         let Some(spec) = spec.filter(|spec| !spec.is_empty()) else {
-            return Err(format!("the ssh option `{word}` is not supported"));
+            return Err(format!("the ssh option `{shown}` is not supported"));
         };
         let parsed: Jump = spec
             .parse()
