@@ -393,6 +393,29 @@ impl Loader<'_> {
     }
 }
 
+/// Reads a var file's top-level map (`what` names it in messages), with
+/// the same checks as vars inside an inventory.
+pub(crate) fn read_var_map(
+    root: &YamlNode,
+    source: &str,
+    paths: &PathContext,
+    what: &str,
+) -> Result<Map<String, Value>, InventoryError> {
+    let loader = Loader {
+        source,
+        paths,
+        groups: Vec::new(),
+        hosts: Vec::new(),
+        group_index: HashMap::new(),
+        host_index: HashMap::new(),
+    };
+    loader.read_vars(
+        root,
+        what,
+        "a var file holds a map of var names to values, e.g. `app_port: 8080`",
+    )
+}
+
 /// Checks a host or group (`kind`) name: not empty, no whitespace, none of
 /// the characters host patterns use. The error is the message and the hint.
 pub(crate) fn check_plain_name(name: &str, kind: &str) -> Result<(), (String, String)> {

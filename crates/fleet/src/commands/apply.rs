@@ -138,7 +138,7 @@ pub fn load(
     ssh: &SshArgs,
     transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
 ) -> Result<Loaded, CliError> {
-    let inventory = load_inventory(run.selection, ssh)?;
+    let inventory = load_inventory(run.selection, ssh, Some(run.playbook))?;
     let limit: BTreeSet<String> = inventory
         .select(&run.selection.limit)?
         .into_iter()

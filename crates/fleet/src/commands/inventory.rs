@@ -11,7 +11,7 @@ use crate::error::CliError;
 use crate::exit::Exit;
 
 pub fn show(args: InventoryArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
-    let inventory = load_inventory(&args.selection, ssh)?;
+    let inventory = load_inventory(&args.selection, ssh, None)?;
     let hosts = inventory.select(&args.selection.limit)?;
     let mut out = std::io::stdout().lock();
     for host in hosts {
