@@ -276,11 +276,19 @@ pub(crate) fn check_var(
     source: &str,
     paths: &PathContext,
 ) -> Result<Value, InventoryError> {
-    let got = node.value.describe();
-    let fail = |message: String, hint: &str| {
-        InventoryError::invalid(location(source, &node.referenced), message, hint)
-    };
-    let word = node.value.as_str().filter(|text| is_word(text));
+    check_value(name, &node.value, location(source, &node.referenced), paths)
+}
+
+/// [`check_var`] for a value at `at`, wherever it was read from.
+pub(crate) fn check_value(
+    name: &str,
+    value: &Node,
+    at: Location,
+    paths: &PathContext,
+) -> Result<Value, InventoryError> {
+    let got = value.describe();
+    let fail = |message: String, hint: &str| InventoryError::invalid(at.clone(), message, hint);
+    let word = value.as_str().filter(|text| is_word(text));
     match name {
         "address" => word
             .map(|text| Value::String(text.to_owned()))
@@ -290,7 +298,7 @@ pub(crate) fn check_var(
                     "write e.g. `address: 10.0.0.5` or `address: web1.example.org`",
                 )
             }),
-        "port" => match &node.value {
+        "port" => match value {
             Node::Int(port) if (1..=65535).contains(port) => Ok(Value::from(*port as u64)),
             _ => Err(fail(
                 format!("port must be a number from 1 to 65535, got {got}"),
@@ -308,7 +316,7 @@ pub(crate) fn check_var(
         "identity_file" => {
             const HINT: &str = "write a path to a private key, e.g. `identity_file: keys/deploy` \
                  (relative to the inventory file) or `identity_file: ~/.ssh/id_ed25519`";
-            let Some(raw) = node.value.as_str().filter(|text| !text.is_empty()) else {
+            let Some(raw) = value.as_str().filter(|text| !text.is_empty()) else {
                 return Err(fail(
                     format!("identity_file must be a path, got {got}"),
                     HINT,
@@ -321,7 +329,7 @@ pub(crate) fn check_var(
         }
         "jump" => {
             const HINT: &str = "write jump as [user@]host[:port], e.g. `jump: admin@bastion:22`";
-            let Some(spec) = node.value.as_str() else {
+            let Some(spec) = value.as_str() else {
                 return Err(fail(
                     format!("jump must be a string such as admin@bastion:22, got {got}"),
                     HINT,
@@ -332,15 +340,14 @@ pub(crate) fn check_var(
             })?;
             Ok(Value::String(jump.to_string()))
         }
-        "become" => match &node.value {
+        "become" => match value {
             Node::Bool(flag) => Ok(Value::Bool(*flag)),
             _ => Err(fail(
                 format!("become must be true or false, got {got}"),
                 "write `become: true` to run tasks through sudo, or `become: false`",
             )),
         },
-        "connection" => node
-            .value
+        "connection" => value
             .as_str()
             .and_then(Transport::parse)
             .map(|transport| Value::String(transport.as_str().to_owned()))
@@ -352,7 +359,7 @@ pub(crate) fn check_var(
                 )
             }),
         // Not a connection var: free-form.
-        _ => Ok(node.value.to_json()),
+        _ => Ok(value.to_json()),
     }
 }
 

@@ -44,11 +44,14 @@
 //! Every error is an [`InventoryError`] whose `Display` reads
 //! `file:line:col: message` followed by a `  hint: ...` line.
 
+mod ansible_vars;
 mod connection;
 mod error;
+mod ini;
 mod loader;
 mod pattern;
 mod resolve;
+mod var_dirs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -56,9 +59,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use ansible_vars::ANSIBLE_CONNECTION_VARS;
 pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump, Transport, UserName};
 pub use error::{InventoryError, JumpError, UserNameError};
 pub use fleet_yaml::Location;
+pub use var_dirs::read_var_file;
 
 /// A loaded inventory: hosts in file order, and groups.
 #[derive(Debug, Clone)]
@@ -67,6 +72,22 @@ pub struct Inventory {
     groups: Vec<Group>,
     host_index: HashMap<String, usize>,
     group_index: HashMap<String, usize>,
+}
+
+/// Whether the inventory file `label` holds INI rather than YAML: a name
+/// ending in `.ini` is INI, one ending in `.yaml`, `.yml` or `.json` is YAML,
+/// and any other file is INI when its first meaningful line is a
+/// `[section]` header or a host line (see `docs/inventory.md`).
+fn is_ini(label: &str, source: &str) -> bool {
+    let extension = Path::new(label)
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("ini") => true,
+        Some("yaml" | "yml" | "json") => false,
+        _ => ini::looks_like_ini(source),
+    }
 }
 
 /// One host with everything resolved.
@@ -105,37 +126,103 @@ pub struct Group {
 }
 
 impl Inventory {
-    /// Reads and parses the inventory file at `path`. Messages name the file
-    /// as `path` is written (relative stays relative).
+    /// Reads and parses the inventory file at `path`, with the
+    /// `group_vars/` and `host_vars/` folders next to it. Messages name the
+    /// file as `path` is written (relative stays relative).
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        Self::load_with_playbook_dir(path, None)
+    }
+
+    /// Like [`Inventory::load`], and also reads the `group_vars/` and
+    /// `host_vars/` folders of `playbook_dir`, which win over the
+    /// inventory's (Ansible's precedence; see `docs/inventory.md`).
+    pub fn load_with_playbook_dir(
+        path: &Path,
+        playbook_dir: Option<&Path>,
+    ) -> Result<Inventory, InventoryError> {
         let source = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&source, path)
+        let paths = Self::paths(path);
+        let mut dirs = vec![paths.base_dir.clone()];
+        if let Some(dir) = playbook_dir {
+            let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => a == b,
+            };
+            let inventory_dir = if paths.base_dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                &paths.base_dir
+            };
+            let playbook = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if !same(inventory_dir, playbook) {
+                dirs.push(dir.to_path_buf());
+            }
+        }
+        Self::parse_with(&source, &path.display().to_string(), &paths, &dirs)
     }
 
     /// Parses inventory text. `origin` is the file it came from: it names
     /// the file in error messages, and a relative `identity_file` is
     /// resolved against its directory. `~/` is expanded with `$HOME`.
+    /// No `group_vars/` or `host_vars/` folder is read.
     pub fn parse(source: &str, origin: &Path) -> Result<Inventory, InventoryError> {
-        let paths = connection::PathContext {
+        Self::parse_with(
+            source,
+            &origin.display().to_string(),
+            &Self::paths(origin),
+            &[],
+        )
+    }
+
+    fn paths(origin: &Path) -> connection::PathContext {
+        connection::PathContext {
             base_dir: origin.parent().map(Path::to_path_buf).unwrap_or_default(),
             home: std::env::var_os("HOME")
                 .filter(|home| !home.is_empty())
                 .map(PathBuf::from),
-        };
-        Self::parse_with(source, &origin.display().to_string(), &paths)
+        }
     }
 
     fn parse_with(
         source: &str,
         label: &str,
         paths: &connection::PathContext,
+        var_dirs: &[PathBuf],
     ) -> Result<Inventory, InventoryError> {
-        let root = fleet_yaml::parse_document(source, label)?;
-        let declared = loader::declare(&root, label, paths)?;
-        let (hosts, groups) = resolve::resolve(declared)?;
+        let declared = if is_ini(label, source) {
+            ini::declare(source, label, paths)?
+        } else {
+            let root = fleet_yaml::parse_document(source, label)?;
+            loader::declare(&root, label, paths)?
+        };
+        let mut layers = resolve::VarLayers::default();
+        for dir in var_dirs {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir.as_path()
+            };
+            let groups = declared
+                .groups
+                .iter()
+                .map(|group| var_dirs::vars_for(dir, "group_vars", &group.name, paths))
+                .collect::<Result<_, _>>()?;
+            let hosts = declared
+                .hosts
+                .iter()
+                .map(|host| var_dirs::vars_for(dir, "host_vars", &host.name, paths))
+                .collect::<Result<_, _>>()?;
+            layers.groups.push(groups);
+            layers.hosts.push(hosts);
+        }
+        let (hosts, groups) = resolve::resolve(declared, &layers)?;
         let host_index = hosts
             .iter()
             .enumerate()

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use fleet_yaml::{Location, Node, YamlNode, did_you_mean, location, message_quote};
 use serde_json::{Map, Value};
 
+use crate::ansible_vars::{add_fleet_vars, translate};
 use crate::connection::{PathContext, check_var, is_connection_var};
 use crate::error::InventoryError;
 
@@ -215,6 +216,7 @@ impl Loader<'_> {
             }
         };
         let mut vars = Map::new();
+        let mut translated = Vec::new();
         for (key, value) in entries {
             let name = match key.value.as_str() {
                 Some(name) if !name.is_empty() => name,
@@ -229,6 +231,7 @@ impl Loader<'_> {
                     ));
                 }
             };
+            translated.extend(translate(name, &value.value, self.at(value), self.paths)?);
             let value = if is_connection_var(name) {
                 check_var(name, value, self.source, self.paths)?
             } else {
@@ -236,6 +239,7 @@ impl Loader<'_> {
             };
             vars.insert(name.to_owned(), value);
         }
+        add_fleet_vars(&mut vars, translated);
         Ok(vars)
     }
 
@@ -375,37 +379,8 @@ impl Loader<'_> {
                 ),
             ));
         };
-        if name.is_empty() {
-            return Err(InventoryError::invalid(
-                self.at(key),
-                format!("{kind} name must not be empty"),
-                format!(
-                    "give the {kind} a name such as `web1`; a host's IP or DNS name goes in `address:`"
-                ),
-            ));
-        }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| c.is_whitespace() || RESERVED_CHARS.contains(c))
-        {
-            let bad = if bad.is_whitespace() {
-                "whitespace".to_owned()
-            } else {
-                format!("`{bad}`")
-            };
-            return Err(InventoryError::invalid(
-                self.at(key),
-                format!(
-                    "{kind} name {} contains {bad}, which is not allowed in names",
-                    message_quote(name)
-                ),
-                format!(
-                    "names may not contain whitespace or any of {}, which host patterns use; \
-                     for a host, put the real address in `address:`",
-                    RESERVED_CHARS.map(|c| format!("`{c}`")).join(" ")
-                ),
-            ));
-        }
+        check_plain_name(name, kind)
+            .map_err(|(message, hint)| InventoryError::invalid(self.at(key), message, hint))?;
         Ok(name)
     }
 
@@ -416,6 +391,64 @@ impl Loader<'_> {
             "host patterns could not tell them apart; rename the host or the group",
         )
     }
+}
+
+/// Reads a var file's top-level map (`what` names it in messages), with
+/// the same checks as vars inside an inventory.
+pub(crate) fn read_var_map(
+    root: &YamlNode,
+    source: &str,
+    paths: &PathContext,
+    what: &str,
+) -> Result<Map<String, Value>, InventoryError> {
+    let loader = Loader {
+        source,
+        paths,
+        groups: Vec::new(),
+        hosts: Vec::new(),
+        group_index: HashMap::new(),
+        host_index: HashMap::new(),
+    };
+    loader.read_vars(
+        root,
+        what,
+        "a var file holds a map of var names to values, e.g. `app_port: 8080`",
+    )
+}
+
+/// Checks a host or group (`kind`) name: not empty, no whitespace, none of
+/// the characters host patterns use. The error is the message and the hint.
+pub(crate) fn check_plain_name(name: &str, kind: &str) -> Result<(), (String, String)> {
+    if name.is_empty() {
+        return Err((
+            format!("{kind} name must not be empty"),
+            format!(
+                "give the {kind} a name such as `web1`; a host's IP or DNS name goes in `address:`"
+            ),
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| c.is_whitespace() || RESERVED_CHARS.contains(c))
+    {
+        let bad = if bad.is_whitespace() {
+            "whitespace".to_owned()
+        } else {
+            format!("`{bad}`")
+        };
+        return Err((
+            format!(
+                "{kind} name {} contains {bad}, which is not allowed in names",
+                message_quote(name)
+            ),
+            format!(
+                "names may not contain whitespace or any of {}, which host patterns use; \
+                 for a host, put the real address in `address:`",
+                RESERVED_CHARS.map(|c| format!("`{c}`")).join(" ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A map key for a message: a string in backticks, anything else as written.

@@ -16,7 +16,13 @@
 //!    in several places, its entries are merged in file order, the later
 //!    one winning.
 //!
-//! This is the rule Ansible uses.
+//! This is the rule Ansible uses. With `group_vars/` and `host_vars/`
+//! folders (see `var_dirs`), the order is Ansible's: every group's vars
+//! from the inventory file, then `group_vars/all` next to the inventory,
+//! then next to the playbook, then the other groups' `group_vars` next to
+//! the inventory (by depth and name), then next to the playbook, then the
+//! host's own vars from the file, then `host_vars` next to the inventory,
+//! then next to the playbook.
 
 use std::collections::BTreeSet;
 
@@ -27,8 +33,20 @@ use crate::error::InventoryError;
 use crate::loader::{Declared, GroupDecl};
 use crate::{Group, Host};
 
+/// The vars of `group_vars/` and `host_vars/` folders: one entry per
+/// folder pair, lowest first (next to the inventory, then next to the
+/// playbook), each indexed like the declared groups and hosts.
+#[derive(Debug, Default)]
+pub(crate) struct VarLayers {
+    pub(crate) groups: Vec<Vec<Map<String, Value>>>,
+    pub(crate) hosts: Vec<Vec<Map<String, Value>>>,
+}
+
 /// Builds the hosts and groups of the inventory from its declarations.
-pub(crate) fn resolve(declared: Declared) -> Result<(Vec<Host>, Vec<Group>), InventoryError> {
+pub(crate) fn resolve(
+    declared: Declared,
+    layers: &VarLayers,
+) -> Result<(Vec<Host>, Vec<Group>), InventoryError> {
     let Declared { groups, hosts } = declared;
     let depths = depths(&groups);
     let ancestors: Vec<BTreeSet<usize>> = (0..groups.len())
@@ -52,7 +70,18 @@ pub(crate) fn resolve(declared: Declared) -> Result<(Vec<Host>, Vec<Group>), Inv
             members[group].push(index);
             merge(&mut vars, &groups[group].vars);
         }
+        for dir in &layers.groups {
+            merge(&mut vars, &dir[0]);
+        }
+        for dir in &layers.groups {
+            for &group in own.iter().filter(|&&group| group != 0) {
+                merge(&mut vars, &dir[group]);
+            }
+        }
         merge(&mut vars, &host.vars);
+        for dir in &layers.hosts {
+            merge(&mut vars, &dir[index]);
+        }
         let connection = Connection::from_vars(&host.name, &vars, &host.location)?;
 
         resolved.push(Host {

@@ -1,6 +1,6 @@
 //! The corpus of malformed inventories under `tests/inventories/bad/`.
 //!
-//! Each `NN-description.yaml` there has a sibling `NN-description.expect`
+//! Each `NN-description.yaml` (or `.ini`, an INI inventory) there has a sibling `NN-description.expect`
 //! holding the exact first line of the error (paths relative to the repo
 //! root). Every error must also carry a `hint:` line. The good examples
 //! under `inventories/` must load.
@@ -14,12 +14,15 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The `.yaml` files of `dir` (relative to the repo root), sorted.
+/// The `.yaml` and `.ini` files of `dir` (relative to the repo root), sorted.
 fn yaml_files(dir: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(repo_root().join(dir))
         .unwrap_or_else(|err| panic!("cannot list {dir}: {err}"))
         .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "yaml" || ext == "ini")
+        })
         .map(|path| Path::new(dir).join(path.file_name().expect("file name")))
         .collect();
     files.sort();
@@ -78,8 +81,8 @@ fn every_expect_file_has_its_inventory() {
         let path = entry.expect("directory entry").path();
         if path.extension().is_some_and(|ext| ext == "expect") {
             assert!(
-                path.with_extension("yaml").exists(),
-                "{} has no .yaml",
+                path.with_extension("yaml").exists() || path.with_extension("ini").exists(),
+                "{} has no .yaml or .ini",
                 path.display()
             );
         }

@@ -44,6 +44,19 @@ fn inventory_human() {
 }
 
 #[test]
+fn inventory_list_has_ansible_inventorys_shape() {
+    let text = stdout(&["inventory", "-i", "inventories/example.ini", "--list"]);
+    let listing: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(listing["_meta"]["hostvars"].is_object());
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn inventory_ini_human() {
+    insta::assert_snapshot!(stdout(&["inventory", "-i", "inventories/example.ini"]));
+}
+
+#[test]
 fn inventory_json_is_ndjson() {
     let text = stdout(&[
         "inventory",

@@ -133,6 +133,10 @@ pub struct RunArgs {
 pub struct InventoryArgs {
     #[command(flatten)]
     pub selection: Selection,
+    /// Print the inventory as `ansible-inventory --list` does: one JSON
+    /// object of groups and `_meta.hostvars`.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]

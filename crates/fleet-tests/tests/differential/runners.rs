@@ -82,9 +82,15 @@ pub fn remove_control_path_dir() {
 
 /// Runs the case's playbook with ansible-core on `address`.
 pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
-    let inventory = scratch.join("ansible-inventory.yml");
-    let hosts = inventory_hosts(case, "ansible_host", address);
-    write_json(&inventory, &json!({"all": {"hosts": hosts}}));
+    let inventory = match own_inventory(case, address, &scratch.join("ansible-inventory")) {
+        Some(inventory) => inventory,
+        None => {
+            let inventory = scratch.join("ansible-inventory.yml");
+            let hosts = inventory_hosts(case, "ansible_host", address);
+            write_json(&inventory, &json!({"all": {"hosts": hosts}}));
+            inventory
+        }
+    };
     // Not in the working folder, where fleet would find it as ./ansible.cfg.
     let config = write_config(case, &scratch.join("ansible"));
     let output = Command::new(ansible_playbook())
@@ -189,12 +195,18 @@ fn write_config(case: &Case, dir: &Path) -> PathBuf {
 /// Runs the case's playbook with fleet on `address`.
 pub fn fleet(case: &Case, address: &str, scratch: &Path) -> Run {
     let lab = Lab::get();
-    let hosts = inventory_hosts(case, "address", address);
-    let inventory = scratch.join("fleet-inventory.yaml");
-    let mut vars = Map::new();
-    vars.insert("user".into(), json!("root"));
-    vars.insert("identity_file".into(), json!(lab.key()));
-    write_json(&inventory, &json!({"all": {"vars": vars, "hosts": hosts}}));
+    let inventory = match own_inventory(case, address, &scratch.join("fleet-inventory")) {
+        Some(inventory) => inventory,
+        None => {
+            let hosts = inventory_hosts(case, "address", address);
+            let inventory = scratch.join("fleet-inventory.yaml");
+            let mut vars = Map::new();
+            vars.insert("user".into(), json!("root"));
+            vars.insert("identity_file".into(), json!(lab.key()));
+            write_json(&inventory, &json!({"all": {"vars": vars, "hosts": hosts}}));
+            inventory
+        }
+    };
     let mut command = lab.fleet_with("apply", &inventory);
     command
         .arg(case.playbook())
@@ -261,6 +273,39 @@ fn inventory_hosts(case: &Case, address_var: &str, address: &str) -> Map<String,
         hosts.insert(name, Value::Object(vars));
     }
     hosts
+}
+
+/// A case's own inventory: its `inventory/` folder (`hosts.ini` and any
+/// `group_vars/`, `host_vars/`) copied to `into`, with `@TWIN_ADDRESS@`
+/// and `@LAB_KEY@` in `hosts.ini` replaced by the twin's address and the
+/// lab's private key. Both tools read the same text.
+fn own_inventory(case: &Case, address: &str, into: &Path) -> Option<PathBuf> {
+    let source = case.dir.join("inventory");
+    if !source.join("hosts.ini").is_file() {
+        return None;
+    }
+    let _ = std::fs::remove_dir_all(into);
+    copy_dir(&source, into);
+    let hosts = into.join("hosts.ini");
+    let text = std::fs::read_to_string(&hosts).expect("read the case's hosts.ini");
+    let text = text
+        .replace("@TWIN_ADDRESS@", address)
+        .replace("@LAB_KEY@", &Lab::get().key().display().to_string());
+    std::fs::write(&hosts, text).expect("write the case's hosts.ini");
+    Some(hosts)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create a folder");
+    for entry in std::fs::read_dir(from).expect("list a folder") {
+        let path = entry.expect("directory entry").path();
+        let target = to.join(path.file_name().expect("file name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy a file");
+        }
+    }
 }
 
 /// JSON is YAML, so one writer serves both inventories.

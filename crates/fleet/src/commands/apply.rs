@@ -157,7 +157,7 @@ pub fn load(
     transform: impl FnOnce(Playbook) -> Result<Playbook, CliError>,
 ) -> Result<Loaded, CliError> {
     let inventory_sources = inventory_sources(run.selection, ssh)?;
-    let inventory = load_inventory(run.selection, ssh)?;
+    let inventory = load_inventory(run.selection, ssh, Some(run.playbook))?;
     let limit: BTreeSet<String> = inventory
         .select(&run.selection.limit)?
         .into_iter()

@@ -13,6 +13,8 @@ pub mod vault_string;
 
 use std::path::PathBuf;
 
+use std::path::Path;
+
 use fleet_inventory::Inventory;
 
 use crate::cli::{Selection, SshArgs};
@@ -34,15 +36,22 @@ pub fn inventory_sources(selection: &Selection, ssh: &SshArgs) -> Result<Vec<Pat
     }
 }
 
-/// The inventory `-i` (or ansible.cfg) names, with `-u` applied, then
+/// The inventory `-i` (or ansible.cfg) names, with its `group_vars/` and
+/// `host_vars/` folders and those next to the playbook (when there is one),
+/// with `-u` applied, then
 /// ansible.cfg's `remote_user` and ProxyJump where the inventory sets none.
 /// The vault passwords are gathered first: the inventory's vars files may
 /// be vaulted, and so may everything read after it.
-pub fn load_inventory(selection: &Selection, ssh: &SshArgs) -> Result<Inventory, CliError> {
+pub fn load_inventory(
+    selection: &Selection,
+    ssh: &SshArgs,
+    playbook: Option<&Path>,
+) -> Result<Inventory, CliError> {
     vault::install_run_keyring(&selection.vault, ssh.config.vault_password_file())?;
     let sources = inventory_sources(selection, ssh)?;
+    let playbook_dir = playbook.map(|path| path.parent().unwrap_or(Path::new("")));
     let mut inventory = match sources.as_slice() {
-        [one] => Inventory::load(one)?,
+        [one] => Inventory::load_with_playbook_dir(one, playbook_dir)?,
         several => {
             let names: Vec<String> = several.iter().map(|p| p.display().to_string()).collect();
             return Err(CliError::Usage(format!(
@@ -128,7 +137,7 @@ all:
             inventory_sources(&selection, &ssh).unwrap(),
             vec![path.clone()]
         );
-        let inventory = load_inventory(&selection, &ssh).unwrap();
+        let inventory = load_inventory(&selection, &ssh, None).unwrap();
         let own = (Some("alice".to_owned()), Some("gw2".to_owned()));
         assert_eq!(user_and_jump(&inventory, "own"), own);
         let bare = (Some("deploy".to_owned()), Some("ops@gw:2222".to_owned()));
@@ -147,7 +156,7 @@ all:
             inventory_sources(&selection, &ssh).unwrap(),
             vec![path.clone()]
         );
-        let inventory = load_inventory(&selection, &ssh).unwrap();
+        let inventory = load_inventory(&selection, &ssh, None).unwrap();
         assert_eq!(user_and_jump(&inventory, "own").0.as_deref(), Some("root"));
         assert_eq!(user_and_jump(&inventory, "bare").0.as_deref(), Some("root"));
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
@@ -166,7 +175,7 @@ all:
             ..AnsibleCfg::default()
         };
         let (selection, ssh) = selection_and_ssh(&["inventory"], several);
-        let err = load_inventory(&selection, &ssh).unwrap_err();
+        let err = load_inventory(&selection, &ssh, None).unwrap_err();
         assert!(
             err.to_string()
                 .contains("several inventories (a.yaml, b.yaml)"),

@@ -14,7 +14,7 @@ use crate::report;
 use crate::secrets;
 
 pub async fn run(args: RunArgs, ssh: &SshArgs) -> Result<Exit, CliError> {
-    let inventory = load_inventory(&args.selection, ssh)?;
+    let inventory = load_inventory(&args.selection, ssh, None)?;
     let hosts = inventory.select(&args.selection.limit)?;
     let timeout = match args.timeout {
         Some(secs) if secs.is_finite() && secs > 0.0 => Some(Duration::from_secs_f64(secs)),
