@@ -78,9 +78,10 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct Selection {
-    /// Inventory file.
-    #[arg(short = 'i', long = "inventory", value_name = "INV")]
-    pub inventory: PathBuf,
+    /// Inventory: a YAML or INI file, an inventory script, or a folder of
+    /// them; repeat to merge several.
+    #[arg(short = 'i', long = "inventory", value_name = "INV", required = true)]
+    pub inventory: Vec<PathBuf>,
     /// Host pattern: names, groups, globs, `a:b`, `a:&b`, `a:!b`.
     #[arg(
         short = 'l',

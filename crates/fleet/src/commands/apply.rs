@@ -221,7 +221,11 @@ pub async fn execute(
         interactive: std::io::stdin().is_terminal(),
         show_commands: run.verbosity >= 3,
         inventory: loaded.inventory.hosts().to_vec(),
-        inventory_file: Some(run.selection.inventory.display().to_string()),
+        inventory_file: run
+            .selection
+            .inventory
+            .first()
+            .map(|path| path.display().to_string()),
     };
     let mut ssh_options = secrets::ssh_options(ssh)?;
     if let Some(forks) = run.forks {

@@ -23,7 +23,7 @@ pub fn load_inventory(
     playbook: Option<&Path>,
 ) -> Result<Inventory, CliError> {
     let playbook_dir = playbook.map(|path| path.parent().unwrap_or(Path::new("")));
-    let mut inventory = Inventory::load_with_playbook_dir(&selection.inventory, playbook_dir)?;
+    let mut inventory = Inventory::load_sources(&selection.inventory, playbook_dir)?;
     if let Some(user) = &ssh.user {
         inventory.set_user(user);
     }
