@@ -51,6 +51,7 @@ mod ini;
 mod loader;
 mod pattern;
 mod resolve;
+mod sources;
 mod var_dirs;
 
 use std::collections::HashMap;
@@ -63,7 +64,10 @@ pub use ansible_vars::ANSIBLE_CONNECTION_VARS;
 pub use connection::{CONNECTION_VARS, Connection, DEFAULT_PORT, Jump, Transport, UserName};
 pub use error::{InventoryError, JumpError, UserNameError};
 pub use fleet_yaml::Location;
+pub use sources::IGNORED_ENDINGS;
 pub use var_dirs::read_var_file;
+
+use loader::Declared;
 
 /// A loaded inventory: hosts in file order, and groups.
 #[derive(Debug, Clone)]
@@ -140,32 +144,64 @@ impl Inventory {
         path: &Path,
         playbook_dir: Option<&Path>,
     ) -> Result<Inventory, InventoryError> {
-        let source = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let paths = Self::paths(path);
-        let mut dirs = vec![paths.base_dir.clone()];
-        if let Some(dir) = playbook_dir {
-            let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => a == b,
-            };
-            let inventory_dir = if paths.base_dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                &paths.base_dir
-            };
-            let playbook = if dir.as_os_str().is_empty() {
+        Self::load_sources(&[path.to_path_buf()], playbook_dir)
+    }
+
+    /// Loads several inventory sources into one (`-i a -i b`): each a file
+    /// (YAML, INI, or an executable script printing JSON) or a folder of
+    /// them. Hosts and groups merge by name, a later source winning on a
+    /// var both set. Each source's `group_vars/` and `host_vars/` are read
+    /// (a folder's own, a file's beside it), then `playbook_dir`'s.
+    pub fn load_sources(
+        sources: &[PathBuf],
+        playbook_dir: Option<&Path>,
+    ) -> Result<Inventory, InventoryError> {
+        let mut declared: Option<Declared> = None;
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut add_dir = |dir: &Path| {
+            let dir = if dir.as_os_str().is_empty() {
                 Path::new(".")
             } else {
                 dir
             };
-            if !same(inventory_dir, playbook) {
+            let same = |other: &PathBuf| match (dir.canonicalize(), other.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => dir == other.as_path(),
+            };
+            if !dirs.iter().any(same) {
                 dirs.push(dir.to_path_buf());
             }
+        };
+        for source in sources {
+            if source.is_dir() {
+                add_dir(source);
+            } else {
+                add_dir(source.parent().unwrap_or(Path::new("")));
+            }
+            for file in sources::expand(source)? {
+                let paths = Self::paths(&file);
+                let label = file.display().to_string();
+                let next = if sources::is_executable(&file) {
+                    sources::run_script(&file)?
+                } else {
+                    let text =
+                        std::fs::read_to_string(&file).map_err(|source| InventoryError::Io {
+                            path: file.clone(),
+                            source,
+                        })?;
+                    Self::declare(&text, &label, &paths)?
+                };
+                match &mut declared {
+                    None => declared = Some(next),
+                    Some(declared) => declared.merge(next)?,
+                }
+            }
         }
-        Self::parse_with(&source, &path.display().to_string(), &paths, &dirs)
+        if let Some(dir) = playbook_dir {
+            add_dir(dir);
+        }
+        let declared = declared.unwrap_or_else(Declared::empty);
+        Self::finish(declared, &dirs)
     }
 
     /// Parses inventory text. `origin` is the file it came from: it names
@@ -173,12 +209,8 @@ impl Inventory {
     /// resolved against its directory. `~/` is expanded with `$HOME`.
     /// No `group_vars/` or `host_vars/` folder is read.
     pub fn parse(source: &str, origin: &Path) -> Result<Inventory, InventoryError> {
-        Self::parse_with(
-            source,
-            &origin.display().to_string(),
-            &Self::paths(origin),
-            &[],
-        )
+        let declared = Self::declare(source, &origin.display().to_string(), &Self::paths(origin))?;
+        Self::finish(declared, &[])
     }
 
     fn paths(origin: &Path) -> connection::PathContext {
@@ -190,34 +222,32 @@ impl Inventory {
         }
     }
 
-    fn parse_with(
+    fn declare(
         source: &str,
         label: &str,
         paths: &connection::PathContext,
-        var_dirs: &[PathBuf],
-    ) -> Result<Inventory, InventoryError> {
-        let declared = if is_ini(label, source) {
-            ini::declare(source, label, paths)?
+    ) -> Result<Declared, InventoryError> {
+        if is_ini(label, source) {
+            ini::declare(source, label, paths)
         } else {
             let root = fleet_yaml::parse_document(source, label)?;
-            loader::declare(&root, label, paths)?
-        };
+            loader::declare(&root, label, paths)
+        }
+    }
+
+    fn finish(declared: Declared, var_dirs: &[PathBuf]) -> Result<Inventory, InventoryError> {
         let mut layers = resolve::VarLayers::default();
         for dir in var_dirs {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir.as_path()
-            };
+            let paths = Self::paths(&dir.join("group_vars"));
             let groups = declared
                 .groups
                 .iter()
-                .map(|group| var_dirs::vars_for(dir, "group_vars", &group.name, paths))
+                .map(|group| var_dirs::vars_for(dir, "group_vars", &group.name, &paths))
                 .collect::<Result<_, _>>()?;
             let hosts = declared
                 .hosts
                 .iter()
-                .map(|host| var_dirs::vars_for(dir, "host_vars", &host.name, paths))
+                .map(|host| var_dirs::vars_for(dir, "host_vars", &host.name, &paths))
                 .collect::<Result<_, _>>()?;
             layers.groups.push(groups);
             layers.hosts.push(hosts);

@@ -86,9 +86,10 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct Selection {
-    /// Inventory file [default: `inventory` of ansible.cfg or ANSIBLE_INVENTORY]
+    /// Inventory: a YAML or INI file, an inventory script, or a folder of
+    /// them; repeat to merge several [default: `inventory` of ansible.cfg or ANSIBLE_INVENTORY]
     #[arg(short = 'i', long = "inventory", value_name = "INV")]
-    pub inventory: Option<PathBuf>,
+    pub inventory: Vec<PathBuf>,
     /// Host pattern: names, groups, globs, `a:b`, `a:&b`, `a:!b`.
     #[arg(
         short = 'l',

@@ -548,7 +548,7 @@ fn section_end(line: &str) -> Option<usize> {
 
 /// A scalar value as a YAML node, so INI values go through the same
 /// connection var checks as YAML ones.
-fn scalar_node(value: &Value) -> Node {
+pub(crate) fn scalar_node(value: &Value) -> Node {
     match value {
         Value::Null => Node::Null,
         Value::Bool(flag) => Node::Bool(*flag),

@@ -23,8 +23,8 @@ use crate::error::CliError;
 /// The inventory sources: `-i`, else `inventory` of ansible.cfg (or
 /// `ANSIBLE_INVENTORY`), a list either way.
 pub fn inventory_sources(selection: &Selection, ssh: &SshArgs) -> Result<Vec<PathBuf>, CliError> {
-    if let Some(path) = &selection.inventory {
-        return Ok(vec![path.clone()]);
+    if !selection.inventory.is_empty() {
+        return Ok(selection.inventory.clone());
     }
     match &ssh.config.inventory {
         Some(paths) if !paths.is_empty() => Ok(paths.clone()),
@@ -50,17 +50,7 @@ pub fn load_inventory(
     vault::install_run_keyring(&selection.vault, ssh.config.vault_password_file())?;
     let sources = inventory_sources(selection, ssh)?;
     let playbook_dir = playbook.map(|path| path.parent().unwrap_or(Path::new("")));
-    let mut inventory = match sources.as_slice() {
-        [one] => Inventory::load_with_playbook_dir(one, playbook_dir)?,
-        several => {
-            let names: Vec<String> = several.iter().map(|p| p.display().to_string()).collect();
-            return Err(CliError::Usage(format!(
-                "ansible.cfg names several inventories ({}), and fleet reads one\n  \
-                 hint: name one in `inventory`, or pass `-i FILE`",
-                names.join(", ")
-            )));
-        }
-    };
+    let mut inventory = Inventory::load_sources(&sources, playbook_dir)?;
     if let Some(user) = &ssh.user {
         inventory.set_user(user);
     } else if let Some(user) = &ssh.config.remote_user {
