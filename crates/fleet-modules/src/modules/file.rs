@@ -15,7 +15,7 @@ use crate::modules::path_facts::{
 use crate::{Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &[
-    "path", "state", "mode", "owner", "group", "recurse", "src", "force",
+    "path", "dest", "name", "state", "mode", "owner", "group", "recurse", "src", "force",
 ];
 
 /// [`STAT_FORMAT`] for a symlink itself, its keys prefixed with `link_`.
@@ -71,6 +71,7 @@ pub enum FileState {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileParams {
+    #[serde(alias = "dest", alias = "name")]
     pub path: String,
     /// Unset: `directory` when the path is one (or with `recurse`), else
     /// `file`.

@@ -245,7 +245,8 @@ fn params_are_checked() {
     );
     assert!(error(json!({"path": "/", "state": "absent"})).contains("refusing"));
     assert!(error(json!({"path": "/f", "state": "hard"})).contains("hard"));
-    assert!(error(json!({"path": "/f", "dest": "/g"})).contains("dest"));
+    assert!(error(json!({"path": "/f", "dest": "/g"})).contains("duplicate field"));
+    assert!(error(json!({"path": "/f", "destination": "/g"})).contains("destination"));
     assert!(error(json!({"path": ""})).contains("path is empty"));
     // recurse alone means a directory.
     assert!(
