@@ -1,5 +1,5 @@
 //! The file-editing modules and parameters added for Ansible playbooks
-//! (`replace`, `validate`), on the lab host `lab26` (`FLEET_EDIT_HOST` to
+//! (`replace`, `validate`, the path aliases, `state: hard`), on the lab host `lab26` (`FLEET_EDIT_HOST` to
 //! move it), asserting the real state of the host: exact contents, modes,
 //! what a rejected validation leaves behind.
 
@@ -133,4 +133,47 @@ fn copy_validates_the_new_content_before_it_replaces_the_file() {
     lab.converge("copy", good);
     assert_eq!(cat(&lab, &dest), "app ALL=(ALL) NOPASSWD: ALL\n");
     assert_eq!(sh_ok(&lab, &format!("stat -c %a {dest}")), "440");
+}
+
+#[test]
+fn the_path_aliases_reach_the_same_file() {
+    let (lab, dir) = setup("aliases");
+    let conf = format!("{dir}/conf.d/app.conf");
+    lab.converge(
+        "file",
+        json!({"dest": format!("{dir}/conf.d"), "state": "directory", "mode": "0750"}),
+    );
+    assert_eq!(sh_ok(&lab, &format!("stat -c %a {dir}/conf.d")), "750");
+    sh_ok(&lab, &format!("printf 'a=1\\n' > {conf}"));
+    lab.converge(
+        "lineinfile",
+        json!({"dest": conf, "regex": "^a=", "value": "a=2"}),
+    );
+    lab.converge(
+        "blockinfile",
+        json!({"destfile": conf, "content": "b=3", "marker": "# {mark}"}),
+    );
+    assert_eq!(cat(&lab, &conf), "a=2\n# BEGIN\nb=3\n# END\n");
+}
+
+#[test]
+fn file_state_hard_links_the_same_inode() {
+    let (lab, dir) = setup("hard");
+    let src = format!("{dir}/data");
+    sh_ok(&lab, &format!("printf 'x\\n' > {src}"));
+    let link = format!("{dir}/data.link");
+    let first = lab.converge("file", json!({"path": link, "src": src, "state": "hard"}));
+    assert_eq!(first.diff.as_deref(), Some("state: absent -> hard\n"));
+    assert_eq!(
+        sh_ok(&lab, &format!("stat -c %i {src}")),
+        sh_ok(&lab, &format!("stat -c %i {link}"))
+    );
+    sh_ok(&lab, &format!("printf 'y\\n' > {dir}/other"));
+    let refused = lab.run(
+        "file",
+        json!({"path": format!("{dir}/other"), "src": src, "state": "hard"}),
+        false,
+    );
+    assert_eq!(failure(&refused), "Cannot link, file exists at destination");
+    assert_eq!(cat(&lab, &format!("{dir}/other")), "y\n");
 }

@@ -16,7 +16,11 @@ use crate::{Controller, Module, ModuleError, Plan, Probe, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "path",
+    "dest",
+    "destfile",
+    "name",
     "block",
+    "content",
     "marker",
     "marker_begin",
     "marker_end",
@@ -43,8 +47,9 @@ pub enum BlockState {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlockinfileParams {
+    #[serde(alias = "dest", alias = "destfile", alias = "name")]
     pub path: String,
-    #[serde(default)]
+    #[serde(default, alias = "content")]
     pub block: String,
     #[serde(default = "default_marker")]
     pub marker: String,
@@ -464,6 +469,7 @@ mod tests {
                 .contains("exclusive")
         );
         assert!(error(json!({"path": "/f", "insertbefore": "("})).contains("insertbefore:"));
-        assert!(error(json!({"path": "/f", "content": "x"})).contains("content"));
+        assert!(error(json!({"path": "/f", "contents": "x"})).contains("contents"));
+        assert!(error(json!({"path": "/f", "block": "x", "content": "y"})).contains("duplicate"));
     }
 }

@@ -15,7 +15,7 @@ use crate::modules::path_facts::{
 use crate::{Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, parse_params};
 
 pub const PARAMS: &[&str] = &[
-    "path", "state", "mode", "owner", "group", "recurse", "src", "force",
+    "path", "dest", "name", "state", "mode", "owner", "group", "recurse", "src", "force",
 ];
 
 /// [`STAT_FORMAT`] for a symlink itself, its keys prefixed with `link_`.
@@ -34,6 +34,11 @@ const PROBE: &str = concat!(
     "else echo kind=absent; fi\n",
     "if [ -e \"$p\" ]; then stat -L --printf \"$attrs_format\" -- \"$p\"; fi\n",
 );
+
+/// Prints the inode and link count of `$p` and the inode of `$src`, for
+/// `state: hard`.
+const INODES: &str = "if [ -e \"$p\" ] && [ ! -L \"$p\" ]; then stat --printf 'inode=%i\\nnlink=%h\\n' -- \"$p\"; fi\n\
+    if [ -e \"$src\" ]; then stat -L --printf 'src_inode=%i\\n' -- \"$src\"; fi";
 
 /// Prints whether `$src` exists.
 const SRC_EXISTS: &str = "if [ -e \"$src\" ]; then echo src=1; else echo src=0; fi";
@@ -64,6 +69,7 @@ pub enum FileState {
     File,
     Directory,
     Link,
+    Hard,
     Absent,
     Touch,
 }
@@ -71,6 +77,7 @@ pub enum FileState {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileParams {
+    #[serde(alias = "dest", alias = "name")]
     pub path: String,
     /// Unset: `directory` when the path is one (or with `recurse`), else
     /// `file`.
@@ -128,7 +135,17 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
             return Err(invalid("mode does not apply to symlinks"));
         }
         (Some(FileState::Link), _) => {}
-        (_, Some(_)) => return Err(invalid("src requires state=link")),
+        (Some(FileState::Hard), None) => {
+            return Err(invalid("src is required for creating new hardlinks"));
+        }
+        (Some(FileState::Hard), Some(src)) if !src.starts_with('/') => {
+            return Err(invalid(
+                "src must be an absolute path with state=hard (Ansible resolves a relative one \
+                 from its own working directory on the host)",
+            ));
+        }
+        (Some(FileState::Hard), _) => {}
+        (_, Some(_)) => return Err(invalid("src option requires state to be 'link' or 'hard'")),
         _ => {}
     }
     if path == "/" && state == Some(FileState::Absent) {
@@ -177,6 +194,9 @@ impl Module for File {
                 .set("src", beside(&self.path, src))
                 .snippet(SRC_EXISTS)
                 .snippet(EMPTY_DIR);
+            if self.state == Some(FileState::Hard) {
+                script = script.snippet(INODES);
+            }
         }
         if self.recurse && !self.attrs.is_empty() {
             let Attrs { mode, owner, group } = &self.attrs;
@@ -202,11 +222,12 @@ impl Module for File {
             FileState::File => self.existing_file(&facts)?,
             FileState::Touch => self.touch(&facts),
             FileState::Link => self.link(&facts)?,
+            FileState::Hard => self.hard(&facts, probe)?,
         };
         // Registered as Ansible's `file` does: `path`, and for a link its
         // `dest` (the link) and `src`.
         let path = serde_json::Value::String(self.path.clone());
-        if state == FileState::Link {
+        if matches!(state, FileState::Link | FileState::Hard) {
             plan.data.insert("dest".into(), path.clone());
             if let Some(src) = &self.src {
                 plan.data.insert("src".into(), src.clone().into());
@@ -363,6 +384,61 @@ impl File {
         if clear {
             switch.push(Cmd::new("rmdir").operand(path.clone()));
         }
+        switch.push(Cmd::new("mv").flag("-Tf").operand(temp).operand(path));
+        let script = Script::new()
+            .set("p", &self.path)
+            .set("t", temp_link(&self.path))
+            .all(switch)
+            .snippet(DROP_TEMP_LINK_ON_FAILURE);
+        Ok(Plan::change(vec![Step::run(script)]).with_diff(Some(format!("{before}\n"))))
+    }
+
+    /// A hard link to `src`, decided as Ansible's `ensure_hardlink`.
+    fn hard(&self, facts: &Facts, probe: &Probe) -> Result<Plan, ModuleError> {
+        let src = self.src.as_deref().unwrap_or_default();
+        if !facts.src_exists {
+            return Err(ModuleError::Failed("src does not exist".into()));
+        }
+        let found = PathFacts::parse(&probe.stdout)?;
+        let src_inode = probe
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("src_inode="))
+            .and_then(|inode| inode.parse::<u64>().ok());
+        let same_inode = found.inode.is_some() && found.inode == src_inode;
+        let fail = |message: &str| Err(ModuleError::Failed(message.into()));
+        let before = match (&facts.link, facts.kind) {
+            (None, Kind::Absent) => "state: absent -> hard".to_string(),
+            (Some(target), _) if target == src => {
+                return Ok(match &facts.link_attrs {
+                    Some(current) => self.fix(current, Scope::Link),
+                    None => Plan::unchanged(),
+                });
+            }
+            (Some(target), _) => format!("target: {target} -> hard link to {src}"),
+            (None, Kind::Directory) => {
+                return fail("Cannot link: different hard link exists at destination");
+            }
+            (None, _) if found.nlink.unwrap_or(1) > 1 && same_inode => {
+                return Ok(match &facts.attrs {
+                    Some(current) => self.fix(current, Scope::Path),
+                    None => Plan::unchanged(),
+                });
+            }
+            (None, _) if found.nlink.unwrap_or(1) > 1 && !self.force => {
+                return fail("Cannot link, different hard link exists at destination");
+            }
+            (None, _) if found.nlink.unwrap_or(1) <= 1 && !self.force => {
+                return fail("Cannot link, file exists at destination");
+            }
+            (None, kind) => format!("state: {} -> hard", kind.name()),
+        };
+        let (path, temp) = (Arg::var("p"), Arg::var("t"));
+        let mut switch = vec![
+            Cmd::new("rm").flag("-f").operand(temp.clone()),
+            Cmd::new("ln").operand(src).operand(temp.clone()),
+        ];
+        switch.extend(self.attrs.set_cmds(temp.clone(), Scope::Path));
         switch.push(Cmd::new("mv").flag("-Tf").operand(temp).operand(path));
         let script = Script::new()
             .set("p", &self.path)

@@ -236,7 +236,7 @@ fn links_refuse_to_replace_files_and_missing_sources() {
 #[test]
 fn params_are_checked() {
     assert!(error(json!({"path": "/l", "state": "link"})).contains("src is required"));
-    assert!(error(json!({"path": "/f", "src": "/x"})).contains("src requires state=link"));
+    assert!(error(json!({"path": "/f", "src": "/x"})).contains("src option requires state"));
     assert!(
         error(json!({"path": "/f", "state": "file", "recurse": true})).contains("recurse requires")
     );
@@ -244,8 +244,11 @@ fn params_are_checked() {
         error(json!({"path": "/l", "state": "link", "src": "/x", "mode": "0644"})).contains("mode")
     );
     assert!(error(json!({"path": "/", "state": "absent"})).contains("refusing"));
-    assert!(error(json!({"path": "/f", "state": "hard"})).contains("hard"));
-    assert!(error(json!({"path": "/f", "dest": "/g"})).contains("dest"));
+    assert!(error(json!({"path": "/f", "state": "hard"})).contains("src is required"));
+    assert!(error(json!({"path": "/f", "state": "hard", "src": "rel"})).contains("absolute path"));
+    assert!(error(json!({"path": "/f", "src": "/x"})).contains("'link' or 'hard'"));
+    assert!(error(json!({"path": "/f", "dest": "/g"})).contains("duplicate field"));
+    assert!(error(json!({"path": "/f", "destination": "/g"})).contains("destination"));
     assert!(error(json!({"path": ""})).contains("path is empty"));
     // recurse alone means a directory.
     assert!(
@@ -344,4 +347,37 @@ fn hostile_files_are_touched_by_name() {
         Some("mode: 0640 -> 0600\n")
     );
     assert!(!dir.has("pwned"));
+}
+
+#[test]
+fn hard_links_share_the_inode_and_refuse_other_files_unless_forced() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("file-hard");
+    let src = dir.file("data", "x\n");
+    let path = dir.join("hard link");
+    let params = json!({"path": path, "state": "hard", "src": src});
+    let plan = apply(&dir, &params);
+    assert_eq!(plan.diff.as_deref(), Some("state: absent -> hard\n"));
+    let inode = |p: &str| std::fs::metadata(p).unwrap().ino();
+    assert_eq!(inode(&path), inode(&src));
+    assert_eq!(apply(&dir, &params), Plan::unchanged());
+
+    let other = dir.file("other", "y\n");
+    let onto_file = json!({"path": other, "state": "hard", "src": src});
+    let refused = module(onto_file.clone());
+    let (_, out) = dir.sh(&refused.probe().unwrap());
+    let err = refused.plan(&Probe::ok(&out)).unwrap_err();
+    assert_eq!(err.to_string(), "Cannot link, file exists at destination");
+    let mut forced = onto_file;
+    forced["force"] = json!(true);
+    apply(&dir, &forced);
+    assert_eq!(inode(&other), inode(&src));
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "x\n");
+
+    let missing = module(json!({"path": dir.join("m"), "state": "hard", "src": dir.join("none")}));
+    let (_, out) = dir.sh(&missing.probe().unwrap());
+    assert_eq!(
+        missing.plan(&Probe::ok(&out)).unwrap_err().to_string(),
+        "src does not exist"
+    );
 }

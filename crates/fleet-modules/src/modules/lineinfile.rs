@@ -15,9 +15,14 @@ use crate::{Controller, Module, ModuleError, Plan, Probe, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "path",
+    "dest",
+    "destfile",
+    "name",
     "regexp",
+    "regex",
     "search_string",
     "line",
+    "value",
     "state",
     "insertafter",
     "insertbefore",
@@ -41,9 +46,12 @@ pub enum LineState {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineinfileParams {
+    #[serde(alias = "dest", alias = "destfile", alias = "name")]
     pub path: String,
+    #[serde(alias = "regex")]
     pub regexp: Option<String>,
     pub search_string: Option<String>,
+    #[serde(alias = "value")]
     pub line: Option<String>,
     #[serde(default)]
     pub state: LineState,
@@ -386,6 +394,11 @@ mod tests {
         );
         assert!(error(json!({"path": "/f", "line": "x", "regexp": "("})).contains("regexp:"));
         assert!(error(json!({"path": "/f", "line": "x", "state": "gone"})).contains("gone"));
-        assert!(error(json!({"path": "/f", "line": "x", "dest": "/g"})).contains("dest"));
+        assert!(
+            error(json!({"path": "/f", "line": "x", "dest": "/g"})).contains("duplicate field")
+        );
+        assert!(
+            error(json!({"path": "/f", "line": "x", "destination": "/g"})).contains("destination")
+        );
     }
 }

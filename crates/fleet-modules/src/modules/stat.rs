@@ -10,7 +10,16 @@ use crate::modules::de;
 use crate::modules::path_facts::{PathFacts, stat_with_target};
 use crate::{Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, parse_params};
 
-pub const PARAMS: &[&str] = &["path", "follow", "get_checksum", "checksum_algorithm"];
+pub const PARAMS: &[&str] = &[
+    "path",
+    "dest",
+    "name",
+    "follow",
+    "get_checksum",
+    "checksum_algorithm",
+    "checksum",
+    "checksum_algo",
+];
 
 /// What `stat --printf` prints for [`Stat::describe`].
 const STAT_FORMAT: &str = concat!(
@@ -54,13 +63,14 @@ const CHECKSUM_FOLLOWED: &str = "if [ -f \"$p\" ] && [ -r \"$p\" ]; then \
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatParams {
+    #[serde(alias = "dest", alias = "name")]
     pub path: String,
     /// Describe what a symlink points to instead of the link.
     #[serde(default, deserialize_with = "de::boolean")]
     pub follow: bool,
     #[serde(default = "de::yes", deserialize_with = "de::boolean")]
     pub get_checksum: bool,
-    #[serde(default = "sha1")]
+    #[serde(default = "sha1", alias = "checksum", alias = "checksum_algo")]
     pub checksum_algorithm: String,
 }
 
