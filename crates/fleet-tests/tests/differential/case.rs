@@ -43,6 +43,10 @@ struct CaseFile {
     peers: Map<String, Value>,
     #[serde(default)]
     differences: Vec<Documented>,
+    /// A vault password file in the case's folder, passed to both tools
+    /// as `--vault-password-file`.
+    #[serde(default)]
+    vault_password_file: Option<String>,
 }
 
 fn two_runs() -> u32 {
@@ -90,6 +94,8 @@ pub struct Case {
     /// Other inventory names of the twin, with their vars.
     pub peers: Map<String, Value>,
     pub differences: Vec<Documented>,
+    /// `--vault-password-file` for both tools.
+    pub vault_password_file: Option<PathBuf>,
     /// What `hostside.py` resets and reads.
     pub touches: Value,
 }
@@ -160,6 +166,7 @@ fn load(dir: &Path) -> Case {
         host_vars: file.host_vars,
         peers: file.peers,
         differences: file.differences,
+        vault_password_file: file.vault_password_file.map(|file| dir.join(file)),
         touches: json!({
             "paths": file.paths,
             "units": file.units,

@@ -113,6 +113,7 @@ pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
     let output = Command::new(ansible_playbook())
         .arg("-i")
         .arg(&inventory)
+        .args(vault_flags(case))
         .arg(case.playbook())
         .current_dir(scratch)
         .env("ANSIBLE_CONFIG", &config)
@@ -152,6 +153,7 @@ pub fn fleet(case: &Case, address: &str, scratch: &Path) -> Run {
     write_json(&inventory, &json!({"all": {"vars": vars, "hosts": hosts}}));
     let output = lab
         .fleet_with("apply", &inventory)
+        .args(vault_flags(case))
         .arg(case.playbook())
         .args(["--format", "json"])
         .current_dir(scratch)
@@ -212,6 +214,14 @@ fn inventory_hosts(case: &Case, address_var: &str, address: &str) -> Map<String,
         hosts.insert(name, Value::Object(vars));
     }
     hosts
+}
+
+/// The same `--vault-password-file` for both tools, when the case has one.
+fn vault_flags(case: &Case) -> Vec<std::ffi::OsString> {
+    match &case.vault_password_file {
+        Some(file) => vec!["--vault-password-file".into(), file.clone().into()],
+        None => Vec::new(),
+    }
 }
 
 /// JSON is YAML, so one writer serves both inventories.
