@@ -261,3 +261,50 @@ fn a_local_playbook_writes_vaulted_values_and_prints_none() {
         "c0py-source-secret\n"
     );
 }
+
+#[test]
+fn a_wrong_or_missing_password_is_exit_4_naming_the_file_and_the_id() {
+    let dir = scratch_dir("vault_wrong_password");
+    let (default, prod) = passwords(&dir);
+    let secrets = dir.join("secrets.yml");
+    std::fs::write(&secrets, "x: 1\n").unwrap();
+    let mut encrypt = fleet();
+    encrypt
+        .args(["vault", "encrypt", "--vault-id"])
+        .arg(format!("prod@{}", prod.display()))
+        .arg(&secrets);
+    run(encrypt, None);
+    std::fs::write(
+        dir.join("site.yml"),
+        "- hosts: all\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks:\n    - command: \"true\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("inventory.yaml"),
+        "all:\n  hosts:\n    controller: {connection: local}\n",
+    )
+    .unwrap();
+    let attempt = |flags: &[&str]| {
+        fleet()
+            .current_dir(&dir)
+            .args(["apply", "-i", "inventory.yaml", "site.yml"])
+            .args(flags)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let wrong = attempt(&["--vault-password-file", default.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(fleet_tests::code(&wrong), 4, "{stderr}");
+    assert!(wrong.stdout.is_empty(), "something ran");
+    assert!(
+        stderr.starts_with("error: secrets.yml:1:1: cannot decrypt this vault-encrypted file: ")
+            && stderr.contains("vault id `prod`")
+            && stderr.contains("[default]"),
+        "{stderr}"
+    );
+    let asked = attempt(&["--ask-vault-pass"]);
+    let stderr = String::from_utf8_lossy(&asked.stderr);
+    assert_eq!(fleet_tests::code(&asked), 4, "{stderr}");
+    assert!(stderr.contains("not a terminal"), "{stderr}");
+}
