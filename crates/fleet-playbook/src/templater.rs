@@ -324,12 +324,32 @@ impl Templater {
     }
 
     /// Reads and renders a template file. Errors name the file and line:
-    /// `templates/unit.j2:3: undefined value: ...`.
+    /// `templates/unit.j2:3: undefined value: ...`. A vault-encrypted
+    /// template is rendered from its plaintext, as Ansible's template does.
     pub fn render_file(&self, path: &Path, vars: &Value) -> Result<String, TemplateError> {
         let source = std::fs::read_to_string(path).map_err(|error| TemplateError::Read {
             path: path.to_path_buf(),
             error,
         })?;
+        let source = if fleet_vault::is_encrypted(source.as_bytes()) {
+            let unreadable = |reason: String| TemplateError::Read {
+                path: path.to_path_buf(),
+                error: std::io::Error::other(reason),
+            };
+            let plaintext = fleet_vault::decrypt_loaded(source.as_bytes())
+                .map_err(|err| {
+                    unreadable(format!(
+                        "cannot decrypt this vault-encrypted template: {err}"
+                    ))
+                })?
+                .plaintext;
+            let plaintext = String::from_utf8(plaintext)
+                .map_err(|_| unreadable("the decrypted template is not UTF-8 text".into()))?;
+            fleet_vault::register_content(&plaintext);
+            plaintext
+        } else {
+            source
+        };
         let name = path.display().to_string();
         self.env
             .render_named_str(&name, &source, Self::context(vars))

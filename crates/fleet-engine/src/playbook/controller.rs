@@ -48,12 +48,24 @@ impl PlayController<'_> {
 }
 
 impl Controller for PlayController<'_> {
+    /// A vault-encrypted file is read as its plaintext (Ansible's
+    /// `decrypt: true`, the default of copy and unarchive), which becomes a
+    /// secret the outputs mask.
     fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError> {
         let path = self.file_path(src);
-        std::fs::read(&path).map_err(|err| ModuleError::ControllerFile {
+        let failed = |reason: String| ModuleError::ControllerFile {
             path: path.display().to_string(),
-            reason: err.to_string(),
-        })
+            reason,
+        };
+        let bytes = std::fs::read(&path).map_err(|err| failed(err.to_string()))?;
+        if !fleet_vault::is_encrypted(&bytes) {
+            return Ok(bytes);
+        }
+        let plaintext = fleet_vault::decrypt_loaded(&bytes)
+            .map_err(|err| failed(format!("cannot decrypt this vault-encrypted file: {err}")))?
+            .plaintext;
+        fleet_vault::register_content(&String::from_utf8_lossy(&plaintext));
+        Ok(plaintext)
     }
 
     fn local_path(&self, path: &str) -> String {

@@ -54,6 +54,10 @@ struct CaseFile {
     /// suite's own file, which fleet then reads too.
     #[serde(default)]
     ansible_cfg: Map<String, Value>,
+    /// A vault password file in the case's folder, passed to both tools
+    /// as `--vault-password-file`.
+    #[serde(default)]
+    vault_password_file: Option<String>,
 }
 
 fn two_runs() -> u32 {
@@ -103,6 +107,8 @@ pub struct Case {
     pub differences: Vec<Documented>,
     /// `ansible_cfg` of case.yml: section to key to value.
     pub ansible_cfg: Map<String, Value>,
+    /// `--vault-password-file` for both tools.
+    pub vault_password_file: Option<PathBuf>,
     /// What `hostside.py` resets and reads.
     pub touches: Value,
     /// See `CaseFile::fixtures`.
@@ -196,6 +202,7 @@ fn load(dir: &Path) -> Case {
         differences: file.differences,
         fixtures: file.fixtures,
         ansible_cfg: file.ansible_cfg,
+        vault_password_file: file.vault_password_file.map(|file| dir.join(file)),
         touches: json!({
             "paths": file.paths,
             "units": file.units,

@@ -96,6 +96,7 @@ pub fn ansible(case: &Case, address: &str, scratch: &Path) -> Run {
     let output = Command::new(ansible_playbook())
         .arg("-i")
         .arg(&inventory)
+        .args(vault_flags(case))
         .arg(case.playbook())
         .current_dir(scratch)
         .env("ANSIBLE_CONFIG", &config)
@@ -209,6 +210,7 @@ pub fn fleet(case: &Case, address: &str, scratch: &Path) -> Run {
     };
     let mut command = lab.fleet_with("apply", &inventory);
     command
+        .args(vault_flags(case))
         .arg(case.playbook())
         .args(["--format", "json"])
         .current_dir(scratch)
@@ -305,6 +307,14 @@ fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(&path, &target).expect("copy a file");
         }
+    }
+}
+
+/// The same `--vault-password-file` for both tools, when the case has one.
+fn vault_flags(case: &Case) -> Vec<std::ffi::OsString> {
+    match &case.vault_password_file {
+        Some(file) => vec!["--vault-password-file".into(), file.clone().into()],
+        None => Vec::new(),
     }
 }
 
