@@ -68,6 +68,23 @@ pub const LOGIN_PARAMS: &[&str] = &[
     "trust_input",
 ];
 
+/// A module's own parameter names followed by [`LOGIN_PARAMS`]; `N` is
+/// the sum of both lengths.
+pub const fn with_login<const N: usize>(own: &[&'static str]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < own.len() {
+        out[i] = own[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < LOGIN_PARAMS.len() {
+        out[i + j] = LOGIN_PARAMS[j];
+        j += 1;
+    }
+    out
+}
+
 pub fn default_login_user() -> String {
     "postgres".into()
 }

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::de;
+use super::postgres::with_login;
 use super::postgres::{
     LOGIN_PARAMS, Login, check_name, ident, invalid, literal, login_fields, probe_row,
 };
@@ -26,22 +27,7 @@ const OWN: &[&str] = &[
     "comment",
 ];
 
-pub const PARAMS: &[&str] = &const_concat();
-
-const fn const_concat() -> [&'static str; OWN.len() + LOGIN_PARAMS.len()] {
-    let mut out = [""; OWN.len() + LOGIN_PARAMS.len()];
-    let mut i = 0;
-    while i < OWN.len() {
-        out[i] = OWN[i];
-        i += 1;
-    }
-    let mut j = 0;
-    while j < LOGIN_PARAMS.len() {
-        out[i + j] = LOGIN_PARAMS[j];
-        j += 1;
-    }
-    out
-}
+pub const PARAMS: &[&str] = &with_login::<{ OWN.len() + LOGIN_PARAMS.len() }>(OWN);
 
 login_fields! {
     #[derive(Debug, Clone, Deserialize)]

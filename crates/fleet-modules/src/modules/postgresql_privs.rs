@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::de;
-use super::postgres::{LOGIN_PARAMS, Login, check_name, ident, invalid, login_fields, probe_row};
+use super::postgres::{
+    LOGIN_PARAMS, Login, check_name, ident, invalid, login_fields, probe_row, with_login,
+};
 use crate::{Controller, Module, ModuleError, Plan, Probe, Script, parse_params};
 
 const OWN: &[&str] = &[
@@ -30,22 +32,7 @@ const OWN: &[&str] = &[
     "fail_on_role",
 ];
 
-pub const PARAMS: &[&str] = &concat();
-
-const fn concat() -> [&'static str; OWN.len() + LOGIN_PARAMS.len()] {
-    let mut out = [""; OWN.len() + LOGIN_PARAMS.len()];
-    let mut i = 0;
-    while i < OWN.len() {
-        out[i] = OWN[i];
-        i += 1;
-    }
-    let mut j = 0;
-    while j < LOGIN_PARAMS.len() {
-        out[i + j] = LOGIN_PARAMS[j];
-        j += 1;
-    }
-    out
-}
+pub const PARAMS: &[&str] = &with_login::<{ OWN.len() + LOGIN_PARAMS.len() }>(OWN);
 
 login_fields! {
     #[derive(Debug, Clone, Deserialize)]
