@@ -15,6 +15,7 @@ pub mod group;
 pub mod include_vars;
 pub mod lineinfile;
 pub mod package;
+pub mod pam_limits;
 pub mod pause;
 pub mod pip;
 pub mod raw;
