@@ -106,6 +106,7 @@ const ENTRIES: &[Entry] = &[
     entry!(cron),
     entry!(raw, free_form),
     entry!(slurp),
+    entry!(pam_limits),
 ];
 
 /// The names of every built-in module.
@@ -152,6 +153,7 @@ pub const MODULES: &[&str] = &[
     "cron",
     "raw",
     "slurp",
+    "pam_limits",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -48,6 +48,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("cron", "ansible.builtin"),
     ("raw", "ansible.builtin"),
     ("slurp", "ansible.builtin"),
+    ("pam_limits", "community.general"),
 ];
 
 /// Fleet's modules that exist only in fleet.

@@ -5,6 +5,8 @@
 
 #[path = "modules_admin/cron.rs"]
 mod cron;
+#[path = "modules_admin/limits.rs"]
+mod limits;
 #[path = "modules_admin/remote.rs"]
 mod remote;
 #[path = "modules_admin/services.rs"]

@@ -19,6 +19,7 @@ pub mod include_vars;
 pub mod lineinfile;
 pub mod package;
 pub mod package_facts;
+pub mod pam_limits;
 pub mod pause;
 pub mod pip;
 pub mod postgresql_db;
