@@ -11,11 +11,38 @@ use crate::{Controller, Module, ModuleError};
 /// `apt`'s parameters (which Ansible passes on), and `use`.
 pub const PARAMS: &[&str] = &[
     "name",
+    "package",
+    "pkg",
     "state",
     "update_cache",
+    "update-cache",
+    "update_cache_retries",
+    "update_cache_retry_max_delay",
     "cache_valid_time",
     "purge",
+    "deb",
+    "default_release",
+    "default-release",
+    "install_recommends",
+    "install-recommends",
+    "force",
+    "upgrade",
+    "dpkg_options",
+    "autoremove",
+    "autoclean",
+    "fail_on_autoremove",
+    "only_upgrade",
+    "force_apt_get",
+    "clean",
+    "allow_unauthenticated",
+    "allow-unauthenticated",
+    "allow_downgrade",
+    "allow-downgrade",
+    "allow_downgrades",
+    "allow-downgrades",
+    "allow_change_held_packages",
     "lock_timeout",
+    "auto_install_module_deps",
     "use",
 ];
 
@@ -88,10 +115,10 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("apt only"), "{err}");
         let err = build(
-            json!({"name": "tree", "state": "present", "pkg": "x"}),
+            json!({"name": "tree", "state": "present", "pkgs": "x"}),
             &NoFiles,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("unknown field `pkg`"), "{err}");
+        assert!(err.to_string().contains("unknown field `pkgs`"), "{err}");
     }
 }
