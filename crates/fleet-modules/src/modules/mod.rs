@@ -53,6 +53,7 @@ mod cron_tab;
 mod de;
 mod deb822_fields;
 mod file_attrs;
+mod generic;
 mod get_url_checksum;
 mod line_edit;
 mod path_facts;

@@ -6,48 +6,11 @@
 use serde_json::Value;
 
 use super::apt;
+use super::generic::{backend_params, joined};
 use crate::{Controller, Module, ModuleError};
 
 /// `apt`'s parameters (which Ansible passes on), and `use`.
-pub const PARAMS: &[&str] = &[
-    "name",
-    "package",
-    "pkg",
-    "state",
-    "update_cache",
-    "update-cache",
-    "update_cache_retries",
-    "update_cache_retry_max_delay",
-    "cache_valid_time",
-    "purge",
-    "deb",
-    "default_release",
-    "default-release",
-    "install_recommends",
-    "install-recommends",
-    "force",
-    "upgrade",
-    "dpkg_options",
-    "autoremove",
-    "autoclean",
-    "fail_on_autoremove",
-    "only_upgrade",
-    "force_apt_get",
-    "clean",
-    "allow_unauthenticated",
-    "allow-unauthenticated",
-    "allow_downgrade",
-    "allow-downgrade",
-    "allow_downgrades",
-    "allow-downgrades",
-    "allow_change_held_packages",
-    "lock_timeout",
-    "auto_install_module_deps",
-    "use",
-];
-
-/// The package managers `use` may name: fleet drives apt only.
-const MANAGERS: &[&str] = &["auto", "apt"];
+pub const PARAMS: &[&str] = &joined::<{ apt::PARAMS.len() + 1 }>(&[apt::PARAMS, &["use"]]);
 
 fn invalid(message: impl Into<String>) -> ModuleError {
     ModuleError::Params {
@@ -57,18 +20,7 @@ fn invalid(message: impl Into<String>) -> ModuleError {
 }
 
 pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    let Value::Object(mut map) = params else {
-        return Err(invalid("parameters must be a map"));
-    };
-    if let Some(manager) = map.remove("use") {
-        let manager = manager.as_str().map(str::to_ascii_lowercase);
-        if !manager.as_deref().is_some_and(|m| MANAGERS.contains(&m)) {
-            return Err(invalid(format!(
-                "use: fleet drives apt only (auto or apt), got {}",
-                manager.unwrap_or_default()
-            )));
-        }
-    }
+    let map = backend_params("package", "apt", params)?;
     for required in ["name", "state"] {
         if map.get(required).is_none_or(Value::is_null) {
             return Err(invalid(format!("{required} is required")));

@@ -5,32 +5,19 @@
 
 use serde_json::{Map, Value};
 
+use super::generic::{backend_params, joined};
 use super::systemd;
 use crate::{Controller, Module, ModuleError};
-
-/// `systemd`'s parameters (which Ansible passes on), and `service`'s own.
-pub const PARAMS: &[&str] = &[
-    "name",
-    "state",
-    "enabled",
-    "daemon_reload",
-    "masked",
-    "service",
-    "unit",
-    "daemon-reload",
-    "sleep",
-    "pattern",
-    "runlevel",
-    "arguments",
-    "args",
-    "use",
-];
 
 /// `service`'s own parameters, which do not apply on systemd.
 const UNUSED_ON_SYSTEMD: &[&str] = &["sleep", "pattern", "runlevel", "arguments", "args"];
 
-/// The service managers `use` may name: fleet drives systemd only.
-const MANAGERS: &[&str] = &["auto", "systemd"];
+/// `systemd`'s parameters (which Ansible passes on), and `service`'s own.
+pub const PARAMS: &[&str] = &joined::<{ systemd::PARAMS.len() + UNUSED_ON_SYSTEMD.len() + 1 }>(&[
+    systemd::PARAMS,
+    UNUSED_ON_SYSTEMD,
+    &["use"],
+]);
 
 fn invalid(message: impl Into<String>) -> ModuleError {
     ModuleError::Params {
@@ -40,18 +27,7 @@ fn invalid(message: impl Into<String>) -> ModuleError {
 }
 
 pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    let Value::Object(mut map) = params else {
-        return Err(invalid("parameters must be a map"));
-    };
-    if let Some(manager) = map.remove("use") {
-        let manager = manager.as_str().map(str::to_ascii_lowercase);
-        if !manager.as_deref().is_some_and(|m| MANAGERS.contains(&m)) {
-            return Err(invalid(format!(
-                "use: fleet drives systemd only (auto or systemd), got {}",
-                manager.unwrap_or_default()
-            )));
-        }
-    }
+    let mut map = backend_params("service", "systemd", params)?;
     check_unused(&map)?;
     for unused in UNUSED_ON_SYSTEMD {
         map.remove(*unused);
