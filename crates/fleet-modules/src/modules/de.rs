@@ -103,6 +103,16 @@ pub(crate) fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     }
 }
 
+/// A scalar param as text: a string, a number or a bool as written.
+pub(crate) fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,11 +95,8 @@ fn optional_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bo
 /// A list as Ansible's `list` type takes it: a list of scalars, or a
 /// string split at commas.
 fn to_list(value: Value) -> Result<Vec<String>, String> {
-    let scalar = |value: &Value| match value {
-        Value::String(text) => Ok(text.clone()),
-        Value::Number(number) => Ok(number.to_string()),
-        Value::Bool(flag) => Ok(flag.to_string()),
-        other => Err(format!("expected a string, got {other}")),
+    let scalar = |value: &Value| {
+        de::scalar_text(value).ok_or_else(|| format!("expected a string, got {value}"))
     };
     match value {
         Value::Array(items) => items.iter().map(scalar).collect(),

@@ -10,10 +10,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::de;
 use super::file_attrs::{Attrs, Scope};
 use super::get_url_checksum::{Checksum, Wanted, checksum_from_file, url_filename};
 use super::path_facts::{Kind, PathFacts, STAT_FORMAT};
+use super::{de, uri};
 use crate::text::{decode_base64, fields};
 use crate::{
     Applied, Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, StepOutput,
@@ -109,15 +109,6 @@ pub(crate) fn invalid(message: impl Into<String>) -> ModuleError {
     }
 }
 
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
-    }
-}
-
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
     let params: GetUrlParams = parse_params("get_url", params)?;
     let scheme_ok = ["http://", "https://", "ftp://"]
@@ -154,17 +145,8 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
     if !params.use_proxy {
         curl = curl.opt("--noproxy", "*");
     }
-    for (name, value) in &params.headers {
-        let value =
-            scalar(value).ok_or_else(|| invalid(format!("header {name} must be a string")))?;
-        let token = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token || value.contains(['\n', '\r']) {
-            return Err(invalid(format!("invalid header {name:?}")));
-        }
-        curl = curl.opt("-H", format!("{name}: {value}"));
+    for line in uri::header_lines(&params.headers).map_err(invalid)? {
+        curl = curl.opt("-H", line);
     }
     let name = url_filename(&params.url);
     Ok(Box::new(GetUrl {

@@ -83,13 +83,25 @@ fn invalid(message: impl Into<String>) -> ModuleError {
     }
 }
 
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
-    }
+/// The `headers` param as curl `-H` lines, `Name: value`, in order.
+/// A header name is a token: no `@`, which would make curl read a file,
+/// and no `:`, space or newline; a value has no line break.
+pub(crate) fn header_lines(headers: &Map<String, Value>) -> Result<Vec<String>, String> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value =
+                de::scalar_text(value).ok_or_else(|| format!("header {name} must be a string"))?;
+            let token = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !token || value.contains(['\n', '\r']) {
+                return Err(format!("invalid header {name:?}"));
+            }
+            Ok(format!("{name}: {value}"))
+        })
+        .collect()
 }
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -129,21 +141,12 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
     if body.is_some() && params.method == "GET" {
         curl = curl.opt("-X", "GET");
     }
-    let mut has_content_type = false;
-    for (name, value) in &params.headers {
-        let value =
-            scalar(value).ok_or_else(|| invalid(format!("header {name} must be a string")))?;
-        // A header name is a token: no `@`, which would make curl read a
-        // file, and no `:`, space or newline.
-        let token = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token || value.contains(['\n', '\r']) {
-            return Err(invalid(format!("invalid header {name:?}")));
-        }
-        has_content_type |= name.eq_ignore_ascii_case("content-type");
-        curl = curl.opt("-H", format!("{name}: {value}"));
+    let has_content_type = params
+        .headers
+        .keys()
+        .any(|name| name.eq_ignore_ascii_case("content-type"));
+    for line in header_lines(&params.headers).map_err(invalid)? {
+        curl = curl.opt("-H", line);
     }
     if params.body_format == BodyFormat::Json && body.is_some() && !has_content_type {
         curl = curl.opt("-H", "Content-Type: application/json");
