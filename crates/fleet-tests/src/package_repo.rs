@@ -51,7 +51,10 @@ impl PackageRepo {
     /// is what to serve.
     pub fn build(work: &Path) -> PackageRepo {
         let _ = std::fs::remove_dir_all(work);
-        let gnupg = work.join("gnupg");
+        // gpg-agent's socket lives in GNUPGHOME, and a socket's path must
+        // stay under 108 bytes: a deep checkout would break it.
+        let gnupg = std::env::temp_dir().join(format!("fleet-gpg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&gnupg);
         std::fs::create_dir_all(&gnupg).expect("create GNUPGHOME");
         set_mode(&gnupg, 0o700);
         let gpg = |args: &[&str]| {
@@ -122,6 +125,11 @@ impl PackageRepo {
         for private in ["conf", "db"] {
             let _ = std::fs::remove_dir_all(dir.join(private));
         }
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", &gnupg)
+            .args(["--kill", "gpg-agent"])
+            .status();
+        let _ = std::fs::remove_dir_all(&gnupg);
         PackageRepo {
             dir,
             fingerprint,
