@@ -11,6 +11,7 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::{Semaphore, mpsc::UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
+use crate::become_vars::BecomeVars;
 use crate::connection::Connection;
 use crate::events::{Counts, Event, OutputStream, Status, TaskResult};
 use crate::lines::LineBuffer;
@@ -110,10 +111,18 @@ async fn execute(
     cancel: &CancellationToken,
     result: &mut TaskResult,
 ) {
-    let r#become = cmd
-        .r#become
-        .clone()
-        .or_else(|| host.connection.r#become.then(Become::root));
+    let vars = match BecomeVars::read(&host.vars, |value| Ok(value.clone())) {
+        Ok(vars) => vars,
+        Err(err) => {
+            result.status = Status::Failed;
+            result.msg = Some(err);
+            return;
+        }
+    };
+    let keywords = cmd.r#become.is_some() || host.connection.r#become;
+    let r#become = vars
+        .wanted(keywords)
+        .then(|| vars.over(cmd.r#become.clone().unwrap_or_else(Become::root)));
     let options = ExecOptions {
         r#become,
         stdin: None,

@@ -7,6 +7,7 @@
 //! looks at what reporters do with them.
 
 mod adhoc;
+mod become_vars;
 mod connection;
 mod events;
 mod lines;

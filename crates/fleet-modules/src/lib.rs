@@ -113,6 +113,17 @@ pub trait Controller {
     fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError>;
     /// A template rendered with the host's vars (`template: src`).
     fn render_template(&self, src: &str) -> Result<String, ModuleError>;
+    /// [`Controller::render_template`] with `template`'s whitespace
+    /// settings: `trim_blocks` (Ansible's default: true) and
+    /// `lstrip_blocks` (default: false).
+    fn render_template_with(
+        &self,
+        src: &str,
+        _trim_blocks: bool,
+        _lstrip_blocks: bool,
+    ) -> Result<String, ModuleError> {
+        self.render_template(src)
+    }
     /// Whether a condition holds (`assert`'s `that`): a bare Jinja
     /// expression, evaluated with the host's vars.
     fn condition(&self, expression: &str) -> Result<bool, ModuleError> {

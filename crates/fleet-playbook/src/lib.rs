@@ -83,7 +83,7 @@ pub use play_keys::{HostOrder, Strategy, VarPrompt};
 pub use references::{needs_facts, reads_facts, reads_hostvars, task_variables};
 pub use serial::{BatchSize, Rollback, Serial};
 pub use task::{CONTROLLER_NAMES, META_ACTIONS};
-pub use templater::{OMIT, Templater};
+pub use templater::{OMIT, Templater, Whitespace};
 pub use vars::{BUILTIN_VARS, host_vars, task_host_vars};
 
 /// What the caller knows before loading.

@@ -171,21 +171,45 @@ fn single_expression(text: &str) -> Option<&str> {
     (!nested && !inner.trim().is_empty()).then_some(inner.trim())
 }
 
+/// How a template file's whitespace around block tags is handled: the
+/// `template` module's `trim_blocks` and `lstrip_blocks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whitespace {
+    /// Drop the newline after a block tag (Ansible's default: on).
+    pub trim_blocks: bool,
+    /// Strip spaces and tabs before a block tag on its line (default off).
+    pub lstrip_blocks: bool,
+}
+
+impl Default for Whitespace {
+    fn default() -> Self {
+        Whitespace {
+            trim_blocks: true,
+            lstrip_blocks: false,
+        }
+    }
+}
+
+impl Whitespace {
+    /// The syntax with these settings; the file's final newline is kept,
+    /// as Ansible keeps it.
+    fn syntax(self) -> SyntaxConfig {
+        SyntaxConfig::builder()
+            .trim_blocks(self.trim_blocks)
+            .lstrip_blocks(self.lstrip_blocks)
+            .keep_trailing_newline(true)
+            .build()
+            .unwrap_or_default()
+    }
+}
+
 impl Templater {
     /// A templater with the Ansible filters (see the `filters` module) and
     /// `UndefinedBehavior::Strict`.
     pub fn new() -> Templater {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // Ansible's template defaults: the newline after a block tag is
-        // dropped, the file's final newline is kept.
-        if let Ok(syntax) = SyntaxConfig::builder()
-            .trim_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-        {
-            env.set_syntax(syntax);
-        }
+        env.set_syntax(Whitespace::default().syntax());
         env.set_auto_escape_callback(|_| AutoEscape::None);
         // Python's methods on strings, maps and lists: `name.split('.')`,
         // `cfg.items()`, `cfg.get('port', 80)`, `path.startswith('/')`.
@@ -327,6 +351,17 @@ impl Templater {
     /// `templates/unit.j2:3: undefined value: ...`. A vault-encrypted
     /// template is rendered from its plaintext, as Ansible's template does.
     pub fn render_file(&self, path: &Path, vars: &Value) -> Result<String, TemplateError> {
+        self.render_file_with(path, vars, Whitespace::default())
+    }
+
+    /// [`Templater::render_file`] with the `template` module's
+    /// `trim_blocks` and `lstrip_blocks`.
+    pub fn render_file_with(
+        &self,
+        path: &Path,
+        vars: &Value,
+        whitespace: Whitespace,
+    ) -> Result<String, TemplateError> {
         let source = std::fs::read_to_string(path).map_err(|error| TemplateError::Read {
             path: path.to_path_buf(),
             error,
@@ -351,8 +386,16 @@ impl Templater {
             source
         };
         let name = path.display().to_string();
-        self.env
-            .render_named_str(&name, &source, Self::context(vars))
+        let adjusted;
+        let env = if whitespace == Whitespace::default() {
+            &self.env
+        } else {
+            let mut env = self.env.clone();
+            env.set_syntax(whitespace.syntax());
+            adjusted = env;
+            &adjusted
+        };
+        env.render_named_str(&name, &source, Self::context(vars))
             .map_err(|err| {
                 Failure::from(err)
                     .explained(vars)

@@ -364,3 +364,28 @@ fn conditions_with_redundant_or_embedded_templates_are_accepted() {
         ["app_env"]
     );
 }
+
+#[test]
+fn render_file_with_turns_trim_blocks_off_and_lstrip_blocks_on() {
+    let dir = std::env::temp_dir().join(format!("fleet-playbook-ws-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("list.j2");
+    std::fs::write(
+        &file,
+        "x\n  {% for d in dirs %}\n{{ d }}\n  {% endfor %}\ny\n",
+    )
+    .unwrap();
+    let t = Templater::new();
+    let render = |trim_blocks, lstrip_blocks| {
+        let whitespace = Whitespace {
+            trim_blocks,
+            lstrip_blocks,
+        };
+        t.render_file_with(&file, &vars(), whitespace).unwrap()
+    };
+    assert_eq!(render(true, false), "x\n  releases\n  shared\n  y\n");
+    assert_eq!(render(true, true), "x\nreleases\nshared\ny\n");
+    assert_eq!(render(false, true), "x\n\nreleases\n\nshared\n\ny\n");
+    assert_eq!(render(false, false), "x\n  \nreleases\n  \nshared\n  \ny\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -172,3 +172,56 @@ fn lab_hosts_install_debian_packages_through_the_lab_proxy() {
         "install ok installed"
     );
 }
+
+/// Ansible's become vars in an INI inventory: the host's
+/// `ansible_become_user` wins over the task's `become_user`, and its
+/// `ansible_become_password` reaches sudo on stdin and is never printed.
+#[test]
+fn ansible_become_vars_in_the_inventory_choose_the_user_and_the_password() {
+    let lab = Lab::get();
+    let scratch = scratch_dir("ansible_become_vars");
+    let inventory = scratch.join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[web]\nlab4 ansible_host={} ansible_user=deploypw ansible_ssh_private_key_file={} \
+             ansible_become=true ansible_become_user=nobody ansible_become_password=fleet-lab\n",
+            lab.address("lab4"),
+            lab.key().display()
+        ),
+    )
+    .unwrap();
+    let playbook = scratch.join("who.yaml");
+    std::fs::write(
+        &playbook,
+        "- hosts: web\n  tasks:\n    - name: who\n      command: id -un\n      become_user: root\n",
+    )
+    .unwrap();
+    let output = lab
+        .fleet_with("apply", &inventory)
+        .arg(&playbook)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert_eq!(stdout_of(&output, "lab4"), "nobody\n");
+    for stream in [&output.stdout, &output.stderr] {
+        assert!(!String::from_utf8_lossy(stream).contains("fleet-lab"));
+    }
+
+    std::fs::write(
+        &inventory,
+        std::fs::read_to_string(&inventory)
+            .unwrap()
+            .replace("password=fleet-lab", "password=not-the-password"),
+    )
+    .unwrap();
+    let refused = lab
+        .fleet_with("apply", &inventory)
+        .arg(&playbook)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&refused), 2);
+    assert!(!String::from_utf8_lossy(&refused.stdout).contains("not-the-password"));
+}

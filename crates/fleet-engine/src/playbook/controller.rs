@@ -94,6 +94,15 @@ impl Controller for PlayController<'_> {
     }
 
     fn render_template(&self, src: &str) -> Result<String, ModuleError> {
+        self.render_template_with(src, true, false)
+    }
+
+    fn render_template_with(
+        &self,
+        src: &str,
+        trim_blocks: bool,
+        lstrip_blocks: bool,
+    ) -> Result<String, ModuleError> {
         let path = self
             .play
             .template_path_in(self.role_dir, src)
@@ -107,8 +116,12 @@ impl Controller for PlayController<'_> {
             map.entry("ansible_managed")
                 .or_insert_with(|| Value::from(fleet_playbook::ANSIBLE_MANAGED));
         }
+        let whitespace = fleet_playbook::Whitespace {
+            trim_blocks,
+            lstrip_blocks,
+        };
         self.templater
-            .render_file(&path, &vars)
+            .render_file_with(&path, &vars, whitespace)
             .map_err(|err| ModuleError::Template {
                 path: path.display().to_string(),
                 reason: err.to_string(),

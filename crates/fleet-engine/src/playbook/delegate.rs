@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use fleet_inventory::{Host, Transport};
 use fleet_ssh::{Client, Session, Target};
+use serde_json::{Map, Value};
 
 use crate::connection::{Connection, LazySession};
 use crate::target::ssh_target;
@@ -49,6 +50,8 @@ pub struct Delegation {
     /// reach that host, so its become applies (false for the controller
     /// and for hosts outside the inventory).
     pub inventory_become: bool,
+    /// The delegated host's inventory vars, for its become vars.
+    pub vars: Map<String, Value>,
 }
 
 impl Delegates {
@@ -85,6 +88,7 @@ impl Delegates {
     pub fn to(&self, name: &str, remote_user: Option<&str>) -> Delegation {
         let known = self.inventory.get(name);
         let inventory_become = known.is_some_and(|host| host.connection.r#become);
+        let vars = known.map(|host| host.vars.clone()).unwrap_or_default();
         let local = fleet_playbook::CONTROLLER_NAMES.contains(&name)
             || known.is_some_and(|host| host.connection.transport == Transport::Local);
         let connection = if local {
@@ -106,6 +110,7 @@ impl Delegates {
             host: name.to_owned(),
             connection,
             inventory_become,
+            vars,
         }
     }
 

@@ -7,6 +7,7 @@ use fleet_ssh::{Become, BecomeMethod};
 use serde_json::Value;
 
 use super::task::{HostState, TaskContext};
+use crate::become_vars::BecomeVars;
 use crate::connection::Connection;
 
 impl TaskContext<'_> {
@@ -19,10 +20,17 @@ impl TaskContext<'_> {
         host: &HostState,
         vars: &Value,
     ) -> Result<Place, String> {
+        let render = |value: &Value| {
+            self.templater
+                .render_value(value, vars)
+                .map_err(|err| err.to_string())
+        };
         let Some(template) = &task.delegate_to else {
+            let own = vars.as_object().cloned().unwrap_or_default();
             return Ok(Place {
                 connection: host.connection.clone(),
                 inventory_become: host.inventory_become,
+                become_vars: BecomeVars::read(&own, render)?,
                 delegated_to: None,
             });
         };
@@ -40,6 +48,7 @@ impl TaskContext<'_> {
         Ok(Place {
             connection: delegation.connection,
             inventory_become: delegation.inventory_become,
+            become_vars: BecomeVars::read(&delegation.vars, render)?,
             delegated_to: Some(delegation.host),
         })
     }
@@ -47,8 +56,15 @@ impl TaskContext<'_> {
     /// As whom the task runs: the inventory's `become` is the one of the
     /// host the task runs on (`inventory_become`), since the inventory says
     /// how to reach that host; the play's and the task's apply anywhere.
-    pub(super) fn r#become(&self, task: &Task, inventory_become: bool) -> Option<Become> {
-        let wanted = task
+    /// Ansible's become vars (`vars`, see [`BecomeVars`]) win over all of
+    /// them, as Ansible's connection vars do.
+    pub(super) fn r#become(
+        &self,
+        task: &Task,
+        inventory_become: bool,
+        vars: &BecomeVars,
+    ) -> Option<Become> {
+        let keywords = task
             .r#become
             .unwrap_or(self.play.r#become || inventory_become);
         let method = match fleet_playbook::effective_become(self.play, task) {
@@ -57,14 +73,16 @@ impl TaskContext<'_> {
                 flags: flags.map(|flags| flags.words.clone()).unwrap_or_default(),
             },
         };
-        wanted.then(|| Become {
-            user: task
-                .become_user
-                .clone()
-                .or_else(|| self.play.become_user.clone())
-                .unwrap_or_else(|| "root".into()),
-            password: self.options.become_password.clone(),
-            method,
+        vars.wanted(keywords).then(|| {
+            vars.over(Become {
+                user: task
+                    .become_user
+                    .clone()
+                    .or_else(|| self.play.become_user.clone())
+                    .unwrap_or_else(|| "root".into()),
+                password: self.options.become_password.clone(),
+                method,
+            })
         })
     }
 }
@@ -74,6 +92,8 @@ pub(super) struct Place {
     pub connection: Connection,
     /// Whether the inventory says to become on that host.
     pub inventory_become: bool,
+    /// What Ansible's become vars say for that host.
+    pub become_vars: BecomeVars,
     /// The host `delegate_to` named, when the task is delegated.
     pub delegated_to: Option<String>,
 }

@@ -502,7 +502,7 @@ impl TaskContext<'_> {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let ctx = RunContext {
-            r#become: self.r#become(task, place.inventory_become),
+            r#become: self.r#become(task, place.inventory_become, &place.become_vars),
             check: task.check_mode.unwrap_or(self.options.check),
             timeout: task
                 .timeout

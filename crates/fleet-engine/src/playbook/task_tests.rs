@@ -105,8 +105,10 @@ fn a_delegated_task_runs_on_its_delegates_connection_with_that_hosts_become() {
                 ("db1".into(), Some("db1".into()), true),
             ]
         );
-        let user =
-            |task, inventory_become| ctx.r#become(task, inventory_become).map(|how| how.user);
+        let user = |task, inventory_become| {
+            ctx.r#become(task, inventory_become, &Default::default())
+                .map(|how| how.user)
+        };
         assert_eq!(user(&play.tasks[0], true).as_deref(), Some("root"));
         assert_eq!(user(&play.tasks[1], false), None);
         assert_eq!(user(&play.tasks[2], false).as_deref(), Some("app"));
@@ -122,7 +124,11 @@ fn become_method_and_flags_come_from_the_task_else_the_play() {
         let methods: Vec<BecomeMethod> = play
             .tasks
             .iter()
-            .map(|task| ctx.r#become(task, false).expect("become").method)
+            .map(|task| {
+                ctx.r#become(task, false, &Default::default())
+                    .expect("become")
+                    .method
+            })
             .collect();
         let su = |flags: &[&str]| BecomeMethod::Su {
             flags: flags.iter().map(|flag| (*flag).to_owned()).collect(),
@@ -130,6 +136,39 @@ fn become_method_and_flags_come_from_the_task_else_the_play() {
         assert_eq!(
             methods,
             [su(&["-s", "/bin/sh"]), BecomeMethod::Sudo, su(&["-l"])]
+        );
+    });
+}
+
+#[test]
+fn ansible_become_vars_win_over_the_keywords_and_a_delegate_reads_its_own() {
+    let play = play(
+        "hosts: all\nbecome: true\nbecome_user: app\nvars:\n  ansible_become_user: postgres\n  ansible_become_method: su\n  sudo_secret: s3cret\n  ansible_become_password: \"{{ sudo_secret }}\"\ntasks:\n  - command: 'true'\n    become_user: root\n  - command: 'true'\n    become: false\n    vars: {ansible_become: true}\n  - command: 'true'\n    delegate_to: db1\n",
+    );
+    with_context(&play, |ctx| {
+        let host = host(false);
+        let how: Vec<Option<(String, BecomeMethod, Option<String>)>> = play
+            .tasks
+            .iter()
+            .map(|task| {
+                let vars = ctx.vars(task, &host);
+                let place = ctx.place(task, &host, &vars).expect("place");
+                ctx.r#become(task, place.inventory_become, &place.become_vars)
+                    .map(|how| {
+                        let password = how.password.map(|p| p.expose().to_owned());
+                        (how.user, how.method, password)
+                    })
+            })
+            .collect();
+        let su = BecomeMethod::Su { flags: Vec::new() };
+        let postgres = Some(("postgres".to_owned(), su, Some("s3cret".to_owned())));
+        assert_eq!(
+            how,
+            [
+                postgres.clone(),
+                postgres,
+                Some(("app".to_owned(), BecomeMethod::Sudo, None)),
+            ]
         );
     });
 }

@@ -12,7 +12,16 @@ use crate::modules::validate::Validate;
 use crate::{Controller, Module, ModuleError, parse_params};
 
 pub const PARAMS: &[&str] = &[
-    "src", "dest", "mode", "owner", "group", "backup", "force", "validate",
+    "src",
+    "dest",
+    "mode",
+    "owner",
+    "group",
+    "backup",
+    "force",
+    "validate",
+    "trim_blocks",
+    "lstrip_blocks",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -31,6 +40,12 @@ pub struct TemplateParams {
     pub force: bool,
     /// A command checking the new file (`%s`) before it replaces `dest`.
     pub validate: Option<String>,
+    /// Drop the newline after a block tag.
+    #[serde(default = "de::yes", deserialize_with = "de::boolean")]
+    pub trim_blocks: bool,
+    /// Strip the spaces and tabs before a block tag on its line.
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub lstrip_blocks: bool,
 }
 
 pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -48,7 +63,8 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         .validate
         .map(|text| Validate::parse("template", &text))
         .transpose()?;
-    let rendered = controller.render_template(&params.src)?;
+    let rendered =
+        controller.render_template_with(&params.src, params.trim_blocks, params.lstrip_blocks)?;
     Ok(Box::new(
         WriteFile::new(
             &params.dest,
