@@ -12,7 +12,8 @@ use crate::modules::de;
 use crate::modules::file_attrs::Attrs;
 use crate::modules::line_edit::{Edited, split_lines, trimmed};
 use crate::modules::lineinfile::{file_text, write_edited};
-use crate::{Controller, Module, ModuleError, Plan, Probe, parse_params};
+use crate::modules::validate::Validate;
+use crate::{Controller, Module, ModuleError, Plan, Probe, StepOutput, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "path",
@@ -32,6 +33,7 @@ pub const PARAMS: &[&str] = &[
     "mode",
     "owner",
     "group",
+    "validate",
 ];
 
 pub const DEFAULT_MARKER: &str = "# {mark} FLEET MANAGED BLOCK";
@@ -71,6 +73,8 @@ pub struct BlockinfileParams {
     pub mode: Option<u32>,
     pub owner: Option<String>,
     pub group: Option<String>,
+    /// A command checking the edited file (`%s`) before it replaces `path`.
+    pub validate: Option<String>,
 }
 
 fn default_marker() -> String {
@@ -180,6 +184,7 @@ pub struct Blockinfile {
     create: bool,
     backup: bool,
     attrs: Attrs,
+    validate: Option<Validate>,
 }
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -214,6 +219,10 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         (None, Some(pattern)) => Place::Before(compile("insertbefore", pattern)?),
     };
     let attrs = Attrs::new("blockinfile", params.mode, params.owner, params.group)?;
+    let validate = params
+        .validate
+        .map(|text| Validate::parse("blockinfile", &text))
+        .transpose()?;
     Ok(Box::new(Blockinfile {
         edit: BlockEdit {
             begin: params.marker.replace("{mark}", &params.marker_begin),
@@ -226,10 +235,15 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         create: params.create,
         backup: params.backup,
         attrs,
+        validate,
     }))
 }
 
 impl Module for Blockinfile {
+    fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
+        Validate::outcome(outputs)
+    }
+
     fn target(&self) -> Option<&str> {
         Some(&self.path)
     }
@@ -267,7 +281,13 @@ impl Module for Blockinfile {
         if found.state == State::Absent && edited.msg.is_some() {
             edited.msg = Some("File created".into());
         }
-        write_edited(&found, edited, &self.attrs, self.backup)
+        write_edited(
+            &found,
+            edited,
+            &self.attrs,
+            self.backup,
+            self.validate.as_ref(),
+        )
     }
 }
 
@@ -471,5 +491,31 @@ mod tests {
         assert!(error(json!({"path": "/f", "insertbefore": "("})).contains("insertbefore:"));
         assert!(error(json!({"path": "/f", "contents": "x"})).contains("contents"));
         assert!(error(json!({"path": "/f", "block": "x", "content": "y"})).contains("duplicate"));
+    }
+
+    #[test]
+    fn validate_checks_the_edited_file_only_when_the_content_changes() {
+        let module = module(
+            json!({"path": "/etc/ssh/sshd_config", "block": "PermitRootLogin no", "validate": "/usr/sbin/sshd -t -f %s"}),
+        );
+        let plan = module.plan(&file("PermitRootLogin yes\n")).unwrap();
+        assert!(
+            matches!(&plan.steps[..], [Step::Run { script, .. }]
+                if script.to_string().contains("/usr/sbin/sshd -t -f \"$tmp\"")),
+            "{:?}",
+            plan.steps
+        );
+        let done = module
+            .plan(&file(
+                &String::from_utf8(match &plan.steps[0] {
+                    Step::Run {
+                        stdin: Some(stdin), ..
+                    } => stdin.bytes().to_vec(),
+                    other => panic!("{other:?}"),
+                })
+                .unwrap(),
+            ))
+            .unwrap();
+        assert!(!done.changed && done.steps.is_empty(), "{done:?}");
     }
 }

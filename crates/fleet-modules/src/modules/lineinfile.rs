@@ -11,7 +11,8 @@ use crate::modules::content_file::{self, State, Write};
 use crate::modules::de;
 use crate::modules::file_attrs::Attrs;
 use crate::modules::line_edit::{Edited, Insert, LineEdit, Matcher};
-use crate::{Controller, Module, ModuleError, Plan, Probe, parse_params};
+use crate::modules::validate::Validate;
+use crate::{Controller, Module, ModuleError, Plan, Probe, StepOutput, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "path",
@@ -33,6 +34,7 @@ pub const PARAMS: &[&str] = &[
     "mode",
     "owner",
     "group",
+    "validate",
 ];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -71,6 +73,8 @@ pub struct LineinfileParams {
     pub mode: Option<u32>,
     pub owner: Option<String>,
     pub group: Option<String>,
+    /// A command checking the edited file (`%s`) before it replaces `path`.
+    pub validate: Option<String>,
 }
 
 #[derive(Debug)]
@@ -82,6 +86,7 @@ pub struct Lineinfile {
     create: bool,
     backup: bool,
     attrs: Attrs,
+    validate: Option<Validate>,
 }
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -148,6 +153,10 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         (None, Some(pattern)) => Insert::Before(compile("insertbefore", pattern)?),
     };
     let attrs = Attrs::new("lineinfile", params.mode, params.owner, params.group)?;
+    let validate = params
+        .validate
+        .map(|text| Validate::parse("lineinfile", &text))
+        .transpose()?;
     Ok(Box::new(Lineinfile {
         path: params.path,
         state: params.state,
@@ -161,10 +170,15 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         create: params.create,
         backup: params.backup,
         attrs,
+        validate,
     }))
 }
 
 impl Module for Lineinfile {
+    fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
+        Validate::outcome(outputs)
+    }
+
     fn target(&self) -> Option<&str> {
         Some(&self.path)
     }
@@ -202,7 +216,13 @@ impl Module for Lineinfile {
                 });
             }
         };
-        write_edited(&found, edited, &self.attrs, self.backup)
+        write_edited(
+            &found,
+            edited,
+            &self.attrs,
+            self.backup,
+            self.validate.as_ref(),
+        )
     }
 }
 
@@ -221,12 +241,14 @@ pub(crate) fn file_text(path: &str, content: Option<&[u8]>) -> Result<String, Mo
 
 /// Writes an edit (`lineinfile`, `blockinfile`): nothing when the file is
 /// absent and the edit added nothing, else the shared whole-file plan,
-/// through symlinks, creating parent directories like Ansible's `create`.
+/// through symlinks, creating parent directories like Ansible's `create`,
+/// checked by `validate` when the content changes.
 pub(crate) fn write_edited(
     found: &content_file::Found,
     edited: Edited,
     attrs: &Attrs,
     backup: bool,
+    validate: Option<&Validate>,
 ) -> Result<Plan, ModuleError> {
     if found.state == State::Absent && edited.msg.is_none() {
         return Ok(Plan::unchanged());
@@ -241,10 +263,14 @@ pub(crate) fn write_edited(
             follow: true,
         },
     )?;
+    let content_changed = edited.msg.is_some();
     if plan.changed {
         plan.msg = edited.msg;
     }
-    Ok(plan)
+    Ok(match validate {
+        Some(validate) if content_changed => validate.apply(plan),
+        _ => plan,
+    })
 }
 
 #[cfg(test)]
@@ -400,5 +426,31 @@ mod tests {
         assert!(
             error(json!({"path": "/f", "line": "x", "destination": "/g"})).contains("destination")
         );
+    }
+
+    #[test]
+    fn validate_checks_the_edited_file_only_when_the_content_changes() {
+        let module = module(
+            json!({"path": "/etc/ssh/sshd_config", "regexp": "^PermitRootLogin", "line": "PermitRootLogin no", "validate": "/usr/sbin/sshd -t -f %s"}),
+        );
+        let plan = module.plan(&file("PermitRootLogin yes\n")).unwrap();
+        assert!(
+            matches!(&plan.steps[..], [Step::Run { script, .. }]
+                if script.to_string().contains("/usr/sbin/sshd -t -f \"$tmp\"")),
+            "{:?}",
+            plan.steps
+        );
+        let done = module
+            .plan(&file(
+                &String::from_utf8(match &plan.steps[0] {
+                    Step::Run {
+                        stdin: Some(stdin), ..
+                    } => stdin.bytes().to_vec(),
+                    other => panic!("{other:?}"),
+                })
+                .unwrap(),
+            ))
+            .unwrap();
+        assert!(!done.changed && done.steps.is_empty(), "{done:?}");
     }
 }
