@@ -240,6 +240,10 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 }
 
 impl Module for Blockinfile {
+    fn applied(&self, outputs: &[StepOutput]) -> Option<crate::Applied> {
+        content_file::backup_made(outputs)
+    }
+
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
         Validate::outcome(outputs)
     }

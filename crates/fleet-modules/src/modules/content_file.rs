@@ -11,7 +11,7 @@ use crate::modules::file_attrs::{Attrs, Scope, chown_spec};
 use crate::modules::path_facts::{Current, Kind, Me, PRINT_ME, PathFacts, STAT_FORMAT};
 use crate::modules::validate::Validate;
 use crate::text::unified_diff;
-use crate::{Cmd, Module, ModuleError, Plan, Probe, Script, Step, StepOutput};
+use crate::{Applied, Cmd, Module, ModuleError, Plan, Probe, Script, Step, StepOutput};
 
 /// Content up to this size is sent back by the probe for the diff.
 pub(crate) const DIFF_LIMIT: u64 = 1024 * 1024;
@@ -250,6 +250,25 @@ pub(crate) fn backup_script(path: &str) -> Script {
     Script::new().set("p", path).snippet(BACKUP)
 }
 
+/// The backup a [`backup_script`] made, as the registered result's
+/// `backup_file`. A backup is taken only before a change.
+pub(crate) fn backup_made(outputs: &[StepOutput]) -> Option<Applied> {
+    backup_made_as("backup_file", outputs)
+}
+
+/// [`backup_made`] under the result key `key` (`lineinfile` says `backup`).
+pub(crate) fn backup_made_as(key: &str, outputs: &[StepOutput]) -> Option<Applied> {
+    let path = outputs
+        .iter()
+        .flat_map(|out| out.stdout.lines())
+        .find_map(|line| line.strip_prefix("backup_file="))?;
+    Some(Applied {
+        changed: true,
+        data: serde_json::Map::from_iter([(key.to_owned(), Value::from(path))]),
+        msg: None,
+    })
+}
+
 /// A unified diff for text, a one-line summary otherwise.
 pub(crate) fn content_diff(
     path: &str,
@@ -367,6 +386,10 @@ pub(crate) fn basename(path: &str) -> &str {
 }
 
 impl Module for WriteFile {
+    fn applied(&self, outputs: &[StepOutput]) -> Option<Applied> {
+        backup_made(outputs)
+    }
+
     fn target(&self) -> Option<&str> {
         self.into_dir.is_none().then_some(self.dest.as_str())
     }

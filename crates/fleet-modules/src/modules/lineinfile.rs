@@ -175,6 +175,11 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 }
 
 impl Module for Lineinfile {
+    /// Ansible's `lineinfile` names it `backup` (empty when none was made).
+    fn applied(&self, outputs: &[StepOutput]) -> Option<crate::Applied> {
+        content_file::backup_made_as("backup", outputs)
+    }
+
     fn outcome(&self, outputs: &[StepOutput]) -> Result<(), ModuleError> {
         Validate::outcome(outputs)
     }

@@ -131,6 +131,10 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
 }
 
 impl Module for Replace {
+    fn applied(&self, outputs: &[StepOutput]) -> Option<crate::Applied> {
+        content_file::backup_made(outputs)
+    }
+
     fn target(&self) -> Option<&str> {
         Some(&self.path)
     }
