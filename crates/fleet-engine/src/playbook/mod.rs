@@ -22,6 +22,7 @@ mod schedule;
 mod sessions;
 mod tags;
 mod task;
+mod task_vars;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
