@@ -191,13 +191,14 @@ impl Default for Whitespace {
 }
 
 impl Whitespace {
-    /// The syntax with these settings; the file's final newline is kept,
-    /// as Ansible keeps it.
-    fn syntax(self) -> SyntaxConfig {
+    /// The syntax with these settings. Without `keep_trailing_newline`, a
+    /// single final newline of the source is dropped, as in Jinja (see
+    /// [`Templater::render_file_with`] for how Ansible puts it back).
+    fn syntax(self, keep_trailing_newline: bool) -> SyntaxConfig {
         SyntaxConfig::builder()
             .trim_blocks(self.trim_blocks)
             .lstrip_blocks(self.lstrip_blocks)
-            .keep_trailing_newline(true)
+            .keep_trailing_newline(keep_trailing_newline)
             .build()
             .unwrap_or_default()
     }
@@ -209,7 +210,7 @@ impl Templater {
     pub fn new() -> Templater {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_syntax(Whitespace::default().syntax());
+        env.set_syntax(Whitespace::default().syntax(true));
         env.set_auto_escape_callback(|_| AutoEscape::None);
         // Python's methods on strings, maps and lists: `name.split('.')`,
         // `cfg.items()`, `cfg.get('port', 80)`, `path.startswith('/')`.
@@ -386,21 +387,22 @@ impl Templater {
             source
         };
         let name = path.display().to_string();
-        let adjusted;
-        let env = if whitespace == Whitespace::default() {
-            &self.env
-        } else {
-            let mut env = self.env.clone();
-            env.set_syntax(whitespace.syntax());
-            adjusted = env;
-            &adjusted
-        };
-        env.render_named_str(&name, &source, Self::context(vars))
+        let mut env = self.env.clone();
+        env.set_syntax(whitespace.syntax(false));
+        let mut rendered = env
+            .render_named_str(&name, &source, Self::context(vars))
             .map_err(|err| {
                 Failure::from(err)
                     .explained(vars)
                     .into_error(&source, Some(path))
-            })
+            })?;
+        // Ansible renders without Jinja's `keep_trailing_newline`, then
+        // gives back the final newlines the rendering has fewer of than
+        // the file.
+        let trailing = |text: &str| text.len() - text.trim_end_matches('\n').len();
+        let missing = trailing(&source).saturating_sub(trailing(&rendered));
+        rendered.push_str(&"\n".repeat(missing));
+        Ok(rendered)
     }
 
     /// Compiles a template and returns the top-level names it reads but

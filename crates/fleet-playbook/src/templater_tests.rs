@@ -387,5 +387,12 @@ fn render_file_with_turns_trim_blocks_off_and_lstrip_blocks_on() {
     assert_eq!(render(true, true), "x\nreleases\nshared\ny\n");
     assert_eq!(render(false, true), "x\n\nreleases\n\nshared\n\ny\n");
     assert_eq!(render(false, false), "x\n  \nreleases\n  \nshared\n  \ny\n");
+    // Jinja drops the source's final newline; Ansible gives back as many
+    // final newlines as the rendering lacks.
+    std::fs::write(&file, "v\n    {% if true %}\nw\n    {% endif %}\n").unwrap();
+    assert_eq!(render(true, false), "v\n    w\n    \n");
+    assert_eq!(render(false, true), "v\n\nw\n");
+    std::fs::write(&file, "v\n\n\n").unwrap();
+    assert_eq!(render(true, false), "v\n\n\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
