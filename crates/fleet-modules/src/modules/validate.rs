@@ -159,6 +159,31 @@ fn parts(word: &str) -> Vec<Part> {
     parts
 }
 
+/// Asserts that `module`, on a file holding `before` (`file` makes the
+/// probe), checks its edit with `/usr/sbin/sshd -t -f %s`, and that on the
+/// file it wrote it changes, and so checks, nothing.
+#[cfg(test)]
+pub(crate) fn assert_checks_changes_only(
+    module: &dyn crate::Module,
+    file: fn(&str) -> crate::Probe,
+    before: &str,
+) {
+    let plan = module.plan(&file(before)).unwrap();
+    let written = match &plan.steps[..] {
+        [
+            Step::Run {
+                script,
+                stdin: Some(stdin),
+            },
+        ] if script.to_string().contains("/usr/sbin/sshd -t -f \"$tmp\"") => {
+            String::from_utf8(stdin.bytes().to_vec()).unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    let done = module.plan(&file(&written)).unwrap();
+    assert!(!done.changed && done.steps.is_empty(), "{done:?}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,29 +236,4 @@ mod tests {
         );
         assert!(Validate::outcome(&[StepOutput::default()]).is_ok());
     }
-}
-
-/// Asserts that `module`, on a file holding `before` (`file` makes the
-/// probe), checks its edit with `/usr/sbin/sshd -t -f %s`, and that on the
-/// file it wrote it changes, and so checks, nothing.
-#[cfg(test)]
-pub(crate) fn assert_checks_changes_only(
-    module: &dyn crate::Module,
-    file: fn(&str) -> crate::Probe,
-    before: &str,
-) {
-    let plan = module.plan(&file(before)).unwrap();
-    let written = match &plan.steps[..] {
-        [
-            Step::Run {
-                script,
-                stdin: Some(stdin),
-            },
-        ] if script.to_string().contains("/usr/sbin/sshd -t -f \"$tmp\"") => {
-            String::from_utf8(stdin.bytes().to_vec()).unwrap()
-        }
-        other => panic!("{other:?}"),
-    };
-    let done = module.plan(&file(&written)).unwrap();
-    assert!(!done.changed && done.steps.is_empty(), "{done:?}");
 }
