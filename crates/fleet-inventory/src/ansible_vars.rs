@@ -46,6 +46,9 @@ pub(crate) fn translate(
     at: Location,
     paths: &PathContext,
 ) -> Result<Option<(&'static str, Value)>, InventoryError> {
+    if name == "ansible_become_method" {
+        return check_become_method(value, at).map(|()| None);
+    }
     let Some(fleet) = fleet_name(name) else {
         return Ok(None);
     };
@@ -114,6 +117,23 @@ pub(crate) fn translate(
         )
     })?;
     Ok(Some((fleet, checked)))
+}
+
+/// `ansible_become_method` names a method fleet has (or is a template,
+/// rendered when a task runs).
+fn check_become_method(value: &Node, at: Location) -> Result<(), InventoryError> {
+    match value.as_str().map(str::trim) {
+        Some("sudo" | "su") => Ok(()),
+        Some(text) if text.contains("{{") => Ok(()),
+        _ => Err(InventoryError::invalid(
+            at,
+            format!(
+                "ansible_become_method {} is not supported",
+                value.describe()
+            ),
+            "fleet becomes with sudo (the default) or su: write ansible_become_method=sudo or su",
+        )),
+    }
 }
 
 /// Adds the fleet vars that the Ansible vars of `vars` set, where `vars`
