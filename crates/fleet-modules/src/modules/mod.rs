@@ -64,6 +64,7 @@ mod setup_hardware;
 mod setup_local;
 mod setup_network;
 mod setup_script;
+mod setup_small;
 mod setup_system;
 mod validate;
 

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::setup_script::{FACT_PATH, Sections, gather_script};
+use super::setup_small as small;
 use super::setup_system::{self as system, Facts};
 use super::{setup_extra as extra, setup_hardware as hardware, setup_local, setup_network};
 use crate::{Controller, Module, ModuleError, Plan, Probe, Script, parse_params};
@@ -444,17 +445,17 @@ fn collect(
     let collected: Vec<(&'static str, Facts)> = vec![
         ("platform", platform),
         ("distribution", distribution),
-        ("apparmor", system::apparmor(sections)),
-        ("chroot", system::chroot(sections)),
-        ("fips", system::fips(sections)),
+        ("apparmor", small::apparmor(sections)),
+        ("chroot", small::chroot(sections)),
+        ("fips", small::fips(sections)),
         ("python", system::python(sections)),
         ("pkg_mgr", system::pkg_mgr(sections, &family)),
         ("service_mgr", system::service_mgr(sections)),
-        ("cmdline", system::cmdline(sections)),
+        ("cmdline", small::cmdline(sections)),
         ("date_time", hardware::date_time(sections)),
         ("env", system::env(sections)),
-        ("loadavg", system::loadavg(sections)),
-        ("ssh_pub_keys", system::ssh_pub_keys(sections)),
+        ("loadavg", small::loadavg(sections)),
+        ("ssh_pub_keys", small::ssh_pub_keys(sections)),
         ("user", system::user(sections)),
         ("systemd", system::systemd(sections)),
         ("hardware", {
@@ -469,7 +470,7 @@ fn collect(
         ("fibre_channel_wwn", extra::fibre_channel_wwn(sections)),
         ("iscsi", extra::iscsi(sections)),
         ("nvme", extra::nvme(sections)),
-        ("dns", system::dns(sections)),
+        ("dns", small::dns(sections)),
         ("network", setup_network::network(sections)),
         ("local", setup_local::local(sections, fact_path)),
     ];
