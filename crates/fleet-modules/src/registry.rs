@@ -107,6 +107,9 @@ const ENTRIES: &[Entry] = &[
     entry!(raw, free_form),
     entry!(slurp),
     entry!(pam_limits),
+    entry!(hostname),
+    entry!(timezone),
+    entry!(locale_gen),
 ];
 
 /// The names of every built-in module.
@@ -154,6 +157,9 @@ pub const MODULES: &[&str] = &[
     "raw",
     "slurp",
     "pam_limits",
+    "hostname",
+    "timezone",
+    "locale_gen",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -49,6 +49,9 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("raw", "ansible.builtin"),
     ("slurp", "ansible.builtin"),
     ("pam_limits", "community.general"),
+    ("hostname", "ansible.builtin"),
+    ("timezone", "community.general"),
+    ("locale_gen", "community.general"),
 ];
 
 /// Fleet's modules that exist only in fleet.
