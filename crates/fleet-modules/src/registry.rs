@@ -110,6 +110,7 @@ const ENTRIES: &[Entry] = &[
     entry!(hostname),
     entry!(timezone),
     entry!(locale_gen),
+    entry!(mount),
 ];
 
 /// The names of every built-in module.
@@ -160,6 +161,7 @@ pub const MODULES: &[&str] = &[
     "hostname",
     "timezone",
     "locale_gen",
+    "mount",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

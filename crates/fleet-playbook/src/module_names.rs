@@ -52,6 +52,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("hostname", "ansible.builtin"),
     ("timezone", "community.general"),
     ("locale_gen", "community.general"),
+    ("mount", "ansible.posix"),
 ];
 
 /// Fleet's modules that exist only in fleet.
