@@ -107,6 +107,10 @@ const ENTRIES: &[Entry] = &[
     entry!(raw, free_form),
     entry!(slurp),
     entry!(pam_limits),
+    entry!(hostname),
+    entry!(timezone),
+    entry!(locale_gen),
+    entry!(mount),
 ];
 
 /// The names of every built-in module.
@@ -154,6 +158,10 @@ pub const MODULES: &[&str] = &[
     "raw",
     "slurp",
     "pam_limits",
+    "hostname",
+    "timezone",
+    "locale_gen",
+    "mount",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -496,7 +496,7 @@ impl Checker<'_> {
 
 /// The variables a task defines for the tasks after it: its `register`,
 /// the names a `set_fact` sets, those of an `include_vars`, and the facts a
-/// `setup` gathers.
+/// `setup` gathers (or `hostname` sets).
 fn defined_by(play: &crate::Play, task: &Task) -> Vec<String> {
     let facts = match (&task.params, task.module.as_str()) {
         (serde_json::Value::Object(params), "set_fact") => params
@@ -508,6 +508,15 @@ fn defined_by(play: &crate::Play, task: &Task) -> Vec<String> {
         (_, "setup") => gathered().collect(),
         (_, "package_facts") => vec!["ansible_facts".into(), "packages".into()],
         (_, "service_facts") => vec!["ansible_facts".into(), "services".into()],
+        (_, "hostname") => [
+            "ansible_facts",
+            "ansible_hostname",
+            "ansible_nodename",
+            "ansible_fqdn",
+            "ansible_domain",
+        ]
+        .map(String::from)
+        .to_vec(),
         _ => Vec::new(),
     };
     task.register.iter().cloned().chain(facts).collect()

@@ -49,6 +49,10 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("raw", "ansible.builtin"),
     ("slurp", "ansible.builtin"),
     ("pam_limits", "community.general"),
+    ("hostname", "ansible.builtin"),
+    ("timezone", "community.general"),
+    ("locale_gen", "community.general"),
+    ("mount", "ansible.posix"),
 ];
 
 /// Fleet's modules that exist only in fleet.

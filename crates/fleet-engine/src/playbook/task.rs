@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The modules besides `setup` whose `ansible_facts` join the host's facts
 /// (others' set plain variables, as `set_fact` does).
-const GATHERS_FACTS: &[&str] = &["package_facts", "service_facts"];
+const GATHERS_FACTS: &[&str] = &["package_facts", "service_facts", "hostname"];
 
 use super::controller::PlayController;
 use super::delegate::Delegates;
