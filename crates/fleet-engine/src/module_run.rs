@@ -206,6 +206,19 @@ fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
         data: plan.data,
         ..ModuleOutcome::new(status)
     };
+    if ctx.check {
+        match module.check_mode_steps() {
+            Some(Ok(steps)) => {
+                let steps = Steps {
+                    steps: merge_runs(steps),
+                    finally: Vec::new(),
+                };
+                return Decision::Apply(outcome, steps);
+            }
+            Some(Err(err)) => return Decision::Done(ModuleOutcome::failed(err.to_string())),
+            None => {}
+        }
+    }
     // Steps of an unchanged plan are upkeep that reports no change (a
     // `daemon_reload`).
     if plan.steps.is_empty() || (ctx.check && !plan.changed) {
