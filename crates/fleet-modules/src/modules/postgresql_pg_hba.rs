@@ -182,6 +182,10 @@ fn used_keys(rule: &RuleParams) -> Vec<&'static str> {
 }
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
+    Ok(Box::new(new(params)?))
+}
+
+fn new(params: Value) -> Result<PostgresqlPgHba, ModuleError> {
     if params.get("backup_file").is_some() {
         return Err(invalid(
             MODULE,
@@ -205,7 +209,10 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
     {
         return Err(invalid(
             MODULE,
-            format!("value of contype must be one of: {}, got: {contype}", TYPES.join(", ")),
+            format!(
+                "value of contype must be one of: {}, got: {contype}",
+                TYPES.join(", ")
+            ),
         ));
     }
     if let Some(method) = &top.method
@@ -213,7 +220,10 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
     {
         return Err(invalid(
             MODULE,
-            format!("value of method must be one of: {}, got: {method}", METHODS.join(", ")),
+            format!(
+                "value of method must be one of: {}, got: {method}",
+                METHODS.join(", ")
+            ),
         ));
     }
     let none = RuleParams::default();
@@ -265,7 +275,7 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         }
     }
     let attrs = Attrs::new(MODULE, p.mode, p.owner, p.group)?;
-    Ok(Box::new(PostgresqlPgHba {
+    Ok(PostgresqlPgHba {
         dest: p.dest,
         specs,
         create: p.create,
@@ -274,7 +284,7 @@ pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Modu
         sort: p.sort_rules,
         attrs,
         msgs: Mutex::new(Vec::new()),
-    }))
+    })
 }
 
 /// What the rules came to.
@@ -298,7 +308,9 @@ pub(crate) fn apply_rules(
         let mut wanted = specs
             .iter()
             .map(|spec| match (&spec.contype, &spec.comment) {
-                (None, Some(comment)) if !comment.is_empty() => Ok(Rule::comment_line(Some(comment))),
+                (None, Some(comment)) if !comment.is_empty() => {
+                    Ok(Rule::comment_line(Some(comment)))
+                }
                 _ => Rule::from_spec(spec),
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -96,8 +96,8 @@ fn strip_quotes(s: &str) -> &str {
 }
 
 /// community.postgresql's tokenizer: words split at whitespace outside
-/// `"…"`, a trailing `#…` as one token. A quoted token that ends the
-/// line is dropped, as there.
+/// `"…"` (a quote may start inside a word: `key="a b"`), a trailing
+/// `#…` as one token.
 pub fn tokenize(text: &str) -> Result<Vec<String>, String> {
     let mut bare = Vec::new();
     let mut last = 0;
@@ -217,11 +217,17 @@ fn ip_network(text: &str) -> Result<Option<Address>, String> {
     if let Ok(v4) = addr.parse::<Ipv4Addr>() {
         let len = match prefix {
             None => None,
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => match p.parse::<u8>() {
-                Ok(n) if n <= 32 => Some(n),
-                _ => return Ok(None),
-            },
-            Some(p) => match p.parse::<Ipv4Addr>().ok().and_then(|m| mask_len(u32::from(m).into(), 32)) {
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                match p.parse::<u8>() {
+                    Ok(n) if n <= 32 => Some(n),
+                    _ => return Ok(None),
+                }
+            }
+            Some(p) => match p
+                .parse::<Ipv4Addr>()
+                .ok()
+                .and_then(|m| mask_len(u32::from(m).into(), 32))
+            {
                 Some(n) => Some(n),
                 None => return Ok(None),
             },
@@ -237,10 +243,12 @@ fn ip_network(text: &str) -> Result<Option<Address>, String> {
     if let Ok(v6) = addr.parse::<Ipv6Addr>() {
         let len = match prefix {
             None => None,
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => match p.parse::<u8>() {
-                Ok(n) if n <= 128 => Some(n),
-                _ => return Ok(None),
-            },
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                match p.parse::<u8>() {
+                    Ok(n) if n <= 128 => Some(n),
+                    _ => return Ok(None),
+                }
+            }
             Some(_) => return Ok(None),
         };
         let bits = u128::from(v6);
@@ -259,7 +267,11 @@ fn mask32(len: u8) -> u32 {
 }
 
 fn mask128(len: u8) -> u128 {
-    if len == 0 { 0 } else { u128::MAX << (128 - len) }
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len)
+    }
 }
 
 /// The prefix length of a netmask, `None` when a 1 follows a 0.
@@ -471,7 +483,10 @@ impl Rule {
     }
 
     fn source_text(&self) -> String {
-        self.source.as_ref().map(Source::to_string).unwrap_or_default()
+        self.source
+            .as_ref()
+            .map(Source::to_string)
+            .unwrap_or_default()
     }
 
     /// The same key: type, database, user and source (special lines: the

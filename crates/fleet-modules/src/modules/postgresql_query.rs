@@ -13,7 +13,7 @@ use super::de;
 use super::postgres::with_login;
 use super::postgres::{LOGIN_PARAMS, Login, ident, invalid, login_fields};
 use crate::{
-    Applied, Controller, Module, ModuleError, Plan, Probe, Script, Step, StepOutput, Stdin,
+    Applied, Controller, Module, ModuleError, Plan, Probe, Script, Stdin, Step, StepOutput,
     parse_params,
 };
 
@@ -74,135 +74,146 @@ pub struct PostgresqlQuery {
 const MODULE: &str = "postgresql_query";
 
 pub fn build(params: Value, _controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
-    for gone in ["as_single_query", "path_to_script"] {
-        if params.get(gone).is_some() {
-            return Err(invalid(
-                MODULE,
-                format!(
-                    "{gone} was removed from community.postgresql's postgresql_query (use a list of queries, or postgresql_script)"
-                ),
-            ));
-        }
-    }
-    for refused in ["login_password", "ca_cert", "ssl_mode", "ssl_cert", "ssl_key", "connect_params"] {
-        if params.get(refused).is_some() {
-            return Err(invalid(
-                MODULE,
-                format!("{refused} is not supported (see docs/modules/postgresql_query.md)"),
-            ));
-        }
-    }
-    let p: QueryParams = parse_params(MODULE, params)?;
-    let query_list: Vec<String> = match &p.query {
-        Value::String(text) => vec![text.clone()],
-        Value::Array(items) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(text) => Ok(text.clone()),
-                other => Err(invalid(
-                    MODULE,
-                    format!("each query must be a string, not {other}"),
-                )),
-            })
-            .collect::<Result<_, _>>()?,
-        Value::Null => return Err(invalid(MODULE, "query is required")),
-        _ => {
-            return Err(invalid(
-                MODULE,
-                "query argument must be of type string or list",
-            ));
-        }
-    };
-    if query_list.is_empty() {
-        return Err(invalid(MODULE, "query must hold at least one query"));
-    }
-    if p.positional_args.as_ref().is_some_and(|a| !a.is_empty())
-        && p.named_args.as_ref().is_some_and(|a| !a.is_empty())
-    {
-        return Err(invalid(
-            MODULE,
-            "parameters are mutually exclusive: positional_args|named_args",
-        ));
-    }
-    let adapt_all = |value: &Value| adapt(value).map_err(|err| invalid(MODULE, err));
-    let args = match (&p.positional_args, &p.named_args) {
-        (Some(values), _) if !values.is_empty() => {
-            Args::Positional(values.iter().map(adapt_all).collect::<Result<_, _>>()?)
-        }
-        (_, Some(values)) if !values.is_empty() => Args::Named(
-            values
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), adapt_all(v)?)))
-                .collect::<Result<_, ModuleError>>()?,
-        ),
-        _ => Args::None,
-    };
-    let queries = query_list
-        .iter()
-        .map(|query| {
-            mogrify(query, &args).map(Query::new).map_err(|err| {
-                ModuleError::Failed(format!(
-                    "Cannot execute SQL '{query}': {err}, query list: {query_list:?}"
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(encoding) = &p.encoding
-        && (encoding.is_empty()
-            || !encoding
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-    {
-        return Err(invalid(
-            MODULE,
-            format!("encoding {encoding:?} is not an encoding name"),
-        ));
-    }
-    let login = Login::new(
-        MODULE,
-        &p.login_user,
-        p.login_host.as_ref(),
-        p.login_unix_socket.as_ref(),
-        p.port,
-    )?;
-    // libpq's default database is the user's name.
-    let db = p
-        .login_db
-        .clone()
-        .filter(|db| !db.is_empty())
-        .unwrap_or_else(|| p.login_user.clone());
-    let search_path = p
-        .search_path
-        .as_ref()
-        .filter(|path| !path.is_empty())
-        .map(|path| {
-            path.iter()
-                .map(|schema| schema.trim_matches(' '))
-                .collect::<Vec<_>>()
-                .join(",")
-        });
-    let session = Session {
-        autocommit: p.autocommit,
-        encoding: p.encoding.clone(),
-        role: p
-            .session_role
-            .as_ref()
-            .filter(|role| !role.is_empty())
-            .map(|role| ident(role)),
-        search_path,
-        rollback: false,
-    };
-    Ok(Box::new(PostgresqlQuery {
-        login,
-        db,
-        session,
-        query_list,
-        queries,
-        marker: format!("__fleet_pgq_{}__", fleet_shell::token()),
-    }))
+    Ok(Box::new(PostgresqlQuery::new(params)?))
 }
 
 impl PostgresqlQuery {
+    fn new(params: Value) -> Result<PostgresqlQuery, ModuleError> {
+        for gone in ["as_single_query", "path_to_script"] {
+            if params.get(gone).is_some() {
+                return Err(invalid(
+                    MODULE,
+                    format!(
+                        "{gone} was removed from community.postgresql's postgresql_query (use a list of queries, or postgresql_script)"
+                    ),
+                ));
+            }
+        }
+        for refused in [
+            "login_password",
+            "ca_cert",
+            "ssl_mode",
+            "ssl_cert",
+            "ssl_key",
+            "connect_params",
+        ] {
+            if params.get(refused).is_some() {
+                return Err(invalid(
+                    MODULE,
+                    format!("{refused} is not supported (see docs/modules/postgresql_query.md)"),
+                ));
+            }
+        }
+        let p: QueryParams = parse_params(MODULE, params)?;
+        let query_list: Vec<String> = match &p.query {
+            Value::String(text) => vec![text.clone()],
+            Value::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(text) => Ok(text.clone()),
+                    other => Err(invalid(
+                        MODULE,
+                        format!("each query must be a string, not {other}"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Value::Null => return Err(invalid(MODULE, "query is required")),
+            _ => {
+                return Err(invalid(
+                    MODULE,
+                    "query argument must be of type string or list",
+                ));
+            }
+        };
+        if query_list.is_empty() {
+            return Err(invalid(MODULE, "query must hold at least one query"));
+        }
+        if p.positional_args.as_ref().is_some_and(|a| !a.is_empty())
+            && p.named_args.as_ref().is_some_and(|a| !a.is_empty())
+        {
+            return Err(invalid(
+                MODULE,
+                "parameters are mutually exclusive: positional_args|named_args",
+            ));
+        }
+        let adapt_all = |value: &Value| adapt(value).map_err(|err| invalid(MODULE, err));
+        let args = match (&p.positional_args, &p.named_args) {
+            (Some(values), _) if !values.is_empty() => {
+                Args::Positional(values.iter().map(adapt_all).collect::<Result<_, _>>()?)
+            }
+            (_, Some(values)) if !values.is_empty() => Args::Named(
+                values
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), adapt_all(v)?)))
+                    .collect::<Result<_, ModuleError>>()?,
+            ),
+            _ => Args::None,
+        };
+        let queries = query_list
+            .iter()
+            .map(|query| {
+                mogrify(query, &args).map(Query::new).map_err(|err| {
+                    ModuleError::Failed(format!(
+                        "Cannot execute SQL '{query}': {err}, query list: {query_list:?}"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(encoding) = &p.encoding
+            && (encoding.is_empty()
+                || !encoding
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            return Err(invalid(
+                MODULE,
+                format!("encoding {encoding:?} is not an encoding name"),
+            ));
+        }
+        let login = Login::new(
+            MODULE,
+            &p.login_user,
+            p.login_host.as_ref(),
+            p.login_unix_socket.as_ref(),
+            p.port,
+        )?;
+        // libpq's default database is the user's name.
+        let db = p
+            .login_db
+            .clone()
+            .filter(|db| !db.is_empty())
+            .unwrap_or_else(|| p.login_user.clone());
+        let search_path = p
+            .search_path
+            .as_ref()
+            .filter(|path| !path.is_empty())
+            .map(|path| {
+                path.iter()
+                    .map(|schema| schema.trim_matches(' '))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+        let session = Session {
+            autocommit: p.autocommit,
+            encoding: p.encoding.clone(),
+            role: p
+                .session_role
+                .as_ref()
+                .filter(|role| !role.is_empty())
+                .map(|role| ident(role)),
+            search_path,
+            rollback: false,
+        };
+        Ok(PostgresqlQuery {
+            login,
+            db,
+            session,
+            query_list,
+            queries,
+            marker: format!("__fleet_pgq_{}__", fleet_shell::token()),
+        })
+    }
+
     fn step(&self, rollback: bool) -> Step {
         let session = Session {
             rollback,
@@ -237,10 +248,7 @@ impl PostgresqlQuery {
             "statusmessage".into(),
             json!(last.map_or("", |r| r.statusmessage.as_str())),
         );
-        data.insert(
-            "query_result".into(),
-            last.map_or_else(|| json!({}), rows),
-        );
+        data.insert("query_result".into(), last.map_or_else(|| json!({}), rows));
         data.insert(
             "query_all_results".into(),
             Value::Array(results.iter().map(rows).collect()),

@@ -189,11 +189,7 @@ pub fn parse(stdout: &str, queries: &[Query], marker: &str) -> Result<Vec<QueryR
 
 /// `Time: 1.234 ms` (and more after it for long ones), as `\timing` prints.
 fn timing(line: &str) -> Option<f64> {
-    line.strip_prefix("Time: ")?
-        .split(' ')
-        .next()?
-        .parse()
-        .ok()
+    line.strip_prefix("Time: ")?.split(' ').next()?.parse().ok()
 }
 
 /// Drops the `\timing` line psql prints after the segment's command.
@@ -284,7 +280,10 @@ fn result(mut segment: Segment, query: &Query, null: &str) -> Result<QueryResult
 
 fn is_dml_tag(text: &str) -> bool {
     let words: Vec<&str> = text.split(' ').collect();
-    let numbers = |w: &[&str]| w.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()));
+    let numbers = |w: &[&str]| {
+        w.iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
+    };
     match words.as_slice() {
         ["INSERT", rest @ ..] => rest.len() == 2 && numbers(rest),
         ["UPDATE" | "DELETE" | "MERGE", rest @ ..] => rest.len() == 1 && numbers(rest),
@@ -355,9 +354,9 @@ pub fn typed(cell: &str, kind: &str, null: &str) -> Value {
     }
     let base = kind.split('(').next().unwrap_or(kind).trim();
     match base {
-        "smallint" | "integer" | "bigint" | "oid" => {
-            cell.parse::<i64>().map_or_else(|_| json!(cell), |n| json!(n))
-        }
+        "smallint" | "integer" | "bigint" | "oid" => cell
+            .parse::<i64>()
+            .map_or_else(|_| json!(cell), |n| json!(n)),
         "numeric" | "real" | "double precision" => match cell.parse::<f64>() {
             Ok(f) if f.is_finite() => json!(f),
             _ => json!(cell),
@@ -368,10 +367,12 @@ pub fn typed(cell: &str, kind: &str, null: &str) -> Value {
             _ => json!(cell),
         },
         "json" | "jsonb" => serde_json::from_str(cell).unwrap_or_else(|_| json!(cell)),
-        "timestamp" if kind.ends_with("with time zone") => json!(iso_datetime(cell, true)),
-        "timestamp" => json!(iso_datetime(cell, false)),
-        "time" if kind.ends_with("with time zone") => json!(iso_time(cell, true)),
-        "time" => json!(iso_time(cell, false)),
+        _ if kind.starts_with("timestamp") => {
+            json!(iso_datetime(cell, kind.ends_with("with time zone")))
+        }
+        _ if kind.starts_with("time ") || kind.starts_with("time(") => {
+            json!(iso_time(cell, kind.ends_with("with time zone")))
+        }
         _ => json!(cell),
     }
 }

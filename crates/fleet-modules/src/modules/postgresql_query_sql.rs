@@ -24,7 +24,10 @@ pub fn adapt(value: &Value) -> Result<String, String> {
         // between braces.
         Value::Array(_) => {
             let text = py_repr(value);
-            quote(&format!("{{{}}}", text.trim_matches(|c| c == '[' || c == ']')))?
+            quote(&format!(
+                "{{{}}}",
+                text.trim_matches(|c| c == '[' || c == ']')
+            ))?
         }
         Value::Object(_) => return Err("can't adapt type 'dict'".into()),
     })
@@ -78,7 +81,11 @@ fn py_repr(value: &Value) -> String {
     match value {
         Value::Null => "None".into(),
         Value::Bool(b) => if *b { "True" } else { "False" }.into(),
-        Value::Number(n) => match n.as_i64().map(|i| i.to_string()).or(n.as_u64().map(|u| u.to_string())) {
+        Value::Number(n) => match n
+            .as_i64()
+            .map(|i| i.to_string())
+            .or(n.as_u64().map(|u| u.to_string()))
+        {
             Some(int) => int,
             None => py_float(n.as_f64().unwrap_or(f64::NAN)),
         },
@@ -163,7 +170,9 @@ pub fn mogrify(query: &str, args: &Args) -> Result<String, String> {
             let Args::Named(values) = args else {
                 return Err("format requires a mapping".into());
             };
-            let close = tail.find(')').ok_or("incomplete placeholder: '%(' without ')'")?;
+            let close = tail
+                .find(')')
+                .ok_or("incomplete placeholder: '%(' without ')'")?;
             let name = &tail[..close];
             let Some(tail) = tail[close + 1..].strip_prefix('s') else {
                 return Err("only '%s', '%(name)s' and '%%' are supported in a query".into());
@@ -288,7 +297,9 @@ pub fn split_statements(sql: &str) -> Vec<String> {
                     i += 1;
                 }
             }
-        } else if c == '$' && let Some(tag) = dollar_tag(&chars, i) {
+        } else if c == '$'
+            && let Some(tag) = dollar_tag(&chars, i)
+        {
             i += tag.len();
             loop {
                 if i >= chars.len() {
