@@ -623,6 +623,49 @@ mod tests {
         ));
     }
 
+    /// A module that, like `postgresql_query`, runs in check mode too:
+    /// its work undone.
+    #[derive(Debug)]
+    struct Rehearsed(bool);
+
+    impl Module for Rehearsed {
+        fn probe(&self) -> Option<Script> {
+            None
+        }
+        fn plan(&self, _: &Probe) -> Result<fleet_modules::Plan, ModuleError> {
+            Ok(fleet_modules::Plan::upkeep(vec![run("commit")]))
+        }
+        fn check_mode_steps(&self) -> Option<Result<Vec<Step>, ModuleError>> {
+            Some(if self.0 {
+                Ok(vec![run("rollback")])
+            } else {
+                Err(ModuleError::Failed("not in check mode".into()))
+            })
+        }
+    }
+
+    #[test]
+    fn check_mode_runs_the_steps_a_module_gives_for_it() {
+        let check = RunContext {
+            check: true,
+            ..RunContext::default()
+        };
+        let Decision::Apply(_, steps) = decide(&Rehearsed(true), &Probe::default(), &check) else {
+            panic!("expected the check-mode steps");
+        };
+        assert_eq!(texts(&steps.steps), [Some("rollback\n")]);
+        assert!(matches!(
+            decide(&Rehearsed(false), &Probe::default(), &check),
+            Decision::Done(outcome) if outcome.status == Status::Failed
+        ));
+        let Decision::Apply(_, steps) =
+            decide(&Rehearsed(false), &Probe::default(), &RunContext::default())
+        else {
+            panic!("expected the plan's steps");
+        };
+        assert_eq!(texts(&steps.steps), [Some("commit\n")]);
+    }
+
     #[test]
     fn split_marked_returns_each_output_and_exit_code() {
         let m = "__m__";
