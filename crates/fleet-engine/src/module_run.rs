@@ -206,6 +206,19 @@ fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
         data: plan.data,
         ..ModuleOutcome::new(status)
     };
+    if ctx.check {
+        match module.check_mode_steps() {
+            Some(Ok(steps)) => {
+                let steps = Steps {
+                    steps: merge_runs(steps),
+                    finally: Vec::new(),
+                };
+                return Decision::Apply(outcome, steps);
+            }
+            Some(Err(err)) => return Decision::Done(ModuleOutcome::failed(err.to_string())),
+            None => {}
+        }
+    }
     // Steps of an unchanged plan are upkeep that reports no change (a
     // `daemon_reload`).
     if plan.steps.is_empty() || (ctx.check && !plan.changed) {
@@ -608,6 +621,49 @@ mod tests {
             decide(&Locked, &Probe::default(), &check),
             Decision::Done(outcome) if outcome.status == Status::Changed
         ));
+    }
+
+    /// A module that, like `postgresql_query`, runs in check mode too:
+    /// its work undone.
+    #[derive(Debug)]
+    struct Rehearsed(bool);
+
+    impl Module for Rehearsed {
+        fn probe(&self) -> Option<Script> {
+            None
+        }
+        fn plan(&self, _: &Probe) -> Result<fleet_modules::Plan, ModuleError> {
+            Ok(fleet_modules::Plan::upkeep(vec![run("commit")]))
+        }
+        fn check_mode_steps(&self) -> Option<Result<Vec<Step>, ModuleError>> {
+            Some(if self.0 {
+                Ok(vec![run("rollback")])
+            } else {
+                Err(ModuleError::Failed("not in check mode".into()))
+            })
+        }
+    }
+
+    #[test]
+    fn check_mode_runs_the_steps_a_module_gives_for_it() {
+        let check = RunContext {
+            check: true,
+            ..RunContext::default()
+        };
+        let Decision::Apply(_, steps) = decide(&Rehearsed(true), &Probe::default(), &check) else {
+            panic!("expected the check-mode steps");
+        };
+        assert_eq!(texts(&steps.steps), [Some("rollback\n")]);
+        assert!(matches!(
+            decide(&Rehearsed(false), &Probe::default(), &check),
+            Decision::Done(outcome) if outcome.status == Status::Failed
+        ));
+        let Decision::Apply(_, steps) =
+            decide(&Rehearsed(false), &Probe::default(), &RunContext::default())
+        else {
+            panic!("expected the plan's steps");
+        };
+        assert_eq!(texts(&steps.steps), [Some("commit\n")]);
     }
 
     #[test]

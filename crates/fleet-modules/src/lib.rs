@@ -85,6 +85,16 @@ pub trait Module: std::fmt::Debug + Send + Sync {
         false
     }
 
+    /// Steps that check mode runs in place of the plan's, for a module
+    /// that, as Ansible's does, finds out what it would change by doing it
+    /// and undoing it (`postgresql_query`: the queries in a transaction
+    /// that is rolled back). Their output goes to [`Module::outcome`] and
+    /// [`Module::applied`] as in a real run. `None` (the default): check
+    /// mode runs nothing. An `Err` fails the task in check mode.
+    fn check_mode_steps(&self) -> Option<Result<Vec<Step>, ModuleError>> {
+        None
+    }
+
     /// For a module that learns only by running whether it changed the
     /// host (`get_url`: whether the download differs from the file): the
     /// verdict and more registered values, read from the steps' output

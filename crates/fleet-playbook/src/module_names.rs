@@ -28,6 +28,8 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("postgresql_db", "community.postgresql"),
     ("postgresql_user", "community.postgresql"),
     ("postgresql_privs", "community.postgresql"),
+    ("postgresql_query", "community.postgresql"),
+    ("postgresql_pg_hba", "community.postgresql"),
     ("unarchive", "ansible.builtin"),
     ("fetch", "ansible.builtin"),
     ("debug", "ansible.builtin"),

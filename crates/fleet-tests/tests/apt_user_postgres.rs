@@ -326,3 +326,6 @@ fn postgresql_privs_grants_and_revokes_on_a_real_server() {
     sql(&lab, "drop database fleet_privs");
     sql(&lab, "drop role fleet_reader");
 }
+
+#[path = "apt_user_postgres/query_hba.rs"]
+mod query_hba;

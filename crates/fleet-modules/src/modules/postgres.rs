@@ -155,10 +155,8 @@ impl Login {
 
     /// psql's arguments for database `db`: no psqlrc, unaligned tuples
     /// only, stop at the first error, then `vars` as psql variables.
-    fn psql_args(&self, db: &str, vars: &[(&str, &str)]) -> Vec<String> {
-        let mut args: Vec<String> = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
-            .map(String::from)
-            .to_vec();
+    fn psql_args(&self, flags: &[&str], db: &str, vars: &[(&str, &str)]) -> Vec<String> {
+        let mut args: Vec<String> = flags.iter().map(|flag| flag.to_string()).collect();
         if let Some(host) = self.host.as_ref().or(self.unix_socket.as_ref()) {
             args.push(format!("--host={host}"));
         }
@@ -175,7 +173,18 @@ impl Login {
     /// psql as the login user: through `runuser` when the script runs as
     /// root, else as whoever runs it (`become_user: postgres`).
     fn psql(&self, db: &str, vars: &[(&str, &str)]) -> Script {
-        let args = self.psql_args(db, vars);
+        self.psql_with(&["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"], db, vars)
+    }
+
+    /// psql with `flags` (its own, fixed) for database `db`, reading its
+    /// script from stdin: for a module that prints results itself
+    /// (`postgresql_query`).
+    pub fn session(&self, flags: &[&'static str], db: &str) -> Script {
+        self.psql_with(flags, db, &[])
+    }
+
+    fn psql_with(&self, flags: &[&str], db: &str, vars: &[(&str, &str)]) -> Script {
+        let args = self.psql_args(flags, db, vars);
         let as_root = Cmd::new("runuser")
             .opt("-u", &self.user)
             .operand("psql")
