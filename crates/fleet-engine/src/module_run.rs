@@ -195,7 +195,9 @@ fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
         Ok(plan) => plan,
         Err(err) => return Decision::Done(ModuleOutcome::failed(err.to_string())),
     };
-    let status = if plan.changed {
+    let status = if plan.skipped {
+        Status::Skipped
+    } else if plan.changed {
         Status::Changed
     } else {
         Status::Ok

@@ -28,6 +28,7 @@ pub mod postgresql_user;
 pub mod raw;
 pub mod release;
 pub mod replace;
+pub mod script;
 pub mod service;
 pub mod service_facts;
 pub mod set_fact;
