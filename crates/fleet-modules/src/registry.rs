@@ -108,6 +108,7 @@ const ENTRIES: &[Entry] = &[
     entry!(slurp),
     entry!(pam_limits),
     entry!(script, free_form),
+    entry!(known_hosts),
 ];
 
 /// The names of every built-in module.
@@ -156,6 +157,7 @@ pub const MODULES: &[&str] = &[
     "slurp",
     "pam_limits",
     "script",
+    "known_hosts",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -50,6 +50,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("slurp", "ansible.builtin"),
     ("pam_limits", "community.general"),
     ("script", "ansible.builtin"),
+    ("known_hosts", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.

@@ -16,6 +16,7 @@ pub mod file;
 pub mod get_url;
 pub mod group;
 pub mod include_vars;
+pub mod known_hosts;
 pub mod lineinfile;
 pub mod package;
 pub mod package_facts;

@@ -58,7 +58,9 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
     let line = params.cmd.trim().to_string();
     let words = split_words(&line).map_err(invalid)?;
     let Some(source) = words.first().cloned() else {
-        return Err(invalid("the script's path is required (free form or `cmd`)"));
+        return Err(invalid(
+            "the script's path is required (free form or `cmd`)",
+        ));
     };
     let file_name = source
         .trim_end_matches('/')
@@ -83,7 +85,12 @@ impl ScriptModule {
     /// them all), after the executable when there is one.
     fn command_line(&self, uploaded: &str) -> String {
         let line = self.line.replace(&self.source, uploaded);
-        match self.params.executable.as_deref().filter(|exe| !exe.is_empty()) {
+        match self
+            .params
+            .executable
+            .as_deref()
+            .filter(|exe| !exe.is_empty())
+        {
             Some(executable) => format!("{executable} {line}"),
             None => line,
         }

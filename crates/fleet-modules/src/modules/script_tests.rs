@@ -58,7 +58,10 @@ fn the_temporary_directory_is_removed_and_the_exit_code_kept() {
     assert!(dir.starts_with("/tmp/fleet-script-"), "{dir}");
     let out = run_step("", &plan.steps[0]);
     assert_eq!((out.rc, out.stdout.as_str()), (3, "before\n"));
-    assert!(!std::path::Path::new(&dir).exists(), "{dir} was left behind");
+    assert!(
+        !std::path::Path::new(&dir).exists(),
+        "{dir} was left behind"
+    );
     let failed = StepOutput {
         rc: 3,
         ..StepOutput::default()
@@ -128,7 +131,10 @@ fn a_relative_chdir_fails_after_creates_and_removes() {
     let module = script(json!({"cmd": "files/greet.sh", "chdir": "tmp", "creates": "/x"}));
     assert!(module.plan(&Probe::ok("creates=1\n")).unwrap().skipped);
     let err = module.plan(&Probe::ok("creates=0\n")).unwrap_err();
-    assert!(err.to_string().contains("must be an absolute path"), "{err}");
+    assert!(
+        err.to_string().contains("must be an absolute path"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -137,5 +143,11 @@ fn rejects_a_missing_script_unknown_params_and_an_empty_line() {
     assert!(build(json!({"cmd": "files/greet.sh", "stdin": "x"}), &Scripts).is_err());
     assert!(build(json!({"cmd": "  "}), &Scripts).is_err());
     assert!(build(json!({"cmd": "'open"}), &Scripts).is_err());
-    assert!(build(json!({"cmd": "files/self.py", "executable": "python3"}), &Scripts).is_ok());
+    assert!(
+        build(
+            json!({"cmd": "files/self.py", "executable": "python3"}),
+            &Scripts
+        )
+        .is_ok()
+    );
 }
