@@ -109,6 +109,7 @@ const ENTRIES: &[Entry] = &[
     entry!(pam_limits),
     entry!(script, free_form),
     entry!(known_hosts),
+    entry!(git),
 ];
 
 /// The names of every built-in module.
@@ -158,6 +159,7 @@ pub const MODULES: &[&str] = &[
     "pam_limits",
     "script",
     "known_hosts",
+    "git",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

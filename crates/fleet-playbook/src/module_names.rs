@@ -51,6 +51,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("pam_limits", "community.general"),
     ("script", "ansible.builtin"),
     ("known_hosts", "ansible.builtin"),
+    ("git", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.
