@@ -110,6 +110,7 @@ const ENTRIES: &[Entry] = &[
     entry!(script, free_form),
     entry!(known_hosts),
     entry!(git),
+    entry!(apt_key),
 ];
 
 /// The names of every built-in module.
@@ -160,6 +161,7 @@ pub const MODULES: &[&str] = &[
     "script",
     "known_hosts",
     "git",
+    "apt_key",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

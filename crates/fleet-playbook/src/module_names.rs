@@ -52,6 +52,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("script", "ansible.builtin"),
     ("known_hosts", "ansible.builtin"),
     ("git", "ansible.builtin"),
+    ("apt_key", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.

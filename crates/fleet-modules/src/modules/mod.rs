@@ -1,6 +1,7 @@
 //! One file per module: its params struct, its probe and its plan.
 
 pub mod apt;
+pub mod apt_key;
 pub mod apt_repository;
 pub mod assert;
 pub mod authorized_key;
