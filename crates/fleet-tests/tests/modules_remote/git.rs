@@ -12,7 +12,7 @@ const DIR: &str = "/srv/fleet-remote-git";
 /// Commits in the source repository on the host.
 fn commit(lab: &LabHost, branch: &str, content: &str) {
     sh_ok(
-        &lab,
+        lab,
         &format!(
             "cd {DIR}/src && git checkout -q {branch} && echo {content} > file && \
              git -c user.email=t@e -c user.name=t commit -q -am {content} && git checkout -q main"
