@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn other_collection_names_are_unimplemented() {
-        assert_eq!(resolve("ansible.builtin.apt_key"), Unimplemented);
+        assert_eq!(resolve("ansible.builtin.dnf"), Unimplemented);
         assert_eq!(resolve("community.docker.docker_container"), Unimplemented);
         assert_eq!(resolve("community.general.sysctl"), Unimplemented);
         assert_eq!(resolve("ansible.posix.apt"), Unimplemented);
