@@ -612,6 +612,38 @@ mod tests {
         ));
     }
 
+    /// A module whose plan skips the task (`script` with `creates`).
+    #[derive(Debug)]
+    struct Skips;
+
+    impl Module for Skips {
+        fn probe(&self) -> Option<Script> {
+            None
+        }
+        fn plan(&self, _: &Probe) -> Result<fleet_modules::Plan, ModuleError> {
+            Ok(fleet_modules::Plan {
+                skipped: true,
+                msg: Some("/x exists".into()),
+                ..fleet_modules::Plan::unchanged()
+            })
+        }
+    }
+
+    #[test]
+    fn a_skipping_plan_skips_the_task_also_in_check_mode() {
+        for check in [false, true] {
+            let ctx = RunContext {
+                check,
+                ..RunContext::default()
+            };
+            let Decision::Done(outcome) = decide(&Skips, &Probe::default(), &ctx) else {
+                panic!("nothing to apply");
+            };
+            assert_eq!(outcome.status, Status::Skipped);
+            assert_eq!(outcome.msg.as_deref(), Some("/x exists"));
+        }
+    }
+
     #[test]
     fn split_marked_returns_each_output_and_exit_code() {
         let m = "__m__";
