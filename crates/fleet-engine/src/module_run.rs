@@ -195,7 +195,9 @@ fn decide(module: &dyn Module, probe: &Probe, ctx: &RunContext) -> Decision {
         Ok(plan) => plan,
         Err(err) => return Decision::Done(ModuleOutcome::failed(err.to_string())),
     };
-    let status = if plan.changed {
+    let status = if plan.skipped {
+        Status::Skipped
+    } else if plan.changed {
         Status::Changed
     } else {
         Status::Ok
@@ -664,6 +666,38 @@ mod tests {
             panic!("expected the plan's steps");
         };
         assert_eq!(texts(&steps.steps), [Some("commit\n")]);
+    }
+
+    /// A module whose plan skips the task (`script` with `creates`).
+    #[derive(Debug)]
+    struct Skips;
+
+    impl Module for Skips {
+        fn probe(&self) -> Option<Script> {
+            None
+        }
+        fn plan(&self, _: &Probe) -> Result<fleet_modules::Plan, ModuleError> {
+            Ok(fleet_modules::Plan {
+                skipped: true,
+                msg: Some("/x exists".into()),
+                ..fleet_modules::Plan::unchanged()
+            })
+        }
+    }
+
+    #[test]
+    fn a_skipping_plan_skips_the_task_also_in_check_mode() {
+        for check in [false, true] {
+            let ctx = RunContext {
+                check,
+                ..RunContext::default()
+            };
+            let Decision::Done(outcome) = decide(&Skips, &Probe::default(), &ctx) else {
+                panic!("nothing to apply");
+            };
+            assert_eq!(outcome.status, Status::Skipped);
+            assert_eq!(outcome.msg.as_deref(), Some("/x exists"));
+        }
     }
 
     #[test]

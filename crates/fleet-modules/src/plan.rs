@@ -41,6 +41,9 @@ pub struct Plan {
     pub data: Map<String, Value>,
     /// A short note for the operator, e.g. why nothing was done.
     pub msg: Option<String>,
+    /// The task is skipped, not merely unchanged (`script` whose
+    /// `creates` exists, as in Ansible); `msg` says why.
+    pub skipped: bool,
 }
 
 impl Plan {

@@ -113,6 +113,10 @@ const ENTRIES: &[Entry] = &[
     entry!(timezone),
     entry!(locale_gen),
     entry!(mount),
+    entry!(script, free_form),
+    entry!(known_hosts),
+    entry!(git),
+    entry!(apt_key),
 ];
 
 /// The names of every built-in module.
@@ -166,6 +170,10 @@ pub const MODULES: &[&str] = &[
     "timezone",
     "locale_gen",
     "mount",
+    "script",
+    "known_hosts",
+    "git",
+    "apt_key",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -55,6 +55,10 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("timezone", "community.general"),
     ("locale_gen", "community.general"),
     ("mount", "ansible.posix"),
+    ("script", "ansible.builtin"),
+    ("known_hosts", "ansible.builtin"),
+    ("git", "ansible.builtin"),
+    ("apt_key", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.
@@ -173,7 +177,7 @@ mod tests {
 
     #[test]
     fn other_collection_names_are_unimplemented() {
-        assert_eq!(resolve("ansible.builtin.apt_key"), Unimplemented);
+        assert_eq!(resolve("ansible.builtin.dnf"), Unimplemented);
         assert_eq!(resolve("community.docker.docker_container"), Unimplemented);
         assert_eq!(resolve("community.general.sysctl"), Unimplemented);
         assert_eq!(resolve("ansible.posix.apt"), Unimplemented);

@@ -1,6 +1,7 @@
 //! One file per module: its params struct, its probe and its plan.
 
 pub mod apt;
+pub mod apt_key;
 pub mod apt_repository;
 pub mod assert;
 pub mod authorized_key;
@@ -14,9 +15,11 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod get_url;
+pub mod git;
 pub mod group;
 pub mod hostname;
 pub mod include_vars;
+pub mod known_hosts;
 pub mod lineinfile;
 pub mod locale_gen;
 pub mod mount;
@@ -33,6 +36,7 @@ pub mod postgresql_user;
 pub mod raw;
 pub mod release;
 pub mod replace;
+pub mod script;
 pub mod service;
 pub mod service_facts;
 pub mod set_fact;
@@ -61,6 +65,7 @@ mod deb822_fields;
 mod file_attrs;
 mod generic;
 mod get_url_checksum;
+mod git_facts;
 mod line_edit;
 mod mount_fstab;
 mod path_facts;
