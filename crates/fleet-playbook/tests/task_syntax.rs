@@ -54,13 +54,13 @@ fn an_unimplemented_collection_module_is_refused_where_it_is_written() {
     );
     assert!(hint.contains("command`/`shell"), "{hint}");
     assert!(hint.contains("ansible.posix.sysctl"), "{hint}");
-    let (first, hint) = error("  - ansible.builtin.apt_key: {url: x}\n");
+    let (first, hint) = error("  - ansible.builtin.group_by: {key: x}\n");
     assert_eq!(
         first,
-        "3:5: this task uses the module `ansible.builtin.apt_key`, which fleet does not implement"
+        "3:5: this task uses the module `ansible.builtin.group_by`, which fleet does not implement"
     );
     assert!(
-        hint.starts_with("did you mean `ansible.builtin.apt`?"),
+        hint.starts_with("did you mean `ansible.builtin.group`?"),
         "{hint}"
     );
 }
