@@ -49,6 +49,7 @@ mod apt_params;
 mod apt_sources;
 mod archive;
 mod content_file;
+mod copy_remote;
 mod cron_tab;
 mod de;
 mod deb822_fields;
