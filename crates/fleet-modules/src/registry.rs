@@ -107,6 +107,7 @@ const ENTRIES: &[Entry] = &[
     entry!(raw, free_form),
     entry!(slurp),
     entry!(pam_limits),
+    entry!(find),
 ];
 
 /// The names of every built-in module.
@@ -154,6 +155,7 @@ pub const MODULES: &[&str] = &[
     "raw",
     "slurp",
     "pam_limits",
+    "find",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -49,6 +49,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("raw", "ansible.builtin"),
     ("slurp", "ansible.builtin"),
     ("pam_limits", "community.general"),
+    ("find", "ansible.builtin"),
 ];
 
 /// Fleet's modules that exist only in fleet.

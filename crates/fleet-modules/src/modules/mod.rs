@@ -13,6 +13,7 @@ pub mod debug;
 pub mod fail;
 pub mod fetch;
 pub mod file;
+pub mod find;
 pub mod get_url;
 pub mod group;
 pub mod include_vars;
