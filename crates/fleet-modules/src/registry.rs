@@ -108,6 +108,16 @@ const ENTRIES: &[Entry] = &[
     entry!(slurp),
     entry!(pam_limits),
     entry!(find),
+    // `modules::archive` is the archive reader `unarchive` uses.
+    Entry {
+        name: "archive",
+        params: modules::archive_create::PARAMS,
+        free_form: false,
+        any_params: false,
+        expressions: &[],
+        build: modules::archive_create::build,
+        deploy: None,
+    },
 ];
 
 /// The names of every built-in module.
@@ -156,6 +166,7 @@ pub const MODULES: &[&str] = &[
     "slurp",
     "pam_limits",
     "find",
+    "archive",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

@@ -50,6 +50,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("slurp", "ansible.builtin"),
     ("pam_limits", "community.general"),
     ("find", "ansible.builtin"),
+    ("archive", "community.general"),
 ];
 
 /// Fleet's modules that exist only in fleet.

@@ -2,6 +2,7 @@
 
 pub mod apt;
 pub mod apt_repository;
+pub mod archive_create;
 pub mod assert;
 pub mod authorized_key;
 pub mod blockinfile;
