@@ -256,6 +256,8 @@ struct Work {
     cmds: Vec<Cmd>,
     /// Paths (relative to the copy's top) copied, for the diff.
     copied: Vec<String>,
+    /// Symlinks only in `src` that a merge leaves out but reports.
+    skipped: Vec<String>,
 }
 
 impl Work {
@@ -273,10 +275,9 @@ impl Work {
     }
 
     /// `shutil.copyfile` and `copymode`: content and mode.
-    fn copy_file(&mut self, from: &str, to: &str, shown: &str, keep_link: bool) {
+    fn copy_file(&mut self, from: &str, to: &str, shown: &str) {
         self.cmds.push(
             Cmd::new("cp")
-                .flag_if(keep_link, "-P")
                 .flag("--preserve=mode")
                 .operand(from)
                 .operand(to),
@@ -301,12 +302,12 @@ fn merge(src: &Tree, dest: &Tree, from: &str, to: &str, rel: &str, work: &mut Wo
         let (src_path, dest_path) = (join(from, &path), join(to, &path));
         match (node.listed.kind, theirs.get(name)) {
             (Kind::Directory, None) => work.copy_tree(&src_path, &dest_path, &path),
-            (_, None) => work.copy_file(
-                &src_path,
-                &dest_path,
-                &path,
-                node.listed.kind == Kind::Symlink,
-            ),
+            // Ansible's `copy_left_only` copies a symlink only when
+            // `local_follow` is given (`true` or `false`), which
+            // `remote_src` never passes: the link is skipped, yet counted
+            // as a change, on every run.
+            (Kind::Symlink, None) => work.skipped.push(path),
+            (_, None) => work.copy_file(&src_path, &dest_path, &path),
             (Kind::Directory, Some(other)) if other.listed.kind == Kind::Directory => {
                 merge(src, dest, from, to, &path, work);
             }
@@ -314,7 +315,7 @@ fn merge(src: &Tree, dest: &Tree, from: &str, to: &str, rel: &str, work: &mut Wo
                 let same_signature = node.listed.size == other.listed.size
                     && node.listed.mtime == other.listed.mtime;
                 if !same_signature && node.sha256 != other.sha256 {
-                    work.copy_file(&src_path, &dest_path, &path, false);
+                    work.copy_file(&src_path, &dest_path, &path);
                 }
             }
             // A file against a directory: `dircmp` leaves it alone.
@@ -464,18 +465,26 @@ impl RemoteCopy {
         let dest_exists = facts.fields.get("dest") != Some(&"absent") || dest_is_dir;
         // What `chown_recursive` looks at: the tree written.
         let mut chown_top = None;
-        match (trailing, dest_is_dir) {
-            (_, true) => match &facts.dest_tree {
+        // ansible-core 2.19's `copy_directory`: a missing target is copied
+        // whole, an existing one merged; a `dest` that is a file is left.
+        if dest_is_dir || !dest_exists {
+            match &facts.dest_tree {
                 Some(dest_tree) => {
                     merge(src_tree, dest_tree, &self.src, &target, "", &mut work);
                     chown_top = Some((target.clone(), Some(dest_tree)));
                 }
-                // `dest/` was just made: `src/` is merged into it.
-                None if kind == Kind::Absent && trailing => {
+                // `dest/` is made by the first step: `src/` is merged into
+                // it.
+                None if trailing && dest_is_dir => {
                     merge(src_tree, &empty, &self.src, &target, "", &mut work);
                     chown_top = Some((target.clone(), None));
                 }
-                None if kind == Kind::Absent => {
+                None if trailing || kind == Kind::Absent => {
+                    if !dest_exists {
+                        steps.push(Step::run(Script::of(
+                            Cmd::new("mkdir").flag("-p").operand(parent(&target)),
+                        )));
+                    }
                     work.copy_tree(&self.src, &target, ".");
                     chown_top = Some((target.clone(), None));
                 }
@@ -485,26 +494,14 @@ impl RemoteCopy {
                         self.src
                     )));
                 }
-            },
-            (true, false) if !dest_exists => {
-                steps.push(Step::run(Script::of(
-                    Cmd::new("mkdir").flag("-p").operand(parent(&self.dest)),
-                )));
-                work.copy_tree(&self.src, &self.dest, ".");
-                chown_top = Some((self.dest.clone(), None));
             }
-            (false, false) if !dest_exists => {
-                steps.push(Step::run(Script::of(
-                    Cmd::new("mkdir").flag("-p").operand(target.as_str()),
-                )));
-                lines.push(format!("created directory: {target}"));
-                merge(src_tree, &empty, &self.src, &target, "", &mut work);
-                chown_top = Some((target.clone(), None));
-            }
-            // `dest` is a file: Ansible copies nothing.
-            _ => {}
         }
         lines.extend(work.copied.iter().map(|path| format!("copied: {path}")));
+        lines.extend(
+            work.skipped
+                .iter()
+                .map(|path| format!("symlink not copied (as Ansible): {path}")),
+        );
         let copied = !work.cmds.is_empty();
         if copied {
             steps.push(Step::run(Script::new().all(work.cmds)));
@@ -551,7 +548,7 @@ impl RemoteCopy {
                 )));
             }
         }
-        let changed = !steps.is_empty();
+        let changed = !steps.is_empty() || !work.skipped.is_empty();
         Ok(Plan {
             changed,
             steps,

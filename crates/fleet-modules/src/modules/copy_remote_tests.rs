@@ -176,10 +176,23 @@ fn a_directory_into_a_missing_dest_makes_dest_then_the_tree() {
         &dir,
         json!({"src": dir.join("src"), "dest": dir.join("fresh"), "remote_src": true}),
     );
-    // Ansible's case: `dest/<basename>`.
+    // Ansible's case: `dest/<basename>`, copied whole (links kept).
     assert_eq!(read(&dir, "fresh/src/top.txt"), "top\n");
-    // With `mode`, the first run sets it on `dest` itself, a later one on
-    // `dest/<basename>` (`dest` is a directory by then), as Ansible does.
+    assert!(dir.has("fresh/src/link"));
+    // Merged into an existing empty directory, a symlink only in `src` is
+    // left out yet reported as a change on every run.
+    mkdir(&dir, "empty");
+    let params = json!({"src": dir.join("src/"), "dest": dir.join("empty"), "remote_src": true});
+    assert!(apply(&dir, &params).changed);
+    assert_eq!(read(&dir, "empty/sub/deep/b.txt"), "b\n");
+    assert!(!dir.has("empty/link"));
+    let again = apply(&dir, &params);
+    assert!(again.changed && again.steps.is_empty(), "{again:?}");
+    assert_eq!(
+        again.diff.as_deref(),
+        Some("symlink not copied (as Ansible): link\n")
+    );
+    std::fs::remove_file(dir.path.join("src/link")).unwrap();
     let params = json!({"src": dir.join("src"), "dest": dir.join("other"), "remote_src": true,
                         "mode": "0700"});
     assert!(apply(&dir, &params).changed);
