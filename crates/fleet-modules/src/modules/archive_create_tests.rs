@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::modules::archive_listing::{common_path, is_archive_name};
 use crate::modules::path_facts::tests::TempDir;
 use crate::modules::tests::NoFiles;
 

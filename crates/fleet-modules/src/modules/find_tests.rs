@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::modules::find_listing::normpath;
 use crate::modules::path_facts::tests::TempDir;
 use crate::modules::tests::NoFiles;
 
