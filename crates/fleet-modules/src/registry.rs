@@ -118,6 +118,7 @@ const ENTRIES: &[Entry] = &[
         build: modules::archive_create::build,
         deploy: None,
     },
+    entry!(synchronize),
 ];
 
 /// The names of every built-in module.
@@ -167,6 +168,7 @@ pub const MODULES: &[&str] = &[
     "pam_limits",
     "find",
     "archive",
+    "synchronize",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

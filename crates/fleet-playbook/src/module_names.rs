@@ -51,6 +51,7 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("pam_limits", "community.general"),
     ("find", "ansible.builtin"),
     ("archive", "community.general"),
+    ("synchronize", "ansible.posix"),
 ];
 
 /// Fleet's modules that exist only in fleet.

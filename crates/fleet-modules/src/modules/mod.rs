@@ -37,6 +37,7 @@ pub mod setup;
 pub mod shell;
 pub mod slurp;
 pub mod stat;
+pub mod synchronize;
 pub mod sysctl;
 pub mod systemd;
 pub mod template;
