@@ -266,3 +266,58 @@ fn archive_packs_trees_and_files() {
     assert_eq!(lab.sh(&format!("test -e {dir}/app/a.conf")).0, 1);
     assert_eq!(sh_ok(&lab, &format!("tar -tf {dir}/two.tar")), "app/a.conf");
 }
+
+#[test]
+fn synchronize_pushes_a_tree_over_a_tar_stream() {
+    let lab = host();
+    let dir = "/srv/fleet-transfer/sync";
+    fresh(&lab, dir);
+    sh_ok(
+        &lab,
+        &format!(
+            "mkdir -p {dir}/www/old && printf 'stale\\n' > {dir}/www/stale.html && printf 'mine\\n' > {dir}/www/keep.log"
+        ),
+    );
+    let local = std::env::temp_dir().join(format!("fleet-transfer-sync-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&local);
+    std::fs::create_dir_all(local.join("site/css")).unwrap();
+    std::fs::write(local.join("site/index.html"), "<h1>hi</h1>\n").unwrap();
+    std::fs::write(local.join("site/css/main.css"), "body {}\n").unwrap();
+    std::fs::write(local.join("site/debug.log"), "noise\n").unwrap();
+    std::os::unix::fs::symlink("index.html", local.join("site/home.html")).unwrap();
+    let src = format!("{}/", local.join("site").display());
+    let params = json!({"src": src, "dest": format!("{dir}/www"), "delete": true,
+                        "rsync_opts": ["--exclude=*.log"]});
+    let check = lab.run("synchronize", params.clone(), true);
+    assert_status(&check, Status::Changed);
+    assert_eq!(lab.sh(&format!("test -e {dir}/www/index.html")).0, 1);
+    let first = lab.converge("synchronize", params.clone());
+    assert!(
+        first
+            .msg
+            .unwrap_or_default()
+            .contains("*deleting stale.html")
+    );
+    assert_eq!(
+        sh_ok(
+            &lab,
+            &format!("cd {dir}/www && find . | sort && cat css/main.css && readlink home.html")
+        ),
+        ".\n./css\n./css/main.css\n./home.html\n./index.html\n./keep.log\nbody {}\nindex.html"
+    );
+    // The times are the controller's, so a second run finds nothing.
+    let mtime = std::fs::metadata(local.join("site/index.html")).unwrap();
+    let seconds = std::os::unix::fs::MetadataExt::mtime(&mtime);
+    assert_eq!(
+        sh_ok(&lab, &format!("stat -c %Y {dir}/www/index.html")),
+        seconds.to_string()
+    );
+    std::fs::write(local.join("site/css/main.css"), "body { margin: 0 }\n").unwrap();
+    let again = lab.converge("synchronize", params);
+    assert!(again.msg.unwrap_or_default().contains(">f css/main.css"));
+    assert_eq!(
+        sh_ok(&lab, &format!("cat {dir}/www/css/main.css")),
+        "body { margin: 0 }"
+    );
+    let _ = std::fs::remove_dir_all(&local);
+}
