@@ -71,6 +71,7 @@ mod setup_local;
 mod setup_network;
 mod setup_script;
 mod setup_system;
+mod synchronize_excludes;
 mod validate;
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::modules::de;
-use crate::modules::find::fnmatch_regex;
 use crate::modules::path_facts::{FIND_FORMAT, Kind, Listed, parse_listing};
+use crate::modules::synchronize_excludes::{Exclude, exclude_patterns};
 use crate::text::fields;
 use crate::{
     Arg, Cmd, Controller, LocalEntry, LocalKind, Module, ModuleError, Plan, Probe, Script, Step,
@@ -94,62 +94,6 @@ struct Keep {
     group: bool,
 }
 
-/// An rsync `--exclude` pattern.
-#[derive(Debug)]
-struct Exclude {
-    regex: regex::Regex,
-    /// A leading `/`: matched against the whole path from the transfer's
-    /// root.
-    anchored: bool,
-    /// Has a `/` inside: matched against the path's trailing components.
-    with_slash: bool,
-    /// A trailing `/`: directories only.
-    dirs_only: bool,
-}
-
-impl Exclude {
-    fn parse(pattern: &str) -> Result<Exclude, String> {
-        let dirs_only = pattern.ends_with('/') && pattern.len() > 1;
-        let trimmed = pattern.trim_end_matches('/');
-        let anchored = trimmed.starts_with('/');
-        let body = trimmed.trim_start_matches('/');
-        // `*` stops at `/`, `**` does not.
-        let translated = fnmatch_regex(&body.replace("**", "\u{1}"))
-            .replace(".*", "[^/]*")
-            .replace('\u{1}', ".*");
-        Ok(Exclude {
-            regex: regex::Regex::new(&translated).map_err(|err| format!("{pattern}: {err}"))?,
-            anchored,
-            with_slash: body.contains('/'),
-            dirs_only,
-        })
-    }
-
-    /// Whether `path` (from the transfer's root, no leading `/`) matches.
-    fn matches(&self, path: &str, is_dir: bool) -> bool {
-        if self.dirs_only && !is_dir {
-            return false;
-        }
-        if self.anchored {
-            return self.regex.is_match(path);
-        }
-        if !self.with_slash {
-            let name = path.rsplit('/').next().unwrap_or(path);
-            return self.regex.is_match(name);
-        }
-        let mut rest = path;
-        loop {
-            if self.regex.is_match(rest) {
-                return true;
-            }
-            match rest.split_once('/') {
-                Some((_, tail)) => rest = tail,
-                None => return false,
-            }
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct Synchronize {
     params: SynchronizeParams,
@@ -210,32 +154,6 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
     }))
 }
 
-/// The patterns of `--exclude=P` and `--exclude P` in `rsync_opts`; any
-/// other option is refused.
-fn exclude_patterns(opts: &[String]) -> Result<Vec<String>, String> {
-    let mut patterns = Vec::new();
-    let mut words = opts.iter().flat_map(|opt| {
-        opt.split_whitespace()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    });
-    while let Some(word) = words.next() {
-        if let Some(pattern) = word.strip_prefix("--exclude=") {
-            patterns.push(pattern.trim_matches(['\'', '"']).to_string());
-        } else if word == "--exclude" {
-            let pattern = words
-                .next()
-                .ok_or_else(|| "rsync_opts: --exclude needs a pattern".to_string())?;
-            patterns.push(pattern.trim_matches(['\'', '"']).to_string());
-        } else {
-            return Err(format!(
-                "rsync_opts: {word} is not supported (only --exclude=PATTERN is)"
-            ));
-        }
-    }
-    Ok(patterns)
-}
-
 impl Synchronize {
     fn top_is_dir(&self) -> bool {
         self.entries
@@ -287,10 +205,6 @@ impl Synchronize {
                 continue;
             }
             if !self.keep.recursive && entry.rel.contains('/') {
-                continue;
-            }
-            // `src/` without recursion: only the files of its top.
-            if !self.keep.recursive && !entry.rel.is_empty() && self.name.is_empty() && is_dir {
                 continue;
             }
             if matches!(entry.kind, LocalKind::Symlink(_)) && !self.keep.links {
@@ -347,9 +261,14 @@ impl Module for Synchronize {
             .filter_map(|record| record.split_once("  "))
             .map(|(sum, path)| (path.strip_prefix("./").unwrap_or(path), sum))
             .collect();
-        if self.top_is_dir() && !self.keep.recursive && !self.name.is_empty() {
+        if self.top_is_dir() && !self.keep.recursive {
+            let name = if self.name.is_empty() {
+                "."
+            } else {
+                &self.name
+            };
             return Ok(Plan {
-                msg: Some(format!("skipping directory {}", self.name)),
+                msg: Some(format!("skipping directory {name}")),
                 ..Plan::unchanged()
             });
         }

@@ -132,6 +132,20 @@ fn a_file_lands_in_a_directory_or_at_a_path() {
 }
 
 #[test]
+fn a_directory_without_recursive_is_skipped() {
+    let dir = TempDir::new("sync-norec");
+    controller_tree(&dir);
+    for src in ["site", "site/"] {
+        let plan = run(
+            &dir,
+            json!({"src": src, "dest": dir.join("www"), "recursive": false}),
+        );
+        assert!(!plan.changed && plan.steps.is_empty());
+        assert!(plan.msg.unwrap().starts_with("skipping directory"));
+    }
+}
+
+#[test]
 fn excludes_follow_rsync_rules() {
     let e = |pattern: &str| Exclude::parse(pattern).unwrap();
     assert!(e("*.log").matches("site/a/debug.log", false));
