@@ -321,3 +321,36 @@ fn synchronize_pushes_a_tree_over_a_tar_stream() {
     );
     let _ = std::fs::remove_dir_all(&local);
 }
+
+#[test]
+fn copy_a_controller_directory_with_directory_mode() {
+    let lab = host();
+    let dir = "/srv/fleet-transfer/tree";
+    fresh(&lab, dir);
+    sh_ok(
+        &lab,
+        &format!("mkdir -p {dir}/app/conf/sub && chmod 0755 {dir}/app/conf/sub"),
+    );
+    let local = std::env::temp_dir().join(format!("fleet-transfer-tree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&local);
+    std::fs::create_dir_all(local.join("conf/sub")).unwrap();
+    std::fs::write(local.join("conf/a.conf"), "a\n").unwrap();
+    std::fs::write(local.join("conf/sub/b.conf"), "b\n").unwrap();
+    let src = local.join("conf").display().to_string();
+    lab.converge(
+        "copy",
+        json!({"src": src, "dest": format!("{dir}/app"), "directory_mode": "0750", "mode": "0640"}),
+    );
+    assert_eq!(
+        sh_ok(
+            &lab,
+            &format!(
+                "cd {dir}/app && stat -c '%n %a' conf conf/sub conf/a.conf conf/sub/b.conf && cat conf/sub/b.conf"
+            )
+        ),
+        // `conf` itself existed and is no subdirectory of the tree: as in
+        // Ansible, it keeps its mode; `conf/sub` gets directory_mode.
+        "conf 755\nconf/sub 750\nconf/a.conf 640\nconf/sub/b.conf 640\nb"
+    );
+    let _ = std::fs::remove_dir_all(&local);
+}

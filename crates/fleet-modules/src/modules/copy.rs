@@ -7,10 +7,11 @@ use serde_json::Value;
 
 use crate::modules::content_file::{WriteFile, basename};
 use crate::modules::copy_remote::RemoteCopy;
+use crate::modules::copy_tree::TreeCopy;
 use crate::modules::de;
 use crate::modules::file_attrs::Attrs;
 use crate::modules::validate::Validate;
-use crate::{Controller, Module, ModuleError, parse_params};
+use crate::{Controller, LocalKind, Module, ModuleError, parse_params};
 
 pub const PARAMS: &[&str] = &[
     "src",
@@ -96,10 +97,27 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         }
         (None, Some(content)) => (content.into_bytes(), None),
         (Some(src), None) => {
-            if src.is_empty() || src.ends_with('/') {
-                return Err(invalid(
-                    "src must name a file (copying directories is not supported)",
-                ));
+            if src.is_empty() {
+                return Err(invalid("src is empty"));
+            }
+            // A controller directory: its tree is copied.
+            if let Ok(entries) = controller.read_tree(&src)
+                && entries
+                    .first()
+                    .is_some_and(|top| top.kind == LocalKind::Dir)
+            {
+                if validate.is_some() {
+                    return Err(invalid("validate is not supported with a directory src"));
+                }
+                return Ok(Box::new(TreeCopy::new(
+                    &src,
+                    &params.dest,
+                    entries,
+                    controller,
+                    attrs,
+                    dir_attrs,
+                    params.force,
+                )));
             }
             let contents = controller.read_file(&src)?;
             (contents, Some(basename(&src).to_string()))

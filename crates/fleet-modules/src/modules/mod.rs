@@ -54,6 +54,7 @@ mod archive;
 mod archive_listing;
 mod content_file;
 mod copy_remote;
+mod copy_tree;
 mod cron_tab;
 mod de;
 mod deb822_fields;
