@@ -13,6 +13,7 @@
 
 mod deploy;
 mod error;
+mod local_tree;
 pub mod modules;
 mod plan;
 mod registry;
@@ -24,6 +25,7 @@ pub use deploy::{
 };
 pub use error::{ModuleError, ParamError};
 pub use fleet_shell::{Arg, Cmd, Raw, Script, Secret, Stdin};
+pub use local_tree::{LocalEntry, LocalKind, read_local_tree};
 pub use plan::{Applied, Plan, Probe, Step, StepOutput, Wait};
 pub use registry::{
     MODULES, build, expression_params, is_module, params_of, takes_any_params, takes_free_form,
@@ -121,6 +123,14 @@ pub trait Module: std::fmt::Debug + Send + Sync {
 pub trait Controller {
     /// The bytes of a controller-side file (`copy: src`, `unarchive: src`).
     fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError>;
+    /// A controller file or directory tree (`synchronize: src`), read
+    /// whole; see [`read_local_tree`].
+    fn read_tree(&self, src: &str) -> Result<Vec<LocalEntry>, ModuleError> {
+        Err(ModuleError::ControllerFile {
+            path: src.to_string(),
+            reason: "directories cannot be read here".into(),
+        })
+    }
     /// A template rendered with the host's vars (`template: src`).
     fn render_template(&self, src: &str) -> Result<String, ModuleError>;
     /// [`Controller::render_template`] with `template`'s whitespace

@@ -117,6 +117,18 @@ const ENTRIES: &[Entry] = &[
     entry!(known_hosts),
     entry!(git),
     entry!(apt_key),
+    entry!(find),
+    // `modules::archive` is the archive reader `unarchive` uses.
+    Entry {
+        name: "archive",
+        params: modules::archive_create::PARAMS,
+        free_form: false,
+        any_params: false,
+        expressions: &[],
+        build: modules::archive_create::build,
+        deploy: None,
+    },
+    entry!(synchronize),
 ];
 
 /// The names of every built-in module.
@@ -174,6 +186,9 @@ pub const MODULES: &[&str] = &[
     "known_hosts",
     "git",
     "apt_key",
+    "find",
+    "archive",
+    "synchronize",
 ];
 
 fn entry(name: &str) -> Option<&'static Entry> {

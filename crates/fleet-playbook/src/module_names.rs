@@ -59,6 +59,9 @@ const COLLECTIONS: &[(&str, &str)] = &[
     ("known_hosts", "ansible.builtin"),
     ("git", "ansible.builtin"),
     ("apt_key", "ansible.builtin"),
+    ("find", "ansible.builtin"),
+    ("archive", "community.general"),
+    ("synchronize", "ansible.posix"),
 ];
 
 /// Fleet's modules that exist only in fleet.

@@ -122,6 +122,14 @@ impl Controller for FilesDir<'_> {
             reason: err.to_string(),
         })
     }
+    fn read_tree(&self, src: &str) -> Result<Vec<fleet_modules::LocalEntry>, ModuleError> {
+        fleet_modules::read_local_tree(&self.0.join(src.trim_end_matches('/'))).map_err(|reason| {
+            ModuleError::ControllerFile {
+                path: src.to_string(),
+                reason,
+            }
+        })
+    }
     fn render_template(&self, src: &str) -> Result<String, ModuleError> {
         std::fs::read_to_string(self.0.join(src)).map_err(|err| ModuleError::Template {
             path: src.to_string(),

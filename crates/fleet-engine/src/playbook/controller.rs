@@ -68,6 +68,15 @@ impl Controller for PlayController<'_> {
         Ok(plaintext)
     }
 
+    fn read_tree(&self, src: &str) -> Result<Vec<fleet_modules::LocalEntry>, ModuleError> {
+        // The trailing `/` of `src` means its contents; the search keeps it.
+        let path = self.file_path(src.trim_end_matches('/'));
+        fleet_modules::read_local_tree(&path).map_err(|reason| ModuleError::ControllerFile {
+            path: path.display().to_string(),
+            reason,
+        })
+    }
+
     fn local_path(&self, path: &str) -> String {
         self.play.dir.join(path).display().to_string()
     }

@@ -7,6 +7,7 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::modules::copy_remote::make_dirs;
 use crate::modules::file_attrs::{Attrs, Scope, chown_spec};
 use crate::modules::path_facts::{Current, Kind, Me, PRINT_ME, PathFacts, STAT_FORMAT};
 use crate::modules::validate::Validate;
@@ -164,6 +165,9 @@ pub(crate) struct Write<'a> {
     pub backup: bool,
     /// Create missing parent directories instead of failing.
     pub make_parent: bool,
+    /// The attributes of each directory `make_parent` creates (`copy`'s
+    /// `directory_mode`, `owner` and `group`); `None`: `mkdir -p`.
+    pub new_dirs: Option<&'a Attrs>,
     /// Write through a symlink (to the resolved path) instead of replacing
     /// it with a file.
     pub follow: bool,
@@ -186,8 +190,11 @@ pub(crate) fn plan(found: &Found, write: &Write) -> Result<Plan, ModuleError> {
                         "destination directory {parent} does not exist"
                     )));
                 }
-                let mkdir = Cmd::new("mkdir").flag("-p").operand(parent);
-                steps.push(Step::run(Script::of(mkdir)));
+                let mkdir = match write.new_dirs {
+                    Some(attrs) => make_dirs(parent, attrs),
+                    None => Script::of(Cmd::new("mkdir").flag("-p").operand(parent)),
+                };
+                steps.push(Step::run(mkdir));
             }
             steps.push(Step::Upload {
                 dest: path.clone(),
@@ -342,6 +349,8 @@ pub(crate) struct WriteFile {
     pub force: bool,
     /// Checks the new content before it replaces the file.
     pub validate: Option<Validate>,
+    /// For each directory created for a `dest` ending in `/`.
+    pub dir_attrs: Attrs,
 }
 
 impl WriteFile {
@@ -370,6 +379,7 @@ impl WriteFile {
             backup,
             force,
             validate: None,
+            dir_attrs: Attrs::default(),
         }
     }
 
@@ -417,6 +427,7 @@ impl Module for WriteFile {
                     attrs: &self.attrs,
                     backup: self.backup,
                     make_parent: self.make_parent,
+                    new_dirs: Some(&self.dir_attrs),
                     follow: false,
                 },
             )?

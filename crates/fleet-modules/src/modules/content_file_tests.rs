@@ -22,6 +22,7 @@ fn write<'a>(contents: &'a [u8], attrs: &'a Attrs) -> Write<'a> {
         attrs,
         backup: false,
         make_parent: false,
+        new_dirs: None,
         follow: false,
     }
 }
@@ -111,6 +112,7 @@ fn missing_parent_fails_unless_it_may_be_made() {
         &found,
         &Write {
             make_parent: true,
+            new_dirs: None,
             ..write(b"x", &attrs)
         },
     )
@@ -267,6 +269,7 @@ fn hostile_destinations_are_probed_and_backed_up_as_data() {
     let attrs = Attrs::default();
     let make = Write {
         make_parent: true,
+        new_dirs: None,
         ..write(b"x", &attrs)
     };
     let plan = plan(&found, &make).unwrap();

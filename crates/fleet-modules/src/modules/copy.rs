@@ -6,13 +6,25 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::modules::content_file::{WriteFile, basename};
+use crate::modules::copy_remote::RemoteCopy;
+use crate::modules::copy_tree::TreeCopy;
 use crate::modules::de;
 use crate::modules::file_attrs::Attrs;
 use crate::modules::validate::Validate;
-use crate::{Controller, Module, ModuleError, parse_params};
+use crate::{Controller, LocalKind, Module, ModuleError, parse_params};
 
 pub const PARAMS: &[&str] = &[
-    "src", "content", "dest", "mode", "owner", "group", "backup", "force", "validate",
+    "src",
+    "content",
+    "dest",
+    "mode",
+    "owner",
+    "group",
+    "backup",
+    "force",
+    "validate",
+    "remote_src",
+    "directory_mode",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +45,12 @@ pub struct CopyParams {
     pub force: bool,
     /// A command checking the new file (`%s`) before it replaces `dest`.
     pub validate: Option<String>,
+    /// `src` is on the host, not the controller.
+    #[serde(default, deserialize_with = "de::boolean")]
+    pub remote_src: bool,
+    /// The mode of directories created for a `dest` ending in `/`.
+    #[serde(default, deserialize_with = "de::mode")]
+    pub directory_mode: Option<u32>,
 }
 
 pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -44,7 +62,29 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
     if params.dest.is_empty() {
         return Err(invalid("dest is empty"));
     }
+    let dir_attrs = Attrs::new(
+        "copy",
+        params.directory_mode,
+        params.owner.clone(),
+        params.group.clone(),
+    )?;
     let attrs = Attrs::new("copy", params.mode, params.owner, params.group)?;
+    if params.remote_src && params.content.is_none() {
+        let Some(src) = params.src.filter(|src| !src.is_empty()) else {
+            return Err(invalid("src (or content) is required"));
+        };
+        if params.validate.is_some() {
+            return Err(invalid("validate is not supported with remote_src"));
+        }
+        return Ok(Box::new(RemoteCopy {
+            src,
+            dest: params.dest,
+            attrs,
+            dir_attrs,
+            backup: params.backup,
+            force: params.force,
+        }));
+    }
     let validate = params
         .validate
         .map(|text| Validate::parse("copy", &text))
@@ -57,26 +97,43 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         }
         (None, Some(content)) => (content.into_bytes(), None),
         (Some(src), None) => {
-            if src.is_empty() || src.ends_with('/') {
-                return Err(invalid(
-                    "src must name a file (copying directories is not supported)",
-                ));
+            if src.is_empty() {
+                return Err(invalid("src is empty"));
+            }
+            // A controller directory: its tree is copied.
+            if let Ok(entries) = controller.read_tree(&src)
+                && entries
+                    .first()
+                    .is_some_and(|top| top.kind == LocalKind::Dir)
+            {
+                if validate.is_some() {
+                    return Err(invalid("validate is not supported with a directory src"));
+                }
+                return Ok(Box::new(TreeCopy::new(
+                    &src,
+                    &params.dest,
+                    entries,
+                    controller,
+                    attrs,
+                    dir_attrs,
+                    params.force,
+                )));
             }
             let contents = controller.read_file(&src)?;
             (contents, Some(basename(&src).to_string()))
         }
     };
-    Ok(Box::new(
-        WriteFile::new(
-            &params.dest,
-            source_name.as_deref(),
-            contents,
-            attrs,
-            params.backup,
-            params.force,
-        )
-        .validated(validate),
-    ))
+    let mut write = WriteFile::new(
+        &params.dest,
+        source_name.as_deref(),
+        contents,
+        attrs,
+        params.backup,
+        params.force,
+    )
+    .validated(validate);
+    write.dir_attrs = dir_attrs;
+    Ok(Box::new(write))
 }
 
 #[cfg(test)]

@@ -103,6 +103,37 @@ pub(crate) fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     }
 }
 
+/// A list as Ansible's `list` type takes it: a list of scalars, or a
+/// string split at commas.
+pub(crate) fn to_list(value: Value) -> Result<Vec<String>, String> {
+    let scalar =
+        |value: &Value| scalar_text(value).ok_or_else(|| format!("expected a string, got {value}"));
+    match value {
+        Value::Array(items) => items.iter().map(scalar).collect(),
+        Value::String(text) => Ok(text.split(',').map(str::to_string).collect()),
+        Value::Null => Ok(Vec::new()),
+        other => scalar(&other).map(|text| vec![text]),
+    }
+}
+
+/// [`to_list`] as a deserializer.
+pub(crate) fn list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    to_list(Value::deserialize(deserializer)?).map_err(D::Error::custom)
+}
+
+/// A scalar (string, number or bool) as text, for a `str` param that is
+/// often written as a number (`age: 3600`); `null` is none.
+pub(crate) fn optional_scalar<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => scalar_text(&value)
+            .map(Some)
+            .ok_or_else(|| D::Error::custom(format!("expected a string, got {value}"))),
+    }
+}
+
 /// A scalar param as text: a string, a number or a bool as written.
 pub(crate) fn scalar_text(value: &Value) -> Option<String> {
     match value {

@@ -265,6 +265,7 @@ pub(crate) fn write_edited(
             attrs,
             backup,
             make_parent: true,
+            new_dirs: None,
             follow: true,
         },
     )?;

@@ -441,6 +441,7 @@ impl Module for PostgresqlPgHba {
                         attrs: &attrs,
                         backup: false,
                         make_parent: false,
+                        new_dirs: None,
                         follow: true,
                     },
                 )?;

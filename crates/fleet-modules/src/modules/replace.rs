@@ -195,6 +195,7 @@ impl Module for Replace {
                 attrs: &self.attrs,
                 backup: self.backup,
                 make_parent: false,
+                new_dirs: None,
                 follow: true,
             },
         )?;
