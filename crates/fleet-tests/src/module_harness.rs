@@ -142,3 +142,29 @@ impl Controller for FilesDir<'_> {
 pub fn assert_status(outcome: &ModuleOutcome, status: Status) {
     assert_eq!(outcome.status, status, "{outcome:?}");
 }
+
+/// Runs `command` on `lab` and returns its trimmed stdout, asserting it
+/// succeeded.
+pub fn sh_ok(lab: &LabHost, command: &str) -> String {
+    let (rc, out) = lab.sh(command);
+    assert_eq!(rc, 0, "`{command}` failed: {out}");
+    out.trim().to_string()
+}
+
+/// Tests that install packages take turns: dpkg has one lock per host.
+pub fn packages_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Installs `packages` on `lab` with apt-get (from refreshed lists), as a
+/// test's setup.
+pub fn apt_install(lab: &LabHost, packages: &str) {
+    let _turn = packages_lock();
+    sh_ok(
+        lab,
+        &format!(
+            "dpkg -s {packages} >/dev/null 2>&1 || {{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -q {packages} >/dev/null; }}"
+        ),
+    );
+}

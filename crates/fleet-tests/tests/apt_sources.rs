@@ -7,6 +7,7 @@ use std::path::Path;
 
 use fleet_engine::Status;
 use fleet_tests::fixtures::Fixtures;
+use fleet_tests::module_harness::sh_ok;
 use fleet_tests::module_harness::{LabHost, assert_status};
 use serde_json::json;
 
@@ -16,13 +17,6 @@ fn host_name() -> String {
 
 fn host() -> LabHost {
     LabHost::root(&host_name(), Path::new(env!("CARGO_MANIFEST_DIR")))
-}
-
-/// Runs `command` and returns its trimmed stdout, asserting it succeeded.
-fn sh_ok(lab: &LabHost, command: &str) -> String {
-    let (rc, out) = lab.sh(command);
-    assert_eq!(rc, 0, "`{command}` failed: {out}");
-    out.trim().to_string()
 }
 
 #[test]

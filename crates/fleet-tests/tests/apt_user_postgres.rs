@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use fleet_engine::Status;
+use fleet_tests::module_harness::sh_ok;
 use fleet_tests::module_harness::{LabHost, assert_status};
 use serde_json::json;
 
@@ -19,12 +20,6 @@ fn host() -> LabHost {
 fn turn() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn sh_ok(lab: &LabHost, command: &str) -> String {
-    let (rc, out) = lab.sh(command);
-    assert_eq!(rc, 0, "`{command}` failed: {out}");
-    out.trim().to_string()
 }
 
 fn package_status(lab: &LabHost, package: &str) -> String {

@@ -13,9 +13,9 @@ mod remote;
 mod services;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 
 use fleet_tests::module_harness::LabHost;
+pub(crate) use fleet_tests::module_harness::{apt_install, packages_lock, sh_ok};
 
 /// The host these tests change.
 pub(crate) fn host_name() -> String {
@@ -24,28 +24,4 @@ pub(crate) fn host_name() -> String {
 
 pub(crate) fn host() -> LabHost {
     LabHost::root(&host_name(), Path::new(env!("CARGO_MANIFEST_DIR")))
-}
-
-/// Tests that install packages take turns: dpkg has one lock per host.
-pub(crate) fn packages_lock() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Runs `command` and returns its trimmed stdout, asserting it succeeded.
-pub(crate) fn sh_ok(lab: &LabHost, command: &str) -> String {
-    let (rc, out) = lab.sh(command);
-    assert_eq!(rc, 0, "`{command}` failed: {out}");
-    out.trim().to_string()
-}
-
-/// Installs `packages` with apt-get (from refreshed lists), as setup.
-pub(crate) fn apt_install(lab: &LabHost, packages: &str) {
-    let _turn = packages_lock();
-    sh_ok(
-        lab,
-        &format!(
-            "dpkg -s {packages} >/dev/null 2>&1 || {{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -q {packages} >/dev/null; }}"
-        ),
-    );
 }

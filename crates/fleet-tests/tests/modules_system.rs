@@ -15,6 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use fleet_engine::Status;
+pub(crate) use fleet_tests::module_harness::sh_ok;
 use fleet_tests::module_harness::{LabHost, assert_status};
 use serde_json::json;
 
@@ -28,13 +29,6 @@ pub(crate) fn host() -> LabHost {
 pub(crate) fn packages_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Runs `command` and returns its trimmed stdout, asserting it succeeded.
-pub(crate) fn sh_ok(lab: &LabHost, command: &str) -> String {
-    let (rc, out) = lab.sh(command);
-    assert_eq!(rc, 0, "`{command}` failed: {out}");
-    out.trim().to_string()
 }
 
 pub(crate) fn package_status(lab: &LabHost, package: &str) -> String {

@@ -6,19 +6,13 @@
 use std::path::Path;
 
 use fleet_engine::Status;
+use fleet_tests::module_harness::sh_ok;
 use fleet_tests::module_harness::{LabHost, assert_status};
 use serde_json::json;
 
 fn host() -> LabHost {
     let name = std::env::var("FLEET_TRANSFER_HOST").unwrap_or_else(|_| "lab28".into());
     LabHost::root(&name, Path::new(env!("CARGO_MANIFEST_DIR")))
-}
-
-/// Runs `command` and returns its trimmed stdout, asserting it succeeded.
-fn sh_ok(lab: &LabHost, command: &str) -> String {
-    let (rc, out) = lab.sh(command);
-    assert_eq!(rc, 0, "`{command}` failed: {out}");
-    out.trim().to_string()
 }
 
 /// A fresh directory for one test.
