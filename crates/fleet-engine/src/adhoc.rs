@@ -127,6 +127,7 @@ async fn execute(
         r#become,
         stdin: None,
         timeout: cmd.timeout,
+        stdin_stream: None,
     };
     let mut stdout = LineBuffer::default();
     let mut stderr = LineBuffer::default();

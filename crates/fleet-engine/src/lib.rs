@@ -14,6 +14,7 @@ mod lines;
 mod local;
 mod module_run;
 mod playbook;
+mod rsync;
 mod target;
 
 pub use adhoc::{AdhocCommand, run_adhoc};

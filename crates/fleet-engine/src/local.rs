@@ -91,6 +91,7 @@ impl LocalShell {
             r#become: r#become.cloned(),
             stdin: Some(contents.to_vec()),
             timeout: None,
+            stdin_stream: None,
         };
         let out = self.exec_collect(&script, &opts).await?;
         if out.status == 0 {
@@ -155,12 +156,23 @@ impl LocalShell {
         let (start_tx, start_rx) = tokio::sync::oneshot::channel::<ChildStdin>();
         let mut start_tx = Some(start_tx);
         let payload = opts.stdin.clone();
+        let stream = opts
+            .stdin_stream
+            .as_ref()
+            .and_then(fleet_ssh::StdinStream::take);
         let writer = async move {
             let Ok(mut pipe) = start_rx.await else {
                 return;
             };
             if let Some(data) = payload.filter(|data| !data.is_empty()) {
                 let _ = pipe.write_all(&data).await;
+            }
+            if let Some(mut chunks) = stream {
+                while let Some(chunk) = chunks.recv().await {
+                    if pipe.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
             }
             let _ = pipe.shutdown().await;
         };

@@ -385,6 +385,7 @@ async fn run_steps(
                 .await
                 .map(|()| StepOutput::default()),
             Step::Fetch { src, dest } => fetch(session, src, dest, ctx).await,
+            Step::Rsync { args, dest } => crate::rsync::rsync(session, args, dest, ctx).await,
         };
         match output {
             Ok(out) => {
@@ -493,6 +494,7 @@ async fn exec(
         r#become: ctx.r#become.clone(),
         stdin: stdin.map(|stdin| stdin.bytes().to_vec()),
         timeout: ctx.timeout,
+        stdin_stream: None,
     };
     let out = session.exec_collect(script.as_str(), &options).await?;
     Ok(StepOutput {
@@ -514,6 +516,7 @@ async fn fetch(
         r#become: ctx.r#become.clone(),
         stdin: None,
         timeout: ctx.timeout,
+        stdin_stream: None,
     };
     let cat = Script::of(Cmd::new("cat").operand(src));
     let out = session.exec_collect(cat.as_str(), &options).await?;

@@ -125,6 +125,11 @@ pub trait Controller {
     fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError>;
     /// A controller file or directory tree (`synchronize: src`), read
     /// whole; see [`read_local_tree`].
+    /// Where the controller-side file or tree `src` is, as `read_tree`
+    /// finds it (for a program that reads it itself, as rsync does).
+    fn tree_path(&self, src: &str) -> String {
+        src.to_string()
+    }
     fn read_tree(&self, src: &str) -> Result<Vec<LocalEntry>, ModuleError> {
         Err(ModuleError::ControllerFile {
             path: src.to_string(),

@@ -124,6 +124,11 @@ pub enum Step {
     /// Copies the host's file `src` to the controller's file `dest`: a temp
     /// file next to `dest`, then a rename.
     Fetch { src: String, dest: String },
+    /// Runs the controller's rsync with `args` (its options, then the
+    /// controller's source) to `dest` on the host. rsync's remote end runs
+    /// on the host over the task's own connection (through become), never
+    /// a second ssh login. The step's stdout is rsync's.
+    Rsync { args: Vec<String>, dest: String },
 }
 
 impl Step {

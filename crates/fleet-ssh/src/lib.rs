@@ -59,7 +59,8 @@ pub use client::Client;
 pub use error::SshError;
 pub use options::{
     Become, BecomeMethod, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_CONNECTS, ExecOptions,
-    JumpTarget, KEY_PASSPHRASE_ENV, Output, PassphrasePrompt, Secret, SshOptions, Stream, Target,
+    JumpTarget, KEY_PASSPHRASE_ENV, Output, PassphrasePrompt, Secret, SshOptions, StdinStream,
+    Stream, Target,
 };
 pub use session::{MAX_CHANNELS_PER_SESSION, Session, within_timeout};
 pub use upload::script as upload_script;

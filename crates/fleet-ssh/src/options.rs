@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
 /// Asks the operator for the passphrase of an encrypted key. Returns `None`
 /// when the operator declines (or no terminal is available).
 pub type PassphrasePrompt = Arc<dyn Fn(&Path) -> Option<String> + Send + Sync>;
@@ -183,6 +185,10 @@ pub struct ExecOptions {
     pub r#become: Option<Become>,
     /// Bytes fed to the command's stdin (then EOF). `None`: EOF right away.
     pub stdin: Option<Vec<u8>>,
+    /// Chunks fed to stdin after `stdin`, as they come, until the sender is
+    /// dropped (then EOF): for a program that talks with the command, as
+    /// rsync does with its remote end.
+    pub stdin_stream: Option<StdinStream>,
     /// Give up on the command after this long: the call returns
     /// `SshError::Timeout`, the channel is closed, and the command is killed
     /// on the host (the remote side runs it under coreutils `timeout` when
@@ -198,8 +204,27 @@ impl fmt::Debug for ExecOptions {
                 "stdin",
                 &self.stdin.as_ref().map(|s| format!("<{} bytes>", s.len())),
             )
+            .field("stdin_stream", &self.stdin_stream.is_some())
             .field("timeout", &self.timeout)
             .finish()
+    }
+}
+
+/// The receiving end of [`ExecOptions::stdin_stream`]; one command takes
+/// it (a clone of the options shares it).
+#[derive(Clone)]
+pub struct StdinStream(Arc<std::sync::Mutex<Option<UnboundedReceiver<Vec<u8>>>>>);
+
+impl StdinStream {
+    /// A stream and the sender that feeds it.
+    pub fn new() -> (UnboundedSender<Vec<u8>>, StdinStream) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (tx, StdinStream(Arc::new(std::sync::Mutex::new(Some(rx)))))
+    }
+
+    /// The receiver, for the one command that reads it.
+    pub fn take(&self) -> Option<UnboundedReceiver<Vec<u8>>> {
+        self.0.lock().ok()?.take()
     }
 }
 
@@ -270,6 +295,7 @@ mod tests {
             r#become: Some(b.clone()),
             stdin: Some(b"data".to_vec()),
             timeout: None,
+            stdin_stream: None,
         };
         for text in [
             format!("{b:?}"),

@@ -9,7 +9,7 @@ use russh::{Channel, ChannelMsg, ChannelWriteHalf, Disconnect, Sig};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::client::{ClientHandler, JumpConn};
-use crate::options::{Become, ExecOptions, Output, Stream};
+use crate::options::{Become, ExecOptions, Output, StdinStream, Stream};
 use crate::sudo::{self, GateStep};
 use crate::{SshError, upload};
 
@@ -156,6 +156,7 @@ impl Session {
             r#become: r#become.cloned(),
             stdin: Some(contents.to_vec()),
             timeout: None,
+            stdin_stream: None,
         };
         let out = self.exec_collect(&script, &opts).await?;
         if out.status == 0 {
@@ -245,6 +246,7 @@ impl Session {
             let _ = start_tx.take().map(|tx| tx.send(()));
         }
         let stdin = opts.stdin.clone();
+        let stream = opts.stdin_stream.as_ref().and_then(StdinStream::take);
         let writer = async {
             if start_rx.await.is_err() {
                 return;
@@ -253,6 +255,13 @@ impl Session {
                 && write.data_bytes(data).await.is_err()
             {
                 return;
+            }
+            if let Some(mut chunks) = stream {
+                while let Some(chunk) = chunks.recv().await {
+                    if write.data_bytes(chunk).await.is_err() {
+                        return;
+                    }
+                }
             }
             let _ = write.eof().await;
         };

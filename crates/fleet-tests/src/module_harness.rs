@@ -122,6 +122,9 @@ impl Controller for FilesDir<'_> {
             reason: err.to_string(),
         })
     }
+    fn tree_path(&self, src: &str) -> String {
+        self.0.join(src.trim_end_matches('/')).display().to_string()
+    }
     fn read_tree(&self, src: &str) -> Result<Vec<fleet_modules::LocalEntry>, ModuleError> {
         fleet_modules::read_local_tree(&self.0.join(src.trim_end_matches('/'))).map_err(|reason| {
             ModuleError::ControllerFile {

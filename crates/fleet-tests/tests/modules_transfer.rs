@@ -1,13 +1,13 @@
 //! The file transfer modules (`copy` with `remote_src` and
-//! `directory_mode`, `find`, `archive`) on the lab host `lab28`
+//! `directory_mode`, `find`, `archive`, `synchronize`) on the lab host `lab28`
 //! (`FLEET_TRANSFER_HOST` to move it), asserting the real state of the host
 //! after each run.
 
 use std::path::Path;
 
 use fleet_engine::Status;
-use fleet_tests::module_harness::sh_ok;
 use fleet_tests::module_harness::{LabHost, assert_status};
+use fleet_tests::module_harness::{apt_install, packages_lock, sh_ok};
 use serde_json::json;
 
 fn host() -> LabHost {
@@ -261,18 +261,37 @@ fn archive_packs_trees_and_files() {
     assert_eq!(sh_ok(&lab, &format!("tar -tf {dir}/two.tar")), "app/a.conf");
 }
 
+/// Without rsync on the host, synchronize sends a tar stream; with it,
+/// the controller's rsync talks with the host's over fleet's connection.
+/// Either way the host ends up the same.
 #[test]
-fn synchronize_pushes_a_tree_over_a_tar_stream() {
+fn synchronize_pushes_a_tree_over_a_tar_stream_or_rsync() {
     let lab = host();
-    let dir = "/srv/fleet-transfer/sync";
-    fresh(&lab, dir);
+    {
+        let _turn = packages_lock();
+        sh_ok(
+            &lab,
+            "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 purge -y -q rsync >/dev/null",
+        );
+    }
+    synchronize_pushes_a_tree(&lab, "tar");
+    apt_install(&lab, "rsync");
+    synchronize_pushes_a_tree(&lab, "rsync");
+}
+
+fn synchronize_pushes_a_tree(lab: &LabHost, transport: &str) {
+    let dir = &format!("/srv/fleet-transfer/sync-{transport}");
+    fresh(lab, dir);
     sh_ok(
-        &lab,
+        lab,
         &format!(
             "mkdir -p {dir}/www/old && printf 'stale\\n' > {dir}/www/stale.html && printf 'mine\\n' > {dir}/www/keep.log"
         ),
     );
-    let local = std::env::temp_dir().join(format!("fleet-transfer-sync-{}", std::process::id()));
+    let local = std::env::temp_dir().join(format!(
+        "fleet-transfer-sync-{transport}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&local);
     std::fs::create_dir_all(local.join("site/css")).unwrap();
     std::fs::write(local.join("site/index.html"), "<h1>hi</h1>\n").unwrap();
@@ -286,6 +305,7 @@ fn synchronize_pushes_a_tree_over_a_tar_stream() {
     assert_status(&check, Status::Changed);
     assert_eq!(lab.sh(&format!("test -e {dir}/www/index.html")).0, 1);
     let first = lab.converge("synchronize", params.clone());
+    assert_eq!(first.data["transport"], transport, "{first:?}");
     assert!(
         first
             .msg
@@ -294,7 +314,7 @@ fn synchronize_pushes_a_tree_over_a_tar_stream() {
     );
     assert_eq!(
         sh_ok(
-            &lab,
+            lab,
             &format!("cd {dir}/www && find . | sort && cat css/main.css && readlink home.html")
         ),
         ".\n./css\n./css/main.css\n./home.html\n./index.html\n./keep.log\nbody {}\nindex.html"
@@ -303,14 +323,14 @@ fn synchronize_pushes_a_tree_over_a_tar_stream() {
     let mtime = std::fs::metadata(local.join("site/index.html")).unwrap();
     let seconds = std::os::unix::fs::MetadataExt::mtime(&mtime);
     assert_eq!(
-        sh_ok(&lab, &format!("stat -c %Y {dir}/www/index.html")),
+        sh_ok(lab, &format!("stat -c %Y {dir}/www/index.html")),
         seconds.to_string()
     );
     std::fs::write(local.join("site/css/main.css"), "body { margin: 0 }\n").unwrap();
     let again = lab.converge("synchronize", params);
     assert!(again.msg.unwrap_or_default().contains(">f css/main.css"));
     assert_eq!(
-        sh_ok(&lab, &format!("cat {dir}/www/css/main.css")),
+        sh_ok(lab, &format!("cat {dir}/www/css/main.css")),
         "body { margin: 0 }"
     );
     let _ = std::fs::remove_dir_all(&local);

@@ -77,6 +77,12 @@ impl Controller for PlayController<'_> {
         })
     }
 
+    fn tree_path(&self, src: &str) -> String {
+        self.file_path(src.trim_end_matches('/'))
+            .display()
+            .to_string()
+    }
+
     fn local_path(&self, path: &str) -> String {
         self.play.dir.join(path).display().to_string()
     }

@@ -105,6 +105,7 @@ pub(crate) fn scripts(steps: &[Step]) -> Vec<String> {
             Step::Run { script, .. } => script.to_string(),
             Step::Upload { dest, .. } => format!("upload {dest}"),
             Step::Fetch { src, .. } => format!("fetch {src}"),
+            Step::Rsync { dest, .. } => format!("rsync {dest}"),
         })
         .collect()
 }

@@ -103,6 +103,8 @@ pub struct Synchronize {
     /// trailing `/`, empty for `src/` (its contents).
     name: String,
     excludes: Vec<Exclude>,
+    /// `src` on the controller, for rsync (its trailing `/` kept).
+    local_src: String,
 }
 
 pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Module>, ModuleError> {
@@ -135,6 +137,13 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         group: flag(params.group),
     };
     let entries = controller.read_tree(&params.src)?;
+    let mut local_src = controller
+        .tree_path(&params.src)
+        .trim_end_matches('/')
+        .to_string();
+    if params.src.ends_with('/') {
+        local_src.push('/');
+    }
     let name = if params.src.ends_with('/') {
         String::new()
     } else {
@@ -150,6 +159,7 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         entries,
         name,
         excludes,
+        local_src,
         params,
     }))
 }
@@ -219,6 +229,7 @@ impl Synchronize {
 /// Prints where a file `src` lands and what the tree at `$t` holds.
 const PROBE: &str = r#"if [ "$file" = 1 ] && [ -d "$t" ]; then t="${t%/}/$name"; fi
 printf 'target=%s\n' "$t"
+if command -v rsync >/dev/null 2>&1; then echo rsync=1; fi
 if [ -d "$t" ] && [ ! -L "$t" ]; then echo top=directory; elif [ -e "$t" ] || [ -L "$t" ]; then echo top=other; else echo top=absent; fi
 echo listing:
 if [ "$file" = 1 ]; then dir=$(dirname -- "$t"); base=$(basename -- "$t")
@@ -391,11 +402,23 @@ impl Module for Synchronize {
         if !fixes.is_empty() {
             steps.push(Step::run(Script::new().all(fixes)));
         }
+        let transport = if facts.get("rsync") == Some(&"1") {
+            if !steps.is_empty() {
+                steps = vec![Step::Rsync {
+                    args: self.rsync_args(),
+                    dest: self.params.dest.clone(),
+                }];
+            }
+            "rsync"
+        } else {
+            "tar"
+        };
         let msg = lines
             .iter()
             .map(|line| format!("{line}\n"))
             .collect::<String>();
         let mut data = serde_json::Map::new();
+        data.insert("transport".into(), json!(transport));
         data.insert(
             "stdout_lines".into(),
             json!(lines.iter().map(String::as_str).collect::<Vec<_>>()),
@@ -408,6 +431,57 @@ impl Module for Synchronize {
             msg: Some(msg),
             ..Plan::default()
         })
+    }
+}
+
+impl Synchronize {
+    /// rsync's options for this task, as Ansible's synchronize passes
+    /// them, then the controller's source.
+    fn rsync_args(&self) -> Vec<String> {
+        let p = &self.params;
+        let mut args: Vec<String> = vec!["--delay-updates".into()];
+        if p.compress {
+            args.push("--compress".into());
+        }
+        let flags = [
+            ("recursive", self.keep.recursive),
+            ("links", self.keep.links),
+            ("perms", self.keep.perms),
+            ("times", self.keep.times),
+            ("owner", self.keep.owner),
+            ("group", self.keep.group),
+        ];
+        if p.archive {
+            args.push("--archive".into());
+            args.extend(
+                flags
+                    .iter()
+                    .filter(|(_, on)| !on)
+                    .map(|(name, _)| format!("--no-{name}")),
+            );
+        } else {
+            args.extend(
+                flags
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(name, _)| format!("--{name}")),
+            );
+        }
+        if p.delete {
+            args.push("--delete-after".into());
+        }
+        if p.checksum {
+            args.push("--checksum".into());
+        }
+        args.extend(
+            exclude_patterns(&p.rsync_opts)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|pattern| format!("--exclude={pattern}")),
+        );
+        args.push("--out-format=<<CHANGED>>%i %n%L".into());
+        args.push(self.local_src.clone());
+        args
     }
 }
 

@@ -19,16 +19,26 @@ impl Controller for Tree {
     fn render_template(&self, _src: &str) -> Result<String, ModuleError> {
         Ok(String::new())
     }
+    fn tree_path(&self, src: &str) -> String {
+        self.0.join(src).display().to_string()
+    }
     fn read_tree(&self, src: &str) -> Result<Vec<LocalEntry>, ModuleError> {
         crate::read_local_tree(&self.0.join(src.trim_end_matches('/'))).map_err(ModuleError::Failed)
     }
 }
 
+/// Plans and applies over the tar stream: the host is this machine's sh,
+/// told it has no rsync.
 fn run(dir: &TempDir, params: Value) -> Plan {
     let module = build(params, &Tree(dir.path.join("ctl"))).unwrap();
     let (rc, stdout) = dir.sh(&module.probe().unwrap());
     assert_eq!(rc, 0, "{stdout}");
+    let stdout = stdout.replace("rsync=1\n", "");
     let plan = module.plan(&Probe::ok(&stdout)).unwrap();
+    assert!(
+        plan.data.get("transport").is_none_or(|t| t == "tar"),
+        "{plan:?}"
+    );
     for step in &plan.steps {
         let Step::Run { script, stdin } = step else {
             panic!("{step:?}");
@@ -174,4 +184,38 @@ fn params_are_checked() {
     );
     assert!(err(json!({"src": "site", "dest": "/x", "dest_port": 22})).contains("dest_port"));
     assert!(err(json!({"src": "missing", "dest": "/x"})).contains("missing"));
+}
+
+#[test]
+fn a_host_with_rsync_gets_one_rsync_step_with_ansibles_options() {
+    let dir = TempDir::new("sync-rsync");
+    std::fs::create_dir_all(dir.path.join("ctl/site")).unwrap();
+    std::fs::write(dir.path.join("ctl/site/index.html"), "hi\n").unwrap();
+    let dest = dir.path.join("www").display().to_string();
+    let params = json!({"src": "site/", "dest": dest, "delete": true, "compress": false,
+                        "times": false, "rsync_opts": ["--exclude=*.log"]});
+    let module = build(params, &Tree(dir.path.join("ctl"))).unwrap();
+    let (_, stdout) = dir.sh(&module.probe().unwrap());
+    let probe = format!("rsync=1\n{}", stdout.replace("rsync=1\n", ""));
+    let plan = module.plan(&Probe::ok(&probe)).unwrap();
+    assert!(plan.changed);
+    assert_eq!(plan.data["transport"], "rsync");
+    let src = format!("{}/", dir.path.join("ctl/site").display());
+    assert_eq!(
+        plan.steps,
+        [Step::Rsync {
+            args: [
+                "--delay-updates",
+                "--archive",
+                "--no-times",
+                "--delete-after",
+                "--exclude=*.log",
+                "--out-format=<<CHANGED>>%i %n%L",
+                src.as_str(),
+            ]
+            .map(String::from)
+            .to_vec(),
+            dest,
+        }]
+    );
 }

@@ -480,7 +480,7 @@ mod tests {
                         .unwrap_or_default();
                     assert_eq!(dir.sh_with_stdin(script, stdin).0, 0, "{script}");
                 }
-                Step::Fetch { .. } => panic!("{step:?}"),
+                Step::Fetch { .. } | Step::Rsync { .. } => panic!("{step:?}"),
             }
         }
         plan
