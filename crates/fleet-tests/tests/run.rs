@@ -327,7 +327,9 @@ fn keys_held_by_ssh_agent_are_tried_first() {
     let lab = Lab::get();
     let scratch = scratch_dir("agent");
     let key = authorized_key(lab, "lab6", &scratch, "");
-    let socket = scratch.join("agent.sock");
+    // A socket's path must stay under 108 bytes: not in a deep checkout.
+    let socket = std::env::temp_dir().join(format!("fleet-agent-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&socket);
     let agent = std::process::Command::new("ssh-agent")
         .arg("-D")
         .arg("-a")
@@ -371,6 +373,7 @@ fn keys_held_by_ssh_agent_are_tried_first() {
         "lab6\n"
     );
     let _ = agent.0.kill();
+    let _ = std::fs::remove_file(&socket);
 }
 
 struct KillOnDrop(std::process::Child);
