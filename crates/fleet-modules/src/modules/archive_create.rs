@@ -26,7 +26,7 @@ use crate::modules::content_file::parent;
 use crate::modules::de;
 use crate::modules::file_attrs::{Attrs, Scope};
 use crate::modules::find::fnmatch_regex;
-use crate::modules::path_facts::{Current, PathFacts, STAT_FORMAT};
+use crate::modules::path_facts::{Current, PathFacts, STAT_FORMAT, split_listing};
 use crate::text::fields;
 use crate::{
     Applied, Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, Step, StepOutput,
@@ -216,13 +216,7 @@ impl Module for ArchiveFiles {
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
-        let listing = probe
-            .stdout
-            .split_once("listing:\n")
-            .map(|(_, rest)| rest)
-            .ok_or_else(|| {
-                ModuleError::Probe(format!("rc={}: {}", probe.rc, probe.stderr.trim()))
-            })?;
+        let (_, listing) = split_listing(probe)?;
         let found = parse(listing)?;
         self.plan_found(&found)
     }

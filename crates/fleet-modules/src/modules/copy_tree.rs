@@ -9,14 +9,14 @@
 //! plan makes the missing directories, uploads the files that are missing
 //! or differ, and fixes attributes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
 use crate::modules::content_file::sha256_hex;
 use crate::modules::copy_remote::make_dirs;
 use crate::modules::file_attrs::{Attrs, Scope};
-use crate::modules::path_facts::{FIND_FORMAT, Kind, parse_listing};
+use crate::modules::path_facts::{FIND_FORMAT, Kind, parse_listing, parse_sums, split_listing};
 use crate::{Controller, LocalEntry, LocalKind, Module, ModuleError, Plan, Probe, Script, Step};
 
 #[derive(Debug)]
@@ -116,20 +116,10 @@ impl Module for TreeCopy {
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
-        let listing = probe
-            .stdout
-            .split_once("listing:\n")
-            .map(|(_, rest)| rest)
-            .ok_or_else(|| {
-                ModuleError::Probe(format!("rc={}: {}", probe.rc, probe.stderr.trim()))
-            })?;
+        let (_, listing) = split_listing(probe)?;
         let (records, sums) = listing.split_once("\0sums\0").unwrap_or((listing, ""));
         let host = parse_listing(records)?;
-        let sums: BTreeMap<&str, &str> = sums
-            .split('\0')
-            .filter_map(|record| record.split_once("  "))
-            .map(|(sum, path)| (path.strip_prefix("./").unwrap_or(path), sum))
-            .collect();
+        let sums = parse_sums(sums);
         let is_dir = |rel: &str| {
             host.get(rel)
                 .is_some_and(|found| found.kind == Kind::Directory)

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::modules::find_listing::{Entry, Section, sections, stat_info, walk};
+use crate::modules::path_facts::split_listing;
 use crate::modules::{de, pyre};
 use crate::text::fields;
 use crate::{Arg, Cmd, Controller, Module, ModuleError, Plan, Probe, Script, parse_params};
@@ -402,9 +403,7 @@ impl Module for Find {
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
-        let (head, listing) = probe.stdout.split_once("listing:\n").ok_or_else(|| {
-            ModuleError::Probe(format!("rc={}: {}", probe.rc, probe.stderr.trim()))
-        })?;
+        let (head, listing) = split_listing(probe)?;
         let now: f64 = fields(head)
             .get("now")
             .and_then(|now| now.parse().ok())

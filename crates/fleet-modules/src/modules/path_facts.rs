@@ -313,6 +313,26 @@ pub(crate) struct Listed {
     pub target: String,
 }
 
+/// A probe's output split at its `listing:` line: the `key=value` lines
+/// before it, and the listing. A probe that printed no listing failed; the
+/// error gives its exit code and stderr.
+pub(crate) fn split_listing(probe: &crate::Probe) -> Result<(&str, &str), ModuleError> {
+    probe
+        .stdout
+        .split_once("listing:\n")
+        .ok_or_else(|| ModuleError::Probe(format!("rc={}: {}", probe.rc, probe.stderr.trim())))
+}
+
+/// `sha256sum -z` records (`SUM  ./path`, NUL-separated), by path
+/// without `./`.
+pub(crate) fn parse_sums(records: &str) -> BTreeMap<&str, &str> {
+    records
+        .split('\0')
+        .filter_map(|record| record.split_once("  "))
+        .map(|(sum, path)| (path.strip_prefix("./").unwrap_or(path), sum))
+        .collect()
+}
+
 /// Reads `find -printf` [`FIND_FORMAT`] records, by path relative to the
 /// directory `find` ran in (without `./`).
 pub(crate) fn parse_listing(

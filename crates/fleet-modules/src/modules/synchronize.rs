@@ -10,13 +10,15 @@
 //! comes (`tar -x` on the host). The host needs `tar` (and `gzip` with
 //! `compress`), not rsync.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::modules::de;
-use crate::modules::path_facts::{FIND_FORMAT, Kind, Listed, parse_listing};
+use crate::modules::path_facts::{
+    FIND_FORMAT, Kind, Listed, parse_listing, parse_sums, split_listing,
+};
 use crate::modules::synchronize_excludes::{Exclude, exclude_patterns};
 use crate::text::fields;
 use crate::{
@@ -257,9 +259,7 @@ impl Module for Synchronize {
     }
 
     fn plan(&self, probe: &Probe) -> Result<Plan, ModuleError> {
-        let (head, listing) = probe.stdout.split_once("listing:\n").ok_or_else(|| {
-            ModuleError::Probe(format!("rc={}: {}", probe.rc, probe.stderr.trim()))
-        })?;
+        let (head, listing) = split_listing(probe)?;
         let facts = fields(head);
         let target = facts
             .get("target")
@@ -267,11 +267,7 @@ impl Module for Synchronize {
             .ok_or_else(|| ModuleError::Probe("no target in the probe output".into()))?;
         let (records, sums) = listing.split_once("\0sums\0").unwrap_or((listing, ""));
         let host = parse_listing(records)?;
-        let sums: BTreeMap<&str, &str> = sums
-            .split('\0')
-            .filter_map(|record| record.split_once("  "))
-            .map(|(sum, path)| (path.strip_prefix("./").unwrap_or(path), sum))
-            .collect();
+        let sums = parse_sums(sums);
         if self.top_is_dir() && !self.keep.recursive {
             let name = if self.name.is_empty() {
                 "."
