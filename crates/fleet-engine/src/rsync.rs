@@ -14,6 +14,8 @@ use std::process::Stdio;
 
 use fleet_modules::StepOutput;
 use fleet_ssh::{ExecOptions, SshError, StdinStream, Stream};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 
 use crate::connection::Connection;
 use crate::module_run::RunContext;
@@ -186,14 +188,8 @@ impl Tunnel {
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         let tunnel = Tunnel(dir);
         std::fs::write(tunnel.path("tunnel"), TUNNEL)?;
-        let made = std::process::Command::new("mkfifo")
-            .arg("-m")
-            .arg("600")
-            .arg("--")
-            .args(["up", "down"].map(|name| tunnel.path(name)))
-            .status()?;
-        if !made.success() {
-            return Err(std::io::Error::other("mkfifo failed"));
+        for name in ["up", "down"] {
+            nix::unistd::mkfifo(&tunnel.path(name), Mode::S_IRUSR | Mode::S_IWUSR)?;
         }
         Ok(tunnel)
     }
@@ -222,17 +218,14 @@ impl Tunnel {
         use std::os::unix::fs::OpenOptionsExt;
         let _ = std::fs::OpenOptions::new()
             .write(true)
-            .custom_flags(NONBLOCK)
+            .custom_flags(OFlag::O_NONBLOCK.bits())
             .open(self.path("up"));
         let _ = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(NONBLOCK)
+            .custom_flags(OFlag::O_NONBLOCK.bits())
             .open(self.path("down"));
     }
 }
-
-/// `O_NONBLOCK` on Linux.
-const NONBLOCK: i32 = 0o4000;
 
 impl Drop for Tunnel {
     fn drop(&mut self) {
