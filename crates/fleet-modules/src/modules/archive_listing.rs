@@ -3,6 +3,7 @@
 //! with.
 
 use crate::ModuleError;
+use crate::modules::find_listing::walk_order;
 
 /// One entry below a directory: `find`'s `%y`, its depth and its path.
 pub(crate) type Listed = (char, u32, String);
@@ -132,33 +133,12 @@ pub(crate) fn is_archive_name(path: &str) -> bool {
 /// entries, then the walk of each subdirectory. Whether an entry is a
 /// directory comes with it.
 pub(crate) fn walk_dirs_first(tree: &[Listed]) -> Vec<(&str, bool)> {
-    use std::collections::BTreeMap;
-    let mut children: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
-    let mut stack: Vec<usize> = Vec::new();
-    for (index, (_, depth, _)) in tree.iter().enumerate() {
-        while stack.last().is_some_and(|&open| tree[open].1 >= *depth) {
-            stack.pop();
-        }
-        children
-            .entry(stack.last().copied())
-            .or_default()
-            .push(index);
-        stack.push(index);
-    }
-    let mut out = Vec::with_capacity(tree.len());
-    let mut pending = vec![None];
-    while let Some(dir) = pending.pop() {
-        let Some(list) = children.get(&dir) else {
-            continue;
-        };
-        let (dirs, others): (Vec<usize>, Vec<usize>) =
-            list.iter().partition(|&&i| tree[i].0 == 'd');
-        out.extend(
-            dirs.iter()
-                .chain(&others)
-                .map(|&i| (tree[i].2.as_str(), tree[i].0 == 'd')),
-        );
-        pending.extend(dirs.iter().rev().map(|&i| Some(i)));
-    }
-    out
+    let order = walk_order(
+        tree.iter().map(|(kind, depth, _)| (*depth, *kind == 'd')),
+        true,
+    );
+    order
+        .into_iter()
+        .map(|i| (tree[i].2.as_str(), tree[i].0 == 'd'))
+        .collect()
 }

@@ -144,14 +144,29 @@ fn entry(record: &[&str]) -> Result<Entry, ModuleError> {
 /// directory's non-directories, then its directories (a symlink to a
 /// directory counts as one), then the walk of each directory in turn.
 pub(crate) fn walk(entries: &[Entry]) -> Vec<&Entry> {
+    let order = walk_order(
+        entries
+            .iter()
+            .map(|entry| (entry.depth, entry.target == 'd')),
+        false,
+    );
+    order.into_iter().map(|index| &entries[index]).collect()
+}
+
+/// The indexes of a pre-order listing of `(depth, is a directory)` in
+/// `os.walk`'s top-down order: each directory's entries (its directories
+/// first when `dirs_first`, else last), then the walk of each of its
+/// directories in turn.
+pub(crate) fn walk_order(
+    listing: impl IntoIterator<Item = (u32, bool)>,
+    dirs_first: bool,
+) -> Vec<usize> {
+    let listing: Vec<(u32, bool)> = listing.into_iter().collect();
     // Children of each entry, by index; `None` is the top.
     let mut children: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
     let mut stack: Vec<usize> = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        while stack
-            .last()
-            .is_some_and(|&open| entries[open].depth >= entry.depth)
-        {
+    for (index, &(depth, _)) in listing.iter().enumerate() {
+        while stack.last().is_some_and(|&open| listing[open].0 >= depth) {
             stack.pop();
         }
         children
@@ -160,15 +175,18 @@ pub(crate) fn walk(entries: &[Entry]) -> Vec<&Entry> {
             .push(index);
         stack.push(index);
     }
-    let mut out = Vec::with_capacity(entries.len());
+    let mut out = Vec::with_capacity(listing.len());
     let mut pending = vec![None];
     while let Some(dir) = pending.pop() {
         let Some(list) = children.get(&dir) else {
             continue;
         };
-        let is_dir = |index: &usize| entries[*index].target == 'd';
-        let (dirs, others): (Vec<usize>, Vec<usize>) = list.iter().partition(|i| is_dir(i));
-        out.extend(others.iter().chain(&dirs).map(|&i| &entries[i]));
+        let (dirs, others): (Vec<usize>, Vec<usize>) = list.iter().partition(|&&i| listing[i].1);
+        if dirs_first {
+            out.extend(dirs.iter().chain(&others));
+        } else {
+            out.extend(others.iter().chain(&dirs));
+        }
         pending.extend(dirs.iter().rev().map(|&i| Some(i)));
     }
     out
