@@ -32,6 +32,8 @@ mod lock;
 mod params;
 #[path = "release_script.rs"]
 mod script;
+#[path = "release_slots.rs"]
+mod slots;
 
 pub(crate) use derive::DEPLOYER;
 use facts::{Facts, parse_log_line, prune, release_key};
@@ -83,6 +85,8 @@ pub struct Release {
     migrate: Option<String>,
     restart: Vec<String>,
     health_urls: Vec<String>,
+    /// Blue/green: the api's two slots; `None`: restart in place.
+    slots: Option<slots::Slots>,
     health_retries: u32,
     health_delay: u32,
     health_timeout: u32,
@@ -194,7 +198,20 @@ impl Release {
             data.insert("artifact_sha256".into(), json!(artifact.sha256));
             data
         };
-        if facts.current_sha256.as_deref() == Some(artifact.sha256.as_str()) {
+        let is_current = facts.current_sha256.as_deref() == Some(artifact.sha256.as_str());
+        if let (true, Some(current), Some(slots)) = (is_current, current, &self.slots)
+            && !slots::serves(slots, facts, current)
+        {
+            // The artifact is current but no live slot runs it (the host
+            // ran the api in place before): it goes live on a slot.
+            let steps = script::rollback(self, facts, current, Some(current));
+            let mut plan = self
+                .locked(Guard::Current(facts.current_link.as_deref()), steps)
+                .with_diff(Some(format!("live: {current} on a slot\n")));
+            plan.data = data(Some(current), facts.older_than(current), &facts.releases);
+            return plan;
+        }
+        if is_current {
             let previous = current.and_then(|name| facts.older_than(name));
             let mut plan = Plan::unchanged();
             plan.data = data(current, previous, &facts.releases);
@@ -219,7 +236,7 @@ impl Release {
         for release in &pruned {
             diff.push_str(&format!("remove: releases/{release}\n"));
         }
-        let steps = script::deploy(self, artifact, &name, current, &pruned);
+        let steps = script::deploy(self, facts, artifact, &name, current, &pruned);
         let mut plan = self
             .locked(Guard::NewRelease(&name), steps)
             .with_diff(Some(diff));
@@ -253,7 +270,11 @@ impl Release {
                 ))
             })?,
         };
-        let mut plan = if current == Some(target) {
+        let serves_target = self
+            .slots
+            .as_ref()
+            .is_none_or(|slots| slots::serves(slots, facts, target));
+        let mut plan = if current == Some(target) && serves_target {
             let mut plan = Plan::unchanged();
             plan.msg = Some(format!("{target} is current"));
             plan.data
@@ -269,7 +290,7 @@ impl Release {
             plan.data.insert("release".into(), name_or_null(current));
             return Ok(plan);
         } else {
-            let steps = script::rollback(self, target, current);
+            let steps = script::rollback(self, facts, target, current);
             let guard = Guard::Current(facts.current_link.as_deref());
             let mut plan = self.locked(guard, steps).with_diff(Some(format!(
                 "current: {} -> {target}\n",
@@ -317,12 +338,19 @@ impl Release {
                 held.describe_with_age(facts.now_epoch, self.lock_ttl)
             ));
         }
+        if let Some(slots) = &self.slots {
+            summary.push_str(&format!("; {}", slots::describe(slots, facts)));
+        }
         let mut plan = Plan::unchanged();
         plan.msg = Some(summary);
         plan.data.insert("current".into(), name_or_null(current));
         plan.data.insert("previous".into(), name_or_null(previous));
         plan.data.insert("releases".into(), json!(facts.releases));
         plan.data.insert("log".into(), Value::Array(log));
+        if let Some(slots) = &self.slots {
+            plan.data
+                .insert("slots".into(), slots::to_json(slots, facts));
+        }
         plan.data.insert(
             "lock".into(),
             facts.lock.as_ref().map_or(Value::Null, |held| {
@@ -347,6 +375,9 @@ mod lock_tests;
 #[cfg(test)]
 #[path = "release_run_tests.rs"]
 mod run_tests;
+#[cfg(test)]
+#[path = "release_slots_tests.rs"]
+mod slots_tests;
 #[cfg(test)]
 #[path = "release_state_tests.rs"]
 mod state_tests;

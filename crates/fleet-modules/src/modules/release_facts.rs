@@ -51,6 +51,34 @@ pub(crate) struct Facts {
     pub log: Vec<String>,
     /// The deploy lock, when it is held.
     pub lock: Option<Lock>,
+    /// Blue/green: the port nginx's upstream file names.
+    pub live_port: Option<u16>,
+    /// Blue/green: each slot's link and instance.
+    pub slots: Vec<SlotFacts>,
+}
+
+/// One blue/green slot as the probe found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SlotFacts {
+    pub port: u16,
+    /// `slots/<port>`'s link text, when it exists.
+    pub link: Option<String>,
+    /// The release the link names.
+    pub release: Option<String>,
+    /// `systemctl is-active` of the slot's instance.
+    pub state: String,
+}
+
+impl SlotFacts {
+    pub fn is_active(&self) -> bool {
+        matches!(self.state.as_str(), "active" | "activating" | "reloading")
+    }
+}
+
+/// The last path component of a link's text.
+fn release_of(link: &str) -> Option<String> {
+    let name = link.trim_end_matches('/').rsplit('/').next()?;
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 impl Facts {
@@ -71,8 +99,29 @@ impl Facts {
                 "now_epoch" => facts.now_epoch = value.parse().ok(),
                 "current" => {
                     facts.current_link = Some(value.to_string());
-                    let name = value.trim_end_matches('/').rsplit('/').next();
-                    facts.current = name.filter(|n| !n.is_empty()).map(String::from);
+                    facts.current = release_of(value);
+                }
+                "live_port" => facts.live_port = value.parse().ok(),
+                "slot" | "slot_state" => {
+                    let (port, rest) = value.split_once(' ').unwrap_or((value, ""));
+                    let Ok(port) = port.parse() else { continue };
+                    let slot = match facts.slots.iter().position(|slot| slot.port == port) {
+                        Some(index) => &mut facts.slots[index],
+                        None => {
+                            facts.slots.push(SlotFacts {
+                                port,
+                                ..SlotFacts::default()
+                            });
+                            facts.slots.last_mut().expect("just pushed")
+                        }
+                    };
+                    let rest = rest.trim();
+                    if key == "slot_state" {
+                        slot.state = rest.to_string();
+                    } else if !rest.is_empty() {
+                        slot.link = Some(rest.to_string());
+                        slot.release = release_of(rest);
+                    }
                 }
                 "current_sha256" => facts.current_sha256 = Some(value.to_string()),
                 "current_artifact" => facts.current_artifact = Some(value.to_string()),

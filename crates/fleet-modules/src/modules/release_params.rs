@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::lock::Holder;
+use super::slots::{Slots, SlotsParams};
 use super::{Artifact, MARKER_FILE, Release, facts::release_key};
 use crate::modules::apt::StringList;
 use crate::modules::archive;
@@ -34,6 +35,7 @@ pub const PARAMS: &[&str] = &[
     "lock_ttl",
     "force",
     "only_own_deploy",
+    "slots",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,8 +64,8 @@ pub struct ReleaseParams {
     pub migrate: Option<String>,
     /// systemd units restarted after the switch, when enabled.
     pub restart: Option<StringList>,
-    #[serde(default = "default_health_urls")]
-    pub health_urls: Vec<String>,
+    /// With `slots`, each names the slot's port as `{port}`.
+    pub health_urls: Option<Vec<String>>,
     #[serde(default = "default_health_retries", deserialize_with = "count")]
     pub health_retries: u32,
     /// Seconds between tries.
@@ -89,17 +91,20 @@ pub struct ReleaseParams {
     /// another run's deploy.
     #[serde(default, deserialize_with = "flag")]
     pub only_own_deploy: bool,
+    /// Blue/green: the api runs as two instances of a template unit, one
+    /// per port, and nginx's upstream names the live one.
+    pub slots: Option<SlotsParams>,
 }
 
 fn default_requirements() -> String {
     "requirements.txt".into()
 }
 
-fn default_health_urls() -> Vec<String> {
-    vec![
-        "http://127.0.0.1:8000/health".into(),
-        "http://127.0.0.1:8000/health/ready".into(),
-    ]
+fn default_health_urls(port: &str) -> Vec<String> {
+    ["/health", "/health/ready"]
+        .iter()
+        .map(|path| format!("http://127.0.0.1:{port}{path}"))
+        .collect()
 }
 
 fn default_health_retries() -> u32 {
@@ -242,8 +247,27 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
     for unit in &restart {
         check_word("unit", unit)?;
     }
-    if let Some(url) = params
-        .health_urls
+    let health_urls = params.health_urls.clone().unwrap_or_else(|| {
+        let port = if params.slots.is_some() {
+            "{port}"
+        } else {
+            "8000"
+        };
+        default_health_urls(port)
+    });
+    let slots = params
+        .slots
+        .as_ref()
+        .map(|slots| Slots::build(slots, &health_urls))
+        .transpose()
+        .map_err(invalid)?;
+    let slot_units = slots
+        .iter()
+        .flat_map(|slots| std::iter::once(&slots.unit).chain(&slots.replaces));
+    for unit in slot_units {
+        check_word("unit", unit)?;
+    }
+    if let Some(url) = health_urls
         .iter()
         .find(|url| url.is_empty() || url.starts_with('-') || url.contains('\n'))
     {
@@ -301,7 +325,8 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         pip_args: params.pip_args,
         migrate: params.migrate,
         restart,
-        health_urls: params.health_urls,
+        health_urls,
+        slots,
         health_retries: params.health_retries,
         health_delay: params.health_delay,
         health_timeout: params.health_timeout,

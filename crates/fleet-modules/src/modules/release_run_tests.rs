@@ -26,47 +26,57 @@ runuser() { argv runuser "$@" >> "$stubs_log"; shift 3; "$@"; }
 "#;
 
 /// A release root in a temp dir, removed on drop.
-struct Root {
-    dir: PathBuf,
+pub(super) struct Root {
+    pub dir: PathBuf,
+    /// Shell functions defined after [`STUBS`], overriding them.
+    extra_stubs: &'static str,
 }
 
 impl Root {
-    fn new() -> Root {
+    pub fn new() -> Root {
+        Root::with_stubs("")
+    }
+
+    pub fn with_stubs(extra_stubs: &'static str) -> Root {
         let dir = std::env::temp_dir().join(format!("fleet release {}", fleet_shell::token()));
         std::fs::create_dir_all(dir.join("app")).unwrap();
-        Root { dir }
+        Root { dir, extra_stubs }
     }
 
     /// The release root, `<dir>/app`.
-    fn path(&self) -> String {
+    pub fn path(&self) -> String {
         format!("{}/app", self.dir.display())
     }
 
-    fn at(&self, rel: &str) -> PathBuf {
+    pub fn at(&self, rel: &str) -> PathBuf {
         Path::new(&self.path()).join(rel)
     }
 
-    fn read(&self, rel: &str) -> String {
+    pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.at(rel)).unwrap_or_else(|err| panic!("{rel}: {err}"))
     }
 
-    fn link(&self, rel: &str) -> String {
+    pub fn link(&self, rel: &str) -> String {
         let target = std::fs::read_link(self.at(rel)).unwrap_or_else(|err| panic!("{rel}: {err}"));
         target.display().to_string()
     }
 
-    fn stubs_log(&self) -> String {
+    pub fn stubs_log(&self) -> String {
         std::fs::read_to_string(self.dir.join("stubs.log")).unwrap_or_default()
     }
 
     fn stubs(&self) -> String {
         let log = fleet_shell::quote(&self.dir.join("stubs.log").display().to_string());
-        format!("stubs_log={log}\n{STUBS}")
+        let dir = fleet_shell::quote(&self.dir.display().to_string());
+        format!(
+            "stubs_log={log}\nstubs_dir={dir}\n{STUBS}\n{}",
+            self.extra_stubs
+        )
     }
 
     /// A venv whose `pip` logs its words and the dir it ran in, failing
     /// when `fails`.
-    fn venv(&self, fails: bool) -> String {
+    pub fn venv(&self, fails: bool) -> String {
         let venv = self.dir.join("venv");
         std::fs::create_dir_all(venv.join("bin")).unwrap();
         let exit = if fails { "exit 1" } else { "exit 0" };
@@ -92,11 +102,11 @@ impl Root {
     /// Probes, plans and runs `params` on this root: the plan, what each
     /// step printed (up to the first failure, then the `finally` steps) and
     /// the module's verdict on it.
-    fn apply(&self, params: Value) -> (Plan, Vec<StepOutput>, Result<(), ModuleError>) {
+    pub fn apply(&self, params: Value) -> (Plan, Vec<StepOutput>, Result<(), ModuleError>) {
         let mut params = params;
         params["path"] = json!(self.path());
         let module = build(params, &Sources).unwrap();
-        let probe = stub_sh_tests::run("", &module.probe().unwrap(), b"");
+        let probe = stub_sh_tests::run(&self.stubs(), &module.probe().unwrap(), b"");
         let probe = Probe {
             rc: probe.rc,
             stdout: probe.stdout,
@@ -129,7 +139,7 @@ impl Root {
         }
     }
 
-    fn releases(&self) -> Vec<String> {
+    pub fn releases(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.at("releases"))
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -146,7 +156,7 @@ impl Drop for Root {
 }
 
 /// Serves the artifacts and names the operator.
-struct Sources;
+pub(super) struct Sources;
 
 impl Controller for Sources {
     fn read_file(&self, src: &str) -> Result<Vec<u8>, ModuleError> {
@@ -181,16 +191,16 @@ fn tar_with_requirements() -> Vec<u8> {
     builder.into_inner().unwrap()
 }
 
-fn stderr(outputs: &[StepOutput]) -> String {
+pub(super) fn stderr(outputs: &[StepOutput]) -> String {
     outputs.iter().map(|out| out.stderr.as_str()).collect()
 }
 
-fn stdout(outputs: &[StepOutput]) -> String {
+pub(super) fn stdout(outputs: &[StepOutput]) -> String {
     outputs.iter().map(|out| out.stdout.as_str()).collect()
 }
 
 /// The phases the markers on stderr name, in order.
-fn phases(outputs: &[StepOutput]) -> Vec<String> {
+pub(super) fn phases(outputs: &[StepOutput]) -> Vec<String> {
     stderr(outputs)
         .lines()
         .filter_map(script::phase_of)

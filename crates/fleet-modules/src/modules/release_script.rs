@@ -7,12 +7,14 @@
 //! relying on `set -e`, which a shell ignores inside the `( a ) && ( b )`
 //! the engine joins consecutive scripts into.
 
+use super::facts::Facts;
+use super::slots::{Target, go_live};
 use super::{Artifact, LOG_LINES, MARKER_FILE, Release};
 use crate::{Arg, Cmd, Raw, Script, Step};
 
 const PHASES: &[&str] = &[
-    "lock", "prepare", "unpack", "link", "pip", "migrate", "switch", "restart", "health", "prune",
-    "unlock",
+    "lock", "prepare", "unpack", "link", "pip", "migrate", "start", "switch", "stop", "restart",
+    "health", "prune", "unlock",
 ];
 
 /// The phase a `fleet-release: <phase>` marker line names.
@@ -49,6 +51,10 @@ pub(super) fn probe(release: &Release) -> Script {
         .set("marker_file", MARKER_FILE)
         .snippet(PROBE);
     let script = super::lock::probe(release, script);
+    let script = match &release.slots {
+        Some(slots) => super::slots::probe(slots, script),
+        None => script,
+    };
     let script = if release.state == super::ReleaseState::Info {
         script
             .set("log", &release.log)
@@ -82,6 +88,7 @@ rm -f -- "$tarball"
 /// `previous`, then deleting `pruned`.
 pub(super) fn deploy(
     release: &Release,
+    facts: &Facts,
     artifact: &Artifact,
     name: &str,
     previous: Option<&str>,
@@ -146,13 +153,27 @@ pub(super) fn deploy(
         ("artifact", &artifact.name),
         ("sha256", &artifact.sha256),
     ];
-    let switch = switch_script(release, name, &log)
-        .set("partial", &partial)
-        .snippet(MOVE_PARTIAL)
-        .snippet(SWITCH_AND_LOG);
-    steps.push(Step::run(switch));
-    steps.extend(restart(release));
-    steps.extend(health(release, name, previous));
+    match &release.slots {
+        Some(slots) => {
+            let target = Target {
+                name,
+                partial: Some(&partial),
+                log: &log,
+                abandon,
+            };
+            steps.extend(go_live(release, slots, facts, &target));
+            steps.extend(restart(release));
+        }
+        None => {
+            let switch = switch_script(release, name, &log)
+                .set("partial", &partial)
+                .snippet(MOVE_PARTIAL)
+                .snippet(SWITCH_AND_LOG);
+            steps.push(Step::run(switch));
+            steps.extend(restart(release));
+            steps.extend(health(release, name, previous));
+        }
+    }
     if !pruned.is_empty() {
         let doomed = pruned
             .iter()
@@ -166,27 +187,27 @@ pub(super) fn deploy(
     steps
 }
 
-/// Reads the release `current` points to before the switch into `$prev`
-/// (for the log: another run may have switched it since the plan was made).
-const READ_PREVIOUS: &str = r#"prev=$(readlink -- "$p/current" 2>/dev/null || true) &&"#;
-
 const MOVE_PARTIAL: &str = r#"mv -T -- "$partial" "$p/releases/$name" &&"#;
 
 const TARGET_EXISTS: &str = r#"if [ ! -d "$p/releases/$name" ]; then printf 'fleet-release: releases/%s is missing\n' "$name" >&2; exit 1; fi &&"#;
 
-/// Points `current` at `releases/<name>`: a new relative symlink renamed
-/// over the old one (`mv -T` is one rename(2)), so `current` always exists.
-/// Then appends one tab-separated line to the release log: the host's UTC
-/// time, the fields, and `previous=`, the release `$prev` names.
-const SWITCH_AND_LOG: &str = r#"tmp="$p/.current.$name.tmp" &&
+/// Reads the release `current` points to before the switch into `$prev`
+/// (for the log: another run may have switched it since the plan was
+/// made), then points `current` at `releases/<name>`: a new relative
+/// symlink renamed over the old one (`mv -T` is one rename(2)), so
+/// `current` always exists. Then appends one tab-separated line to the
+/// release log: the host's UTC time, the fields, and `previous=`, the
+/// release `$prev` names.
+pub(super) const SWITCH_AND_LOG: &str = r#"prev=$(readlink -- "$p/current" 2>/dev/null || true) &&
+tmp="$p/.current.$name.tmp" &&
 rm -f -- "$tmp" && ln -s -- "releases/$name" "$tmp" && mv -T -- "$tmp" "$p/current" &&
 printf 'current -> releases/%s\n' "$name" &&
 mkdir -p -- "$log_dir" &&
 printf 'time=%s\t%s\tprevious=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$log_fields" "${prev##*/}" >> "$log""#;
 
 /// The start of the switch phase to release `name`, logging `fields`: the
-/// values [`SWITCH_AND_LOG`] reads, and `$prev`.
-fn switch_script(release: &Release, name: &str, fields: &[(&str, &str)]) -> Script {
+/// values [`SWITCH_AND_LOG`] reads.
+pub(super) fn switch_script(release: &Release, name: &str, fields: &[(&str, &str)]) -> Script {
     let clean = |value: &str| value.replace(['\t', '\n', '\r'], " ");
     let mut line = vec![format!("by={}", clean(&release.holder.operator))];
     line.extend(
@@ -204,12 +225,31 @@ fn switch_script(release: &Release, name: &str, fields: &[(&str, &str)]) -> Scri
         .set("log", &release.log)
         .set("log_dir", log_dir)
         .set("log_fields", line.join("\t"))
-        .snippet(READ_PREVIOUS)
 }
 
 /// The steps of a rollback from `previous` to `target`.
-pub(super) fn rollback(release: &Release, target: &str, previous: Option<&str>) -> Vec<Step> {
+pub(super) fn rollback(
+    release: &Release,
+    facts: &Facts,
+    target: &str,
+    previous: Option<&str>,
+) -> Vec<Step> {
     let fields = [("action", "rollback"), ("release", target)];
+    if let Some(slots) = &release.slots {
+        let abandon = format!(
+            "fleet-release: not rolled back to {target}; current is still {}",
+            previous.unwrap_or("none")
+        );
+        let target = Target {
+            name: target,
+            partial: None,
+            log: &fields,
+            abandon,
+        };
+        let mut steps = go_live(release, slots, facts, &target);
+        steps.extend(restart(release));
+        return steps;
+    }
     let switch = switch_script(release, target, &fields)
         .snippet(TARGET_EXISTS)
         .snippet(SWITCH_AND_LOG);
@@ -335,7 +375,7 @@ fn restart(release: &Release) -> Option<Step> {
     Some(Step::run(phase("restart").then(Script::all_of(units))))
 }
 
-const NEEDS_CURL: &str = r#"command -v curl >/dev/null || { echo 'fleet-release: health_urls need curl on the host' >&2; exit 1; }"#;
+pub(super) const NEEDS_CURL: &str = r#"command -v curl >/dev/null || { echo 'fleet-release: health_urls need curl on the host' >&2; exit 1; }"#;
 
 /// Waits until `$url` answers 2xx, `$retries` times at most, `$delay`
 /// seconds apart; says how it failed when it does not.
@@ -352,6 +392,16 @@ case $code in 000|'') last=$(cat -- "$err") ;; *) last="HTTP $code: $(head -c 30
 printf 'fleet-release: health check failed: %s: %s\n' "$url" "$last" >&2
 rm -f -- "$body" "$err"
 exit 1"#;
+
+/// Waits until `url` answers 2xx, per the release's retries and timeout.
+pub(super) fn check_url(release: &Release, url: &str) -> Script {
+    Script::new()
+        .set("url", url)
+        .set("timeout", release.health_timeout.to_string())
+        .set("retries", release.health_retries.to_string())
+        .set("delay", release.health_delay.to_string())
+        .snippet(CHECK_URL)
+}
 
 const HEALTH_FAILED: &str = r#"} || {
   printf '%s\n' "$context" >&2
@@ -372,14 +422,10 @@ fn health(release: &Release, current: &str, previous: Option<&str>) -> Option<St
     if release.health_urls.is_empty() {
         return None;
     }
-    let checks = release.health_urls.iter().map(|url| {
-        Script::new()
-            .set("url", url)
-            .set("timeout", release.health_timeout.to_string())
-            .set("retries", release.health_retries.to_string())
-            .set("delay", release.health_delay.to_string())
-            .snippet(CHECK_URL)
-    });
+    let checks = release
+        .health_urls
+        .iter()
+        .map(|url| check_url(release, url));
     let context = format!(
         "fleet-release: current is now {current} (previous: {}); not switched back",
         previous.unwrap_or("none")
