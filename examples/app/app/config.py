@@ -1,7 +1,7 @@
 """Settings, read from environment variables (systemd's EnvironmentFile)."""
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def _float_env(name: str, default: float) -> float:
@@ -16,6 +16,7 @@ class Settings:
     worker_heartbeat_seconds: float
     scheduler_interval_seconds: float
     shutdown_drain_seconds: float
+    health_detailed_token: str = field(repr=False)  # a secret: never in a repr or a log
 
 
 def load_settings() -> Settings:
@@ -25,6 +26,7 @@ def load_settings() -> Settings:
         worker_heartbeat_seconds=_float_env("WORKER_HEARTBEAT_SECONDS", 5),
         scheduler_interval_seconds=_float_env("SCHEDULER_INTERVAL_SECONDS", 60),
         shutdown_drain_seconds=_float_env("SHUTDOWN_DRAIN_SECONDS", 3),
+        health_detailed_token=os.environ.get("HEALTH_DETAILED_TOKEN", "").strip(),
     )
 
 

@@ -6,6 +6,11 @@ So that a health check can still see the app going away, our handler first
 marks the app as shutting down (`/health/ready` answers 503), keeps serving for
 SHUTDOWN_DRAIN_SECONDS, and then calls uvicorn's handler, which performs the
 usual graceful shutdown. A second SIGTERM skips the rest of the drain.
+
+uvicorn's handler only sets a flag that its main loop looks at every 0.1s, so
+calling it from the drain's timer thread is safe. Python runs signal handlers
+in the main thread only: with `--workers 1` that is where uvicorn runs the
+event loop and the lifespan, which installs this handler.
 """
 
 import logging
@@ -29,10 +34,14 @@ class ShutdownFlag:
             log.warning("not in the main thread: SIGTERM is left to the server")
             return
         chained = signal.getsignal(signal.SIGTERM)
+        if not callable(chained):
+            # Nothing to hand over to after the drain (not run by uvicorn?):
+            # taking SIGTERM over would keep the process from ever stopping.
+            log.warning("SIGTERM has no handler to chain to: it is left as it is")
+            return
 
         def call_chained(signum, frame) -> None:
-            if callable(chained):
-                chained(signum, frame)
+            chained(signum, frame)
 
         def on_sigterm(signum, frame) -> None:
             if self._event.is_set() or drain_seconds <= 0:

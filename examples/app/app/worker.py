@@ -1,16 +1,16 @@
 """Background worker: a heartbeat row per host in `workers`, every few seconds.
 
-Database calls are retried with tenacity and guarded by an aiobreaker circuit
-breaker, so a database outage costs a few quick failures and then one cheap
-"circuit open" message per beat until the breaker lets a trial call through.
+Database calls are retried with tenacity and guarded by the aiobreaker circuit
+breaker `app.breakers.database` (this process's own instance), so a database
+outage costs a few quick failures and then one cheap "circuit open" message
+per beat until the breaker lets a trial call through.
 """
 
 import asyncio
 import logging
 import signal
-from datetime import timedelta
 
-from aiobreaker import CircuitBreaker, CircuitBreakerError
+from aiobreaker import CircuitBreakerError
 from tenacity import (
     retry,
     retry_if_not_exception_type,
@@ -18,12 +18,10 @@ from tenacity import (
     wait_exponential,
 )
 
-from app import db, release
+from app import breakers, db, release
 from app.config import settings
 
 log = logging.getLogger("app.worker")
-
-breaker = CircuitBreaker(fail_max=5, timeout_duration=timedelta(seconds=30))
 
 
 @retry(
@@ -32,7 +30,7 @@ breaker = CircuitBreaker(fail_max=5, timeout_duration=timedelta(seconds=30))
     retry=retry_if_not_exception_type(CircuitBreakerError),
     reraise=True,
 )
-@breaker
+@breakers.database
 async def beat(host: str) -> None:
     async with await db.connect_async() as conn:
         await conn.execute(
