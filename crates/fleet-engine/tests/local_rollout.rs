@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scratch, run, run_cancelled_when, run_on};
+use common::{Scratch, run, run_cancelled_when, run_on, run_with};
 use fleet_engine::{Event, Status, StopReason};
 
 const HOSTS: [&str; 6] = ["h1:", "h2:", "h3:", "h4:", "h5:", "h6:"];
@@ -145,6 +145,136 @@ fn batches_run_one_after_the_other() {
     let mut third = lines[3..].to_vec();
     third.sort_unstable();
     assert_eq!(third, ["h4", "h5", "h6"]);
+}
+
+/// A play whose `serial` is a template, then a second play.
+fn templated_rollout(serial: &str, vars: &str) -> String {
+    format!(
+        r#"
+- name: web
+  hosts: all
+  serial: {serial}
+  vars: {vars}
+  tasks:
+    - name: deploy
+      shell: touch {{{{ tmp }}}}/{{{{ inventory_hostname }}}}.done
+- name: after
+  hosts: all
+  tasks:
+    - name: later play
+      shell: touch {{{{ tmp }}}}/{{{{ inventory_hostname }}}}.later
+"#
+    )
+}
+
+/// Runs `playbook` on [`HOSTS`] with the `-e` vars `extra`.
+fn run_with_extra(name: &str, playbook: &str, extra: serde_json::Value) -> (Scratch, common::Run) {
+    let scratch = Scratch::new(name);
+    let inventory = scratch.inventory(&HOSTS);
+    let extra = extra.as_object().cloned().unwrap_or_default();
+    let run = run_with(
+        &scratch,
+        &inventory,
+        playbook,
+        |_| false,
+        |options| {
+            options.extra_vars = extra;
+        },
+    );
+    (scratch, run)
+}
+
+#[test]
+fn a_templated_serial_batches_as_the_play_vars_say() {
+    let playbook = templated_rollout(
+        "\"{{ release_serial }}\"",
+        "{release_serial: [1, \"50%\", \"100%\"]}",
+    );
+    let (scratch, run) = run_on("templated-serial", &HOSTS, &playbook);
+    assert_eq!(
+        batches(&run.events),
+        [
+            (1, 3, hosts(&["h1"])),
+            (2, 3, hosts(&["h2", "h3", "h4"])),
+            (3, 3, hosts(&["h5", "h6"])),
+        ]
+    );
+    for host in ["h1", "h2", "h3", "h4", "h5", "h6"] {
+        assert!(scratch.exists(&format!("{host}.done")), "{host}");
+        assert!(scratch.exists(&format!("{host}.later")), "{host}");
+    }
+    // A template among the sizes, from a play var that is itself one.
+    let playbook = templated_rollout(
+        "[\"{{ first_batch }}\", \"100%\"]",
+        "{canary: 2, first_batch: \"{{ canary }}\"}",
+    );
+    let (_, run) = run_on("templated-serial-entry", &HOSTS, &playbook);
+    assert_eq!(
+        batches(&run.events),
+        [
+            (1, 2, hosts(&["h1", "h2"])),
+            (2, 2, hosts(&["h3", "h4", "h5", "h6"])),
+        ]
+    );
+}
+
+#[test]
+fn extra_vars_override_the_play_vars_of_a_templated_serial() {
+    let playbook = templated_rollout("\"{{ release_serial }}\"", "{release_serial: 1}");
+    // `-e release_serial=3`: a string, as -e gives it.
+    let (_, run) = run_with_extra(
+        "templated-serial-extra",
+        &playbook,
+        serde_json::json!({"release_serial": "3"}),
+    );
+    assert_eq!(
+        batches(&run.events),
+        [
+            (1, 2, hosts(&["h1", "h2", "h3"])),
+            (2, 2, hosts(&["h4", "h5", "h6"])),
+        ]
+    );
+    // `-e '{"release_serial": [2, "100%"]}'`: a list.
+    let (_, run) = run_with_extra(
+        "templated-serial-extra-list",
+        &playbook,
+        serde_json::json!({"release_serial": [2, "100%"]}),
+    );
+    assert_eq!(
+        batches(&run.events),
+        [
+            (1, 2, hosts(&["h1", "h2"])),
+            (2, 2, hosts(&["h3", "h4", "h5", "h6"])),
+        ]
+    );
+}
+
+/// The command line refuses such a run before contacting any host; the
+/// engine on its own runs the play nowhere and stops there.
+#[test]
+fn a_templated_serial_that_renders_to_no_size_runs_nothing() {
+    let playbook = templated_rollout("\"{{ release_serial }}\"", "{release_serial: 1}");
+    let (scratch, run) = run_with_extra(
+        "templated-serial-bad",
+        &playbook,
+        serde_json::json!({"release_serial": "abc"}),
+    );
+    assert!(batches(&run.events).is_empty());
+    for host in ["h1", "h2", "h3", "h4", "h5", "h6"] {
+        assert_eq!(
+            run.of_host(host),
+            [("serial".to_string(), Status::Failed)],
+            "{host}"
+        );
+        assert!(!scratch.exists(&format!("{host}.done")), "{host}");
+        assert!(!scratch.exists(&format!("{host}.later")), "{host}");
+    }
+    let msg = run.of_task("serial")[0].msg.clone().unwrap_or_default();
+    assert!(
+        msg.contains("playbook.yaml:4:11: `serial` must be a host count or a percentage"),
+        "{msg}"
+    );
+    assert_eq!(run.counts().failed, 6);
 }
 
 const SLOW: &str = r#"

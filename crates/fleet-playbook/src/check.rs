@@ -27,6 +27,8 @@ use crate::{LoadOptions, Task, template_candidates};
 
 #[path = "check_left_out.rs"]
 mod left_out;
+#[path = "check_serial.rs"]
+mod serial;
 #[path = "check_templates.rs"]
 mod templates;
 #[path = "check_text.rs"]
@@ -81,6 +83,7 @@ pub(crate) fn check(plays: &mut [ParsedPlay], options: &LoadOptions) -> Result<(
             known,
             registers: registered_at(parsed),
         };
+        serial::check_serial(&templater, parsed, &options.extra_vars)?;
         let (names, left_out) = checker.check_play(registered)?;
         registered = names;
         leave_out(parsed, left_out)?;

@@ -50,6 +50,7 @@ mod references;
 mod roles;
 mod sequence;
 mod serial;
+mod serial_template;
 mod task;
 mod task_params;
 mod templater;
@@ -81,7 +82,7 @@ pub use magic::{
 pub use play::GATHERING_FACTS;
 pub use play_keys::{HostOrder, Strategy, VarPrompt};
 pub use references::{needs_facts, reads_facts, reads_hostvars, task_variables};
-pub use serial::{BatchSize, Rollback, Serial};
+pub use serial::{BatchSize, PlaySerial, Rollback, Serial, SerialTemplate};
 pub use task::{CONTROLLER_NAMES, META_ACTIONS};
 pub use templater::{OMIT, Templater, Whitespace};
 pub use vars::{BUILTIN_VARS, host_vars, task_host_vars};
@@ -159,8 +160,9 @@ pub struct Play {
     /// Where templates are looked up after `dir`.
     pub template_dirs: Vec<PathBuf>,
     /// Run the play in batches of hosts, one after the other. `None`: one
-    /// batch of every host.
-    pub serial: Option<Serial>,
+    /// batch of every host. A templated one is rendered before the play
+    /// starts: see [`Play::serial_sizes`].
+    pub serial: Option<PlaySerial>,
     /// Stop the rollout after a batch in which more than this percentage
     /// (0 to 100) of the batch's hosts failed.
     pub max_fail_percentage: Option<f64>,

@@ -64,6 +64,8 @@ pub(crate) struct ParsedPlay {
     pub(crate) handler_nodes: Vec<(String, YamlNode)>,
     /// The `vars` map and each vars file's map, with their file labels.
     pub(crate) vars_nodes: Vec<(String, YamlNode)>,
+    /// The `serial` value, in the play's file.
+    pub(crate) serial_node: Option<YamlNode>,
 }
 
 /// What a play needs from the loader.
@@ -124,6 +126,7 @@ pub(crate) fn parse_play(
     let mut vars_files = None;
     let mut defaults_files = None;
     let mut hosts_node = None;
+    let mut serial_node = None;
     for (key, value) in entries {
         let Some(name) = key.value.as_str() else {
             return Err(unknown_key(f, key));
@@ -162,7 +165,10 @@ pub(crate) fn parse_play(
             "fact_path" => {
                 play.fact_path = Some(f.string(value, name, "fact_path: /etc/ansible/facts.d")?)
             }
-            "serial" => play.serial = Some(parse_serial(f, value)?),
+            "serial" => {
+                play.serial = Some(parse_serial(f, value)?);
+                serial_node = Some(value.clone());
+            }
             "max_fail_percentage" => {
                 let percent = f.number(value, name, 0.0)?;
                 if percent > 100.0 {
@@ -287,6 +293,7 @@ pub(crate) fn parse_play(
         task_nodes,
         handler_nodes,
         vars_nodes,
+        serial_node,
     })
 }
 

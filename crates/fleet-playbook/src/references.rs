@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::templater::{Templater, is_template};
 use crate::{Play, Task};
@@ -67,7 +67,7 @@ pub fn task_variables(play: &Play, task: &Task) -> BTreeSet<String> {
     if let Some(source) = template_source(play, task) {
         string_names(templater, &source, &mut names);
     }
-    follow_vars(templater, play, task, names)
+    follow_vars(templater, play, &task.vars, names)
 }
 
 /// Whether `task` reads fleet's `facts`, directly or through a play var
@@ -103,18 +103,28 @@ fn template_source(play: &Play, task: &Task) -> Option<String> {
     std::fs::read_to_string(play.template_path_in(task.role_dir.as_deref(), src)?).ok()
 }
 
+/// The top-level variable names the strings under `value`, a play-level
+/// value such as a templated `serial`, read: directly, or through the play
+/// vars and defaults among them ([`task_variables`] without a task).
+pub(crate) fn play_value_variables(play: &Play, value: &Value) -> BTreeSet<String> {
+    let templater = &*TEMPLATER;
+    let mut names = BTreeSet::new();
+    value_names(templater, value, &mut names);
+    follow_vars(templater, play, &Map::new(), names)
+}
+
 /// `names` and what the task vars, play vars and defaults among them read,
 /// until no new name turns up.
 fn follow_vars(
     templater: &Templater,
     play: &Play,
-    task: &Task,
+    task_vars: &Map<String, Value>,
     mut names: BTreeSet<String>,
 ) -> BTreeSet<String> {
     let mut pending: Vec<String> = names.iter().cloned().collect();
     while let Some(name) = pending.pop() {
         let values = [
-            task.vars.get(&name),
+            task_vars.get(&name),
             play.vars.get(&name),
             play.defaults.get(&name),
         ];

@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use fleet_yaml::{Node, YamlNode, did_you_mean, message_quote};
+use fleet_yaml::{Location, Node, YamlNode, did_you_mean, message_quote};
 use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 use crate::error::PlaybookError;
 use crate::fields::Fields;
@@ -58,6 +59,38 @@ impl Serialize for BatchSize {
 #[serde(transparent)]
 pub struct Serial(pub Vec<BatchSize>);
 
+/// A play's `serial` as written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PlaySerial {
+    /// Sizes written as such, checked when the playbook loads.
+    Sizes(Serial),
+    /// A template, or a list holding one: rendered from the play's
+    /// variables and `-e` before the play's first batch
+    /// ([`Play::serial_sizes`](crate::Play::serial_sizes)).
+    Template(SerialTemplate),
+}
+
+/// A templated `serial`: `"{{ release_serial }}"`, `["{{ first }}", "100%"]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct SerialTemplate {
+    /// The value as written: a string, or a list of strings and numbers.
+    pub written: Value,
+    /// Where it is written, for the errors of its rendering.
+    #[serde(skip)]
+    pub at: Location,
+}
+
+impl SerialTemplate {
+    fn new(f: &Fields, node: &YamlNode) -> SerialTemplate {
+        SerialTemplate {
+            written: node.value.to_json(),
+            at: f.at(node),
+        }
+    }
+}
+
 /// What a failed rolling play rolls back (`rollback:`): the `release`
 /// module's switch of `current`. See `docs/modules/release.md`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -77,66 +110,89 @@ const ROLLBACK_VALUES: &[&str] = &["batch", "all", "none"];
 const SERIAL_HINT: &str = "write a host count like `serial: 2`, a share of the play's hosts \
      like `serial: \"30%\"`, or a ramp like `serial: [1, \"10%\", \"100%\"]`";
 
-pub(crate) fn parse_serial(f: &Fields, node: &YamlNode) -> Result<Serial, PlaybookError> {
+/// Reads `serial` as written: the sizes themselves, checked here, or a
+/// template (a string, or a list with one) kept to render before the play
+/// starts. The plain entries of a templated list are checked here too.
+pub(crate) fn parse_serial(f: &Fields, node: &YamlNode) -> Result<PlaySerial, PlaybookError> {
     match &node.value {
         Node::Seq(items) if items.is_empty() => Err(PlaybookError::invalid(
             f.at(node),
             "`serial` must not be an empty list",
             SERIAL_HINT,
         )),
+        Node::Seq(items) if items.iter().any(is_templated) => {
+            for item in items.iter().filter(|item| !is_templated(item)) {
+                batch_size(f, item)?;
+            }
+            Ok(PlaySerial::Template(SerialTemplate::new(f, node)))
+        }
         Node::Seq(items) => items
             .iter()
             .map(|item| batch_size(f, item))
             .collect::<Result<_, _>>()
-            .map(Serial),
-        _ => Ok(Serial(vec![batch_size(f, node)?])),
+            .map(|sizes| PlaySerial::Sizes(Serial(sizes))),
+        _ if is_templated(node) => Ok(PlaySerial::Template(SerialTemplate::new(f, node))),
+        _ => Ok(PlaySerial::Sizes(Serial(vec![batch_size(f, node)?]))),
     }
 }
 
+fn is_templated(node: &YamlNode) -> bool {
+    node.value.as_str().is_some_and(is_template)
+}
+
 fn batch_size(f: &Fields, node: &YamlNode) -> Result<BatchSize, PlaybookError> {
-    let invalid = |message: String| PlaybookError::invalid(f.at(node), message, SERIAL_HINT);
-    match &node.value {
-        Node::Int(count) if *count >= 1 => usize::try_from(*count)
+    let written = match &node.value {
+        Node::Int(count) => SizeValue::Int(*count),
+        Node::Str(text) => SizeValue::Str(text),
+        other => SizeValue::Other(other.describe()),
+    };
+    size_of(written).map_err(|message| PlaybookError::invalid(f.at(node), message, SERIAL_HINT))
+}
+
+/// One entry of `serial`, as written or rendered.
+pub(crate) enum SizeValue<'a> {
+    Int(i128),
+    Str(&'a str),
+    /// Anything else, described for the message.
+    Other(String),
+}
+
+/// The batch size `value` means, or why it means none.
+pub(crate) fn size_of(value: SizeValue) -> Result<BatchSize, String> {
+    match value {
+        SizeValue::Int(count) if count >= 1 => usize::try_from(count)
             .map(BatchSize::Count)
-            .map_err(|_| invalid(format!("`serial` {count} is too large"))),
-        Node::Int(count) => Err(invalid(format!(
-            "`serial` must be at least 1 host, got {count}"
-        ))),
-        Node::Str(text) if is_template(text) => Err(PlaybookError::invalid(
-            f.at(node),
-            format!("`serial` cannot be a template, got {}", message_quote(text)),
-            "batches are computed when the playbook loads; write the size itself, \
-             e.g. `serial: 2` or `serial: \"30%\"`",
-        )),
-        Node::Str(text) => {
+            .map_err(|_| format!("`serial` {count} is too large")),
+        SizeValue::Int(count) => Err(format!("`serial` must be at least 1 host, got {count}")),
+        SizeValue::Str(text) => {
             let text = text.trim();
+            if let Ok(count) = text.parse::<i128>() {
+                // `"3"`, and `-e size=0`: -e values are strings.
+                return size_of(SizeValue::Int(count));
+            }
             if let Some(number) = text.strip_suffix('%') {
                 return match number.trim().parse::<f64>() {
                     Ok(percent) if (1.0..=100.0).contains(&percent) => {
                         Ok(BatchSize::Percent(percent))
                     }
-                    Ok(_) => Err(invalid(format!(
+                    Ok(_) => Err(format!(
                         "a `serial` percentage must be from 1% to 100%, got {}",
                         message_quote(text)
-                    ))),
-                    Err(_) => Err(invalid(format!(
+                    )),
+                    Err(_) => Err(format!(
                         "`serial` percentage {} is not a number",
                         message_quote(text)
-                    ))),
+                    )),
                 };
             }
-            match text.parse::<usize>() {
-                Ok(count) if count >= 1 => Ok(BatchSize::Count(count)),
-                _ => Err(invalid(format!(
-                    "`serial` must be a host count or a percentage like \"30%\", got {}",
-                    message_quote(text)
-                ))),
-            }
+            Err(format!(
+                "`serial` must be a host count or a percentage like \"30%\", got {}",
+                message_quote(text)
+            ))
         }
-        other => Err(invalid(format!(
-            "`serial` must be a host count, a percentage or a list of them, got {}",
-            other.describe()
-        ))),
+        SizeValue::Other(described) => Err(format!(
+            "`serial` must be a host count, a percentage or a list of them, got {described}"
+        )),
     }
 }
 

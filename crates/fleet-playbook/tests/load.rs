@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fleet_playbook::{
-    BatchSize, LoadOptions, Location, Playbook, PlaybookError, Rollback, Serial, Templater,
-    host_vars, load,
+    BatchSize, LoadOptions, Location, PlaySerial, Playbook, PlaybookError, Rollback, Serial,
+    Templater, host_vars, load,
 };
 use serde_json::{Map, Value, json};
 
@@ -79,7 +79,10 @@ fn a_single_play_file_becomes_the_full_model() {
     assert_eq!(play.become_user.as_deref(), Some("root"));
     assert!(!play.force_handlers);
     assert_eq!(play.tags, ["base"]);
-    assert_eq!(play.serial, Some(Serial(vec![BatchSize::Percent(25.0)])));
+    assert_eq!(
+        play.serial,
+        Some(PlaySerial::Sizes(Serial(vec![BatchSize::Percent(25.0)])))
+    );
     assert_eq!(play.max_fail_percentage, Some(10.0));
     assert_eq!(play.rollback, Rollback::All);
     // vars files are merged over play vars.

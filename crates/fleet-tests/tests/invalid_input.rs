@@ -255,3 +255,93 @@ fn each_malformed_ansible_cfg_is_rejected_with_its_own_location() {
         assert_rejected(&output, &expected, &relative.display().to_string());
     }
 }
+
+/// A templated `serial` is rendered before any host is contacted: an
+/// undefined variable, or a value (from the play, `-e` or a `vars_prompt`
+/// default) that is not a batch size, is exit 4 at the `serial` value.
+#[test]
+fn a_templated_serial_that_is_no_batch_size_is_refused_before_any_host() {
+    let scratch = fleet_tests::scratch_dir("templated_serial");
+    let inventory = unreachable_inventory(&scratch);
+    let apply = |playbook: &str, args: &[&str]| {
+        fleet()
+            .current_dir(repo_root())
+            .args(["apply", "-i"])
+            .arg(&inventory)
+            .arg(playbook)
+            .args(["--connect-timeout", "1", "--known-hosts", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let undefined = "tests/playbooks/bad/140-serial-undefined-var.yaml";
+    assert_rejected(
+        &apply(undefined, &[]),
+        &format!("{undefined}:2:11: undefined variable `release_serial` in `serial`"),
+        "undefined",
+    );
+    let zero = "tests/playbooks/bad/141-serial-renders-zero.yaml";
+    assert_rejected(
+        &apply(zero, &[]),
+        &format!(
+            "{zero}:4:11: `serial` must be at least 1 host, got 0 \
+             (rendered from [\"{{{{ first_batch }}}}\",\"100%\"])"
+        ),
+        "0",
+    );
+    // -e wins over the play's vars, for better and for worse.
+    let not_a_size = "tests/playbooks/bad/142-serial-renders-not-a-size.yaml";
+    let from = "(rendered from \"{{ release_serial }}\")";
+    assert_rejected(
+        &apply(not_a_size, &[]),
+        &format!(
+            "{not_a_size}:4:11: `serial` must be a host count or a percentage like \"30%\", \
+             got \"abc\" {from}"
+        ),
+        "abc",
+    );
+    assert_rejected(
+        &apply(not_a_size, &["-e", "release_serial=0"]),
+        &format!("{not_a_size}:4:11: `serial` must be at least 1 host, got 0 {from}"),
+        "-e release_serial=0",
+    );
+    assert_rejected(
+        &apply(undefined, &["-e", "release_serial=150%"]),
+        &format!(
+            "{undefined}:2:11: a `serial` percentage must be from 1% to 100%, got \"150%\" {from}"
+        ),
+        "-e release_serial=150%",
+    );
+    let given = apply(undefined, &["-e", "release_serial=2", "--syntax-check"]);
+    assert_eq!(
+        code(&given),
+        0,
+        "{}",
+        String::from_utf8_lossy(&given.stderr)
+    );
+    // A `vars_prompt` variable is rendered once it has its value: here the
+    // default, off a terminal.
+    let prompted = scratch.join("prompted-serial.yaml");
+    std::fs::write(
+        &prompted,
+        "- hosts: web\n  vars_prompt:\n    - name: batch\n      prompt: batch size\n      \
+         default: none\n  serial: \"{{ batch }}\"\n  tasks:\n    - command: \"true\"\n",
+    )
+    .unwrap();
+    let prompted = prompted.display().to_string();
+    assert_rejected(
+        &apply(&prompted, &[]),
+        &format!(
+            "{prompted}:6:11: `serial` must be a host count or a percentage like \"30%\", \
+             got \"none\" (rendered from \"{{{{ batch }}}}\")"
+        ),
+        "vars_prompt default",
+    );
+    let given = apply(&prompted, &["-e", "batch=1", "--syntax-check"]);
+    assert_eq!(
+        code(&given),
+        0,
+        "{}",
+        String::from_utf8_lossy(&given.stderr)
+    );
+}

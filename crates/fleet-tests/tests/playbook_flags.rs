@@ -225,3 +225,36 @@ fn check_diff_limit_and_extra_vars_take_ansible_s_short_flags() {
     );
     assert!(!case.dir.join("web1.txt").exists());
 }
+
+/// A templated `serial` renders from the play's vars, `-e` wins, and its
+/// percentages are of the hosts `-l` leaves.
+#[test]
+fn a_templated_serial_takes_extra_vars_and_batches_the_limited_hosts() {
+    let case = Case::new(
+        "templated_serial",
+        "- hosts: all\n  vars:\n    release_serial: [1, \"100%\"]\n  serial: \"{{ release_serial }}\"\n  tasks:\n    - command: \"true\"\n",
+    );
+    let batches = |args: &[&str]| -> Vec<Vec<String>> {
+        let mut args = args.to_vec();
+        args.extend(["--format", "json"]);
+        let output = case.fleet("apply", &args);
+        assert_exit(&output, 0);
+        events(&output.stdout)
+            .into_iter()
+            .filter(|event| event["event"] == "batch_start")
+            .map(|event| {
+                let hosts = event["hosts"].as_array().unwrap();
+                hosts.iter().map(|h| h.as_str().unwrap().into()).collect()
+            })
+            .collect()
+    };
+    assert_eq!(batches(&[]), [vec!["web1"], vec!["web2", "db1"]]);
+    assert_eq!(
+        batches(&["-e", "release_serial=2"]),
+        [vec!["web1", "web2"], vec!["db1"]]
+    );
+    assert_eq!(
+        batches(&["-e", "release_serial=50%", "-l", "web"]),
+        [vec!["web1"], vec!["web2"]]
+    );
+}

@@ -37,7 +37,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{Connection, runs_locally};
-use crate::events::{Counts, Event, StopReason};
+use crate::events::{Counts, Event, Status, StopReason, TaskResult};
 pub use batches::{batch_sizes, stop_reason};
 use blocks::BlockMap;
 use delegate::Delegates;
@@ -166,6 +166,10 @@ impl Run<'_> {
         });
         self.shared.start_play();
         self.play_hosts_all = hosts.iter().map(|h| h.name.clone()).collect();
+        let serial = match play.serial_sizes(&self.options.extra_vars) {
+            Ok(serial) => serial,
+            Err(err) => return self.serial_failed(hosts, &err),
+        };
         let gate = release_gate::deploy_task(play).filter(|_| !self.options.check);
         let gated;
         let batch_play = match gate {
@@ -187,7 +191,7 @@ impl Run<'_> {
         };
         let hosts = batches::ordered(hosts, play.order, |host: &Host| host.name.as_str());
         let hosts = hosts.as_slice();
-        let batches = batches::split(hosts, play.serial.as_ref());
+        let batches = batches::split(hosts, serial.as_ref());
         let of = batches.len();
         let mut done: Vec<&Host> = Vec::new();
         self.play_ended = false;
@@ -195,7 +199,7 @@ impl Run<'_> {
             if self.cancel.is_cancelled() || self.play_ended {
                 break;
             }
-            if play.serial.is_some() {
+            if serial.is_some() {
                 let _ = self.events.send(Event::BatchStart {
                     play: play.name.clone(),
                     batch: index + 1,
@@ -208,8 +212,8 @@ impl Run<'_> {
             let reason = if self.cancel.is_cancelled() {
                 (index + 1 < of).then_some(StopReason::Interrupted)
             } else {
-                let serial = play.serial.is_some();
-                stop_reason(failed.len(), batch.len(), serial, play.max_fail_percentage)
+                let rolling = serial.is_some();
+                stop_reason(failed.len(), batch.len(), rolling, play.max_fail_percentage)
             };
             if let Some(reason) = reason {
                 let _ = self.events.send(Event::RolloutStopped {
@@ -230,7 +234,7 @@ impl Run<'_> {
                 // A stopped rollout (or a failed play without batches) goes
                 // back per `rollback:`; failures the threshold tolerates go
                 // back host by host.
-                let whole = reason.is_some() || play.serial.is_none();
+                let whole = reason.is_some() || serial.is_none();
                 let back = batches::rollback_hosts(play.rollback, whole, batch, &done, |host| {
                     failed.contains(&host.name)
                 });
@@ -250,6 +254,24 @@ impl Run<'_> {
         {
             self.report_releases(play, deploy, &done).await;
         }
+    }
+
+    /// A templated `serial` that does not render runs the play on no host:
+    /// each host fails it, and no later play starts. (`fleet apply`
+    /// renders it before contacting any host, as bad input.)
+    fn serial_failed(&mut self, hosts: &[&Host], err: &fleet_playbook::PlaybookError) {
+        let _ = self.events.send(Event::TaskStart {
+            name: "serial".into(),
+        });
+        for host in hosts {
+            let mut result = TaskResult::new(&host.name, "serial");
+            result.status = Status::Failed;
+            result.msg = Some(err.to_string());
+            self.counts.add(Status::Failed);
+            self.shared.mark_failed(&host.name);
+            let _ = self.events.send(Event::TaskResult(result));
+        }
+        self.rollout_stopped = true;
     }
 
     /// Sends which release each host of `hosts` runs now.

@@ -190,8 +190,13 @@ pub fn load(
     for warning in &playbook.warnings {
         eprintln!("warning: {warning}");
     }
-    let playbook = transform(playbook)?;
+    let mut playbook = transform(playbook)?;
     secrets::prompted_vars(&playbook, &mut extra_vars)?;
+    // A templated `serial` is rendered now, with the prompted vars: what
+    // it renders to is bad input, before any host is contacted.
+    for play in &mut playbook.plays {
+        play.render_serial(&extra_vars)?;
+    }
     let loaded = Loaded {
         inventory,
         limit,
