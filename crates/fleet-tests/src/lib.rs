@@ -6,6 +6,7 @@
 
 pub mod file_server;
 pub mod fixtures;
+pub mod load;
 pub mod module_harness;
 pub mod package_repo;
 

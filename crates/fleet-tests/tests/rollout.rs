@@ -1,7 +1,10 @@
 //! Rolling releases on lab1-lab6: batches, the health gate with automatic
-//! rollback, and the `max_fail_percentage` boundary. Each test deploys its
-//! own stand-in app (`rollout/server.py`, one port per test) with the
-//! `release` module, so the tests can run side by side.
+//! rollback, and the `max_fail_percentage` boundary, all blue/green. Each
+//! test deploys its own stand-in app (`rollout/server.py`) with the
+//! `release` module: two slots (template unit instances on port + 1000 and
+//! port + 2000) behind its own nginx site on `port`, so the tests can run
+//! side by side. After every run, each host serves one release from
+//! exactly one running instance, the one nginx's upstream names.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -25,10 +28,34 @@ struct App {
     scratch: PathBuf,
 }
 
+/// nginx on every host, installed once for all tests.
+fn nginx_everywhere() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let install = "dpkg -s nginx >/dev/null 2>&1 || { apt-get update -q >/dev/null && \
+            DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -q nginx >/dev/null; } && \
+            rm -f /etc/nginx/sites-enabled/default && systemctl reload-or-restart nginx";
+        let installs: Vec<_> = HOSTS
+            .iter()
+            .map(|host| std::thread::spawn(move || (host, Lab::get().ssh(host, install))))
+            .collect();
+        for install in installs {
+            let (host, out) = install.join().unwrap();
+            assert!(
+                out.status.success(),
+                "{host}: nginx: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    });
+}
+
 impl App {
-    /// Installs the app's unit on every host and deploys release v1.
+    /// Installs the app's template unit and nginx site on every host and
+    /// deploys release v1.
     fn new(name: &str, port: u16, play: &str) -> App {
         let lab = Lab::get();
+        nginx_everywhere();
         let scratch = scratch_dir(name);
         let app = App {
             name: name.to_string(),
@@ -36,23 +63,72 @@ impl App {
             scratch,
         };
         let unit = format!(
-            "[Service]\nWorkingDirectory=/opt/{name}/current\n\
-             ExecStart=/usr/bin/python3 server.py {port}\nRestart=always\nRestartSec=1\n\
+            "[Service]\nWorkingDirectory=/opt/{name}/slots/%i\n\
+             ExecStart=/usr/bin/python3 server.py %i\nRestart=always\nRestartSec=1\n\
              [Install]\nWantedBy=multi-user.target\n"
         );
+        let site = format!(
+            "upstream {name} {{ include /etc/nginx/{name}-upstream.conf; }}\n\
+             server {{ listen {port}; location / {{ proxy_pass http://{name}; }} }}\n"
+        );
+        let [blue, _] = app.slot_ports();
         for host in HOSTS {
             let setup = format!(
-                "systemctl disable --now {name}-api 2>/dev/null; rm -rf /opt/{name} /etc/{name}-fail; \
-                 printf '%s' '{unit}' > /etc/systemd/system/{name}-api.service && \
-                 systemctl daemon-reload && systemctl enable --quiet {name}-api"
+                "systemctl stop '{name}-api@*' 2>/dev/null; systemctl disable --now {name}-api 2>/dev/null; \
+                 rm -f /etc/systemd/system/{name}-api.service; \
+                 rm -rf /opt/{name} /etc/{name}-fail /etc/systemd/system/multi-user.target.wants/{name}-api@*; \
+                 printf '%s' '{unit}' > /etc/systemd/system/{name}-api@.service && \
+                 printf 'server 127.0.0.1:{blue};\n' > /etc/nginx/{name}-upstream.conf && \
+                 printf '%s' '{site}' > /etc/nginx/sites-enabled/{name}.conf && \
+                 nginx -t -q && nginx -s reload && systemctl daemon-reload"
             );
-            assert!(lab.ssh(host, &setup).status.success(), "{host}: setup");
+            let out = lab.ssh(host, &setup);
+            assert!(
+                out.status.success(),
+                "{host}: setup: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         std::fs::write(app.scratch.join("playbook.yaml"), play).unwrap();
         let v1 = app.artifact("v1", false);
         let first = app.deploy(&v1, &[]);
         assert_exit(&first, 0);
+        app.assert_one_live_instance_everywhere();
         app
+    }
+
+    fn slot_ports(&self) -> [u16; 2] {
+        [self.port + 1000, self.port + 2000]
+    }
+
+    /// The gate's invariant: `host` runs exactly one instance of the app,
+    /// on the port nginx's upstream names, and serves through nginx.
+    fn assert_one_live_instance(&self, host: &str) {
+        let name = &self.name;
+        let out = Lab::get().ssh(
+            host,
+            &format!(
+                "sed -n 's/^server 127.0.0.1:\\([0-9]*\\);$/\\1/p' /etc/nginx/{name}-upstream.conf; \
+                 systemctl list-units '{name}-api@*' --state=active --plain --no-legend | awk '{{print $1}}'"
+            ),
+        );
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let (live, running) = lines.split_first().expect("the upstream file names a port");
+        assert_eq!(
+            running,
+            [format!("{name}-api@{live}.service")],
+            "{host}: one instance, the live one"
+        );
+        self.serving(host);
+    }
+
+    fn assert_one_live_instance_everywhere(&self) {
+        for host in HOSTS {
+            self.assert_one_live_instance(host);
+        }
     }
 
     /// A release tarball; `failing` ones fail their health check on hosts
@@ -84,15 +160,20 @@ impl App {
             .fleet("apply")
             .arg(self.scratch.join("playbook.yaml"))
             .args(["--format", "json", "-e"])
-            .arg(format!(
-                "{{\"app\": \"{}\", \"port\": {}, \"artifact\": \"{}\"}}",
-                self.name,
-                self.port,
-                artifact.display()
-            ))
+            .arg(self.vars(artifact))
             .args(extra)
             .output()
             .unwrap()
+    }
+
+    /// The playbook's vars, as `-e` JSON.
+    fn vars(&self, artifact: &Path) -> String {
+        serde_json::json!({
+            "app": self.name,
+            "slot_ports": self.slot_ports(),
+            "artifact": artifact.display().to_string(),
+        })
+        .to_string()
     }
 
     fn fail_health_on(&self, hosts: &[&str]) {
@@ -101,7 +182,7 @@ impl App {
         }
     }
 
-    /// The release the app serves on `host`, asked over HTTP.
+    /// The release the app serves on `host`, asked through nginx.
     fn serving(&self, host: &str) -> String {
         let url = format!("http://{}:{}/", Lab::get().address(host), self.port);
         let out = Command::new("curl")
@@ -129,8 +210,11 @@ fn playbook(serial: &str, extra: &str) -> String {
       release:
         path: "/opt/{{{{ app }}}}"
         artifact: "{{{{ artifact }}}}"
-        restart: ["{{{{ app }}}}-api"]
-        health_urls: ["http://127.0.0.1:{{{{ port }}}}/health/ready"]
+        slots:
+          unit: "{{{{ app }}}}-api"
+          ports: "{{{{ slot_ports }}}}"
+          upstream_file: "/etc/nginx/{{{{ app }}}}-upstream.conf"
+        health_urls: ["http://127.0.0.1:{{port}}/health/ready"]
         health_retries: 4
         health_delay: 1
 "#
@@ -202,6 +286,7 @@ fn a_failed_batch_goes_back_and_the_rollout_stops() {
     let mut got = reported(&out);
     got.sort();
     assert_eq!(got, expected);
+    app.assert_one_live_instance_everywhere();
 }
 
 #[test]
@@ -229,6 +314,7 @@ fn rollback_all_also_returns_the_earlier_batches() {
         let index = HOSTS.iter().position(|h| h == host).unwrap();
         *release == v1[index]
     }));
+    app.assert_one_live_instance_everywhere();
 }
 
 /// `max_fail_percentage: 25` with batches of 4: one failure in 4 is 25%,
@@ -269,6 +355,7 @@ fn max_fail_percentage_is_exceeded_only_past_the_threshold() {
     for (index, host) in HOSTS.iter().enumerate() {
         assert_eq!(app.serving(host), v2[index], "{host} is back where it was");
     }
+    app.assert_one_live_instance_everywhere();
 }
 
 /// Takes `host`'s link on the lab bridge down, and up again when dropped.
@@ -337,7 +424,9 @@ fn a_host_cut_off_mid_rollout_counts_as_failed_and_nothing_hangs() {
     }
     // Back on the network, the cut-off host runs a complete release.
     let check = "test -f /opt/roll-e/current/.fleet-release && \
-                 ! ls -a /opt/roll-e/releases | grep -q partial && echo complete";
+                 ! ls -a /opt/roll-e/releases | grep -q partial && \
+                 [ \"$(systemctl list-units 'roll-e-api@*' --state=active --no-legend | wc -l)\" = 1 ] && \
+                 echo complete";
     let complete = (0..30).any(|_| {
         let out = Lab::get().ssh("lab2", check);
         let done = String::from_utf8_lossy(&out.stdout).contains("complete");
@@ -347,6 +436,7 @@ fn a_host_cut_off_mid_rollout_counts_as_failed_and_nothing_hangs() {
         done
     });
     assert!(complete, "lab2 ends on a complete release");
+    app.assert_one_live_instance_everywhere();
 }
 
 /// Ctrl-C in the middle of a release: the hosts in flight finish their
@@ -365,10 +455,8 @@ fn sigint_mid_release_leaves_every_host_on_a_complete_release() {
         .fleet("apply")
         .arg(app.scratch.join("playbook.yaml"))
         .args(["--format", "json", "-e"])
-        .arg(format!(
-            "{{\"app\": \"roll-d\", \"port\": 8104, \"artifact\": \"{}\", \"migrate_seconds\": 4}}",
-            v2.display()
-        ))
+        .arg(app.vars(&v2))
+        .args(["-e", "migrate_seconds=4"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -389,6 +477,7 @@ fn sigint_mid_release_leaves_every_host_on_a_complete_release() {
         );
         let state = String::from_utf8_lossy(&state.stdout).into_owned();
         assert_eq!(state.trim(), "complete\n0", "{host}: {state}");
+        app.assert_one_live_instance(host);
     }
     for host in ["lab4", "lab5", "lab6"] {
         assert_eq!(app.release_dirs(host), 1, "{host}: no new batch started");
@@ -411,10 +500,8 @@ fn a_held_deploy_lock_is_refused_and_lock_wait_waits_for_it() {
         .fleet("apply")
         .arg(app.scratch.join("playbook.yaml"))
         .args(["-l", "lab1", "--format", "json", "-e"])
-        .arg(format!(
-            "{{\"app\": \"roll-c\", \"port\": 8103, \"artifact\": \"{}\", \"migrate_seconds\": 6}}",
-            v2.display()
-        ))
+        .arg(app.vars(&v2))
+        .args(["-e", "migrate_seconds=6"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -15,8 +15,16 @@ def release_name() -> str:
 
 
 def is_broken() -> bool:
-    """A release built with `build --broken-health` never reports ready."""
-    return (release_dir() / BROKEN_HEALTH_MARKER).exists()
+    """A release built with `build --broken-health` never reports ready; one
+    built with `--broken-health-on HOSTS` only on those hosts (a `hosts=`
+    line of the marker names them, comma-separated)."""
+    marker = release_dir() / BROKEN_HEALTH_MARKER
+    if not marker.exists():
+        return False
+    for line in marker.read_text().splitlines():
+        if line.startswith("hosts="):
+            return hostname() in line.removeprefix("hosts=").split(",")
+    return True
 
 
 def hostname() -> str:

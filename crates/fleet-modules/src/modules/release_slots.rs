@@ -113,9 +113,13 @@ impl Slots {
         format!("{}@{port}", self.unit)
     }
 
-    /// The slot nginx sends traffic to, when it is one of ours.
+    /// The slot nginx sends traffic to, when it is one of ours and runs a
+    /// release.
     pub fn live(&self, facts: &Facts) -> Option<u16> {
-        facts.live_port.filter(|port| self.ports.contains(port))
+        facts
+            .live_port
+            .filter(|port| self.ports.contains(port))
+            .filter(|port| slot(facts, *port).is_some_and(|slot| slot.link.is_some()))
     }
 
     /// The slot a new release starts on: the one that is not live.
@@ -247,7 +251,20 @@ const POINT_UPSTREAM: &str = r#"{
   mkdir -p -- "${upstream_file%/*}" &&
   { [ ! -f "$upstream_file" ] || cp -p -- "$upstream_file" "$before"; } &&
   printf '%s' "$upstream_text" > "$tmp" && mv -T -- "$tmp" "$upstream_file" &&
-  nginx -t -q && nginx -s reload &&
+  master=$(cat /run/nginx.pid 2>/dev/null || true) &&
+  workers=" $(ps -o pid= --ppid "${master:-0}" 2>/dev/null | tr -s ' \n' '  ') " &&
+  nginx -t -q && nginx -s reload && {
+    # The reload is asynchronous, and a master that cannot apply the new
+    # config keeps its old workers: wait for a new worker.
+    n=0
+    while [ -n "$master" ] && [ "$n" -le 100 ]; do
+      for pid in $(ps -o pid= --ppid "$master" 2>/dev/null); do
+        case $workers in *" $pid "*) ;; *) master= ;; esac
+      done
+      [ -z "$master" ] || { n=$((n + 1)); sleep 0.1; }
+    done
+    [ -z "$master" ] || { echo 'fleet-release: nginx kept its old config after the reload (see its error log)' >&2; false; }
+  } &&
   printf 'nginx: upstream -> 127.0.0.1:%s\n' "$port"
 } || {
   if [ -f "$before" ]; then mv -T -- "$before" "$upstream_file"; else rm -f -- "$upstream_file"; fi
