@@ -1,7 +1,8 @@
-//! The deployment standard end to end: `playbooks/site.yaml` on three fresh
-//! lab hosts (lab9-lab11, lab11 also the database), then the app through
-//! nginx, the units, the firewall, sshd, backups, a repeat run, drift repair,
-//! and releases with rollback.
+//! The deployment standard end to end: `playbooks/site.yaml` on six fresh
+//! lab hosts (lab9-lab11 and lab31-lab33, lab11 also the database), then the
+//! app through nginx, the units, the firewall, sshd, backups, a repeat run,
+//! drift repair, releases with rollback, and blue/green releases under load
+//! that drop no request (`deploy/zero_downtime.rs`).
 //!
 //! One test, because every step builds on the one before and the CPython
 //! build is done once.
@@ -13,7 +14,10 @@ use std::time::Duration;
 use fleet_tests::{Lab, assert_exit, events, repo_root, scratch_dir};
 use serde_json::Value;
 
-const WEB: [&str; 3] = ["lab9", "lab10", "lab11"];
+#[path = "deploy/zero_downtime.rs"]
+mod zero_downtime;
+
+const WEB: [&str; 6] = ["lab9", "lab10", "lab11", "lab31", "lab32", "lab33"];
 const DB: &str = "lab11";
 
 struct Deploy {
@@ -222,7 +226,15 @@ fn site_deploys_the_sample_app_and_keeps_it_converged() {
     ];
     let mut schedulers = 0;
     for host in WEB {
-        for unit in ["shop-api", "shop-worker"] {
+        let api = deploy.sh(
+            host,
+            "systemctl list-units 'shop-api@*' --state=active --plain --no-legend | awk '{print $1}'",
+        );
+        assert!(
+            api.starts_with("shop-api@800"),
+            "{host}: one api slot runs: {api}"
+        );
+        for unit in [api.as_str(), "shop-worker"] {
             assert_eq!(
                 deploy.sh(host, &format!("systemctl is-active {unit}")),
                 "active"
@@ -341,6 +353,7 @@ fn site_deploys_the_sample_app_and_keeps_it_converged() {
     assert_exit(&deploy.fleet("check", "playbooks/site.yaml", &[]), 0);
 
     releases_and_rollback(&deploy, &first);
+    zero_downtime::zero_downtime(&deploy);
 }
 
 /// A second release goes out; `fleet releases` lists both; `fleet rollback`

@@ -269,6 +269,7 @@ const POINT_UPSTREAM: &str = r#"{
 } || {
   if [ -f "$before" ]; then mv -T -- "$before" "$upstream_file"; else rm -f -- "$upstream_file"; fi
   systemctl stop -- "$instance"
+  if [ -n "$link_before" ]; then ln -sfn -- "$link_before" "$p/slots/$port"; else rm -f -- "$p/slots/$port"; fi
   if [ -n "$partial" ]; then rm -rf -- "$p/releases/$name"; fi
   printf '%s\n' "$abandon" >&2
   exit 1
@@ -302,16 +303,21 @@ pub fn go_live(release: &Release, slots: &Slots, facts: &Facts, target: &Target<
             .set("instance", &instance)
             .set("partial", target.partial.unwrap_or_default())
             .set("abandon", &target.abandon)
+            .set("link_before", &link_before)
     };
     let checks = release.health_urls.iter().map(|url| {
         let url = url.replace("{port}", &port.to_string());
         check_url(release, &url)
     });
+    let checks: Vec<Script> = checks.collect();
+    let checks = match checks.is_empty() {
+        true => Script::new().snippet("true"),
+        false => Script::all_of(checks),
+    };
     let start = common(phase("start"))
         .snippet(NEEDS_CURL)
-        .set("link_before", link_before)
         .snippet(START)
-        .then(Script::all_of(checks))
+        .then(checks)
         .snippet(START_FAILED);
     let switch = common(switch_script(release, target.name, target.log))
         .set("upstream_file", &slots.upstream_file)

@@ -200,7 +200,7 @@ fn a_release_that_fails_its_check_is_stopped_and_nothing_else_changes() {
 #[test]
 fn a_config_nginx_refuses_leaves_the_old_upstream_and_stops_the_new_instance() {
     let root = root();
-    let (_, second) = two_releases(&root);
+    let (first, second) = two_releases(&root);
     let upstream_before = live_port(&root);
     touch(&root, "nginx-fails");
     let (_, _, outcome) = root.apply(params(&root, json!({"artifact": "build/app-1.0.tar"})));
@@ -210,6 +210,20 @@ fn a_config_nginx_refuses_leaves_the_old_upstream_and_stops_the_new_instance() {
     assert_eq!(root.link("current"), format!("releases/{second}"));
     assert!(!is_active(&root, "app-api@8001"));
     assert!(is_active(&root, "app-api@8002"));
+    assert_eq!(
+        root.link("slots/8001"),
+        format!("../releases/{first}"),
+        "put back"
+    );
+}
+
+#[test]
+fn without_health_urls_a_slot_goes_live_once_started() {
+    let root = root();
+    let (_, outputs, outcome) = root.apply(params(&root, json!({"health_urls": []})));
+    outcome.unwrap_or_else(|err| panic!("{err}: {outputs:#?}"));
+    assert!(live_port(&root).contains("server 127.0.0.1:8001;"));
+    assert!(!root.stubs_log().contains("curl"));
 }
 
 #[test]

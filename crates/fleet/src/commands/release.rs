@@ -133,6 +133,12 @@ fn release_tasks_only(mut playbook: Playbook, derived: Derived<'_>) -> Result<Pl
         }
         play.tasks = tasks;
         play.handlers.clear();
+        // A read or an unlock reaches every host at once; a rollback rolls
+        // in the play's batches, as its deploy does.
+        if !matches!(derived, Derived::Rollback { .. }) {
+            play.serial = None;
+            play.max_fail_percentage = None;
+        }
     }
     playbook.plays.retain(|play| !play.tasks.is_empty());
     if playbook.plays.is_empty() {
