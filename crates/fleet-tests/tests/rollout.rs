@@ -530,3 +530,69 @@ fn a_held_deploy_lock_is_refused_and_lock_wait_waits_for_it() {
         "the lock is released"
     );
 }
+
+/// `restart` (no `slots`), for apps that cannot run twice: `current`
+/// switches, the single unit restarts, then its health is checked; a failed
+/// check on lab2 rolls lab2 back, and lab1, which passed, keeps the release.
+#[test]
+fn without_slots_a_release_restarts_the_api_in_place() {
+    let _links = shared_links();
+    let lab = Lab::get();
+    let (name, port) = ("roll-g", 8107);
+    let unit = format!(
+        "[Service]\nWorkingDirectory=/opt/{name}/current\nExecStart=/usr/bin/python3 server.py {port}\n\
+         Restart=always\nRestartSec=1\n[Install]\nWantedBy=multi-user.target\n"
+    );
+    for host in ["lab1", "lab2"] {
+        let setup = format!(
+            "systemctl disable --now {name}-api 2>/dev/null; rm -rf /opt/{name} /etc/{name}-fail; \
+             printf '%s' '{unit}' > /etc/systemd/system/{name}-api.service && \
+             systemctl daemon-reload && systemctl enable --quiet {name}-api"
+        );
+        assert!(lab.ssh(host, &setup).status.success(), "{host}: setup");
+    }
+    let app = App {
+        name: name.to_string(),
+        port,
+        scratch: scratch_dir(name),
+    };
+    let play = format!(
+        r#"- hosts: lab1:lab2
+  serial: 1
+  tasks:
+    - name: deploy
+      release:
+        path: /opt/{name}
+        artifact: "{{{{ artifact }}}}"
+        restart: [{name}-api]
+        health_urls: ["http://127.0.0.1:{port}/health/ready"]
+        health_retries: 4
+        health_delay: 1
+"#
+    );
+    std::fs::write(app.scratch.join("playbook.yaml"), play).unwrap();
+    let direct = |host: &str| {
+        let url = format!("http://{}:{port}/", lab.address(host));
+        let out = Command::new("curl")
+            .args(["-fsS", "--max-time", "5", &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{url}");
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        answer["release"].as_str().unwrap().to_string()
+    };
+    assert_exit(&app.deploy(&app.artifact("v1", false), &[]), 0);
+    let v1: Vec<String> = ["lab1", "lab2"].iter().map(|h| direct(h)).collect();
+    app.fail_health_on(&["lab2"]);
+    let out = app.deploy(&app.artifact("v2", true), &[]);
+    assert_exit(&out, 2);
+    assert_ne!(direct("lab1"), v1[0], "lab1 passed its check and keeps v2");
+    assert_eq!(direct("lab2"), v1[1], "lab2 went back");
+    let restarted = events(&out.stdout).iter().any(|e| {
+        e["host"] == "lab1"
+            && e["stdout"]
+                .as_str()
+                .is_some_and(|out| out.contains(&format!("restarted: {name}-api")))
+    });
+    assert!(restarted, "the unit restarted in place");
+}
