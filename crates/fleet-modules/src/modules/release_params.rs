@@ -244,9 +244,6 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
         .restart
         .as_ref()
         .map_or_else(Vec::new, StringList::to_vec);
-    for unit in &restart {
-        check_word("unit", unit)?;
-    }
     let health_urls = params.health_urls.clone().unwrap_or_else(|| {
         let port = if params.slots.is_some() {
             "{port}"
@@ -264,7 +261,7 @@ pub fn build(params: Value, controller: &dyn Controller) -> Result<Box<dyn Modul
     let slot_units = slots
         .iter()
         .flat_map(|slots| std::iter::once(&slots.unit).chain(&slots.replaces));
-    for unit in slot_units {
+    for unit in restart.iter().chain(slot_units) {
         check_word("unit", unit)?;
     }
     if let Some(url) = health_urls
